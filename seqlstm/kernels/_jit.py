@@ -32,7 +32,6 @@ def jit(*args, parallel=False, inline="never"):
         The decorated function (or a decorator when called without a function).
     """
     options = dict(
-        nopython=True,
         cache=True,
         nogil=True,
         error_model="numpy",

@@ -1,0 +1,220 @@
+"""NaN-aware per-feature scaling of sequence data.
+
+:class:`SequenceScaler` is scikit-learn's ``StandardScaler`` for sequences: it takes 3-D input
+``(n_samples, n_time, n_features)`` (or 2-D ``(n_samples, n_features)``, DataArrays and
+Datasets, through :func:`seqlstm.data.to_sequences`), computes each feature's statistics over all
+samples and valid time steps, ignores NaN (padding, missing values) and returns its output in the
+input's own form.  :func:`nan_mean_std` is the statistic itself, for estimators that scale
+internally.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .data import to_sequences, wrap_features
+
+__all__ = ["SequenceScaler", "nan_mean_std"]
+
+
+def nan_mean_std(values, lengths=None):
+    """Per-feature mean and standard deviation over samples and valid time steps.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_samples, n_time, n_features) or (n_samples, n_features)
+        Data; NaN entries are ignored.
+    lengths : array-like of int of shape (n_samples,), optional
+        Sequence lengths: time steps ``t >= lengths[i]`` of sample ``i`` are ignored whatever
+        they hold.
+
+    Returns
+    -------
+    mean, std : ndarray of float64, shape (n_features,)
+        Mean and population standard deviation (``ddof=0``, as ``StandardScaler``) of each
+        feature; NaN for a feature without any valid value.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 2:
+        values = values[:, np.newaxis, :]
+    valid = ~np.isnan(values)
+    if lengths is not None:
+        in_sequence = np.arange(values.shape[1]) < np.asarray(lengths)[:, np.newaxis]
+        valid &= in_sequence[:, :, np.newaxis]
+    count = valid.sum(axis=(0, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):  # features without any valid value
+        mean = np.where(valid, values, 0.0).sum(axis=(0, 1)) / count
+        var = (np.where(valid, values - mean, 0.0) ** 2).sum(axis=(0, 1)) / count
+    return mean, np.sqrt(var)
+
+
+class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Standardize each feature of sequence data, ignoring NaN.
+
+    Each feature is centred by its mean and divided by its standard deviation, both computed over
+    all samples and all valid time steps of the training data (NaN values, such as the padding
+    of sequences of different lengths, are ignored).  NaN stays NaN.
+
+    Parameters
+    ----------
+    with_mean : bool, default True
+        Subtract the mean.
+    with_std : bool, default True
+        Divide by the standard deviation.
+    time_dim : str, default "time"
+        Name of the time dim of labeled input.
+    feature_dim : str, default "feature"
+        Name of the feature dim of labeled input.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features_in_,)
+        Mean of each feature (0 for a feature without any valid value).  Computed even when
+        ``with_mean=False`` (then not applied).
+    scale_ : ndarray of shape (n_features_in_,) or None
+        Standard deviation of each feature, with 0 (constant feature) or no valid value replaced
+        by 1.  None when ``with_std=False``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str of shape (n_features_in_,)
+        Feature names seen during fit (feature coordinate of a DataArray, variables of a Dataset,
+        columns of a DataFrame).  Defined only when the input had names.
+
+    See Also
+    --------
+    sklearn.preprocessing.StandardScaler : the same for 2-D data.
+    nan_mean_std : the statistics alone.
+
+    Notes
+    -----
+    Input is validated by :func:`seqlstm.data.to_sequences` with NaN allowed anywhere; inf is
+    rejected.  The output has the input's form: a NumPy array of the input's shape (a list of
+    sequences gives the NaN-padded 3-D array), a DataArray or Dataset with the input's dims,
+    coordinates and attrs.  float32 input stays float32, anything else gives float64.  Dask-backed
+    input is computed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqlstm.preprocessing import SequenceScaler
+    >>> X = np.array([[[1.0], [3.0]], [[5.0], [np.nan]]])
+    >>> scaler = SequenceScaler().fit(X)
+    >>> scaler.mean_, scaler.scale_.round(3)
+    (array([3.]), array([1.633]))
+    >>> scaler.transform(X)[:, :, 0].round(3)
+    array([[-1.225,  0.   ],
+           [ 1.225,    nan]])
+    """
+
+    def __init__(self, *, with_mean=True, with_std=True, time_dim="time", feature_dim="feature"):
+        self.with_mean = with_mean
+        self.with_std = with_std
+        self.time_dim = time_dim
+        self.feature_dim = feature_dim
+
+    def fit(self, X, y=None):
+        """Compute the per-feature mean and standard deviation.
+
+        Parameters
+        ----------
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+            Sequences ``(n_samples, n_time, n_features)`` or ``(n_samples, n_features)``; see
+            :func:`seqlstm.data.to_sequences`.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SequenceScaler
+            The fitted scaler.
+        """
+        data = self._validate(X, reset=True)
+        mean, std = nan_mean_std(data.values, data.lengths)
+        self.mean_ = np.where(np.isnan(mean), 0.0, mean)
+        self.scale_ = np.where((std > 0) & np.isfinite(std), std, 1.0) if self.with_std else None
+        return self
+
+    def transform(self, X):
+        """Standardize `X`.
+
+        Parameters
+        ----------
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+            Sequences with the features seen during fit.
+
+        Returns
+        -------
+        ndarray, DataArray or Dataset
+            Scaled data in the input's form; NaN unchanged.
+        """
+        check_is_fitted(self)
+        data = self._validate(X, reset=False)
+        values = data.values  # a new array: safe to modify in place
+        if self.with_mean:
+            values -= self.mean_
+        if self.with_std:
+            values /= self.scale_
+        return wrap_features(values, data)
+
+    def inverse_transform(self, X):
+        """Undo the scaling.
+
+        Parameters
+        ----------
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+            Scaled sequences.
+
+        Returns
+        -------
+        ndarray, DataArray or Dataset
+            Data in original units, in the input's form; NaN unchanged.
+        """
+        check_is_fitted(self)
+        data = self._validate(X, reset=False)
+        values = data.values
+        if self.with_std:
+            values *= self.scale_
+        if self.with_mean:
+            values += self.mean_
+        return wrap_features(values, data)
+
+    def _validate(self, X, *, reset):
+        """Convert `X`, set (``reset``) or check the number of features and feature names."""
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        data = to_sequences(
+            X, time_dim=self.time_dim, feature_dim=self.feature_dim, dtype=dtype, allow_nan=True
+        )
+        name = type(self).__name__
+        if reset:
+            self.n_features_in_ = data.n_features
+            if data.feature_names is not None:
+                self.feature_names_in_ = data.feature_names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            return data
+        if data.n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {data.n_features} features, but {name} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        fitted_names = getattr(self, "feature_names_in_", None)
+        if fitted_names is None and data.feature_names is not None:
+            warnings.warn(f"X has feature names, but {name} was fitted without feature names")
+        elif fitted_names is not None and data.feature_names is None:
+            warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
+                          f"feature names")
+        elif fitted_names is not None and not np.array_equal(fitted_names, data.feature_names):
+            raise ValueError(
+                f"The feature names should match those that were passed during fit. Fitted with "
+                f"{list(fitted_names)}, found {list(data.feature_names)}."
+            )
+        return data
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
