@@ -46,6 +46,10 @@ __all__ = [
 _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned int, float
 
 
+class _DtypeError(TypeError, ValueError):
+    """Non-numeric data: a TypeError, and a ValueError as scikit-learn's checks expect."""
+
+
 @dataclass
 class SequenceData:
     """Validated sequences plus what is needed to label outputs like the input.
@@ -165,9 +169,13 @@ def to_sequences(
     Raises
     ------
     TypeError
-        If the data are not numeric (strings, complex, datetimes).
+        If the data are not numeric (strings, complex, datetimes; the exception is also a
+        ValueError, as scikit-learn's estimator checks expect), sparse, or an object array holding
+        non-numbers such as dicts.
     ValueError
-        If a dim is missing, the shape is wrong or empty, or NaN/inf occur outside padding.
+        If a dim is missing, the shape is wrong or empty, an object array holds strings that are
+        not numbers, or NaN/inf occur outside padding.  Messages follow scikit-learn's wording
+        where scikit-learn's estimator checks look for it.
     """
     if isinstance(X, xr.Dataset):
         if feature_dim in X.dims:
@@ -190,6 +198,10 @@ def to_sequences(
 
 def _from_array(X, arg, dtype, allow_nan):
     """NumPy-like input (including lists of sequences and DataFrames)."""
+    if hasattr(X, "toarray"):  # scipy.sparse: densifying could exhaust memory
+        raise TypeError(
+            f"{arg}: sparse input is not supported; expected a dense array, found {type(X)}."
+        )
     if isinstance(X, (list, tuple)) and len(X) > 0 and all(np.ndim(x) == 2 for x in X):
         return _from_list(X, arg, dtype, allow_nan)
     feature_names = _dataframe_columns(X)
@@ -201,15 +213,21 @@ def _from_array(X, arg, dtype, allow_nan):
             f"be given as a list of 2-D arrays of shape (n_time, n_features)."
         ) from None
     if array.ndim not in (2, 3):
+        hint = (
+            " Reshape your data either using array.reshape(-1, 1) if your data has a single "
+            "feature or array.reshape(1, -1) if it contains a single sample."
+        )
         raise ValueError(
             f"{arg}: expected a 2-D array (n_samples, n_features) or a 3-D array (n_samples, "
             f"n_time, n_features); found ndim={array.ndim} with shape {array.shape}."
+            + (hint if array.ndim < 2 else "")
         )
     ndim = array.ndim
     values = _as_float(array, arg, dtype)
     if ndim == 2:
         values = values[:, np.newaxis, :]
-    return _finish(SequenceData(values, None, feature_names, ndim=ndim), arg, allow_nan)
+    data = SequenceData(values, None, feature_names, ndim=ndim)
+    return _finish(data, arg, allow_nan, array.shape)
 
 
 def _from_list(X, arg, dtype, allow_nan):
@@ -225,7 +243,7 @@ def _from_list(X, arg, dtype, allow_nan):
     values = np.full((len(arrays), n_time, n_features.pop()), np.nan, dtype=dtype)
     for i, a in enumerate(arrays):
         values[i, : a.shape[0]] = a
-    return _finish(SequenceData(values, None), arg, allow_nan)
+    return _finish(SequenceData(values, None), arg, allow_nan, values.shape)
 
 
 def _from_dataarray(da, time_dim, feature_dim, arg, dtype, allow_nan):
@@ -239,6 +257,8 @@ def _from_dataarray(da, time_dim, feature_dim, arg, dtype, allow_nan):
         )
     _check_dtype(da.dtype, arg)
     sample_shape = tuple(da.sizes[d] for d in sample_dims)
+    n_time = da.sizes[time_dim] if has_time else 1
+    _check_not_empty((np.prod(sample_shape), n_time, da.sizes[feature_dim]), da.shape, arg)
     # Every other dim is a sample dim: stack them (C order) into one, or add one if there is none.
     stacked = (
         da.stack({"__sample__": sample_dims}, create_index=False)
@@ -266,7 +286,7 @@ def _from_dataarray(da, time_dim, feature_dim, arg, dtype, allow_nan):
         attrs=dict(da.attrs),
         name=da.name,
     )
-    return _finish(data, arg, allow_nan)
+    return _finish(data, arg, allow_nan, da.shape)
 
 
 def _dataframe_columns(X):
@@ -279,7 +299,10 @@ def _dataframe_columns(X):
 
 def _check_dtype(dt, arg):
     if dt.kind not in _NUMERIC_KINDS + "O":
-        raise TypeError(f"{arg}: expected numeric data (bool, int or float); found dtype {dt}.")
+        complex_hint = "Complex data not supported; " if dt.kind == "c" else ""
+        raise _DtypeError(
+            f"{arg}: {complex_hint}expected numeric data (bool, int or float); found dtype {dt}."
+        )
 
 
 def _as_float(array, arg, dtype):
@@ -287,21 +310,27 @@ def _as_float(array, arg, dtype):
     _check_dtype(array.dtype, arg)
     try:
         return np.array(array, dtype=dtype, order="C", copy=True)
-    except (TypeError, ValueError) as exc:  # object arrays holding strings, None, complex...
-        raise ValueError(
+    except (TypeError, ValueError) as exc:  # object arrays holding strings, dicts, None...
+        raise type(exc)(
             f"{arg}: expected numeric data; found dtype {array.dtype} that cannot be converted "
             f"to {np.dtype(dtype)} ({exc})."
         ) from None
 
 
-def _finish(data, arg, allow_nan):
+def _check_not_empty(sizes, shape, arg):
+    """``sizes`` is (n_samples, n_time, n_features), ``shape`` the input's shape."""
+    for size, what in zip(sizes, ("sample(s)", "time step(s)", "feature(s)")):
+        if size == 0:  # scikit-learn's wording
+            raise ValueError(
+                f"{arg}: found array with 0 {what} (shape={shape}) while a minimum of 1 is "
+                f"required; expected at least one sample, time step and feature."
+            )
+
+
+def _finish(data, arg, allow_nan, shape):
     """Check the shape, compute the lengths and reject NaN/inf outside the padding."""
     values = data.values
-    if 0 in values.shape:
-        raise ValueError(
-            f"{arg}: expected at least one sample, one time step and one feature; found shape "
-            f"(n_samples, n_time, n_features) = {values.shape}."
-        )
+    _check_not_empty(values.shape, shape, arg)
     n_time = values.shape[1]
     valid_step = ~np.isnan(values).all(axis=2)  # (n_samples, n_time)
     has_valid = valid_step.any(axis=1)
