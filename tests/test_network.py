@@ -1,0 +1,407 @@
+"""RecurrentNetwork (and through it the Numba kernels) against the NumPy reference, central
+finite differences and PyTorch."""
+
+import itertools
+
+import numba
+import numpy as np
+import pytest
+
+import reference as ref
+from seqlstm import RecurrentNetwork
+from seqlstm.network import parse_tbptt, tbptt_windows
+
+CELLS = ref.CELLS
+B, T, I, H = 4, 6, 3, 3
+
+
+def rel_err(a, b):
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    assert a.shape == b.shape
+    return np.nanmax(np.abs(a - b)) / max(np.nanmax(np.abs(b)), 1e-300)
+
+
+def make_net(cell, num_layers, bidirectional, output_size=None, dtype="float64", seed=0,
+             input_size=I, hidden_size=H):
+    net = RecurrentNetwork(input_size, hidden_size, num_layers, cell, bidirectional,
+                           output_size=output_size, dtype=dtype, random_state=seed)
+    rng = np.random.default_rng(seed + 100)
+    # random parameters larger than the initialisation, so every path carries signal
+    net.params[:] = rng.uniform(-0.8, 0.8, net.n_params)
+    return net
+
+
+def ref_params(net):
+    return {k: np.asarray(v, np.float64).copy() for k, v in net.named_parameters().items()}
+
+
+def kwargs(net):
+    return dict(cell=net.cell, num_layers=net.num_layers, bidirectional=net.bidirectional,
+                hidden_size=net.hidden_size)
+
+
+def data(seed=0, padded=False, b=B, t=T, i=I):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((b, t, i))
+    lengths = np.full(b, t)
+    if padded:
+        lengths = np.array([t, t - 2, 1, 0] + [t - 1] * (b - 4))[:b]
+        for k, L in enumerate(lengths):
+            X[k, L:] = np.nan
+    return X, lengths
+
+
+GRID = list(itertools.product(CELLS, (1, 2), (False, True), (False, True)))
+
+
+def grid_id(p):
+    cell, nl, bi, pad = p
+    return f"{cell}-l{nl}-{'bi' if bi else 'uni'}-{'pad' if pad else 'full'}"
+
+
+# --------------------------------------------------------------------------- reference
+@pytest.mark.parametrize("cfg", GRID, ids=[grid_id(p) for p in GRID])
+def test_forward_and_vjp_match_reference(cfg):
+    cell, nl, bi, pad = cfg
+    net = make_net(cell, nl, bi)
+    X, lengths = data(padded=pad)
+    out, state = net.forward(X, return_state=True)
+    r_out, r_state = ref.forward(ref_params(net), X, lengths=lengths, **kwargs(net))
+    assert np.array_equal(np.isnan(out), np.isnan(r_out))
+    assert rel_err(out, r_out) <= 1e-12
+    h_n = state[0] if net.has_cell_state else state
+    assert rel_err(h_n, r_state["h"]) <= 1e-12
+    if net.has_cell_state:
+        assert rel_err(state[1], r_state["c"]) <= 1e-12
+
+    g = np.random.default_rng(5).standard_normal(out.shape)
+    g[np.isnan(out)] = np.nan                       # ignored at padded steps
+    for tbptt in (None, (2, 3), (3, 3), (T, T)):
+        grads, dX = net.vjp(X, g, tbptt=tbptt)
+        r_grads, r_dX = ref.vjp(ref_params(net), X, g, lengths=lengths, tbptt=tbptt,
+                                **kwargs(net))
+        assert list(grads) == list(net.named_parameters())
+        for name in r_grads:
+            assert rel_err(grads[name], r_grads[name]) <= 1e-12, (tbptt, name)
+        assert rel_err(dX, r_dX) <= 1e-12, tbptt
+        assert np.all(dX[np.isnan(X)] == 0)
+
+
+@pytest.mark.parametrize("loss,per_step", list(itertools.product(ref.LOSSES, (False, True))))
+@pytest.mark.parametrize("cell,bi", [("lstm", True), ("gru", False), ("peephole", False)])
+def test_loss_and_grad_match_reference(loss, per_step, cell, bi):
+    O = 2
+    n_head = 2 * O if loss == "gaussian" else (3 if loss == "cross_entropy" else O)
+    net = make_net(cell, 2, bi, output_size=n_head)
+    X, lengths = data(padded=True)
+    lengths_pos = lengths.copy()
+    X[3] = np.random.default_rng(9).standard_normal((T, I))   # no empty sequence here
+    lengths_pos[3] = T
+    rng = np.random.default_rng(3)
+    if loss == "cross_entropy":
+        y = rng.integers(0, 3, (B, T) if per_step else (B,)).astype(float)
+    else:
+        y = rng.standard_normal((B, T, O) if per_step else (B, O))
+    if per_step:
+        y[0, 1] = np.nan
+    w = rng.uniform(0.5, 2.0, B)
+    for tbptt in (None, (2, 4)):
+        value, flat = net.loss_and_grad(X, y, loss=loss, sample_weight=w, tbptt=tbptt)
+        r_value, r_grads = ref.loss_and_grad(ref_params(net), X, y, loss=loss,
+                                             output_size=n_head, lengths=lengths_pos,
+                                             sample_weight=w, tbptt=tbptt, **kwargs(net))
+        assert abs(value - r_value) <= 1e-12 * abs(r_value)
+        assert rel_err(flat, net.flatten_grads(r_grads)) <= 1e-12
+
+
+# --------------------------------------------------------------------------- finite differences
+def _fd_check(net, f, analytic, eps=1e-6):
+    """Central differences of ``f`` over every parameter against ``analytic`` (flat)."""
+    base = net.params.copy()
+    fd = np.empty_like(base)
+    for i in range(base.size):
+        net.params[i] = base[i] + eps
+        fp = f()
+        net.params[i] = base[i] - eps
+        fm = f()
+        net.params[i] = base[i]
+        fd[i] = (fp - fm) / (2 * eps)
+    return rel_err(analytic, fd)
+
+
+@pytest.mark.parametrize("cfg", GRID, ids=[grid_id(p) for p in GRID])
+def test_gradients_equal_central_differences(cfg):
+    cell, nl, bi, pad = cfg
+    net = make_net(cell, nl, bi)
+    X, _ = data(seed=1, padded=pad, t=5)
+    g = np.random.default_rng(2).standard_normal(net.forward(X).shape)
+
+    def f():
+        return np.nansum(net.forward(X) * g)
+
+    for tbptt in (None, 5):              # k >= T: the truncated gradient is the full one
+        grads, dX = net.vjp(X, g, tbptt=tbptt)
+        assert _fd_check(net, f, net.flatten_grads(grads)) <= 1e-6
+    # input gradient on a few coordinates
+    valid = np.argwhere(~np.isnan(X))[::7]
+    for b, t, i in valid:
+        Xp, Xm = X.copy(), X.copy()
+        Xp[b, t, i] += 1e-6
+        Xm[b, t, i] -= 1e-6
+        fd = (np.nansum(net.forward(Xp) * g) - np.nansum(net.forward(Xm) * g)) / 2e-6
+        assert abs(fd - dX[b, t, i]) <= 1e-6 * max(1.0, np.abs(dX).max())
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("tbptt", [(2, 3), (2, 2), (3, 5)])
+def test_truncated_gradient_equals_differences_of_window_losses(cell, tbptt):
+    """TBPTT(k1, k2) with k2 < T is the exact gradient of the sum of window losses whose
+    entering states are held fixed (unidirectional stacks: states from a forward pass)."""
+    net = make_net(cell, 2, False)
+    X, lengths = data(seed=4, padded=True, t=7)
+    g = np.random.default_rng(6).standard_normal(net.forward(X).shape)
+    grads, _ = net.vjp(X, g, tbptt=tbptt)
+    windows = tbptt_windows(X.shape[1], *tbptt)
+    base = net.params.copy()
+    boundary = {}
+    for w0, _, _ in windows:
+        if w0 == 0:
+            boundary[w0] = None
+        else:
+            _, st = net.forward(X[:, :w0], lengths=np.minimum(lengths, w0), return_state=True)
+            boundary[w0] = st
+
+    def f():
+        total = 0.0
+        for w0, s0, tc in windows:
+            lw = np.clip(lengths - w0, 0, tc - w0 + 1)
+            out = net.forward(X[:, w0:tc + 1], lengths=lw, initial_state=boundary[w0])
+            total += np.nansum(out[:, s0 - w0:] * g[:, s0:tc + 1])
+        return total
+
+    assert _fd_check(net, f, net.flatten_grads(grads)) <= 1e-6
+    net.params[:] = base
+
+
+@pytest.mark.parametrize("loss", ["mse", "gaussian", "cross_entropy"])
+def test_loss_gradient_equals_central_differences(loss):
+    n_head = {"mse": 2, "gaussian": 4, "cross_entropy": 3}[loss]
+    net = make_net("lstm", 1, True, output_size=n_head)
+    X, _ = data(seed=7)
+    rng = np.random.default_rng(8)
+    y = (rng.integers(0, 3, B).astype(float) if loss == "cross_entropy"
+         else rng.standard_normal((B, 2)))
+    w = rng.uniform(0.5, 2.0, B)
+    _, flat = net.loss_and_grad(X, y, loss=loss, sample_weight=w)
+    assert _fd_check(net, lambda: net.loss_and_grad(X, y, loss=loss, sample_weight=w)[0],
+                     flat) <= 1e-6
+
+
+# --------------------------------------------------------------------------- truncation
+def test_tbptt_windows_follow_williams_and_peng():
+    assert tbptt_windows(7, 2, 3) == [(0, 0, 1), (1, 2, 3), (3, 4, 5), (4, 6, 6)]
+    assert tbptt_windows(5, 5, 5) == [(0, 0, 4)]
+    assert parse_tbptt(4) == (4, 4)
+    with pytest.raises(ValueError, match="k2 >= k1"):
+        parse_tbptt((3, 2))
+    with pytest.raises(ValueError, match="tbptt"):
+        parse_tbptt("x")
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_tbptt_with_k_at_least_T_equals_full_bptt(cell):
+    net = make_net(cell, 2, True)
+    X, _ = data(padded=True)
+    g = np.random.default_rng(1).standard_normal(net.forward(X).shape)
+    full, dfull = net.vjp(X, g)
+    for k in (T, T + 3, (T, T + 1)):
+        trunc, dtrunc = net.vjp(X, g, tbptt=k)
+        assert np.array_equal(net.flatten_grads(full), net.flatten_grads(trunc))
+        assert np.array_equal(dfull, dtrunc)
+
+
+# --------------------------------------------------------------------------- determinism
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bit_identical_at_any_thread_count(dtype):
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 Numba threads")
+    net = make_net("lstm", 2, True, output_size=2, dtype=dtype)
+    X, _ = data(padded=True, b=40, t=30)
+    y = np.random.default_rng(0).standard_normal((40, 2))
+    results = []
+    previous = numba.get_num_threads()
+    try:
+        for n in (1, 2):
+            numba.set_num_threads(n)
+            out = net.forward(X)
+            loss, grad = net.loss_and_grad(X, y, tbptt=(5, 8))
+            results.append((out, loss, grad))
+    finally:
+        numba.set_num_threads(previous)
+    (o1, l1, g1), (o2, l2, g2) = results
+    assert np.array_equal(o1, o2, equal_nan=True)
+    assert l1 == l2
+    assert np.array_equal(g1, g2)
+
+
+def test_same_random_state_same_initialisation():
+    a = RecurrentNetwork(3, 5, 2, "gru", True, output_size=2, random_state=3)
+    b = RecurrentNetwork(3, 5, 2, "gru", True, output_size=2, random_state=3)
+    c = RecurrentNetwork(3, 5, 2, "gru", True, output_size=2, random_state=4)
+    assert np.array_equal(a.params, b.params)
+    assert not np.array_equal(a.params, c.params)
+
+
+# --------------------------------------------------------------------------- structure
+def test_parameter_names_shapes_and_initialisation():
+    net = RecurrentNetwork(3, 4, 2, "lstm", True, output_size=2, dtype="float64",
+                           random_state=0)
+    shapes = ref.param_shapes(3, 4, 2, "lstm", True, 2)
+    assert list(net.shapes) == list(shapes)
+    assert all(net.shapes[k] == tuple(v) for k, v in shapes.items())
+    p = net.named_parameters()
+    assert np.all(p["bias_ih_l0"][4:8] == 1) and np.all(p["bias_ih_l0"][:4] == 0)
+    assert np.all(p["bias_hh_l1_reverse"] == 0)
+    for blk in range(4):
+        w = p["weight_hh_l0"][blk * 4:(blk + 1) * 4]
+        assert np.allclose(w @ w.T, np.eye(4), atol=1e-12)
+    limit = np.sqrt(6 / (3 + 4))
+    assert np.abs(p["weight_ih_l0"]).max() <= limit
+    # views write through to the flat vector
+    p["head_bias"][:] = 7
+    assert np.all(net.params[-2:] == 7)
+    cifg = RecurrentNetwork(3, 4, cell="cifg", random_state=0).named_parameters()
+    assert cifg["weight_ih_l0"].shape == (12, 3) and np.all(cifg["bias_ih_l0"][:4] == -1)
+
+
+def test_padding_leaves_state_unchanged_and_outputs_nan():
+    net = make_net("lstm", 1, False)
+    X, _ = data(padded=True)
+    out, (h, c) = net.forward(X, return_state=True)
+    short, (hs, cs) = net.forward(X[1:2, :T - 2], return_state=True)
+    assert np.all(np.isnan(out[1, T - 2:])) and not np.isnan(out[1, :T - 2]).any()
+    assert rel_err(out[1, :T - 2], short[0]) <= 1e-15
+    assert rel_err(h[:, 1], hs[:, 0]) <= 1e-15
+    assert np.all(h[:, 3] == 0)                   # empty sequence keeps the initial state
+    # explicit lengths ignore whatever the padded steps hold
+    X2 = np.nan_to_num(X, nan=123.0)
+    out2 = net.forward(X2, lengths=np.array([T, T - 2, 1, 0]))
+    assert np.array_equal(out, out2, equal_nan=True)
+
+
+def test_user_arrays_not_modified():
+    net = make_net("gru", 1, True)
+    X, _ = data(padded=True)
+    g = np.ones((B, T, 2 * H))
+    X0, g0 = X.copy(), g.copy()
+    net.forward(X)
+    net.vjp(X, g, tbptt=2)
+    assert np.array_equal(X, X0, equal_nan=True) and np.array_equal(g, g0)
+
+
+@pytest.mark.parametrize("bad,match", [
+    (np.zeros((2, 3)), "3-D"),
+    (np.zeros((2, 3, 5)), "features"),
+    (np.zeros((0, 3, 3)), "at least one"),
+    (np.array([[[1, 2, 3]]], dtype=complex), "real numbers"),
+])
+def test_bad_input_is_named(bad, match):
+    net = make_net("rnn", 1, False)
+    with pytest.raises((ValueError, TypeError), match=match):
+        net.forward(bad)
+
+
+def test_nan_inside_sequence_is_an_error_saying_where():
+    net = make_net("rnn", 1, False)
+    X, _ = data()
+    X[2, 1, 0] = np.nan
+    with pytest.raises(ValueError, match="sample 2, time 1, feature 0"):
+        net.forward(X)
+    X[2, 1, 0] = np.inf
+    with pytest.raises(ValueError, match="non-finite"):
+        net.forward(X)
+
+
+def test_bad_constructor_arguments():
+    with pytest.raises(ValueError, match="hidden_size"):
+        RecurrentNetwork(3, -1)
+    with pytest.raises(ValueError, match="cell"):
+        RecurrentNetwork(3, 2, cell="transformer")
+    with pytest.raises(ValueError, match="dtype"):
+        RecurrentNetwork(3, 2, dtype="int8")
+
+
+# --------------------------------------------------------------------------- PyTorch
+TORCH_GRID = list(itertools.product(("LSTM", "GRU", "RNN"), (False, True), (False, True),
+                                    ("float64", "float32")))
+
+
+@pytest.mark.parametrize("kind,bi,batch_first,dtype", TORCH_GRID)
+def test_pytorch_parity(kind, bi, batch_first, dtype):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    tdt = getattr(torch, dtype)
+    module = getattr(torch.nn, kind)(I, 5, num_layers=2, bidirectional=bi,
+                                     batch_first=batch_first).to(tdt)
+    net = RecurrentNetwork.from_torch(module)
+    assert net.dtype == np.dtype(dtype)
+    tol = 1e-10 if dtype == "float64" else 1e-4
+    X = np.random.default_rng(0).standard_normal((B, T, I)).astype(dtype)
+    xt = torch.tensor(X if batch_first else X.transpose(1, 0, 2), requires_grad=True)
+    out_t, state_t = module(xt)
+    gt = torch.randn(out_t.shape, dtype=tdt)
+    (out_t * gt).sum().backward()
+    bf = (lambda a: a) if batch_first else (lambda a: a.transpose(1, 0, 2))
+    out, state = net.forward(X, return_state=True)
+    assert rel_err(out, bf(out_t.detach().numpy())) <= tol
+    if kind == "LSTM":
+        assert rel_err(state[0], state_t[0].detach().numpy()) <= tol
+        assert rel_err(state[1], state_t[1].detach().numpy()) <= tol
+    else:
+        assert rel_err(state, state_t.detach().numpy()) <= tol
+    grads, dX = net.vjp(X, bf(gt.numpy()))
+    for name, p in module.named_parameters():
+        assert rel_err(grads[name], p.grad.numpy()) <= tol, name
+    assert rel_err(dX, bf(xt.grad.numpy())) <= tol
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_pytorch_parity_with_padding(kind):
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    torch.manual_seed(1)
+    module = getattr(torch.nn, kind)(I, 4, num_layers=2, bidirectional=True,
+                                     batch_first=True).double()
+    net = RecurrentNetwork.from_torch(module)
+    X, lengths = data(padded=True, b=4)
+    X[3, :2] = 0.5                    # torch cannot take an empty sequence
+    lengths[3] = 2
+    xt = torch.tensor(np.nan_to_num(X), requires_grad=True)
+    packed = pack_padded_sequence(xt, torch.tensor(lengths), batch_first=True,
+                                  enforce_sorted=False)
+    out_p, _ = module(packed)
+    out_t, _ = pad_packed_sequence(out_p, batch_first=True, total_length=T)
+    g = np.random.default_rng(0).standard_normal(out_t.shape)
+    (out_t * torch.tensor(g)).sum().backward()
+    out = net.forward(X)
+    valid = ~np.isnan(out)
+    assert rel_err(out[valid], out_t.detach().numpy()[valid]) <= 1e-10
+    grads, dX = net.vjp(X, g)
+    for name, p in module.named_parameters():
+        assert rel_err(grads[name], p.grad.numpy()) <= 1e-10, name
+    assert rel_err(dX, xt.grad.numpy()) <= 1e-10
+
+
+def test_torch_state_dict_round_trip():
+    torch = pytest.importorskip("torch")
+    net = RecurrentNetwork(3, 4, 2, "gru", True, dtype="float64", random_state=0)
+    module = torch.nn.GRU(3, 4, num_layers=2, bidirectional=True).double()
+    module.load_state_dict(net.to_torch_state_dict())
+    back = RecurrentNetwork.from_torch(module)
+    assert np.array_equal(back.params, net.params)
+    with pytest.raises(TypeError, match="LSTM, GRU or RNN"):
+        RecurrentNetwork.from_torch(torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="no PyTorch equivalent"):
+        RecurrentNetwork(3, 4, cell="peephole").to_torch_state_dict()
