@@ -337,8 +337,11 @@ class RecurrentNetwork:
             inp = out
         return layers, inp
 
-    def _backward_stack(self, layers, lengths, dout, grads):
-        """Backpropagate ``dout`` (T, B, H*D) through the stored stack; returns dX (T, B, I)."""
+    def _backward_stack(self, layers, lengths, dout, grads, hidden_grads=None):
+        """Backpropagate ``dout`` (T, B, H*D) through the stored stack; returns dX (T, B, I).
+
+        When ``hidden_grads`` is a list, the gradient with respect to every layer's and
+        direction's hidden state at every step, (T, B, H) each, is appended to it."""
         H = self.hidden_size
         D = self.num_directions
         code = _rec.CELL_CODES[self.cell]
@@ -353,11 +356,15 @@ class RecurrentNetwork:
                 c = lay["dirs"][d]
                 dgh = np.empty_like(c["acts"]) if self.cell == "gru" else c["acts"]
                 dpeep = grads.get(f"peephole_l{k}{s}", np.zeros((3, 1), self.dtype))
+                record = hidden_grads is not None
+                dhs = np.zeros((T, B, H) if record else (1, 1, 1), self.dtype)
+                if record:
+                    hidden_grads.append(((k, d), dhs))
                 _rec.layer_backward(code, d == 1, lay["x"], w_ih, w_hh, b_hh, peep, lengths,
                                     n_chunks, n_blocks, c["acts"], c["aux"], c["hs"], c["cs"],
                                     dout, d * H, dgh, dx, grads[f"weight_ih_l{k}{s}"],
                                     grads[f"weight_hh_l{k}{s}"], grads[f"bias_ih_l{k}{s}"],
-                                    grads[f"bias_hh_l{k}{s}"], dpeep)
+                                    grads[f"bias_hh_l{k}{s}"], dpeep, record, dhs)
             dout = dx
             if k > 0 and lay.get("mask_in") is not None:
                 dout = dout * lay["mask_in"]
@@ -673,6 +680,70 @@ class RecurrentNetwork:
         value, _ = self.loss_and_grad(X, y, loss=loss, lengths=lengths,
                                       sample_weight=sample_weight)
         return value
+
+    def trace(self, X, lengths=None):
+        """Internal activity of every layer and direction, for inspection.
+
+        Returns
+        -------
+        list of dict
+            One per (layer, direction) in PyTorch's order, with ``layer``, ``direction`` and
+            arrays in (sample, time, ...) order, NaN at padded steps: ``h`` (hidden state
+            after the step), ``c`` (cell state, cells with one), ``gates`` (activated gates,
+            shape (sample, time, n_gate_blocks, hidden_size), blocks in the cell's order).
+        """
+        x, lengths, mask = self._prepare(X, lengths)
+        T, B, _ = x.shape
+        H = self.hidden_size
+        nb = _rec.GATE_BLOCKS[self.cell]
+        with single_threaded_blas():
+            layers, _ = self._forward_stack(x, lengths, store=True)
+        result = []
+        pad = ~mask.T                                                   # (B, T)
+        for k, lay in enumerate(layers):
+            for d, c in enumerate(lay["dirs"]):
+                after = slice(0, T) if d == 1 else slice(1, T + 1)
+                entry = {"layer": k, "direction": d}
+                entry["h"] = np.swapaxes(c["hs"][after], 0, 1).copy()
+                if self.has_cell_state:
+                    entry["c"] = np.swapaxes(c["cs"][after], 0, 1).copy()
+                entry["gates"] = np.swapaxes(c["acts"], 0, 1).reshape(B, T, nb, H).copy()
+                for a in entry.values():
+                    if isinstance(a, np.ndarray):
+                        a[pad] = np.nan
+                result.append(entry)
+        return result
+
+    def hidden_state_grads(self, X, grad_outputs, lengths=None):
+        """Gradient with respect to every layer's hidden state at every step (full BPTT).
+
+        Parameters
+        ----------
+        X : array-like, shape (sample, time, feature)
+        grad_outputs : array-like, shape like ``forward(X)``
+
+        Returns
+        -------
+        list of tuple
+            ``((layer, direction), dh)`` with ``dh`` of shape (sample, time, hidden_size): the
+            total derivative of ``sum(grad_outputs * outputs)`` with respect to ``h_t``
+            (0 at padded steps).
+        """
+        x, lengths, mask = self._prepare(X, lengths)
+        T, B, _ = x.shape
+        n_out = self.features_out if self.output_size is None else self.output_size
+        g = np.asarray(grad_outputs)
+        if g.shape != (B, T, n_out):
+            raise ValueError(f"grad_outputs must have shape {(B, T, n_out)}, got {g.shape}")
+        g = np.where(mask[:, :, None], np.swapaxes(g, 0, 1), 0).astype(self.dtype)
+        collected = []
+        with single_threaded_blas():
+            layers, top = self._forward_stack(x, lengths, store=True)
+            grads = self._zero_grads()
+            dout = g if self.output_size is None else self._head_backward(top, g, grads)
+            self._backward_stack(layers, lengths, np.ascontiguousarray(dout), grads, collected)
+        return sorted(((kd, np.swapaxes(a, 0, 1).copy()) for kd, a in collected),
+                      key=lambda e: e[0])
 
     # ------------------------------------------------------------------ PyTorch exchange
     @classmethod

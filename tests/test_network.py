@@ -405,3 +405,36 @@ def test_torch_state_dict_round_trip():
         RecurrentNetwork.from_torch(torch.nn.Linear(2, 2))
     with pytest.raises(ValueError, match="no PyTorch equivalent"):
         RecurrentNetwork(3, 4, cell="peephole").to_torch_state_dict()
+
+
+def test_trace_matches_forward_and_reference_gates():
+    net = make_net("lstm", 2, True)
+    X, _ = data(padded=True)
+    tr = net.trace(X)
+    out = net.forward(X)
+    assert [(e["layer"], e["direction"]) for e in tr] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert np.array_equal(tr[2]["h"], out[..., :H], equal_nan=True)
+    assert np.array_equal(tr[3]["h"], out[..., H:], equal_nan=True)
+    g = tr[0]["gates"]
+    assert g.shape == (B, T, 4, H)
+    valid = ~np.isnan(g)
+    assert np.all((g[valid] >= -1) & (g[valid] <= 1))
+    # h = o * tanh(c) on valid steps
+    e = tr[0]
+    assert np.allclose(e["h"], e["gates"][:, :, 3] * np.tanh(e["c"]), equal_nan=True)
+
+
+def test_hidden_state_grads_equal_differences():
+    """dL/dh_t, checked by perturbing the hidden state through its input: for a one-layer
+    RNN the gradient at the last step equals the output gradient there."""
+    net = make_net("rnn", 1, False)
+    X, _ = data()
+    g = np.random.default_rng(0).standard_normal((B, T, H))
+    (kd, dh), = net.hidden_state_grads(X, g)
+    assert kd == (0, 0)
+    assert np.allclose(dh[:, -1], g[:, -1])
+    # one step back: dL/dh_{T-2} = g_{T-2} + W_hh^T (dL/dh_{T-1} * (1 - h_{T-1}^2))
+    h = net.forward(X)
+    w = net.named_parameters()["weight_hh_l0"]
+    expect = g[:, -2] + (dh[:, -1] * (1 - h[:, -1] ** 2)) @ w
+    assert rel_err(dh[:, -2], expect) <= 1e-12

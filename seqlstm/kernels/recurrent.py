@@ -392,7 +392,7 @@ def _rnn_bwd_rows(t, b0, b1, H, lengths, acts, dout, col, dh, dhd):
 
 @jit(parallel=True)
 def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, n_chunks, n_blocks, acts, aux,
-                   hs, cs, dout, col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep):
+                   hs, cs, dout, col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
     """Backpropagate through one direction of one layer (after ``layer_forward`` in training
     mode, i.e. with every state recorded in natural time order).
 
@@ -406,6 +406,9 @@ def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, n_chunks, 
     dout : ndarray, shape (T, B, H_out)
         Gradient with respect to this layer's outputs; columns ``col:col+H`` are this
         direction's.  Values at padded steps are ignored.
+    record_dh : bool
+        Write the total gradient with respect to each step's hidden state into ``dhs``
+        (T, B, H) (0 at padded steps), for gradient-flow inspection.
     Other parameters are as in ``layer_forward``.
     """
     T, B, I = x.shape
@@ -422,6 +425,11 @@ def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, n_chunks, 
             t = T - 1 - s if reverse else s
             ib = t + 1 if reverse else t      # slot of the state before time t
             ia = t if reverse else t + 1      # slot of the state after time t
+            if record_dh:
+                for r in range(nb):
+                    b = b0 + r
+                    for j in range(H):
+                        dhs[t, b, j] = dout[t, b, col + j] + dh[r, j] if t < lengths[b] else 0.0
             if cell == LSTM:
                 _lstm_bwd_rows(False, t, b0, b1, H, lengths, acts, cs[ib], cs[ia], peep, dout,
                                col, dh, dc, dhd)
