@@ -7,6 +7,8 @@ xarray or estimators: inputs are NumPy arrays ``(sample, time, feature)``.
 
 from collections import OrderedDict
 
+import threading
+
 import numpy as np
 
 from ._threads import single_threaded_blas, work_units
@@ -123,6 +125,7 @@ class RecurrentNetwork:
         if str(np.dtype(dtype)) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = np.dtype(dtype)
+        self._local = threading.local()
         self.shapes = self._param_shapes()
         self.params = np.zeros(sum(int(np.prod(s)) for s in self.shapes.values()), self.dtype)
         self._views = OrderedDict()
@@ -132,6 +135,35 @@ class RecurrentNetwork:
             self._views[name] = self.params[offset:offset + size].reshape(shape)
             offset += size
         self.init_params(random_state)
+
+    # ------------------------------------------------------------------ workspaces
+    def _buf(self, key, shape, zero=False):
+        """A reusable work array (per thread) for ``key``: large activations are not
+        allocated (and page-faulted) again at every call.  Never returned to users."""
+        ws = getattr(self._local, "ws", None)
+        if ws is None:
+            ws = self._local.ws = {}
+        a = ws.get(key)
+        if a is None or a.shape != shape:
+            a = ws[key] = np.empty(shape, self.dtype)
+        if zero:
+            a.fill(0)
+        return a
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_local", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
+        # the views must point into this object's own flat vector
+        offset = 0
+        for name, shape in self.shapes.items():
+            size = int(np.prod(shape))
+            self._views[name] = self.params[offset:offset + size].reshape(shape)
+            offset += size
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -289,7 +321,8 @@ class RecurrentNetwork:
         return work_units(B, 8), work_units(T * B, 64)
 
     # ------------------------------------------------------------------ the stack
-    def _forward_stack(self, x, lengths, store, h0=None, c0=None, rec=None, dropout_masks=None):
+    def _forward_stack(self, x, lengths, store, h0=None, c0=None, rec=None, dropout_masks=None,
+                       tag="full"):
         """Run all layers.  Returns (layers, out) where layers holds per-layer caches."""
         T, B, _ = x.shape
         H = self.hidden_size
@@ -301,15 +334,15 @@ class RecurrentNetwork:
         inp = x
         dummy3 = np.zeros((1, 1, 1), self.dtype)
         for k in range(self.num_layers):
-            out = np.empty((T, B, H * D), self.dtype)
+            out = self._buf((tag, "out", k), (T, B, H * D))
             dirs = []
             for d in range(D):
                 w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, d)
                 idx = k * D + d
                 hi = np.zeros((B, H), self.dtype) if h0 is None else h0[idx]
                 ci = np.zeros((B, H), self.dtype) if c0 is None else c0[idx]
-                acts = np.empty((T, B, G), self.dtype)
-                aux = np.empty((T, B, H), self.dtype) if self.cell == "gru" else dummy3
+                acts = self._buf((tag, "acts", k, d), (T, B, G))
+                aux = self._buf((tag, "aux", k, d), (T, B, H)) if self.cell == "gru" else dummy3
                 if store:           # every state, in natural time order
                     rec_slot = (np.arange(T, -1, -1) if d == 1 else np.arange(T + 1))
                     n_slots = T + 1
@@ -320,8 +353,9 @@ class RecurrentNetwork:
                     rec_slot, n_slots = None, 0
                 if n_slots:
                     rec_slot = rec_slot.astype(np.int64)
-                    hs = np.empty((n_slots, B, H), self.dtype)
-                    cs = np.empty((n_slots, B, H), self.dtype) if self.has_cell_state else dummy3
+                    hs = self._buf((tag, "hs", k, d), (n_slots, B, H))
+                    cs = (self._buf((tag, "cs", k, d), (n_slots, B, H)) if self.has_cell_state
+                          else dummy3)
                 else:
                     rec_slot = np.full(T + 1, -1, np.int64)
                     hs = cs = dummy3
@@ -333,7 +367,7 @@ class RecurrentNetwork:
                 dirs.append(dict(acts=acts, aux=aux, hs=hs, cs=cs, hn=hn, cn=cn))
             layers.append(dict(x=inp, dirs=dirs))
             if dropout_masks is not None and k < self.num_layers - 1:
-                out = out * dropout_masks[k]
+                out = np.multiply(out, dropout_masks[k], out=self._buf((tag, "drop", k), out.shape))
             inp = out
         return layers, inp
 
@@ -349,12 +383,13 @@ class RecurrentNetwork:
         n_chunks, n_blocks = self._units(T, B)
         for k in range(self.num_layers - 1, -1, -1):
             lay = layers[k]
-            dx = np.zeros(lay["x"].shape, self.dtype)
+            dx = self._buf(("bwd", "dx", k), lay["x"].shape, zero=True)
             for d in range(D):
                 s = ("", "_reverse")[d]
                 w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, d)
                 c = lay["dirs"][d]
-                dgh = np.empty_like(c["acts"]) if self.cell == "gru" else c["acts"]
+                dgh = (self._buf(("bwd", "dgh"), c["acts"].shape) if self.cell == "gru"
+                       else c["acts"])
                 dpeep = grads.get(f"peephole_l{k}{s}", np.zeros((3, 1), self.dtype))
                 record = hidden_grads is not None
                 dhs = np.zeros((T, B, H) if record else (1, 1, 1), self.dtype)
@@ -420,7 +455,8 @@ class RecurrentNetwork:
             lw = np.clip(lengths - w0, 0, n).astype(np.int64)
             masks_w = (None if dropout_masks is None
                        else [np.ascontiguousarray(m[w0:tc + 1]) for m in dropout_masks])
-            wl, _ = self._forward_stack(xw, lw, store=True, h0=h0, c0=c0, dropout_masks=masks_w)
+            wl, _ = self._forward_stack(xw, lw, store=True, h0=h0, c0=c0, dropout_masks=masks_w,
+                                        tag="window")
             self._attach_masks(wl, masks_w)
             dw = np.zeros((n, B, self.features_out), self.dtype)
             dw[s0 - w0:] = dout_all[s0:tc + 1]

@@ -1,0 +1,249 @@
+"""Side-by-side benchmark of seqlstm's recurrent engine against PyTorch CPU.
+
+Run from the repository root (PyTorch must be installed: ``pip install torch==2.13.0``)::
+
+    python benchmarks/bench_engine.py                 # all configs, writes benchmarks/RESULTS.md
+    python benchmarks/bench_engine.py --configs A B --repeats 10 --no-write
+
+For each float32 config it times, in one process and interleaved (ours, theirs, ours, ...):
+inference (forward of the LSTM layer) and one training step (forward, backward, Adam update,
+MSE on a linear head of the last hidden state), with ``torch.set_num_threads`` equal to Numba's
+thread count.  It reports medians in ms, speed ratios (PyTorch time / seqlstm time, > 1 means
+seqlstm is faster), seqlstm's GFLOP/s, the machine's measured float32 GEMM rate, and the time of
+the first forward+backward in a fresh process with a cold and with a warm Numba cache.  This is
+a measurement, not a test: it asserts nothing.
+"""
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import numba
+import numpy as np
+
+CONFIGS = {
+    "A": (32, 50, 4, 32),
+    "B": (64, 100, 8, 64),
+    "C": (128, 365, 32, 256),
+    "D": (256, 365, 32, 256),
+}
+TARGETS = {  # (training ratio, inference ratio) from the engine issue
+    "A": (3.0, 2.0), "B": (1.5, 1.5), "C": (1.5, 1.2), "D": (1.5, 1.2),
+}
+
+
+def machine_description():
+    """CPU model, core count and library versions, as one line each."""
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import torch
+
+    return [
+        f"CPU: {cpu}; {os.cpu_count()} logical cores; Numba threads {numba.get_num_threads()} "
+        f"(layer {numba.threading_layer() if _threading_started() else 'not started'})",
+        f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads)",
+    ]
+
+
+def _threading_started():
+    try:
+        numba.threading_layer()
+        return True
+    except ValueError:
+        return False
+
+
+def flops_train(B, T, I, H):
+    """Multiply-adds x2 of one LSTM training step (forward, backward; head ignored)."""
+    fwd = 2 * T * B * 4 * H * (I + H)
+    return 3 * fwd
+
+
+def flops_inference(B, T, I, H):
+    """Multiply-adds x2 of the forward pass."""
+    return 2 * T * B * 4 * H * (I + H)
+
+
+def gemm_rate(n_threads, size=2048, repeats=5):
+    """Best float32 GEMM rate in GFLOP/s: PyTorch's matmul and SciPy's BLAS split over the
+    Numba threads (the path the kernels use); the larger is reported as the machine's rate."""
+    import torch
+
+    from seqlstm._threads import single_threaded_blas
+    from seqlstm.kernels.dense import dense_forward
+
+    a = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
+    b = np.random.default_rng(1).standard_normal((size, size)).astype(np.float32)
+    bias = np.zeros(size, np.float32)
+    out = np.empty((size, size), np.float32)
+    flops = 2.0 * size ** 3
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    best_t = best_n = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        torch.mm(ta, tb)
+        best_t = min(best_t, time.perf_counter() - t0)
+        with single_threaded_blas():
+            t0 = time.perf_counter()
+            dense_forward(a, b, bias, out, n_threads)
+            best_n = min(best_n, time.perf_counter() - t0)
+    return flops / best_t / 1e9, flops / best_n / 1e9
+
+
+def first_call_seconds(cache_dir, dtype="float32"):
+    """Seconds from import to the end of the first forward+backward in a fresh process."""
+    code = textwrap.dedent(f"""
+        import time
+        t0 = time.perf_counter()
+        import numpy as np
+        from seqlstm import RecurrentNetwork
+        net = RecurrentNetwork(4, 8, output_size=1, dtype="{dtype}", random_state=0)
+        X = np.random.default_rng(0).standard_normal((8, 10, 4))
+        net.loss_and_grad(X, np.zeros((8, 1)))
+        print(time.perf_counter() - t0)
+    """)
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    return float(res.stdout.strip().splitlines()[-1])
+
+
+def bench_config(name, repeats, n_threads):
+    import torch
+
+    from seqlstm import Adam, RecurrentNetwork
+
+    B, T, I, H = CONFIGS[name]
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((B, T, I)).astype(np.float32)
+    y = rng.standard_normal((B, 1)).astype(np.float32)
+    net = RecurrentNetwork(I, H, output_size=1, random_state=0)
+    opt = Adam(1e-3)
+
+    def ours_train():
+        _, g = net.loss_and_grad(X, y)
+        opt.update_params(net.params, g)
+
+    def ours_inf():
+        net.forward(X)
+
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(I, H, batch_first=True)
+    head = torch.nn.Linear(H, 1)
+    topt = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), 1e-3)
+    xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def torch_train():
+        topt.zero_grad()
+        out, _ = lstm(xt)
+        loss = ((head(out[:, -1]) - yt) ** 2).mean()
+        loss.backward()
+        topt.step()
+
+    def torch_inf():
+        with torch.no_grad():
+            lstm(xt)
+
+    times = {k: [] for k in ("ours_train", "torch_train", "ours_inf", "torch_inf")}
+    funcs = {"ours_train": ours_train, "torch_train": torch_train, "ours_inf": ours_inf,
+             "torch_inf": torch_inf}
+    for f in funcs.values():      # warm up (compilation, allocator, oneDNN primitives)
+        f()
+        f()
+    for _ in range(repeats):
+        for k, f in funcs.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    med = {k: float(np.median(v)) * 1e3 for k, v in times.items()}
+    return dict(
+        name=name, shape=(B, T, I, H), **med,
+        train_ratio=med["torch_train"] / med["ours_train"],
+        inf_ratio=med["torch_inf"] / med["ours_inf"],
+        train_gflops=flops_train(B, T, I, H) / med["ours_train"] / 1e6,
+        inf_gflops=flops_inference(B, T, I, H) / med["ours_inf"] / 1e6,
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed repetitions per config (default 30 for A/B, 7 for C/D)")
+    parser.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="skip the cold/warm first-call measurement")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    n_threads = numba.get_num_threads()
+    torch.set_num_threads(n_threads)
+    lines = []
+
+    def say(s=""):
+        print(s, flush=True)
+        lines.append(s)
+
+    say("# seqlstm engine benchmark")
+    say()
+    say(f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with "
+        f"`python benchmarks/bench_engine.py {' '.join(argv or sys.argv[1:])}`.")
+    say()
+    for line in machine_description():
+        say(f"- {line}")
+    say()
+    say("float32; ratio = PyTorch time / seqlstm time (> 1: seqlstm faster); medians of "
+        "interleaved repetitions in one process.")
+    say()
+    say("| config (B, T, I, H) | train seqlstm ms | train torch ms | train ratio (target) | "
+        "train GFLOP/s | infer seqlstm ms | infer torch ms | infer ratio (target) |")
+    say("|---|---|---|---|---|---|---|---|")
+    results = []
+    for name in args.configs:
+        reps = args.repeats or (30 if name in "AB" else 7)
+        r = bench_config(name, reps, n_threads)
+        results.append(r)
+        tt, ti = TARGETS[name]
+        say(f"| {name} {r['shape']} | {r['ours_train']:.2f} | {r['torch_train']:.2f} | "
+            f"{r['train_ratio']:.2f} (>= {tt}) | {r['train_gflops']:.1f} | {r['ours_inf']:.2f} | "
+            f"{r['torch_inf']:.2f} | {r['inf_ratio']:.2f} (>= {ti}) |")
+    g_torch, g_numba = gemm_rate(n_threads)
+    g = max(g_torch, g_numba)
+    say()
+    say(f"Machine float32 GEMM rate (2048^3, {n_threads} threads): {g:.1f} GFLOP/s "
+        f"(PyTorch matmul {g_torch:.1f}, SciPy BLAS split over Numba threads {g_numba:.1f}).")
+    for r in results:
+        if r["name"] == "C":
+            say(f"Training step at C: {r['train_gflops']:.1f} GFLOP/s = "
+                f"{100 * r['train_gflops'] / g:.0f}% of the GEMM rate (target >= 75%).")
+    if not args.no_compile:
+        say()
+        for dtype in ("float32", "float64"):
+            with tempfile.TemporaryDirectory() as cache:
+                cold = first_call_seconds(cache, dtype)
+                warm = first_call_seconds(cache, dtype)
+            say(f"First forward+backward in a fresh process, {dtype}: cold cache {cold:.1f} s "
+                f"(target <= 30 s), warm cache {warm:.2f} s (target <= 1 s).")
+    if not args.no_write:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+        with open(path, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+        print(f"\nwritten to {path}")
+
+
+if __name__ == "__main__":
+    main()
