@@ -264,9 +264,7 @@ def _run_property(name, model, net, X, max_examples, run_seed, loader):
     def call(Xe, s):
         if name in ("finite_outputs", "gradient_finite_differences", "tbptt_equals_full",
                     "permutation_equivariance", "causality", "padding_invariance",
-                    "thread_agreement"):
-            return func(model, Xe, random_state=s)
-        if name == "refit_determinism":
+                    "thread_agreement", "refit_determinism"):
             return func(model, Xe, random_state=s)
         if name == "save_load_roundtrip":
             return func(model, Xe, loader=loader)

@@ -24,6 +24,7 @@ and for :func:`seqlstm.testing.check_stability`, which draws the inputs itself.
 
 import os
 import tempfile
+import warnings
 
 import numba
 import numpy as np
@@ -605,7 +606,9 @@ def refit_determinism(model, X, y=None, random_state=0, max_iter=2):
     params = {"random_state": random_state}
     if "max_iter" in model.get_params():
         params["max_iter"] = min(max_iter, model.get_params()["max_iter"])
-    fitted = [clone(model).set_params(**params).fit(X, y) for _ in range(2)]
+    with warnings.catch_warnings():      # two capped fits: convergence warnings are expected
+        warnings.simplefilter("ignore")
+        fitted = [clone(model).set_params(**params).fit(X, y) for _ in range(2)]
     p0, p1 = (get_network(f).params for f in fitted)
     q0, q1 = (np.asarray(f.predict(X)) for f in fitted)
     worst = _params_diff(p0, p1)
