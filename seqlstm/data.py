@@ -41,6 +41,9 @@ __all__ = [
     "wrap_features",
     "is_dask",
     "apply_lazily",
+    "lazy_feature_info",
+    "write_netcdf",
+    "read_netcdf",
 ]
 
 _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned int, float
@@ -778,3 +781,81 @@ def apply_lazily(
     if output_names is not None:
         out = out.assign_coords({output_dim: list(output_names)})
     return out
+
+
+def lazy_feature_info(X, feature_dim="feature"):
+    """Feature names and count of (possibly dask-backed) input, without computing it.
+
+    Parameters
+    ----------
+    X : xarray.DataArray, xarray.Dataset or array-like
+        Input to a prediction.
+    feature_dim : str, default "feature"
+        Name of the feature dim of a DataArray.
+
+    Returns
+    -------
+    names : ndarray of str (object dtype) or None
+        Feature coordinate of a DataArray or the variables of a Dataset.
+    n_features : int
+        Size of the feature dim (last axis for arrays).
+    """
+    if isinstance(X, xr.Dataset):
+        names = np.asarray([str(v) for v in X.data_vars], dtype=object)
+        return names, len(names)
+    if isinstance(X, xr.DataArray):
+        if feature_dim not in X.dims:
+            raise ValueError(
+                f"X: expected a DataArray with a feature dim named {feature_dim!r} "
+                f"(feature_dim); found dims {tuple(X.dims)}."
+            )
+        names = None
+        if feature_dim in X.coords:
+            names = np.asarray([str(v) for v in X[feature_dim].values], dtype=object)
+        return names, X.sizes[feature_dim]
+    return None, int(np.shape(X)[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# netCDF files (used by seqlstm.io)
+
+
+def write_netcdf(path, variables, attrs):
+    """Write variables and global attributes to a netCDF3 file with xarray's scipy backend.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination (written directly; callers handle atomicity).
+    variables : dict of str -> (tuple of str, ndarray)
+        Variable name -> (dims, values).
+    attrs : dict of str -> number, str or 1-D array
+        Global attributes.
+    """
+    ds = xr.Dataset({name: xr.Variable(dims, values) for name, (dims, values) in
+                     variables.items()}, attrs=attrs)
+    encoding = {name: {"_FillValue": None} for name in variables}
+    ds.to_netcdf(path, engine="scipy", format="NETCDF3_64BIT", encoding=encoding)
+
+
+def read_netcdf(path):
+    """Read a netCDF file fully into memory with xarray's scipy backend (no pickle).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    variables : dict of str -> ndarray
+    attrs : dict
+        Global attributes.
+    var_attrs : dict of str -> dict
+        Attributes of each variable.
+    """
+    with xr.open_dataset(path, engine="scipy", mask_and_scale=False, decode_times=False,
+                         cache=False) as ds:
+        ds = ds.load()
+        variables = {name: np.asarray(ds[name].values) for name in ds.variables}
+        var_attrs = {name: dict(ds[name].attrs) for name in ds.variables}
+        return variables, dict(ds.attrs), var_attrs

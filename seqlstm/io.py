@@ -1,0 +1,309 @@
+"""Model files: fitted estimators saved as plain netCDF, loaded without pickle.
+
+A model file is a netCDF3 file (written with xarray's scipy backend, no extra dependency) that
+any netCDF tool can open:
+
+- every network parameter is a variable named like PyTorch's (``weight_ih_l0``,
+  ``head_weight``...), in the compute dtype;
+- scaling statistics (``x_mean``, ``x_scale``, ``y_mean``, ``y_scale``), ``classes``,
+  ``feature_names_in``, ``output_names``, ``loss_curve`` and ``validation_scores`` are
+  variables;
+- the format version, the estimator's class, each hyperparameter (``hp_<name>``, as JSON text),
+  the network configuration (``net_<name>``), scalar fitted attributes and a SHA-256 checksum of
+  the numeric variables are global attributes.
+
+Loading reads numbers and strings only (never unpickles) and checks the format version and the
+checksum, so a truncated, corrupted or foreign file gives a clear ``ValueError``.  Writing goes
+to a temporary file in the destination's directory, then ``os.replace``: a failure never leaves a
+half-written model file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from . import data as _data
+from .training import build_network, network_config
+
+__all__ = ["save", "load", "FORMAT_VERSION"]
+
+#: Version of the file layout written by :func:`save`.
+FORMAT_VERSION = 1
+_MAGIC = "seqlstm_format_version"
+_NET_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
+             "output_size", "dtype")
+
+
+def _estimator_classes():
+    from .estimators import LSTMClassifier, LSTMRegressor
+
+    return {"LSTMRegressor": LSTMRegressor, "LSTMClassifier": LSTMClassifier}
+
+
+def _checksum(variables):
+    """SHA-256 over every numeric variable (name, dtype, shape and values), in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(variables):
+        values = np.asarray(variables[name])
+        if values.dtype.kind not in "fiub":
+            continue
+        values = values.astype(values.dtype.newbyteorder("<"))
+        digest.update(f"{name}|{values.dtype.str}|{values.shape}|".encode())
+        digest.update(np.ascontiguousarray(values).tobytes())
+    return digest.hexdigest()
+
+
+def _json_param(name, value):
+    if name == "random_state" and not isinstance(value, (int, np.integer, type(None))):
+        value = None  # a RandomState instance cannot be stored; the weights are what matter
+    if isinstance(value, tuple):
+        value = list(value)
+    if isinstance(value, np.integer):
+        value = int(value)
+    if isinstance(value, np.floating):
+        value = float(value)
+    return json.dumps(value)
+
+
+def _strings(values):
+    return np.asarray([str(v) for v in values], dtype=str)
+
+
+def save(estimator, path):
+    """Save a fitted :class:`~seqlstm.LSTMRegressor` or :class:`~seqlstm.LSTMClassifier`.
+
+    Parameters
+    ----------
+    estimator : LSTMRegressor or LSTMClassifier
+        A fitted estimator.
+    path : str or os.PathLike
+        Destination file (conventionally ``*.nc``); replaced atomically if it exists.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If `estimator` is not fitted.
+    TypeError
+        If `estimator` is not a seqlstm estimator.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    classes = _estimator_classes()
+    name = type(estimator).__name__
+    if name not in classes or not isinstance(estimator, classes[name]):
+        raise TypeError(f"estimator: expected an LSTMRegressor or LSTMClassifier; found {name}.")
+    check_is_fitted(estimator)
+    net = estimator.network_
+    attrs = {
+        _MAGIC: FORMAT_VERSION,
+        "seqlstm_version": _version(),
+        "estimator": name,
+        "title": f"seqlstm {name} model",
+        "n_features_in": int(estimator.n_features_in_),
+        "n_outputs": int(estimator.n_outputs_),
+        "n_iter": int(estimator.n_iter_),
+        "t": int(estimator.t_),
+        "seeds": np.asarray(estimator._seeds_, dtype=np.int32),
+        "fitted_json": json.dumps({
+            "loss_": estimator.loss_,
+            "best_loss_": estimator.best_loss_,
+            "best_validation_score_": estimator.best_validation_score_,
+            "y_1d": bool(getattr(estimator, "_y_1d", False)),
+            "target_name": _plain_name(getattr(estimator, "_target_name", None)),
+        }),
+    }
+    for key, value in estimator.get_params(deep=False).items():
+        attrs[f"hp_{key}"] = _json_param(key, value)
+    for key, value in network_config(net).items():
+        attrs[f"net_{key}"] = json.dumps(value)
+
+    variables = {}
+    for pname, view in net.named_parameters().items():
+        dims = tuple(f"{pname}_dim{i}" for i in range(view.ndim))
+        variables[pname] = (dims, np.array(view))
+    variables["loss_curve"] = (("epoch",), np.asarray(estimator.loss_curve_, dtype=np.float64))
+    if estimator.validation_scores_ is not None:
+        variables["validation_scores"] = (
+            ("epoch",), np.asarray(estimator.validation_scores_, dtype=np.float64))
+    if estimator.x_mean_ is not None:
+        variables["x_mean"] = (("feature",), np.asarray(estimator.x_mean_, np.float64))
+        variables["x_scale"] = (("feature",), np.asarray(estimator.x_scale_, np.float64))
+    if getattr(estimator, "y_mean_", None) is not None:
+        variables["y_mean"] = (("output",), np.asarray(estimator.y_mean_, np.float64))
+        variables["y_scale"] = (("output",), np.asarray(estimator.y_scale_, np.float64))
+    if hasattr(estimator, "feature_names_in_"):
+        variables["feature_names_in"] = (("feature",), _strings(estimator.feature_names_in_))
+    if getattr(estimator, "_output_names", None) is not None:
+        variables["output_names"] = (("output",), _strings(estimator._output_names))
+    if hasattr(estimator, "classes_"):
+        cls_values = np.asarray(estimator.classes_)
+        attrs["classes_dtype"] = cls_values.dtype.str if cls_values.dtype.kind != "O" else "str"
+        if cls_values.dtype.kind in "OUS":
+            stored = _strings(cls_values)
+        elif cls_values.dtype.kind in "iub":
+            stored = cls_values.astype(np.float64)  # netCDF3 has no int64; exact below 2**53
+            if not np.array_equal(stored.astype(cls_values.dtype), cls_values):
+                raise ValueError("classes_: integer labels beyond 2**53 cannot be saved exactly.")
+        else:
+            stored = cls_values.astype(np.float64)
+        variables["classes"] = (("class",), stored)
+
+    attrs["sha256"] = _checksum({k: v for k, (_, v) in variables.items()})
+    _atomic_write(path, variables, attrs)
+
+
+def _plain_name(name):
+    return name if isinstance(name, (str, int, float)) else None
+
+
+def _version():
+    from . import __version__
+
+    return __version__
+
+
+def _atomic_write(path, variables, attrs):
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".seqlstm-", suffix=".nc.tmp", dir=directory)
+    os.close(fd)
+    try:
+        _data.write_netcdf(tmp, variables, attrs)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load(path):
+    """Load an estimator saved by :func:`save` (or ``estimator.save``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    LSTMRegressor or LSTMClassifier
+        The fitted estimator; its predictions are bit-identical to the saved one's.
+
+    Raises
+    ------
+    FileNotFoundError
+        If `path` does not exist.
+    ValueError
+        If the file is not a netCDF file, is truncated or corrupted, is not a seqlstm model,
+        or was written by a newer format version.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"path: no such model file: {path!r}")
+    try:
+        variables, attrs, _ = _data.read_netcdf(path)
+    except Exception as exc:  # scipy/xarray raise many types on bad bytes
+        raise ValueError(
+            f"path: expected a seqlstm model file (netCDF3); found a file that cannot be read "
+            f"as netCDF ({path!r} is truncated, corrupted or of another format: "
+            f"{type(exc).__name__}: {exc})."
+        ) from None
+    try:
+        return _restore(variables, attrs, path)
+    except ValueError:
+        raise
+    except Exception as exc:
+        raise ValueError(
+            f"path: expected a complete seqlstm model file; found an inconsistent one "
+            f"({path!r}: {type(exc).__name__}: {exc})."
+        ) from None
+
+
+def _restore(variables, attrs, path):
+    if _MAGIC not in attrs:
+        raise ValueError(
+            f"path: expected a seqlstm model file (global attribute {_MAGIC!r}); found a "
+            f"netCDF file without it ({path!r} is not a seqlstm model)."
+        )
+    version = int(attrs[_MAGIC])
+    if version > FORMAT_VERSION or version < 1:
+        raise ValueError(
+            f"path: expected format version <= {FORMAT_VERSION}; found {version} (written by "
+            f"seqlstm {attrs.get('seqlstm_version', '?')}); upgrade seqlstm."
+        )
+    classes = _estimator_classes()
+    name = str(attrs.get("estimator"))
+    if name not in classes:
+        raise ValueError(f"path: expected an estimator in {sorted(classes)}; found {name!r}.")
+    params = {}
+    for key in classes[name]().get_params(deep=False):
+        if f"hp_{key}" not in attrs:
+            raise ValueError(f"path: the file lacks the hyperparameter attribute 'hp_{key}'.")
+        value = json.loads(str(attrs[f"hp_{key}"]))
+        params[key] = tuple(value) if isinstance(value, list) else value
+    est = classes[name](**params)
+
+    config = {key: json.loads(str(attrs[f"net_{key}"])) for key in _NET_KEYS}
+    net = build_network(config)
+    for pname, view in net.named_parameters().items():
+        if pname not in variables:
+            raise ValueError(f"path: the file lacks the weight variable {pname!r}.")
+        stored = variables[pname]
+        if stored.shape != view.shape or stored.dtype != view.dtype:
+            raise ValueError(
+                f"path: weight {pname!r} expected shape {view.shape} and dtype {view.dtype}; "
+                f"found {stored.shape} and {stored.dtype}."
+            )
+        view[...] = stored
+    numeric = {k: v for k, v in variables.items() if not k.startswith("_") and k not in
+               ("feature_names_in", "output_names")}
+    if _checksum(numeric) != str(attrs.get("sha256")):
+        raise ValueError(
+            f"path: the weights and statistics do not match their checksum; {path!r} is "
+            f"corrupted or was edited."
+        )
+
+    fitted = json.loads(str(attrs["fitted_json"]))
+    est.network_ = net
+    est.n_features_in_ = int(attrs["n_features_in"])
+    est.n_outputs_ = int(attrs["n_outputs"])
+    est.n_iter_ = int(attrs["n_iter"])
+    est.t_ = int(attrs["t"])
+    est.loss_ = fitted["loss_"]
+    est.best_loss_ = fitted["best_loss_"]
+    est.best_validation_score_ = fitted["best_validation_score_"]
+    est.loss_curve_ = [float(v) for v in variables["loss_curve"]]
+    est.validation_scores_ = ([float(v) for v in variables["validation_scores"]]
+                              if "validation_scores" in variables else None)
+    est.dtype_ = np.dtype(config["dtype"])
+    est._seeds_ = tuple(int(s) for s in np.atleast_1d(attrs["seeds"]))
+    est._architecture_ = est._architecture()
+    est._state = None
+    est.x_mean_ = variables.get("x_mean")
+    est.x_scale_ = variables.get("x_scale")
+    if "feature_names_in" in variables:
+        est.feature_names_in_ = np.asarray([str(v) for v in variables["feature_names_in"]],
+                                           dtype=object)
+    if name == "LSTMRegressor":
+        est.y_mean_ = variables.get("y_mean")
+        est.y_scale_ = variables.get("y_scale")
+        est._y_1d = bool(fitted["y_1d"])
+        est._target_name = fitted["target_name"]
+        est._output_names = (np.asarray([str(v) for v in variables["output_names"]],
+                                        dtype=object) if "output_names" in variables else None)
+    else:
+        stored = variables["classes"]
+        dtype = attrs["classes_dtype"]
+        if dtype == "str" or np.dtype(dtype).kind in "OUS":
+            est.classes_ = np.asarray([str(v) for v in stored], dtype=dtype if dtype != "str"
+                                      else object)
+        else:
+            est.classes_ = np.asarray(stored).astype(np.dtype(dtype))
+    return est

@@ -1,0 +1,521 @@
+"""Tests of seqlstm.estimators: scikit-learn conformance, inputs/outputs, bad input, training."""
+
+import pickle
+import re
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import xarray as xr
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from seqlstm import network as network_module
+from seqlstm.estimators import LSTMClassifier, LSTMRegressor
+from seqlstm.preprocessing import SequenceScaler
+from seqlstm.training import build_network, network_config
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SMALL = dict(hidden_size=4, max_iter=3, random_state=0)
+
+
+def expected_failed_checks(estimator):
+    """Checks expected to fail, with the reason (none at present)."""
+    return {}
+
+
+@parametrize_with_checks(
+    [
+        LSTMRegressor(hidden_size=8, max_iter=30, learning_rate_init=0.02, random_state=0),
+        LSTMClassifier(hidden_size=8, max_iter=30, learning_rate_init=0.02, random_state=0),
+    ],
+    expected_failed_checks=expected_failed_checks,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_three_d_array_tag():
+    from sklearn.utils import get_tags
+
+    for est in (LSTMRegressor(), LSTMClassifier()):
+        tags = get_tags(est)
+        assert tags.input_tags.three_d_array and tags.input_tags.two_d_array
+
+
+# ---------------------------------------------------------------------------- data helpers
+
+
+def sequences(n=24, T=6, F=3, seed=0, ragged=True):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, T, F))
+    if ragged:
+        X[::3, T - 2:] = np.nan  # every third sequence is shorter
+    y = np.nansum(X[:, :, 0], axis=1)
+    return X, y
+
+
+def labeled(n=12, T=5, F=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = xr.DataArray(
+        rng.normal(size=(3, n // 3, T, F)),
+        dims=("site", "member", "time", "feature"),
+        coords={"site": ["a", "b", "c"], "member": np.arange(n // 3) * 10,
+                "time": np.arange(T) * 2.0, "feature": ["temp", "rain"]},
+        attrs={"units": "K", "source": "test"},
+        name="obs",
+    )
+    y = (X.sel(feature="temp").sum("time") + 0.5 * X.sel(feature="rain").isel(time=-1))
+    y.name = "target"
+    return X, y
+
+
+# ---------------------------------------------------------------------------- numpy usage
+
+
+def test_regressor_numpy_many_to_one_shapes_and_dtype():
+    X, y = sequences()
+    model = LSTMRegressor(**SMALL).fit(X, y)
+    pred = model.predict(X)
+    assert pred.shape == (24,) and pred.dtype == np.float64
+    assert model.n_features_in_ == 3 and model.n_outputs_ == 1
+    assert len(model.loss_curve_) == model.n_iter_ == 3
+    assert model.t_ == 3 * 24
+    assert model.best_loss_ == min(model.loss_curve_)
+    assert model.validation_scores_ is None and model.best_validation_score_ is None
+    Y = np.stack([y, -y], axis=1)
+    assert LSTMRegressor(**SMALL).fit(X, Y).predict(X).shape == (24, 2)
+
+
+def test_list_of_ragged_sequences_equals_padded_array():
+    X, y = sequences()
+    lengths = (~np.isnan(X).all(axis=2)).sum(axis=1)
+    as_list = [X[i, : lengths[i]] for i in range(len(X))]
+    a = LSTMRegressor(**SMALL).fit(X, y)
+    b = LSTMRegressor(**SMALL).fit(as_list, y)
+    np.testing.assert_array_equal(a.predict(X), b.predict(as_list))
+
+
+def test_two_d_input_is_length_one_sequences():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 4))
+    y = X @ np.array([1.0, -1.0, 0.5, 0.0])
+    model = LSTMRegressor(**SMALL).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), model.predict(X[:, None, :]))
+
+
+def test_standardize_stats_and_units():
+    X, y = sequences()
+    X = X * 100 + 5
+    y = y * 1000 - 3
+    model = LSTMRegressor(hidden_size=8, max_iter=40, learning_rate_init=0.02,
+                          random_state=0).fit(X, y)
+    np.testing.assert_allclose(model.x_mean_, np.nanmean(X.reshape(-1, 3), axis=0))
+    np.testing.assert_allclose(model.y_mean_, [y.mean()])
+    np.testing.assert_allclose(model.y_scale_, [y.std()])
+    pred = model.predict(X)
+    assert abs(pred.mean() - y.mean()) < 0.5 * y.std()  # user units, not standardized
+    raw = LSTMRegressor(standardize=False, **SMALL).fit(X, y)
+    assert raw.x_mean_ is None and raw.y_mean_ is None
+
+
+def test_gaussian_loss_return_std():
+    X, y = sequences()
+    model = LSTMRegressor(loss="gaussian", **SMALL).fit(X, y)
+    mean, std = model.predict(X, return_std=True)
+    assert mean.shape == std.shape == (24,)
+    assert np.all(std > 0)
+    np.testing.assert_array_equal(mean, model.predict(X))
+    with pytest.raises(ValueError, match="return_std.*loss='gaussian'.*squared_error"):
+        LSTMRegressor(**SMALL).fit(X, y).predict(X, return_std=True)
+
+
+def test_many_to_many_with_nan_targets():
+    X, _ = sequences(n=30, T=8)
+    y = np.cumsum(np.nan_to_num(X[:, :, 0]), axis=1)
+    y[np.isnan(X).all(axis=2)] = np.nan  # nothing at padded steps
+    y[1::4, 2] = np.nan  # missing observations
+    y_copy = y.copy()
+    model = LSTMRegressor(return_sequences=True, hidden_size=8, max_iter=30,
+                          learning_rate_init=0.02, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(y, y_copy)
+    assert np.isfinite(model.loss_curve_).all()
+    pred = model.predict(X)
+    assert pred.shape == (30, 8)
+    padded = np.isnan(X).all(axis=2)
+    assert np.isnan(pred[padded]).all() and np.isfinite(pred[~padded]).all()
+    assert model.score(X, y) > 0.3
+    # The missing targets do not matter: any value there would be masked; all-NaN is an error.
+    with pytest.raises(ValueError, match="y: expected at least one observed target"):
+        LSTMRegressor(return_sequences=True, **SMALL).fit(X, np.full_like(y, np.nan))
+
+
+def test_classifier_string_labels_and_proba():
+    X, y = sequences()
+    labels = np.where(y > 0, "up", "down")
+    clf = LSTMClassifier(hidden_size=8, max_iter=40, learning_rate_init=0.02,
+                         random_state=0).fit(X, labels)
+    assert list(clf.classes_) == ["down", "up"]
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    assert clf.score(X, labels) > 0.7
+
+
+def test_classifier_per_step_labels_with_missing():
+    X, _ = sequences(n=30, T=6)
+    labels = np.where(np.nan_to_num(X[:, :, 0]) > 0, "hi", "lo").astype(object)
+    labels[np.isnan(X).all(axis=2)] = None
+    labels[0, 1] = None
+    clf = LSTMClassifier(return_sequences=True, hidden_size=8, max_iter=30,
+                         learning_rate_init=0.02, random_state=0).fit(X, labels)
+    pred = clf.predict(X)
+    assert pred.shape == (30, 6)
+    padded = np.isnan(X).all(axis=2)
+    assert all(v is None for v in pred[padded])
+    assert set(pred[~padded]) <= {"hi", "lo"}
+    assert clf.predict_proba(X).shape == (30, 6, 2)
+    assert clf.score(X, labels) > 0.8
+
+
+# ---------------------------------------------------------------------------- xarray
+
+
+def test_dataarray_in_dataarray_out_with_coords_and_attrs():
+    X, y = labeled()
+    model = LSTMRegressor(**SMALL).fit(X, y)
+    np.testing.assert_array_equal(model.feature_names_in_, ["temp", "rain"])
+    pred = model.predict(X)
+    assert isinstance(pred, xr.DataArray)
+    assert pred.dims == ("site", "member")
+    assert list(pred.site.values) == ["a", "b", "c"]
+    np.testing.assert_array_equal(pred.member.values, X.member.values)
+    assert pred.attrs == X.attrs and pred.name == "target"
+    # NumPy input gives the same numbers.
+    flat = X.transpose("site", "member", "time", "feature").values.reshape(12, 5, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        np.testing.assert_array_equal(model.predict(flat), pred.values.reshape(-1))
+
+
+def test_per_step_output_has_time_coordinate_and_output_names():
+    X, _ = labeled()
+    y = xr.concat([X.sel(feature="temp").cumsum("time"), X.sel(feature="rain")],
+                  dim="quantity").assign_coords(quantity=["cum", "rain"])
+    model = LSTMRegressor(return_sequences=True, **SMALL).fit(X, y)
+    pred = model.predict(X)
+    assert set(pred.dims) == {"site", "member", "time", "output"}
+    np.testing.assert_array_equal(pred.time.values, X.time.values)
+    assert list(pred.output.values) == ["cum", "rain"]
+
+
+def test_dataset_input_features_are_variables():
+    X, y = labeled()
+    ds = X.to_dataset(dim="feature")
+    model = LSTMRegressor(**SMALL).fit(ds, y)
+    np.testing.assert_array_equal(model.feature_names_in_, ["temp", "rain"])
+    pred = model.predict(ds)
+    assert pred.dims == ("site", "member")
+    np.testing.assert_array_equal(pred.values, LSTMRegressor(**SMALL).fit(X, y).predict(X).values)
+
+
+def test_custom_dim_names():
+    X, y = labeled()
+    X2 = X.rename(time="step", feature="var")
+    model = LSTMRegressor(time_dim="step", feature_dim="var", **SMALL).fit(X2, y)
+    np.testing.assert_array_equal(model.predict(X2).values,
+                                  LSTMRegressor(**SMALL).fit(X, y).predict(X).values)
+
+
+def test_classifier_xarray_output():
+    X, y = labeled()
+    labels = xr.where(y > 0, "pos", "neg")
+    clf = LSTMClassifier(**SMALL).fit(X, labels)
+    pred = clf.predict(X)
+    assert pred.dims == ("site", "member")
+    proba = clf.predict_proba(X)
+    assert proba.dims == ("site", "member", "class")
+    assert list(proba["class"].values) == ["neg", "pos"]
+
+
+def test_dask_input_gives_lazy_equal_result():
+    pytest.importorskip("dask")
+    X, y = labeled()
+    model = LSTMRegressor(**SMALL).fit(X, y)
+    lazy = model.predict(X.chunk({"site": 1}))
+    assert lazy.chunks is not None  # not computed yet
+    xr.testing.assert_identical(lazy.compute(), model.predict(X))
+    labels = xr.where(y > 0, 1, 0)
+    clf = LSTMClassifier(**SMALL).fit(X, labels)
+    np.testing.assert_array_equal(clf.predict_proba(X.chunk({"site": 1})).values,
+                                  clf.predict_proba(X).values)
+    lazy_labels = clf.predict(X.chunk({"site": 1}))
+    assert lazy_labels.chunks is not None
+    np.testing.assert_array_equal(lazy_labels.values, clf.predict(X).values)
+    with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing"):
+        model.predict(X.isel(feature=[0]).chunk({"site": 1}))
+    with pytest.raises(ValueError, match="X has 1 features, but LSTMRegressor is expecting 2"):
+        with pytest.warns(UserWarning, match="X does not have valid feature names"):
+            model.predict(X.isel(feature=[0]).drop_vars("feature").chunk({"site": 1}))
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+def test_hyperparameters_validated_at_fit_not_init():
+    X, y = sequences()
+    cases = [
+        (dict(hidden_size=-4), r"'hidden_size' parameter of LSTMRegressor must be an int in the "
+                               r"range \[1, inf\)\. Got -4"),
+        (dict(cell="lsmt"), r"'cell' parameter of LSTMRegressor must be a str among .*Got 'lsmt'"),
+        (dict(validation_fraction=0.0), r"'validation_fraction' parameter .* range \(0(\.0)?, "
+                                        r"1(\.0)?\)\. Got 0\.0"),
+        (dict(validation_fraction=1.5), r"'validation_fraction' .*Got 1\.5"),
+        (dict(tbptt=(5, 2)), r"tbptt: expected .*k2 >= k1.*found \(5, 2\)"),
+    ]
+    for params, match in cases:
+        model = LSTMRegressor(**params)  # never raises in __init__
+        assert model.get_params()[next(iter(params))] == next(iter(params.values()))
+        with pytest.raises(ValueError, match=match):
+            model.fit(X, y)
+
+
+def test_predict_before_fit():
+    X, _ = sequences()
+    for est in (LSTMRegressor(), LSTMClassifier()):
+        with pytest.raises(NotFittedError):
+            est.predict(X)
+    with pytest.raises(NotFittedError):
+        LSTMClassifier().predict_proba(X)
+
+
+@pytest.mark.parametrize("kind", ["1d", "4d"])
+def test_wrong_ndim(kind):
+    X, y = sequences()
+    bad = X[:, 0, 0] if kind == "1d" else X[..., None]
+    with pytest.raises(ValueError, match=r"X: expected a 2-D array .* found ndim=[14]"):
+        LSTMRegressor(**SMALL).fit(bad, y)
+
+
+def test_sample_count_mismatch_empty_and_zero_length():
+    X, y = sequences()
+    with pytest.raises(ValueError, match="y: found 23 samples, but X has 24 samples"):
+        LSTMRegressor(**SMALL).fit(X, y[:-1])
+    with pytest.raises(ValueError, match=r"X: found array with 0 sample\(s\)"):
+        LSTMRegressor(**SMALL).fit(X[:0], y[:0])
+    bad = X.copy()
+    bad[2] = np.nan
+    with pytest.raises(ValueError, match="X: expected sequences of length >= 1; found sample 2"):
+        LSTMRegressor(**SMALL).fit(bad, y)
+    with pytest.raises(ValueError, match=r"X: found array with 0 time step\(s\)"):
+        LSTMRegressor(**SMALL).fit(X[:, :0], y)
+
+
+def test_non_numeric_input():
+    X, y = sequences()
+    with pytest.raises(TypeError, match="X: expected numeric data"):
+        LSTMRegressor(**SMALL).fit(X.astype(str), y)
+    obj = np.empty(X.shape, dtype=object)
+    obj[...] = "a"
+    with pytest.raises(ValueError, match="X: expected numeric data; found dtype object"):
+        LSTMRegressor(**SMALL).fit(obj, y)
+    with pytest.raises(TypeError, match="y: expected numeric data"):
+        LSTMRegressor(**SMALL).fit(X, y.astype(str).astype("U40") + "x")
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_y_many_to_one(value):
+    X, y = sequences()
+    y = y.copy()
+    y[5] = value
+    with pytest.raises(ValueError, match=f"y: expected finite values; found {value} at sample 5"):
+        LSTMRegressor(**SMALL).fit(X, y)
+
+
+def test_nan_inside_sequence():
+    X, y = sequences()
+    X = X.copy()
+    X[1, 2, 0] = np.nan
+    with pytest.raises(ValueError, match="X: expected finite values; found nan at sample 1, "
+                                         "time step 2, feature 0 inside the sequence"):
+        LSTMRegressor(**SMALL).fit(X, y)
+
+
+def test_unknown_dims_and_feature_coordinate_mismatch():
+    X, y = labeled()
+    with pytest.raises(ValueError, match=r"time dim named 'step' \(time_dim\).*found dims"):
+        LSTMRegressor(time_dim="step", **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match=r"feature dim named 'var' \(feature_dim\)"):
+        LSTMRegressor(feature_dim="var", **SMALL).fit(X, y)
+    model = LSTMRegressor(**SMALL).fit(X, y)
+    renamed = X.assign_coords(feature=["temp", "wind"])
+    msg = ("The feature names should match those that were passed during fit.\n"
+           "Feature names unseen at fit time:\n- wind\n"
+           "Feature names seen at fit time, yet now missing:\n- rain\n")
+    with pytest.raises(ValueError, match=re.escape(msg)):
+        model.predict(renamed)
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        model.predict(X.isel(feature=[1, 0]))
+    with pytest.raises(ValueError, match="X has 3 features, but LSTMRegressor is expecting 2 "
+                                         "features as input."):
+        with pytest.warns(UserWarning, match="X does not have valid feature names"):
+            model.predict(xr.concat([X, X.isel(feature=[0])], "feature").drop_vars("feature"))
+
+
+def test_user_arrays_never_modified():
+    X, y = sequences()
+    X0, y0 = X.copy(), y.copy()
+    Xd, yd = labeled()
+    Xd0, yd0 = Xd.copy(deep=True), yd.copy(deep=True)
+    model = LSTMRegressor(**SMALL).fit(X, y)
+    model.predict(X)
+    model.score(X, y)
+    model.partial_fit(X, y)
+    LSTMRegressor(**SMALL).fit(Xd, yd).predict(Xd)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+    xr.testing.assert_identical(Xd, Xd0)
+    xr.testing.assert_identical(yd, yd0)
+
+
+def test_classifier_bad_labels():
+    X, y = sequences()
+    with pytest.raises(ValueError, match="Unknown label type"):
+        LSTMClassifier(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match=r"y: expected at least 2 classes; found 1 class"):
+        LSTMClassifier(**SMALL).fit(X, np.zeros(len(X), int))
+    clf = LSTMClassifier(**SMALL).partial_fit(X, (y > 0).astype(int), classes=[0, 1, 2])
+    assert list(clf.classes_) == [0, 1, 2]
+    with pytest.raises(ValueError, match=r"y: expected labels among classes_ \[0, 1, 2\]; "
+                                         r"found \[5\]"):
+        clf.partial_fit(X, np.full(len(X), 5))
+
+
+# ---------------------------------------------------------------------------- scikit-learn tools
+
+
+def test_pipeline_gridsearch_clone_cross_val_score():
+    X, y = sequences(n=30)
+    pipe = make_pipeline(SequenceScaler(), LSTMRegressor(standardize=False, **SMALL))
+    pipe.fit(X, y)
+    assert pipe.predict(X).shape == (30,)
+    grid = GridSearchCV(LSTMRegressor(**SMALL), {"hidden_size": [2, 4]}, cv=2).fit(X, y)
+    assert grid.best_params_["hidden_size"] in (2, 4)
+    scores = cross_val_score(LSTMClassifier(**SMALL), X, y > 0, cv=3)
+    assert scores.shape == (3,) and np.all((0 <= scores) & (scores <= 1))
+    fitted = LSTMRegressor(**SMALL).fit(X, y)
+    fresh = clone(fitted)
+    assert not hasattr(fresh, "network_") and fresh.get_params() == fitted.get_params()
+
+
+def test_pickle_and_joblib_round_trip(tmp_path):
+    X, y = sequences()
+    model = LSTMRegressor(**SMALL).fit(X, y)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+    # The unpickled network still trains (its named views share the flat vector).
+    before = again.network_.get_flat()
+    again.partial_fit(X, y)
+    assert not np.array_equal(before, again.network_.get_flat())
+    assert not np.array_equal(again.predict(X), model.predict(X))
+    joblib.dump(model, tmp_path / "m.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").predict(X), model.predict(X))
+
+
+# ---------------------------------------------------------------------------- training behaviour
+
+
+def test_same_seed_bit_identical_whatever_n_jobs():
+    import numba
+
+    X, y = sequences(n=40)
+    n_max = numba.config.NUMBA_NUM_THREADS
+    previous = numba.get_num_threads()
+    a = LSTMRegressor(n_jobs=1, **SMALL).fit(X, y)
+    b = LSTMRegressor(n_jobs=min(2, n_max), **SMALL).fit(X, y)
+    assert numba.get_num_threads() == previous
+    np.testing.assert_array_equal(a.network_.params, b.network_.params)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    c = LSTMRegressor(hidden_size=4, max_iter=3, random_state=1).fit(X, y)
+    assert not np.array_equal(a.network_.params, c.network_.params)
+
+
+def test_partial_fit_and_warm_start():
+    X, y = sequences()
+    model = LSTMRegressor(**SMALL)
+    model.partial_fit(X, y)
+    assert model.n_iter_ == 1 and model.t_ == 24
+    model.partial_fit(X, y)
+    assert model.n_iter_ == 2 and len(model.loss_curve_) == 2
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        LSTMRegressor(early_stopping=True, **SMALL).partial_fit(X, y)
+
+    warm = LSTMRegressor(warm_start=True, **SMALL).fit(X, y)
+    first = warm.network_.get_flat()
+    warm.fit(X, y)
+    assert warm.n_iter_ == 6 and len(warm.loss_curve_) == 6
+    cold = LSTMRegressor(**SMALL).fit(X, y)
+    np.testing.assert_array_equal(cold.network_.params, first)  # cold refit starts over
+    cold.fit(X, y)
+    np.testing.assert_array_equal(cold.network_.params, first)
+    assert cold.n_iter_ == 3
+    warm.set_params(hidden_size=5)
+    with pytest.raises(ValueError, match="architecture parameters changed"):
+        warm.fit(X, y)
+
+
+def test_early_stopping_attributes_and_best_weights():
+    X, y = sequences(n=60)
+    model = LSTMRegressor(early_stopping=True, validation_fraction=0.2, n_iter_no_change=2,
+                          hidden_size=4, max_iter=15, learning_rate_init=0.05,
+                          random_state=0).fit(X, y)
+    assert model.best_loss_ is None
+    assert len(model.validation_scores_) == model.n_iter_
+    assert model.best_validation_score_ == max(model.validation_scores_)
+
+
+def test_non_finite_loss_rolls_back_and_halves_learning_rate(monkeypatch):
+    X, y = sequences()
+    original = network_module.RecurrentNetwork.loss_and_grad
+    calls = {"n": 0}
+
+    def flaky(self, *args, **kwargs):
+        calls["n"] += 1
+        value, grad = original(self, *args, **kwargs)
+        return (float("nan"), grad) if calls["n"] == 2 else (value, grad)
+
+    monkeypatch.setattr(network_module.RecurrentNetwork, "loss_and_grad", flaky)
+    with pytest.warns(RuntimeWarning, match="halved the learning rate"):
+        model = LSTMRegressor(batch_size=8, **SMALL).fit(X, y)
+    assert model.n_iter_ == 3
+    assert model._state.optimizer.learning_rate == pytest.approx(5e-4)
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_second_divergence_stops_with_convergence_warning(monkeypatch):
+    X, y = sequences()
+
+    def broken(self, *args, **kwargs):
+        return float("inf"), np.zeros(self.n_params, self.dtype)
+
+    model = LSTMRegressor(**SMALL)
+    monkeypatch.setattr(network_module.RecurrentNetwork, "loss_and_grad", broken)
+    with pytest.warns(ConvergenceWarning, match="diverged twice"):
+        model.fit(X, y)
+    assert model.n_iter_ == 0
+    monkeypatch.undo()
+    initial = build_network(network_config(model.network_)).init_params(model._seeds_[0])
+    np.testing.assert_array_equal(model.network_.params, initial.params)  # last good weights
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_verbose_progress_bar(capsys):
+    X, y = sequences()
+    LSTMRegressor(verbose=1, **SMALL).fit(X, y)
+    err = capsys.readouterr().err
+    assert "epoch" in err and "loss=" in err

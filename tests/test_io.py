@@ -1,0 +1,199 @@
+"""Tests of seqlstm.io: netCDF model files."""
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+import xarray as xr
+from sklearn.exceptions import NotFittedError
+
+import seqlstm.data
+from seqlstm.estimators import LSTMClassifier, LSTMRegressor
+from seqlstm.io import FORMAT_VERSION, load, save
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def data(n=20, T=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = xr.DataArray(rng.normal(size=(n, T, 2)), dims=("sample", "time", "feature"),
+                     coords={"feature": ["u", "v"]})
+    X[::4, -2:] = np.nan
+    y = X.sel(feature="u").sum("time")
+    return X, y
+
+
+@pytest.mark.parametrize("params", [
+    dict(),
+    dict(cell="gru", bidirectional=True, num_layers=2, dtype="float64", tbptt=(2, 4)),
+    dict(loss="gaussian", standardize=False, early_stopping=True, validation_fraction=0.25),
+])
+def test_regressor_round_trip_bit_identical(tmp_path, params):
+    X, y = data()
+    model = LSTMRegressor(hidden_size=3, max_iter=2, random_state=0, **params).fit(X, y)
+    path = tmp_path / "model.nc"
+    model.save(path)
+    loaded = load(path)
+    assert type(loaded) is LSTMRegressor
+    assert loaded.get_params() == model.get_params()
+    xr.testing.assert_identical(loaded.predict(X), model.predict(X))
+    np.testing.assert_array_equal(loaded.network_.params, model.network_.params)
+    assert loaded.network_.params.dtype == model.network_.params.dtype
+    for attr in ("n_features_in_", "n_outputs_", "n_iter_", "t_", "loss_", "loss_curve_",
+                 "best_loss_", "validation_scores_", "best_validation_score_"):
+        assert getattr(loaded, attr) == getattr(model, attr), attr
+    np.testing.assert_array_equal(loaded.feature_names_in_, model.feature_names_in_)
+    if params.get("loss") == "gaussian":
+        for a, b in zip(loaded.predict(X, return_std=True), model.predict(X, return_std=True)):
+            xr.testing.assert_identical(a, b)
+    # A loaded model keeps training (partial_fit excludes early stopping, as in MLPRegressor).
+    loaded.set_params(early_stopping=False).partial_fit(X, y)
+    assert loaded.n_iter_ == model.n_iter_ + 1
+    assert len(loaded.loss_curve_) == len(model.loss_curve_) + 1
+
+
+@pytest.mark.parametrize("labels", [["cat", "dog"], [3, 7], [False, True], [-1.0, 2.0]])
+def test_classifier_round_trip_keeps_class_types(tmp_path, labels):
+    X, y = data()
+    target = np.where(y.values > 0, labels[1], labels[0])
+    model = LSTMClassifier(hidden_size=3, max_iter=2, random_state=0).fit(X.values, target)
+    save(model, tmp_path / "clf.nc")
+    loaded = load(tmp_path / "clf.nc")
+    assert loaded.classes_.dtype == model.classes_.dtype
+    np.testing.assert_array_equal(loaded.classes_, model.classes_)
+    np.testing.assert_array_equal(loaded.predict_proba(X.values), model.predict_proba(X.values))
+    np.testing.assert_array_equal(loaded.predict(X.values), model.predict(X.values))
+
+
+def test_file_is_plain_netcdf_readable_by_other_tools(tmp_path):
+    X, y = data()
+    model = LSTMRegressor(hidden_size=3, max_iter=2, random_state=0).fit(X, y)
+    model.save(tmp_path / "m.nc")
+    with xr.open_dataset(tmp_path / "m.nc", engine="scipy") as ds:
+        assert ds.attrs["seqlstm_format_version"] == FORMAT_VERSION
+        assert ds.attrs["estimator"] == "LSTMRegressor"
+        assert ds.attrs["hp_hidden_size"] == "3"
+        np.testing.assert_array_equal(ds["weight_ih_l0"].values,
+                                      model.network_.named_parameters()["weight_ih_l0"])
+        np.testing.assert_array_equal(ds["x_mean"].values, model.x_mean_)
+    from scipy.io import netcdf_file
+
+    with netcdf_file(tmp_path / "m.nc", "r", mmap=False) as f:
+        assert "head_weight" in f.variables
+
+
+def test_no_pickle_is_ever_used(tmp_path, monkeypatch):
+    X, y = data()
+    model = LSTMRegressor(hidden_size=3, max_iter=1, random_state=0).fit(X, y)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("pickle used")
+
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "dumps", forbidden)
+    monkeypatch.setattr(pickle, "dump", forbidden)
+    model.save(tmp_path / "m.nc")
+    load(tmp_path / "m.nc")
+    with open(tmp_path / "m.nc", "rb") as f:
+        assert f.read(3) == b"CDF"
+
+
+def test_atomic_write_leaves_old_file_and_no_temporaries(tmp_path, monkeypatch):
+    X, y = data()
+    model = LSTMRegressor(hidden_size=3, max_iter=1, random_state=0).fit(X, y)
+    path = tmp_path / "m.nc"
+    model.save(path)
+    before = path.read_bytes()
+    real = seqlstm.data.write_netcdf
+
+    def failing(tmp, variables, attrs):
+        real(tmp, variables, attrs)
+        with open(tmp, "r+b") as f:  # a half-written file...
+            f.truncate(100)
+        raise OSError("disk full")  # ...then the failure
+
+    monkeypatch.setattr(seqlstm.data, "write_netcdf", failing)
+    other = LSTMRegressor(hidden_size=3, max_iter=1, random_state=1).fit(X, y)
+    with pytest.raises(OSError, match="disk full"):
+        other.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.nc"]
+    monkeypatch.undo()
+    other.save(path)
+    assert path.read_bytes() != before
+    assert os.listdir(tmp_path) == ["m.nc"]
+
+
+def test_truncated_corrupted_and_foreign_files(tmp_path):
+    X, y = data()
+    model = LSTMRegressor(hidden_size=3, max_iter=1, random_state=0).fit(X, y)
+    path = tmp_path / "m.nc"
+    model.save(path)
+    raw = path.read_bytes()
+
+    truncated = tmp_path / "truncated.nc"
+    truncated.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ValueError, match="truncated, corrupted or of another format"):
+        load(truncated)
+
+    # Flip one byte inside the stored weights (netCDF3 stores big-endian values).
+    weights = model.network_.named_parameters()["weight_hh_l0"]
+    offset = raw.find(np.asarray(weights, dtype=">f4").tobytes())
+    assert offset > 0
+    flipped = bytearray(raw)
+    flipped[offset + 5] ^= 0x40
+    corrupted = tmp_path / "corrupted.nc"
+    corrupted.write_bytes(bytes(flipped))
+    with pytest.raises(ValueError, match="do not match their checksum; .* is corrupted"):
+        load(corrupted)
+    # Likewise inside the scaling statistics.
+    offset = raw.find(np.asarray(model.x_scale_, dtype=">f8").tobytes())
+    flipped = bytearray(raw)
+    flipped[offset + 3] ^= 0x01
+    corrupted.write_bytes(bytes(flipped))
+    with pytest.raises(ValueError, match="checksum"):
+        load(corrupted)
+
+    text = tmp_path / "notes.nc"
+    text.write_text("just some text\n")
+    with pytest.raises(ValueError, match="cannot be read as netCDF"):
+        load(text)
+
+    foreign = tmp_path / "foreign.nc"
+    xr.Dataset({"t2m": ("time", np.arange(3.0))}).to_netcdf(foreign, engine="scipy")
+    with pytest.raises(ValueError, match="not a seqlstm model"):
+        load(foreign)
+
+    newer = tmp_path / "newer.nc"
+    with xr.open_dataset(path, engine="scipy") as ds:
+        ds = ds.load()
+    ds.attrs["seqlstm_format_version"] = FORMAT_VERSION + 1
+    ds.to_netcdf(newer, engine="scipy")
+    with pytest.raises(ValueError, match=f"format version <= {FORMAT_VERSION}; found"):
+        load(newer)
+
+    with pytest.raises(FileNotFoundError, match="no such model file"):
+        load(tmp_path / "missing.nc")
+
+
+def test_weights_changed_with_a_netcdf_tool_fail_the_checksum(tmp_path):
+    X, y = data()
+    model = LSTMRegressor(hidden_size=3, max_iter=1, random_state=0).fit(X, y)
+    path = tmp_path / "m.nc"
+    model.save(path)
+    with xr.open_dataset(path, engine="scipy") as ds:
+        ds = ds.load()
+    ds["head_bias"] = ds["head_bias"] + 1
+    ds.to_netcdf(tmp_path / "edited.nc", engine="scipy")
+    with pytest.raises(ValueError, match="checksum"):
+        load(tmp_path / "edited.nc")
+
+
+def test_save_errors(tmp_path):
+    with pytest.raises(NotFittedError):
+        LSTMRegressor().save(tmp_path / "m.nc")
+    with pytest.raises(TypeError, match="estimator: expected an LSTMRegressor or LSTMClassifier"):
+        save(object(), tmp_path / "m.nc")
+    assert os.listdir(tmp_path) == []
