@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 PRESETS = {
     # lengths, training sequences, epochs, hidden units
-    "default": ((12, 25, 50), 3000, 40, 16),
+    "default": ((12, 25, 50), 3000, 100, 16),
     "quick": ((12, 20), 200, 2, 4),
 }
 
