@@ -1,21 +1,33 @@
-"""Thread control shared by the compute paths.
+"""Threads and BLAS settings shared by the compute paths.
 
-Kernels split work over Numba's threads and call BLAS from inside them, so the BLAS that Numba
-uses (SciPy's OpenBLAS) must run single-threaded for the duration of a call: two thread pools
-fighting over 2 cores made a small forward+backward 20x slower.  ``single_threaded_blas`` sets
-SciPy's OpenBLAS to one thread through its own C entry points (a few microseconds; threadpoolctl
+seqlstm parallelises over samples: ``RecurrentNetwork`` splits a batch into a fixed number of
+sub-batches (a function of the batch size and the machine's core count, never of the current
+thread count, so results are bit-identical at any thread count) and runs each through the
+serial, GIL-releasing Numba kernels on a small pool of Python threads.  Blocking threads do
+not spin: OpenMP-style spinning barriers were measured here to turn a 10 µs parallel region
+into 11 ms when another process used the cores, and they fight PyTorch's own OpenMP pool.
+
+BLAS inside the kernels (SciPy's OpenBLAS, which Numba's ``np.dot`` calls) must then run
+single-threaded, or its threads fight ours (a forward pass went from 5 ms to 1 s).
+``single_threaded_blas`` sets it through OpenBLAS's own entry points (microseconds; threadpoolctl
 is only used once, to find the library) and restores the previous count afterwards, so the
 user's session is left as it was.
 """
 
 import ctypes
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-
-import numba
 
 _lock = threading.Lock()
 _blas = None
+_pool = None
+_pool_size = 0
+#: Cores of the machine: the most sub-batches a batch is split into.
+MAX_UNITS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                else (os.cpu_count() or 1))
+_n_threads = MAX_UNITS
 
 
 def _find_scipy_openblas():
@@ -65,26 +77,86 @@ def single_threaded_blas():
             set_(previous)
 
 
+def get_num_threads():
+    """Number of threads seqlstm's compute paths use (default: the machine's cores)."""
+    return _n_threads
+
+
+def set_num_threads(n):
+    """Set the number of threads seqlstm's compute paths use; returns the previous value.
+
+    Parameters
+    ----------
+    n : int
+        At least 1.  More threads than sub-batches are simply idle.
+    """
+    global _n_threads
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"the number of threads must be a positive integer, got {n!r}")
+    previous, _n_threads = _n_threads, n
+    return previous
+
+
 @contextmanager
-def numba_threads(n_jobs):
-    """Use ``n_jobs`` Numba threads inside the block (None: leave as is; -1: all)."""
+def num_threads(n_jobs):
+    """Use ``n_jobs`` threads inside the block (None: leave as is; -1: all cores), restoring
+    the previous setting afterwards, whatever happens."""
     if n_jobs is None:
         yield
         return
-    n_max = numba.config.NUMBA_NUM_THREADS
-    n = n_max if n_jobs == -1 else int(n_jobs)
-    if n < 1 or n > n_max:
-        raise ValueError(f"n_jobs must be None, -1 or an integer in [1, {n_max}], got {n_jobs!r}")
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n)
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs must be None, -1 or a positive integer, got {n_jobs!r}")
+    previous = set_num_threads(MAX_UNITS if n_jobs == -1 else n_jobs)
     try:
         yield
     finally:
-        numba.set_num_threads(previous)
+        set_num_threads(previous)
+
+
+#: Former name, kept for callers written against the first engine.
+numba_threads = num_threads
 
 
 def work_units(n, min_size):
-    """Number of equal parts to split ``n`` items into: at most the machine's Numba thread
-    count (a constant of the process, never the current thread count, so that results are
-    bit-identical at any thread count) and parts of at least ``min_size`` items."""
-    return max(1, min(numba.config.NUMBA_NUM_THREADS, n // max(1, min_size)))
+    """Number of sub-batches to split ``n`` samples into: at most ``MAX_UNITS`` (a constant of
+    the machine, never the current thread count) and at least ``min_size`` samples each."""
+    return max(1, min(MAX_UNITS, n // max(1, min_size)))
+
+
+def _get_pool(size):
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < size:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="seqlstm")
+            _pool_size = size
+        return _pool
+
+
+def run_parallel(func, n_tasks):
+    """Call ``func(k)`` for ``k in range(n_tasks)`` on up to ``get_num_threads()`` threads.
+
+    Returns
+    -------
+    list
+        The results in task order (independent of which thread ran which task).
+    """
+    n = min(_n_threads, n_tasks)
+    if n <= 1:
+        return [func(k) for k in range(n_tasks)]
+    results = [None] * n_tasks
+
+    def worker(i):
+        for k in range(i, n_tasks, n):
+            results[k] = func(k)
+
+    pool = _get_pool(n - 1)
+    # workers 1.. go to the pool, worker 0 runs in this thread: one hand-off fewer
+    futures = [pool.submit(worker, i) for i in range(1, n)]
+    try:
+        worker(0)
+    finally:
+        for f in futures:
+            f.result()
+    return results

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from ._threads import single_threaded_blas, work_units
+from ._threads import run_parallel, single_threaded_blas, work_units
 from .kernels import dense as _dense
 from .kernels import losses as _losses
 from .kernels import recurrent as _rec
@@ -125,7 +125,8 @@ class RecurrentNetwork:
         if str(np.dtype(dtype)) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = np.dtype(dtype)
-        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._ws = {}
         self.shapes = self._param_shapes()
         self.params = np.zeros(sum(int(np.prod(s)) for s in self.shapes.values()), self.dtype)
         self._views = OrderedDict()
@@ -138,26 +139,25 @@ class RecurrentNetwork:
 
     # ------------------------------------------------------------------ workspaces
     def _buf(self, key, shape, zero=False):
-        """A reusable work array (per thread) for ``key``: large activations are not
-        allocated (and page-faulted) again at every call.  Never returned to users."""
-        ws = getattr(self._local, "ws", None)
-        if ws is None:
-            ws = self._local.ws = {}
-        a = ws.get(key)
+        """A reusable work array for ``key`` (keys name the sub-batch, so threads never share
+        one): large activations are not allocated and page-faulted again at every call.
+        Never returned to users."""
+        a = self._ws.get(key)
         if a is None or a.shape != shape:
-            a = ws[key] = np.empty(shape, self.dtype)
+            a = self._ws[key] = np.empty(shape, self.dtype)
         if zero:
             a.fill(0)
         return a
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_local", None)
+        state.pop("_lock", None)
+        state["_ws"] = {}
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._local = threading.local()
+        self._lock = threading.Lock()
         # the views must point into this object's own flat vector
         offset = 0
         for name, shape in self.shapes.items():
@@ -317,32 +317,40 @@ class RecurrentNetwork:
         x[~mask] = 0
         return x, lengths, mask
 
-    def _units(self, T, B):
-        return work_units(B, 8), work_units(T * B, 64)
+    def _chunks(self, B):
+        """Fixed split of the batch into sub-batches run on separate threads."""
+        n = work_units(B, 8)
+        return [((k * B) // n, ((k + 1) * B) // n) for k in range(n)]
+
+    def _run(self, func, B):
+        """Run ``func(k, b0, b1)`` for every sub-batch (threads, single-threaded BLAS, and the
+        network's lock so concurrent callers do not share workspaces)."""
+        chunks = self._chunks(B)
+        with self._lock, single_threaded_blas():
+            return run_parallel(lambda k: func(k, *chunks[k]), len(chunks))
 
     # ------------------------------------------------------------------ the stack
     def _forward_stack(self, x, lengths, store, h0=None, c0=None, rec=None, dropout_masks=None,
-                       tag="full"):
-        """Run all layers.  Returns (layers, out) where layers holds per-layer caches."""
+                       tag=(0, "full")):
+        """Run all layers on one (sub-)batch.  Returns (layers, top output)."""
         T, B, _ = x.shape
         H = self.hidden_size
         D = self.num_directions
-        code = _rec.CELL_CODES[self.cell]
-        n_chunks, n_blocks = self._units(T, B)
+        fwd = _rec.FORWARD[self.cell]
         G = _rec.GATE_BLOCKS[self.cell] * H
         layers = []
         inp = x
         dummy3 = np.zeros((1, 1, 1), self.dtype)
         for k in range(self.num_layers):
-            out = self._buf((tag, "out", k), (T, B, H * D))
+            out = self._buf(tag + ("out", k), (T, B, H * D))
             dirs = []
             for d in range(D):
                 w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, d)
                 idx = k * D + d
                 hi = np.zeros((B, H), self.dtype) if h0 is None else h0[idx]
                 ci = np.zeros((B, H), self.dtype) if c0 is None else c0[idx]
-                acts = self._buf((tag, "acts", k, d), (T, B, G))
-                aux = self._buf((tag, "aux", k, d), (T, B, H)) if self.cell == "gru" else dummy3
+                acts = self._buf(tag + ("acts", k, d), (T, B, G))
+                aux = self._buf(tag + ("aux", k, d), (T, B, H)) if self.cell == "gru" else dummy3
                 if store:           # every state, in natural time order
                     rec_slot = (np.arange(T, -1, -1) if d == 1 else np.arange(T + 1))
                     n_slots = T + 1
@@ -353,53 +361,51 @@ class RecurrentNetwork:
                     rec_slot, n_slots = None, 0
                 if n_slots:
                     rec_slot = rec_slot.astype(np.int64)
-                    hs = self._buf((tag, "hs", k, d), (n_slots, B, H))
-                    cs = (self._buf((tag, "cs", k, d), (n_slots, B, H)) if self.has_cell_state
+                    hs = self._buf(tag + ("hs", k, d), (n_slots, B, H))
+                    cs = (self._buf(tag + ("cs", k, d), (n_slots, B, H)) if self.has_cell_state
                           else dummy3)
                 else:
                     rec_slot = np.full(T + 1, -1, np.int64)
                     hs = cs = dummy3
                 hn = np.empty((B, H), self.dtype)
                 cn = np.empty((B, H), self.dtype)
-                _rec.layer_forward(code, d == 1, inp, w_ih, w_hh, b_ih, b_hh, peep, hi, ci,
-                                   lengths, n_chunks, n_blocks, acts, aux, out, d * H, rec_slot,
-                                   hs, cs, hn, cn)
+                fwd(d == 1, inp, w_ih, w_hh, b_ih, b_hh, peep, hi, ci, lengths, acts, aux, out,
+                    d * H, rec_slot, hs, cs, hn, cn)
                 dirs.append(dict(acts=acts, aux=aux, hs=hs, cs=cs, hn=hn, cn=cn))
             layers.append(dict(x=inp, dirs=dirs))
             if dropout_masks is not None and k < self.num_layers - 1:
-                out = np.multiply(out, dropout_masks[k], out=self._buf((tag, "drop", k), out.shape))
+                out = np.multiply(out, dropout_masks[k], out=self._buf(tag + ("drop", k),
+                                                                       out.shape))
             inp = out
         return layers, inp
 
-    def _backward_stack(self, layers, lengths, dout, grads, hidden_grads=None):
+    def _backward_stack(self, layers, lengths, dout, grads, hidden_grads=None, tag=(0,)):
         """Backpropagate ``dout`` (T, B, H*D) through the stored stack; returns dX (T, B, I).
 
         When ``hidden_grads`` is a list, the gradient with respect to every layer's and
         direction's hidden state at every step, (T, B, H) each, is appended to it."""
         H = self.hidden_size
         D = self.num_directions
-        code = _rec.CELL_CODES[self.cell]
+        bwd = _rec.BACKWARD[self.cell]
         T, B, _ = dout.shape
-        n_chunks, n_blocks = self._units(T, B)
         for k in range(self.num_layers - 1, -1, -1):
             lay = layers[k]
-            dx = self._buf(("bwd", "dx", k), lay["x"].shape, zero=True)
+            dx = self._buf(tag + ("dx", k), lay["x"].shape, zero=True)
             for d in range(D):
                 s = ("", "_reverse")[d]
                 w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, d)
                 c = lay["dirs"][d]
-                dgh = (self._buf(("bwd", "dgh"), c["acts"].shape) if self.cell == "gru"
+                dgh = (self._buf(tag + ("dgh",), c["acts"].shape) if self.cell == "gru"
                        else c["acts"])
                 dpeep = grads.get(f"peephole_l{k}{s}", np.zeros((3, 1), self.dtype))
                 record = hidden_grads is not None
                 dhs = np.zeros((T, B, H) if record else (1, 1, 1), self.dtype)
                 if record:
                     hidden_grads.append(((k, d), dhs))
-                _rec.layer_backward(code, d == 1, lay["x"], w_ih, w_hh, b_hh, peep, lengths,
-                                    n_chunks, n_blocks, c["acts"], c["aux"], c["hs"], c["cs"],
-                                    dout, d * H, dgh, dx, grads[f"weight_ih_l{k}{s}"],
-                                    grads[f"weight_hh_l{k}{s}"], grads[f"bias_ih_l{k}{s}"],
-                                    grads[f"bias_hh_l{k}{s}"], dpeep, record, dhs)
+                bwd(d == 1, lay["x"], w_ih, w_hh, b_hh, peep, lengths, c["acts"], c["aux"],
+                    c["hs"], c["cs"], dout, d * H, dgh, dx, grads[f"weight_ih_l{k}{s}"],
+                    grads[f"weight_hh_l{k}{s}"], grads[f"bias_ih_l{k}{s}"],
+                    grads[f"bias_hh_l{k}{s}"], dpeep, record, dhs)
             dout = dx
             if k > 0 and lay.get("mask_in") is not None:
                 dout = dout * lay["mask_in"]
@@ -408,21 +414,19 @@ class RecurrentNetwork:
     def _zero_grads(self):
         return OrderedDict((n, np.zeros(s, self.dtype)) for n, s in self.shapes.items())
 
-    def _full_grad(self, x, lengths, dout_fn, tbptt, dropout_masks=None):
-        """Gradient of the stack for the top-layer output gradient ``dout_fn(top_out)``.
-
-        Returns (grads dict without head entries filled, dX time-major, extra) where ``extra``
-        is what ``dout_fn`` returned besides the gradient.
-        """
+    def _full_grad(self, x, lengths, dout_fn, tbptt, dropout_masks=None, unit=0):
+        """Gradient for one (sub-)batch given the top-layer output gradient
+        ``dout_fn(top, layers)``.  Returns (grads dict, dX time-major); the head's gradient is
+        ``dout_fn``'s business."""
         T, B, _ = x.shape
         grads = self._zero_grads()
         if tbptt is None or (tbptt[0] >= T and tbptt[1] >= T):
             layers, top = self._forward_stack(x, lengths, store=True,
-                                              dropout_masks=dropout_masks)
+                                              dropout_masks=dropout_masks, tag=(unit, "full"))
             self._attach_masks(layers, dropout_masks)
-            dout, extra = dout_fn(top, layers)
-            dx = self._backward_stack(layers, lengths, dout, grads)
-            return grads, dx, extra
+            dout = dout_fn(top, layers)
+            dx = self._backward_stack(layers, lengths, dout, grads, tag=(unit,))
+            return grads, dx
         k1, k2 = tbptt
         windows = tbptt_windows(T, k1, k2)
         starts = sorted({w0 for w0, _, _ in windows})
@@ -435,8 +439,8 @@ class RecurrentNetwork:
             rev[T - 1 - tc] = i
         # full pass without stored activations, recording only the window boundary states
         layers, top = self._forward_stack(x, lengths, store=False, rec=(fwd, rev),
-                                          dropout_masks=dropout_masks)
-        dout_all, extra = dout_fn(top, layers)
+                                          dropout_masks=dropout_masks, tag=(unit, "full"))
+        dout_all = dout_fn(top, layers)
         dx_all = np.zeros(x.shape, self.dtype)
         D = self.num_directions
         L = self.num_layers
@@ -456,12 +460,12 @@ class RecurrentNetwork:
             masks_w = (None if dropout_masks is None
                        else [np.ascontiguousarray(m[w0:tc + 1]) for m in dropout_masks])
             wl, _ = self._forward_stack(xw, lw, store=True, h0=h0, c0=c0, dropout_masks=masks_w,
-                                        tag="window")
+                                        tag=(unit, "window"))
             self._attach_masks(wl, masks_w)
             dw = np.zeros((n, B, self.features_out), self.dtype)
             dw[s0 - w0:] = dout_all[s0:tc + 1]
-            dx_all[w0:tc + 1] += self._backward_stack(wl, lw, dw, grads)
-        return grads, dx_all, extra
+            dx_all[w0:tc + 1] += self._backward_stack(wl, lw, dw, grads, tag=(unit,))
+        return grads, dx_all
 
     @staticmethod
     def _attach_masks(layers, masks):
@@ -469,6 +473,15 @@ class RecurrentNetwork:
             return
         for k in range(1, len(layers)):
             layers[k]["mask_in"] = masks[k - 1]
+
+    @staticmethod
+    def _sum_grads(parts):
+        """Add per-sub-batch gradient dicts in their fixed order."""
+        total = parts[0]
+        for part in parts[1:]:
+            for name, g in part.items():
+                total[name] += g
+        return total
 
     # ------------------------------------------------------------------ public API
     def forward(self, X, lengths=None, initial_state=None, return_state=False):
@@ -495,18 +508,30 @@ class RecurrentNetwork:
         x, lengths, mask = self._prepare(X, lengths)
         T, B, _ = x.shape
         h0, c0 = self._initial_state(initial_state, B)
-        with single_threaded_blas():
-            layers, top = self._forward_stack(x, lengths, store=False, h0=h0, c0=c0)
-            out = self._apply_head(top)
-        out = np.swapaxes(out, 0, 1).copy()
+        n_out = self.features_out if self.output_size is None else self.output_size
+        out = np.empty((B, T, n_out), self.dtype)
+        n_state = self.num_layers * self.num_directions
+        hn = np.empty((n_state, B, self.hidden_size), self.dtype)
+        cn = np.empty_like(hn)
+
+        def run(k, b0, b1):
+            layers, top = self._forward_stack(
+                np.ascontiguousarray(x[:, b0:b1]), lengths[b0:b1], store=False,
+                h0=None if h0 is None else np.ascontiguousarray(h0[:, b0:b1]),
+                c0=None if c0 is None else np.ascontiguousarray(c0[:, b0:b1]), tag=(k, "full"))
+            out[b0:b1] = np.swapaxes(self._apply_head(top), 0, 1)
+            i = 0
+            for lay in layers:
+                for c in lay["dirs"]:
+                    hn[i, b0:b1] = c["hn"]
+                    cn[i, b0:b1] = c["cn"]
+                    i += 1
+
+        self._run(run, B)
         out[~mask.T] = np.nan
         if not return_state:
             return out
-        hn = np.stack([c["hn"] for lay in layers for c in lay["dirs"]])
-        if self.has_cell_state:
-            cn = np.stack([c["cn"] for lay in layers for c in lay["dirs"]])
-            return out, (hn, cn)
-        return out, hn
+        return (out, (hn, cn)) if self.has_cell_state else (out, hn)
 
     def forward_last(self, X, lengths=None):
         """One output per sequence: the forward direction's state at the last valid step and
@@ -518,9 +543,17 @@ class RecurrentNetwork:
         ndarray, shape (sample, hidden_size * directions) or (sample, output_size)
         """
         x, lengths, _ = self._prepare(X, lengths)
-        with single_threaded_blas():
-            layers, _ = self._forward_stack(x, lengths, store=False)
-            return self._apply_head(self._summary(layers))
+        B = x.shape[1]
+        n_out = self.features_out if self.output_size is None else self.output_size
+        out = np.empty((B, n_out), self.dtype)
+
+        def run(k, b0, b1):
+            layers, _ = self._forward_stack(np.ascontiguousarray(x[:, b0:b1]), lengths[b0:b1],
+                                            store=False, tag=(k, "full"))
+            out[b0:b1] = self._apply_head(self._summary(layers))
+
+        self._run(run, B)
+        return out
 
     def _summary(self, layers):
         return np.ascontiguousarray(np.concatenate([c["hn"] for c in layers[-1]["dirs"]], axis=1))
@@ -532,7 +565,7 @@ class RecurrentNetwork:
         shape = feats.shape
         f2 = np.ascontiguousarray(feats.reshape(-1, shape[-1]))
         out = np.empty((f2.shape[0], self.output_size), self.dtype)
-        _dense.dense_forward(f2, w, b, out, work_units(f2.shape[0], 64))
+        _dense.dense_forward(f2, w, b, out)
         return out.reshape(shape[:-1] + (self.output_size,))
 
     def _head_backward(self, feats, dy, grads):
@@ -541,7 +574,7 @@ class RecurrentNetwork:
         dy2 = np.ascontiguousarray(dy.reshape(-1, self.output_size), dtype=self.dtype)
         df = np.empty_like(f2)
         _dense.dense_backward(f2, self._views["head_weight"], dy2, df, grads["head_weight"],
-                              grads["head_bias"], work_units(f2.shape[0], 64))
+                              grads["head_bias"])
         return df.reshape(shape)
 
     def _initial_state(self, initial_state, B):
@@ -564,6 +597,13 @@ class RecurrentNetwork:
             if c0.shape != shape:
                 raise ValueError(f"initial_state c0 must have shape {shape}, got {c0.shape}")
         return h0, c0
+
+    def _grad_outputs(self, grad_outputs, B, T, mask):
+        n_out = self.features_out if self.output_size is None else self.output_size
+        g = np.asarray(grad_outputs)
+        if g.shape != (B, T, n_out):
+            raise ValueError(f"grad_outputs must have shape {(B, T, n_out)}, got {g.shape}")
+        return np.where(mask[:, :, None], np.swapaxes(g, 0, 1), 0).astype(self.dtype)
 
     def vjp(self, X, grad_outputs, lengths=None, tbptt=None):
         """Vector-Jacobian product of ``forward``.
@@ -589,27 +629,30 @@ class RecurrentNetwork:
         tbptt = parse_tbptt(tbptt)
         x, lengths, mask = self._prepare(X, lengths)
         T, B, _ = x.shape
-        n_out = self.features_out if self.output_size is None else self.output_size
-        g = np.asarray(grad_outputs)
-        if g.shape != (B, T, n_out):
-            raise ValueError(f"grad_outputs must have shape {(B, T, n_out)}, got {g.shape}")
-        g = np.ascontiguousarray(np.swapaxes(g, 0, 1), dtype=self.dtype)
-        g = np.where(mask[:, :, None], g, 0).astype(self.dtype)
-        head_grads = {}
+        g = self._grad_outputs(grad_outputs, B, T, mask)
+        dX = np.empty((B, T, self.input_size), self.dtype)
 
-        def dout_fn(top, layers):
-            if self.output_size is None:
-                return g, None
-            hg = {"head_weight": np.zeros(self.shapes["head_weight"], self.dtype),
-                  "head_bias": np.zeros(self.shapes["head_bias"], self.dtype)}
-            d = self._head_backward(top, g, hg)
-            head_grads.update(hg)
-            return d, None
+        def run(k, b0, b1):
+            gk = np.ascontiguousarray(g[:, b0:b1])
+            head = {}
 
-        with single_threaded_blas():
-            grads, dx, _ = self._full_grad(x, lengths, dout_fn, tbptt)
-        grads.update(head_grads)
-        return grads, np.swapaxes(dx, 0, 1).copy()
+            def dout_fn(top, layers):
+                if self.output_size is None:
+                    return gk
+                hg = {"head_weight": np.zeros(self.shapes["head_weight"], self.dtype),
+                      "head_bias": np.zeros(self.shapes["head_bias"], self.dtype)}
+                d = self._head_backward(top, gk, hg)
+                head.update(hg)
+                return d
+
+            grads, dx = self._full_grad(np.ascontiguousarray(x[:, b0:b1]), lengths[b0:b1],
+                                        dout_fn, tbptt, unit=k)
+            grads.update(head)
+            dX[b0:b1] = np.swapaxes(dx, 0, 1)
+            return grads
+
+        grads = self._sum_grads(self._run(run, B))
+        return grads, dX
 
     def loss_and_grad(self, X, y, loss="mse", lengths=None, tbptt=None, sample_weight=None,
                       dropout=0.0, random_state=None):
@@ -654,6 +697,7 @@ class RecurrentNetwork:
             raise ValueError("loss='gaussian' needs an even output_size (means, variances)")
         if loss == "cross_entropy":
             ok = y.shape in ((B,), (B, T))
+            y = y[..., None]
         else:
             ok = y.shape in ((B, expected), (B, T, expected))
         if not ok:
@@ -670,46 +714,64 @@ class RecurrentNetwork:
             keep = 1.0 - dropout
             masks = [((rng.random((T, B, self.features_out)) < keep) / keep).astype(self.dtype)
                      for _ in range(self.num_layers - 1)]
+        if per_step:                         # time-major targets, masked at padded steps
+            yt = np.swapaxes(y, 0, 1).copy()
+            yt[~mask] = np.nan
+            norm = _losses.observed_weight(yt.reshape(T * B, -1), np.tile(w, T))
+        else:
+            yt = y
+            norm = _losses.observed_weight(y, w)
         fn = {"mse": _losses.mse, "gaussian": _losses.gaussian_nll,
               "cross_entropy": _losses.cross_entropy}[loss]
-        result = {}
-        hg = {"head_weight": np.zeros(self.shapes["head_weight"], self.dtype),
-              "head_bias": np.zeros(self.shapes["head_bias"], self.dtype)}
+        H = self.hidden_size
+        O = self.output_size
 
-        def dout_fn(top, layers):
-            if per_step:
-                feats = top
-                yt = np.swapaxes(y, 0, 1).copy()
-                yt[~mask] = np.nan
-                wt = np.broadcast_to(w[None, :], (T, B))
-            else:
-                feats = self._summary(layers)
-                yt, wt = y, w
-            pred = self._apply_head(feats)
-            O = self.output_size
-            p2 = pred.reshape(-1, O)
-            y2 = yt.reshape(p2.shape[0], -1) if loss != "cross_entropy" else yt.reshape(-1)
-            w2 = np.ascontiguousarray(wt.reshape(-1))
-            grad = np.empty_like(p2)
-            if loss == "gaussian":
-                result["loss"] = fn(p2, np.ascontiguousarray(y2), w2, grad, MIN_VARIANCE)
-            else:
-                result["loss"] = fn(p2, np.ascontiguousarray(y2), w2, grad)
-            dfeats = self._head_backward(feats, grad.reshape(pred.shape), hg)
-            if per_step:
-                return dfeats, None
-            H = self.hidden_size
-            dout = np.zeros((T, B, self.features_out), self.dtype)
-            idx = np.nonzero(lengths > 0)[0]
-            dout[lengths[idx] - 1, idx, :H] = dfeats[idx, :H]
-            if self.bidirectional:
-                dout[0, idx, H:] = dfeats[idx, H:]
-            return dout, None
+        def run(k, b0, b1):
+            hg = {"head_weight": np.zeros(self.shapes["head_weight"], self.dtype),
+                  "head_bias": np.zeros(self.shapes["head_bias"], self.dtype)}
+            lk = lengths[b0:b1]
+            wk = w[b0:b1]
+            part = {}
 
-        with single_threaded_blas():
-            grads, _, _ = self._full_grad(x, lengths, dout_fn, tbptt, dropout_masks=masks)
-        grads.update(hg)
-        return float(result["loss"]), self.flatten_grads(grads)
+            def dout_fn(top, layers):
+                if per_step:
+                    feats = top
+                    y2 = np.ascontiguousarray(yt[:, b0:b1]).reshape(T * (b1 - b0), -1)
+                    w2 = np.tile(wk, T)
+                else:
+                    feats = self._summary(layers)
+                    y2 = np.ascontiguousarray(yt[b0:b1])
+                    w2 = wk
+                pred = self._apply_head(feats)
+                p2 = pred.reshape(-1, O)
+                grad = np.empty_like(p2)
+                if loss == "gaussian":
+                    part["loss"] = fn(p2, y2, w2, grad, norm, MIN_VARIANCE)
+                else:
+                    part["loss"] = fn(p2, y2, w2, grad, norm)
+                dfeats = self._head_backward(feats, grad.reshape(pred.shape), hg)
+                if per_step:
+                    return dfeats
+                dout = np.zeros((T, b1 - b0, self.features_out), self.dtype)
+                idx = np.nonzero(lk > 0)[0]
+                dout[lk[idx] - 1, idx, :H] = dfeats[idx, :H]
+                if self.bidirectional:
+                    dout[0, idx, H:] = dfeats[idx, H:]
+                return dout
+
+            masks_k = None if masks is None else [np.ascontiguousarray(m[:, b0:b1])
+                                                  for m in masks]
+            grads, _ = self._full_grad(np.ascontiguousarray(x[:, b0:b1]), lk, dout_fn, tbptt,
+                                       dropout_masks=masks_k, unit=k)
+            grads.update(hg)
+            return part["loss"], grads
+
+        parts = self._run(run, B)
+        value = 0.0
+        for part_loss, _ in parts:
+            value += part_loss
+        grads = self._sum_grads([g for _, g in parts])
+        return float(value), self.flatten_grads(grads)
 
     def loss(self, X, y, loss="mse", lengths=None, sample_weight=None):
         """The loss alone (no gradient); see ``loss_and_grad``."""
@@ -732,22 +794,23 @@ class RecurrentNetwork:
         T, B, _ = x.shape
         H = self.hidden_size
         nb = _rec.GATE_BLOCKS[self.cell]
-        with single_threaded_blas():
-            layers, _ = self._forward_stack(x, lengths, store=True)
-        result = []
-        pad = ~mask.T                                                   # (B, T)
-        for k, lay in enumerate(layers):
-            for d, c in enumerate(lay["dirs"]):
-                after = slice(0, T) if d == 1 else slice(1, T + 1)
-                entry = {"layer": k, "direction": d}
-                entry["h"] = np.swapaxes(c["hs"][after], 0, 1).copy()
-                if self.has_cell_state:
-                    entry["c"] = np.swapaxes(c["cs"][after], 0, 1).copy()
-                entry["gates"] = np.swapaxes(c["acts"], 0, 1).reshape(B, T, nb, H).copy()
-                for a in entry.values():
-                    if isinstance(a, np.ndarray):
-                        a[pad] = np.nan
-                result.append(entry)
+        with self._lock, single_threaded_blas():
+            layers, _ = self._forward_stack(x, lengths, store=True, tag=("trace",))
+            result = []
+            pad = ~mask.T                                                   # (B, T)
+            for k, lay in enumerate(layers):
+                for d, c in enumerate(lay["dirs"]):
+                    after = slice(0, T) if d == 1 else slice(1, T + 1)
+                    entry = {"layer": k, "direction": d}
+                    entry["h"] = np.swapaxes(c["hs"][after], 0, 1).copy()
+                    if self.has_cell_state:
+                        entry["c"] = np.swapaxes(c["cs"][after], 0, 1).copy()
+                    entry["gates"] = np.swapaxes(c["acts"], 0, 1).reshape(B, T, nb, H).copy()
+                    for a in entry.values():
+                        if isinstance(a, np.ndarray):
+                            a[pad] = np.nan
+                    result.append(entry)
+            self._ws = {k: v for k, v in self._ws.items() if k[0] != "trace"}
         return result
 
     def hidden_state_grads(self, X, grad_outputs, lengths=None):
@@ -767,17 +830,15 @@ class RecurrentNetwork:
         """
         x, lengths, mask = self._prepare(X, lengths)
         T, B, _ = x.shape
-        n_out = self.features_out if self.output_size is None else self.output_size
-        g = np.asarray(grad_outputs)
-        if g.shape != (B, T, n_out):
-            raise ValueError(f"grad_outputs must have shape {(B, T, n_out)}, got {g.shape}")
-        g = np.where(mask[:, :, None], np.swapaxes(g, 0, 1), 0).astype(self.dtype)
+        g = self._grad_outputs(grad_outputs, B, T, mask)
         collected = []
-        with single_threaded_blas():
-            layers, top = self._forward_stack(x, lengths, store=True)
+        with self._lock, single_threaded_blas():
+            layers, top = self._forward_stack(x, lengths, store=True, tag=("trace",))
             grads = self._zero_grads()
             dout = g if self.output_size is None else self._head_backward(top, g, grads)
-            self._backward_stack(layers, lengths, np.ascontiguousarray(dout), grads, collected)
+            self._backward_stack(layers, lengths, np.ascontiguousarray(dout), grads, collected,
+                                 tag=("trace",))
+            self._ws = {k: v for k, v in self._ws.items() if k[0] != "trace"}
         return sorted(((kd, np.swapaxes(a, 0, 1).copy()) for kd, a in collected),
                       key=lambda e: e[0])
 

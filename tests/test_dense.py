@@ -12,25 +12,12 @@ def test_dense_forward_backward_match_numpy():
     b = rng.standard_normal(3)
     dy = rng.standard_normal((37, 3))
     out = np.empty((37, 3))
-    dense_forward(x, w, b, out, 4)
+    dense_forward(x, w, b, out)
     assert np.allclose(out, x @ w.T + b, rtol=1e-14, atol=1e-14)
     dx = np.empty_like(x)
     dw = np.ones_like(w)             # accumulated into
     db = np.ones_like(b)
-    dense_backward(x, w, dy, dx, dw, db, 4)
+    dense_backward(x, w, dy, dx, dw, db)
     assert np.allclose(dx, dy @ w, rtol=1e-14, atol=1e-14)
     assert np.allclose(dw, 1 + dy.T @ x, rtol=1e-14, atol=1e-13)
     assert np.allclose(db, 1 + dy.sum(0), rtol=1e-14, atol=1e-13)
-
-
-def test_block_count_does_not_change_forward_rows():
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((64, 8)).astype(np.float32)
-    w = rng.standard_normal((4, 8)).astype(np.float32)
-    b = np.zeros(4, np.float32)
-    outs = []
-    for n in (1, 2, 3):
-        out = np.empty((64, 4), np.float32)
-        dense_forward(x, w, b, out, n)
-        outs.append(out)
-    assert np.allclose(outs[0], outs[1], rtol=1e-6) and np.allclose(outs[0], outs[2], rtol=1e-6)

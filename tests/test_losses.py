@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.special import log_softmax, softmax
 
-from seqlstm.kernels.losses import cross_entropy, gaussian_nll, mse
+from seqlstm.kernels.losses import cross_entropy, gaussian_nll, mse, observed_weight
 
 
 def _fd(f, p, eps=1e-6):
@@ -31,28 +31,30 @@ def problem():
 def test_mse_value_and_gradient(problem):
     pred, y, w = problem
     grad = np.empty_like(pred)
-    value = mse(pred, y, w, grad)
+    norm = observed_weight(y, w)
+    value = mse(pred, y, w, grad, norm)
     obs = ~np.isnan(y)
     ww = np.broadcast_to(w[:, None], y.shape)
     expect = (ww * (pred - np.nan_to_num(y)) ** 2)[obs].sum() / ww[obs].sum()
     assert value == pytest.approx(expect, rel=1e-14)
     assert grad[1, 0] == 0
     g = np.empty_like(pred)
-    assert np.allclose(grad, _fd(lambda p: mse(p, y, w, g), pred), rtol=1e-7, atol=1e-9)
+    assert np.allclose(grad, _fd(lambda p: mse(p, y, w, g, norm), pred), rtol=1e-7, atol=1e-9)
 
 
 def test_gaussian_value_and_gradient(problem):
     pred, y, w = problem
     pred = np.concatenate([pred, np.random.default_rng(1).standard_normal((6, 2)) * 3], 1)
     grad = np.empty_like(pred)
-    value = gaussian_nll(pred, y, w, grad, 1e-6)
+    norm = observed_weight(y, w)
+    value = gaussian_nll(pred, y, w, grad, norm, 1e-6)
     var = np.logaddexp(0, pred[:, 2:]) + 1e-6
     obs = ~np.isnan(y)
     ww = np.broadcast_to(w[:, None], y.shape)
     terms = 0.5 * (np.log(var) + (np.nan_to_num(y) - pred[:, :2]) ** 2 / var)
     assert value == pytest.approx((ww * terms)[obs].sum() / ww[obs].sum(), rel=1e-13)
     g = np.empty_like(pred)
-    assert np.allclose(grad, _fd(lambda p: gaussian_nll(p, y, w, g, 1e-6), pred),
+    assert np.allclose(grad, _fd(lambda p: gaussian_nll(p, y, w, g, norm, 1e-6), pred),
                        rtol=1e-6, atol=1e-8)
 
 
@@ -63,7 +65,7 @@ def test_cross_entropy_value_gradient_and_stability():
     y = np.array([0, 2, 1, np.nan, 1.0])
     w = rng.uniform(0.5, 2, 5)
     grad = np.empty_like(logits)
-    value = cross_entropy(logits, y, w, grad)
+    value = cross_entropy(logits, y[:, None], w, grad, observed_weight(y[:, None], w))
     obs = ~np.isnan(y)
     lp = log_softmax(logits, axis=1)
     expect = -(w[obs] * lp[obs, y[obs].astype(int)]).sum() / w[obs].sum()
@@ -78,4 +80,5 @@ def test_all_missing_gives_zero_loss_and_gradient():
     pred = np.ones((2, 1))
     y = np.full((2, 1), np.nan)
     grad = np.full_like(pred, 5.0)
-    assert mse(pred, y, np.ones(2), grad) == 0.0 and np.all(grad == 0)
+    assert observed_weight(y, np.ones(2)) == 0.0
+    assert mse(pred, y, np.ones(2), grad, 0.0) == 0.0 and np.all(grad == 0)

@@ -3,12 +3,11 @@ finite differences and PyTorch."""
 
 import itertools
 
-import numba
 import numpy as np
 import pytest
 
 import reference as ref
-from seqlstm import RecurrentNetwork
+from seqlstm import RecurrentNetwork, _threads
 from seqlstm.network import parse_tbptt, tbptt_windows
 
 CELLS = ref.CELLS
@@ -223,26 +222,38 @@ def test_tbptt_with_k_at_least_T_equals_full_bptt(cell):
 
 # --------------------------------------------------------------------------- determinism
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_bit_identical_at_any_thread_count(dtype):
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("needs 2 Numba threads")
+def test_bit_identical_at_any_thread_count(dtype, monkeypatch):
+    # the batch is split as on a 4-core machine, whatever this machine has, so that the
+    # sub-batches really run concurrently with 2 and 3 threads
+    monkeypatch.setattr(_threads, "MAX_UNITS", 4)
     net = make_net("lstm", 2, True, output_size=2, dtype=dtype)
+    assert len(net._chunks(40)) == 4
     X, _ = data(padded=True, b=40, t=30)
     y = np.random.default_rng(0).standard_normal((40, 2))
     results = []
-    previous = numba.get_num_threads()
-    try:
-        for n in (1, 2):
-            numba.set_num_threads(n)
+    for n in (1, 2, 3):
+        with _threads.num_threads(n):
             out = net.forward(X)
             loss, grad = net.loss_and_grad(X, y, tbptt=(5, 8))
-            results.append((out, loss, grad))
-    finally:
-        numba.set_num_threads(previous)
-    (o1, l1, g1), (o2, l2, g2) = results
-    assert np.array_equal(o1, o2, equal_nan=True)
-    assert l1 == l2
-    assert np.array_equal(g1, g2)
+            _, dX = net.vjp(X, np.nan_to_num(out))
+            results.append((out, loss, grad, dX))
+    for other in results[1:]:
+        assert np.array_equal(results[0][0], other[0], equal_nan=True)
+        assert results[0][1] == other[1]
+        assert np.array_equal(results[0][2], other[2])
+        assert np.array_equal(results[0][3], other[3])
+
+
+def test_sub_batches_add_up_to_the_whole_batch(monkeypatch):
+    net = make_net("gru", 1, True, output_size=2)
+    X, _ = data(padded=True, b=40, t=10)
+    y = np.random.default_rng(0).standard_normal((40, 10, 2))
+    monkeypatch.setattr(_threads, "MAX_UNITS", 1)
+    one = net.loss_and_grad(X, y)
+    monkeypatch.setattr(_threads, "MAX_UNITS", 4)
+    four = net.loss_and_grad(X, y)
+    assert four[0] == pytest.approx(one[0], rel=1e-13)
+    assert rel_err(four[1], one[1]) <= 1e-13
 
 
 def test_same_random_state_same_initialisation():

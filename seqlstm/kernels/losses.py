@@ -2,8 +2,10 @@
 
 Every loss is a weighted mean over the *observed* target elements: a NaN target is missing and
 contributes neither to the loss nor to the normaliser.  ``w`` holds one weight per row.  The
-gradient is written into ``grad`` (rows with no observed target get 0); the loss is returned as
-a float64.  Sums run in a fixed serial order.
+normaliser ``norm`` (the sum of the weights of all observed elements of the whole batch,
+``observed_weight``) is passed in, so that sub-batches processed separately add up to the
+batch's loss and gradient.  The gradient is written into ``grad`` (rows with no observed target
+get 0); the loss contribution is returned as a float64.  Sums run in a fixed serial order.
 """
 
 import math
@@ -14,13 +16,26 @@ from ._jit import jit
 
 
 @jit
-def mse(pred, y, w, grad):
+def observed_weight(y, w):
+    """Sum of the row weights ``w`` over the observed (non-NaN) elements of ``y`` (N, O)."""
+    norm = 0.0
+    for r in range(y.shape[0]):
+        for j in range(y.shape[1]):
+            if not math.isnan(y[r, j]):
+                norm += w[r]
+    return norm
+
+
+@jit
+def mse(pred, y, w, grad, norm):
     """Mean squared error ``sum(w (p - y)^2) / sum(w)`` over observed elements.
 
     Parameters
     ----------
     pred, y, grad : ndarray, shape (N, O)
     w : ndarray, shape (N,)
+    norm : float
+        Normaliser (see module docstring).
 
     Returns
     -------
@@ -28,14 +43,12 @@ def mse(pred, y, w, grad):
     """
     N, O = y.shape
     total = 0.0
-    norm = 0.0
     for r in range(N):
         for j in range(O):
             if math.isnan(y[r, j]):
                 continue
             d = float(pred[r, j]) - float(y[r, j])
             total += w[r] * d * d
-            norm += w[r]
     if norm <= 0.0:
         grad[:] = 0
         return 0.0
@@ -64,7 +77,7 @@ def _sigmoid(x):
 
 
 @jit
-def gaussian_nll(pred, y, w, grad, min_var):
+def gaussian_nll(pred, y, w, grad, norm, min_var):
     """Gaussian negative log-likelihood without the constant.
 
     ``pred`` holds ``O`` means then ``O`` raw variances; ``var = softplus(raw) + min_var``;
@@ -75,15 +88,11 @@ def gaussian_nll(pred, y, w, grad, min_var):
     pred, grad : ndarray, shape (N, 2 * O)
     y : ndarray, shape (N, O)
     w : ndarray, shape (N,)
+    norm : float
     min_var : float
     """
     N, O = y.shape
     total = 0.0
-    norm = 0.0
-    for r in range(N):
-        for j in range(O):
-            if not math.isnan(y[r, j]):
-                norm += w[r]
     grad[:] = 0
     if norm <= 0.0:
         return 0.0
@@ -103,29 +112,26 @@ def gaussian_nll(pred, y, w, grad, min_var):
 
 
 @jit
-def cross_entropy(logits, y, w, grad):
+def cross_entropy(logits, y, w, grad, norm):
     """Softmax cross-entropy ``sum(w * -log softmax(z)[y]) / sum(w)``.
 
     Parameters
     ----------
     logits, grad : ndarray, shape (N, K)
-    y : ndarray, shape (N,)
+    y : ndarray, shape (N, 1)
         Class indices stored as floats; NaN is missing.
     w : ndarray, shape (N,)
+    norm : float
     """
     N, K = logits.shape
     total = 0.0
-    norm = 0.0
-    for r in range(N):
-        if not math.isnan(y[r]):
-            norm += w[r]
     grad[:] = 0
     if norm <= 0.0:
         return 0.0
     for r in range(N):
-        if math.isnan(y[r]):
+        if math.isnan(y[r, 0]):
             continue
-        c = int(y[r])
+        c = int(y[r, 0])
         m = -np.inf
         for j in range(K):
             m = max(m, float(logits[r, j]))

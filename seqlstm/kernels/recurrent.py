@@ -1,22 +1,21 @@
 """Forward and backward kernels of one recurrent layer direction, for every cell type.
 
 Arrays are time-major and C-contiguous: ``x`` is ``(T, B, I)``.  One call runs the whole time
-loop in compiled code:
+loop of one layer direction for a (sub-)batch in compiled code:
 
-1. the input projection of all steps is one matrix product (split over time blocks, one per
-   chunk, each with single-threaded BLAS);
-2. the recurrence runs over batch chunks in parallel; each chunk runs every step for its rows,
-   with one small matrix product ``h @ W_hh.T`` per step and fused gate arithmetic, in
-   per-chunk buffers allocated once before the loop;
-3. (backward) the weight gradients are matrix products over all steps after the loop, split over
-   time blocks into per-block partial sums that are reduced in a fixed order.
+1. the input projection of all steps is one matrix product;
+2. inside the time loop only the recurrent product ``h @ W_hh.T`` and the fused gate
+   arithmetic run, in buffers allocated once before the loop;
+3. (backward) the weight gradients are matrix products over all steps after the loop.
 
-The chunking depends on ``n_chunks`` (chosen by the caller from the problem size and the
-machine, never from the current thread count), so results are bit-identical whatever number
-of Numba threads runs them.
+The kernels are serial and release the GIL: ``RecurrentNetwork`` splits a batch into
+sub-batches and runs them on its own threads (data parallelism with a fixed split, so results are
+bit-identical whatever the thread count).
 
-Cells share one skeleton and are selected by an integer code (``CELL_CODES``): functions passed
-as arguments would make the kernels uncacheable.
+Cells share one skeleton and are selected by an integer code (``CELL_CODES``).  The entry points
+``FORWARD[cell]`` and ``BACKWARD[cell]`` call the skeleton with the code as a compile-time
+constant, so Numba prunes the other cells' branches and compiles only the cell in use (functions
+passed as arguments would make the kernels uncacheable).
 
 Padding: steps ``t >= lengths[b]`` leave the state unchanged, output 0 (the caller turns this
 into NaN for users), and receive no gradient.  The reverse direction processes ``t = T-1 .. 0``,
@@ -29,7 +28,7 @@ every state in natural time order (forward: slot ``s``; reverse: slot ``T - s``)
 """
 
 import numpy as np
-from numba import prange
+from numba import literally
 
 from ._jit import jit
 from .activations import sigmoid, tanh
@@ -42,18 +41,12 @@ GATE_BLOCKS = {"lstm": 4, "peephole": 4, "cifg": 3, "gru": 3, "rnn": 1}
 HAS_CELL_STATE = {"lstm": True, "peephole": True, "cifg": True, "gru": False, "rnn": False}
 
 
-@jit
-def _span(k, n, total):
-    """Bounds of the k-th of n near-equal contiguous parts of range(total)."""
-    return (k * total) // n, ((k + 1) * total) // n
-
-
 # ----------------------------------------------------------------------------- forward steps
 @jit
-def _lstm_fwd_rows(peep_on, t, b0, b1, H, lengths, acts, gbuf, hbuf, cbuf, peep, out, col):
+def _lstm_fwd_rows(peep_on, t, B, H, lengths, acts, gbuf, hbuf, cbuf, peep, out, col):
     zero = acts.dtype.type(0.0)
-    for r in range(b1 - b0):
-        b = b0 + r
+    for b in range(B):
+        r = b
         if t >= lengths[b]:
             for j in range(H):
                 out[t, b, col + j] = zero
@@ -89,11 +82,11 @@ def _lstm_fwd_rows(peep_on, t, b0, b1, H, lengths, acts, gbuf, hbuf, cbuf, peep,
 
 
 @jit
-def _cifg_fwd_rows(t, b0, b1, H, lengths, acts, gbuf, hbuf, cbuf, out, col):
+def _cifg_fwd_rows(t, B, H, lengths, acts, gbuf, hbuf, cbuf, out, col):
     one = acts.dtype.type(1.0)
     zero = acts.dtype.type(0.0)
-    for r in range(b1 - b0):
-        b = b0 + r
+    for b in range(B):
+        r = b
         if t >= lengths[b]:
             for j in range(H):
                 out[t, b, col + j] = zero
@@ -117,11 +110,11 @@ def _cifg_fwd_rows(t, b0, b1, H, lengths, acts, gbuf, hbuf, cbuf, out, col):
 
 
 @jit
-def _gru_fwd_rows(t, b0, b1, H, lengths, acts, aux, gbuf, hbuf, b_hh, out, col):
+def _gru_fwd_rows(t, B, H, lengths, acts, aux, gbuf, hbuf, b_hh, out, col):
     one = acts.dtype.type(1.0)
     zero = acts.dtype.type(0.0)
-    for r in range(b1 - b0):
-        b = b0 + r
+    for b in range(B):
+        r = b
         if t >= lengths[b]:
             for j in range(H):
                 out[t, b, col + j] = zero
@@ -145,10 +138,10 @@ def _gru_fwd_rows(t, b0, b1, H, lengths, acts, aux, gbuf, hbuf, b_hh, out, col):
 
 
 @jit
-def _rnn_fwd_rows(t, b0, b1, H, lengths, acts, gbuf, hbuf, out, col):
+def _rnn_fwd_rows(t, B, H, lengths, acts, gbuf, hbuf, out, col):
     zero = acts.dtype.type(0.0)
-    for r in range(b1 - b0):
-        b = b0 + r
+    for b in range(B):
+        r = b
         if t >= lengths[b]:
             for j in range(H):
                 out[t, b, col + j] = zero
@@ -163,9 +156,9 @@ def _rnn_fwd_rows(t, b0, b1, H, lengths, acts, gbuf, hbuf, out, col):
             out[t, b, col + j] = hn
 
 
-@jit(parallel=True)
-def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, n_chunks,
-                  n_blocks, acts, aux, out, col, rec_slot, hs, cs, hn, cn):
+@jit
+def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux,
+                  out, col, rec_slot, hs, cs, hn, cn):
     """Run one direction of one layer over all time steps.
 
     Parameters
@@ -184,10 +177,6 @@ def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, length
     h0, c0 : ndarray, shape (B, H)
         Initial states (``c0`` read only for cells with a cell state).
     lengths : ndarray of int64, shape (B,)
-    n_chunks : int
-        Number of batch chunks the recurrence is split into (work units for the threads).
-    n_blocks : int
-        Number of time blocks the large matrix products are split into.
     acts : ndarray, shape (T, B, G)
         Workspace; holds the activated gates on return.
     aux : ndarray, shape (T, B, H) for GRU
@@ -201,77 +190,66 @@ def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, length
     hn, cn : ndarray, shape (B, H)
         Receive the final states.
     """
+    literally(cell)   # specialise on the cell code (see the per-cell entry points below)
     T, B, I = x.shape
     G, H = w_hh.shape
     dt = x.dtype
     has_c = cell == LSTM or cell == PEEPHOLE or cell == CIFG
-    # bias folded into the input projection (GRU keeps b_hn inside the reset product)
+    # input projection of all steps, bias folded in (GRU keeps b_hn inside the reset product)
+    a2 = acts.reshape(T * B, G)
+    np.dot(x.reshape(T * B, I), w_ih.T, a2)
     bias = np.empty(G, dtype=dt)
     for j in range(G):
         bias[j] = b_ih[j] + b_hh[j]
     if cell == GRU:
         for j in range(2 * H, 3 * H):
             bias[j] = b_ih[j]
-
-    x2 = x.reshape(T * B, I)
-    a2 = acts.reshape(T * B, G)
-    nblk = min(n_blocks, T)
-    for k in prange(nblk):
-        t0, t1 = _span(k, nblk, T)
-        r0 = t0 * B
-        r1 = t1 * B
-        if r1 > r0:
-            np.dot(x2[r0:r1], w_ih.T, a2[r0:r1])
-            for r in range(r0, r1):
-                for j in range(G):
-                    a2[r, j] += bias[j]
-
-    nch = min(n_chunks, B)
-    for k in prange(nch):
-        b0, b1 = _span(k, nch, B)
-        nb = b1 - b0
-        hbuf = np.empty((nb, H), dtype=dt)
-        cbuf = np.zeros((nb, H), dtype=dt)
-        gbuf = np.empty((nb, G), dtype=dt)
-        hbuf[:] = h0[b0:b1]
-        if has_c:
-            cbuf[:] = c0[b0:b1]
-        for s in range(T):
-            slot = rec_slot[s]
-            if slot >= 0:
-                hs[slot, b0:b1] = hbuf
-                if has_c:
-                    cs[slot, b0:b1] = cbuf
-            t = T - 1 - s if reverse else s
-            np.dot(hbuf, w_hh.T, gbuf)
-            if cell == LSTM:
-                _lstm_fwd_rows(False, t, b0, b1, H, lengths, acts, gbuf, hbuf, cbuf, peep, out, col)
-            elif cell == PEEPHOLE:
-                _lstm_fwd_rows(True, t, b0, b1, H, lengths, acts, gbuf, hbuf, cbuf, peep, out, col)
-            elif cell == CIFG:
-                _cifg_fwd_rows(t, b0, b1, H, lengths, acts, gbuf, hbuf, cbuf, out, col)
-            elif cell == GRU:
-                _gru_fwd_rows(t, b0, b1, H, lengths, acts, aux, gbuf, hbuf, b_hh, out, col)
-            else:
-                _rnn_fwd_rows(t, b0, b1, H, lengths, acts, gbuf, hbuf, out, col)
-        slot = rec_slot[T]
+    for r in range(T * B):
+        for j in range(G):
+            a2[r, j] += bias[j]
+    # the recurrence
+    hbuf = np.empty((B, H), dtype=dt)
+    cbuf = np.zeros((B, H), dtype=dt)
+    gbuf = np.empty((B, G), dtype=dt)
+    hbuf[:] = h0
+    if has_c:
+        cbuf[:] = c0
+    for s in range(T):
+        slot = rec_slot[s]
         if slot >= 0:
-            hs[slot, b0:b1] = hbuf
+            hs[slot] = hbuf
             if has_c:
-                cs[slot, b0:b1] = cbuf
-        hn[b0:b1] = hbuf
+                cs[slot] = cbuf
+        t = T - 1 - s if reverse else s
+        np.dot(hbuf, w_hh.T, gbuf)
+        if cell == LSTM:
+            _lstm_fwd_rows(False, t, B, H, lengths, acts, gbuf, hbuf, cbuf, peep, out, col)
+        elif cell == PEEPHOLE:
+            _lstm_fwd_rows(True, t, B, H, lengths, acts, gbuf, hbuf, cbuf, peep, out, col)
+        elif cell == CIFG:
+            _cifg_fwd_rows(t, B, H, lengths, acts, gbuf, hbuf, cbuf, out, col)
+        elif cell == GRU:
+            _gru_fwd_rows(t, B, H, lengths, acts, aux, gbuf, hbuf, b_hh, out, col)
+        else:
+            _rnn_fwd_rows(t, B, H, lengths, acts, gbuf, hbuf, out, col)
+    slot = rec_slot[T]
+    if slot >= 0:
+        hs[slot] = hbuf
         if has_c:
-            cn[b0:b1] = cbuf
+            cs[slot] = cbuf
+    hn[:] = hbuf
+    if has_c:
+        cn[:] = cbuf
 
 
 # ---------------------------------------------------------------------------- backward steps
 @jit
-def _lstm_bwd_rows(peep_on, t, b0, b1, H, lengths, acts, cprev, cnew, peep, dout, col,
+def _lstm_bwd_rows(peep_on, t, B, H, lengths, acts, cprev, cnew, peep, dout, col,
                    dh, dc, dhd):
     one = acts.dtype.type(1.0)
     zero = acts.dtype.type(0.0)
-    for r in range(b1 - b0):
-        b = b0 + r
+    for b in range(B):
+        r = b
         a = acts[t, b]
         if t >= lengths[b]:
             for j in range(4 * H):
@@ -307,11 +285,11 @@ def _lstm_bwd_rows(peep_on, t, b0, b1, H, lengths, acts, cprev, cnew, peep, dout
 
 
 @jit
-def _cifg_bwd_rows(t, b0, b1, H, lengths, acts, cprev, cnew, dout, col, dh, dc, dhd):
+def _cifg_bwd_rows(t, B, H, lengths, acts, cprev, cnew, dout, col, dh, dc, dhd):
     one = acts.dtype.type(1.0)
     zero = acts.dtype.type(0.0)
-    for r in range(b1 - b0):
-        b = b0 + r
+    for b in range(B):
+        r = b
         a = acts[t, b]
         if t >= lengths[b]:
             for j in range(3 * H):
@@ -339,11 +317,11 @@ def _cifg_bwd_rows(t, b0, b1, H, lengths, acts, cprev, cnew, dout, col, dh, dc, 
 
 
 @jit
-def _gru_bwd_rows(t, b0, b1, H, lengths, acts, aux, dgh, hprev, dout, col, dh, dhd):
+def _gru_bwd_rows(t, B, H, lengths, acts, aux, dgh, hprev, dout, col, dh, dhd):
     one = acts.dtype.type(1.0)
     zero = acts.dtype.type(0.0)
-    for r in range(b1 - b0):
-        b = b0 + r
+    for b in range(B):
+        r = b
         a = acts[t, b]
         d2 = dgh[t, b]
         if t >= lengths[b]:
@@ -373,11 +351,11 @@ def _gru_bwd_rows(t, b0, b1, H, lengths, acts, aux, dgh, hprev, dout, col, dh, d
 
 
 @jit
-def _rnn_bwd_rows(t, b0, b1, H, lengths, acts, dout, col, dh, dhd):
+def _rnn_bwd_rows(t, B, H, lengths, acts, dout, col, dh, dhd):
     one = acts.dtype.type(1.0)
     zero = acts.dtype.type(0.0)
-    for r in range(b1 - b0):
-        b = b0 + r
+    for b in range(B):
+        r = b
         a = acts[t, b]
         if t >= lengths[b]:
             for j in range(H):
@@ -390,9 +368,9 @@ def _rnn_bwd_rows(t, b0, b1, H, lengths, acts, dout, col, dh, dhd):
             dhd[r, j] = zero
 
 
-@jit(parallel=True)
-def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, n_chunks, n_blocks, acts, aux,
-                   hs, cs, dout, col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
+@jit
+def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout,
+                   col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
     """Backpropagate through one direction of one layer (after ``layer_forward`` in training
     mode, i.e. with every state recorded in natural time order).
 
@@ -411,85 +389,148 @@ def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, n_chunks, 
         (T, B, H) (0 at padded steps), for gradient-flow inspection.
     Other parameters are as in ``layer_forward``.
     """
+    literally(cell)
     T, B, I = x.shape
     G, H = w_hh.shape
     dt = x.dtype
-    nch = min(n_chunks, B)
-    for k in prange(nch):
-        b0, b1 = _span(k, nch, B)
-        nb = b1 - b0
-        dh = np.zeros((nb, H), dtype=dt)
-        dc = np.zeros((nb, H), dtype=dt)
-        dhd = np.empty((nb, H), dtype=dt)
-        for s in range(T - 1, -1, -1):
-            t = T - 1 - s if reverse else s
-            ib = t + 1 if reverse else t      # slot of the state before time t
-            ia = t if reverse else t + 1      # slot of the state after time t
-            if record_dh:
-                for r in range(nb):
-                    b = b0 + r
-                    for j in range(H):
-                        dhs[t, b, j] = dout[t, b, col + j] + dh[r, j] if t < lengths[b] else 0.0
-            if cell == LSTM:
-                _lstm_bwd_rows(False, t, b0, b1, H, lengths, acts, cs[ib], cs[ia], peep, dout,
-                               col, dh, dc, dhd)
-            elif cell == PEEPHOLE:
-                _lstm_bwd_rows(True, t, b0, b1, H, lengths, acts, cs[ib], cs[ia], peep, dout,
-                               col, dh, dc, dhd)
-            elif cell == CIFG:
-                _cifg_bwd_rows(t, b0, b1, H, lengths, acts, cs[ib], cs[ia], dout, col, dh, dc,
-                               dhd)
-            elif cell == GRU:
-                _gru_bwd_rows(t, b0, b1, H, lengths, acts, aux, dgh, hs[ib], dout, col, dh, dhd)
-            else:
-                _rnn_bwd_rows(t, b0, b1, H, lengths, acts, dout, col, dh, dhd)
-            np.dot(dgh[t, b0:b1], w_hh, dh)
-            for r in range(nb):
+    dh = np.zeros((B, H), dtype=dt)
+    dc = np.zeros((B, H), dtype=dt)
+    dhd = np.empty((B, H), dtype=dt)
+    for s in range(T - 1, -1, -1):
+        t = T - 1 - s if reverse else s
+        ib = t + 1 if reverse else t      # slot of the state before time t
+        ia = t if reverse else t + 1      # slot of the state after time t
+        if record_dh:
+            for b in range(B):
                 for j in range(H):
-                    dh[r, j] += dhd[r, j]
+                    dhs[t, b, j] = dout[t, b, col + j] + dh[b, j] if t < lengths[b] else 0.0
+        if cell == LSTM:
+            _lstm_bwd_rows(False, t, B, H, lengths, acts, cs[ib], cs[ia], peep, dout, col, dh,
+                           dc, dhd)
+        elif cell == PEEPHOLE:
+            _lstm_bwd_rows(True, t, B, H, lengths, acts, cs[ib], cs[ia], peep, dout, col, dh,
+                           dc, dhd)
+        elif cell == CIFG:
+            _cifg_bwd_rows(t, B, H, lengths, acts, cs[ib], cs[ia], dout, col, dh, dc, dhd)
+        elif cell == GRU:
+            _gru_bwd_rows(t, B, H, lengths, acts, aux, dgh, hs[ib], dout, col, dh, dhd)
+        else:
+            _rnn_bwd_rows(t, B, H, lengths, acts, dout, col, dh, dhd)
+        np.dot(dgh[t], w_hh, dh)
+        for b in range(B):
+            for j in range(H):
+                dh[b, j] += dhd[b, j]
 
-    # weight gradients: products over all steps, per time block, reduced in a fixed order
-    x2 = x.reshape(T * B, I)
+    # weight and input gradients: products over all steps
+    rv = 1 if reverse else 0
     gi2 = acts.reshape(T * B, G)
     gh2 = dgh.reshape(T * B, G)
+    x2 = x.reshape(T * B, I)
+    tmp_ih = np.empty((G, I), dtype=dt)
+    np.dot(gi2.T, x2, tmp_ih)
+    dw_ih += tmp_ih
+    tmp_hh = np.empty((G, H), dtype=dt)
+    np.dot(gh2.T, hs[rv:T + rv].reshape(T * B, H), tmp_hh)
+    dw_hh += tmp_hh
+    tmp_x = np.empty((T * B, I), dtype=dt)
+    np.dot(gi2, w_ih, tmp_x)
     dx2 = dx.reshape(T * B, I)
-    rv = 1 if reverse else 0
-    hp2 = hs[rv:T + rv].reshape(T * B, H)
-    nblk = min(n_blocks, T)
-    pw_ih = np.zeros((nblk, G, I), dtype=dt)
-    pw_hh = np.zeros((nblk, G, H), dtype=dt)
-    pb_ih = np.zeros((nblk, G), dtype=dt)
-    pb_hh = np.zeros((nblk, G), dtype=dt)
-    pp = np.zeros((nblk, 3, dpeep.shape[1]), dtype=dt)
-    for k in prange(nblk):
-        t0, t1 = _span(k, nblk, T)
-        r0 = t0 * B
-        r1 = t1 * B
-        if r1 == r0:
-            continue
-        np.dot(gi2[r0:r1].T, x2[r0:r1], pw_ih[k])
-        np.dot(gh2[r0:r1].T, hp2[r0:r1], pw_hh[k])
-        tmp = np.empty((r1 - r0, I), dtype=dt)
-        np.dot(gi2[r0:r1], w_ih, tmp)
-        for r in range(r1 - r0):
-            for j in range(I):
-                dx2[r0 + r, j] += tmp[r, j]
-        for r in range(r0, r1):
-            for j in range(G):
-                pb_ih[k, j] += gi2[r, j]
-                pb_hh[k, j] += gh2[r, j]
-        if cell == PEEPHOLE:
-            for t in range(t0, t1):
-                ib = t + 1 if reverse else t
-                ia = t if reverse else t + 1
-                for b in range(B):
-                    for j in range(H):
-                        pp[k, 0, j] += acts[t, b, j] * cs[ib, b, j]
-                        pp[k, 1, j] += acts[t, b, H + j] * cs[ib, b, j]
-                        pp[k, 2, j] += acts[t, b, 3 * H + j] * cs[ia, b, j]
-    for k in range(nblk):
-        dw_ih += pw_ih[k]
-        dw_hh += pw_hh[k]
-        db_ih += pb_ih[k]
-        db_hh += pb_hh[k]
-        dpeep += pp[k]
+    for r in range(T * B):
+        for j in range(I):
+            dx2[r, j] += tmp_x[r, j]
+    for r in range(T * B):
+        for j in range(G):
+            db_ih[j] += gi2[r, j]
+            db_hh[j] += gh2[r, j]
+    if cell == PEEPHOLE:
+        for t in range(T):
+            ib = t + rv
+            ia = t + 1 - rv
+            for b in range(B):
+                for j in range(H):
+                    dpeep[0, j] += acts[t, b, j] * cs[ib, b, j]
+                    dpeep[1, j] += acts[t, b, H + j] * cs[ib, b, j]
+                    dpeep[2, j] += acts[t, b, 3 * H + j] * cs[ia, b, j]
+
+
+# ------------------------------------------------------------------ per-cell entry points
+# The skeleton asks for its cell code as a literal (``numba.literally``), so Numba prunes the
+# branches of the other cells and a user pays the compile time of one cell only.  Called from
+# Python with a plain int, ``literally`` would re-dispatch at every call (40 ms) and miss the
+# cache; called from these jitted wrappers with a constant, it is resolved once, at compile time.
+@jit
+def _forward_lstm(reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out, col,
+                  rec_slot, hs, cs, hn, cn):
+    layer_forward(LSTM, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out,
+                  col, rec_slot, hs, cs, hn, cn)
+
+
+@jit
+def _forward_peephole(reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out,
+                      col, rec_slot, hs, cs, hn, cn):
+    layer_forward(PEEPHOLE, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux,
+                  out, col, rec_slot, hs, cs, hn, cn)
+
+
+@jit
+def _forward_cifg(reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out, col,
+                  rec_slot, hs, cs, hn, cn):
+    layer_forward(CIFG, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out,
+                  col, rec_slot, hs, cs, hn, cn)
+
+
+@jit
+def _forward_gru(reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out, col,
+                 rec_slot, hs, cs, hn, cn):
+    layer_forward(GRU, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out,
+                  col, rec_slot, hs, cs, hn, cn)
+
+
+@jit
+def _forward_rnn(reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out, col,
+                 rec_slot, hs, cs, hn, cn):
+    layer_forward(RNN, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out,
+                  col, rec_slot, hs, cs, hn, cn)
+
+
+@jit
+def _backward_lstm(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col, dgh,
+                   dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
+    layer_backward(LSTM, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
+                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs)
+
+
+@jit
+def _backward_peephole(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
+                       dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
+    layer_backward(PEEPHOLE, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout,
+                   col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs)
+
+
+@jit
+def _backward_cifg(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col, dgh,
+                   dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
+    layer_backward(CIFG, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
+                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs)
+
+
+@jit
+def _backward_gru(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col, dgh,
+                  dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
+    layer_backward(GRU, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
+                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs)
+
+
+@jit
+def _backward_rnn(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col, dgh,
+                  dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
+    layer_backward(RNN, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
+                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs)
+
+
+#: ``FORWARD[cell](reverse, x, ...)``: ``layer_forward`` with the cell fixed.
+FORWARD = {"lstm": _forward_lstm, "peephole": _forward_peephole, "cifg": _forward_cifg,
+           "gru": _forward_gru, "rnn": _forward_rnn}
+#: ``BACKWARD[cell](reverse, x, ...)``: ``layer_backward`` with the cell fixed.
+BACKWARD = {"lstm": _backward_lstm, "peephole": _backward_peephole, "cifg": _backward_cifg,
+            "gru": _backward_gru, "rnn": _backward_rnn}
