@@ -149,6 +149,17 @@ class _BaseLSTM(BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "network_")
 
+    def _expected_failed_checks(self):
+        """scikit-learn checks this estimator is known to fail, with the reason."""
+        failed = {}
+        if str(self.dtype) == "float32":
+            failed["check_methods_sample_order_invariance"] = (
+                "in float32, BLAS rounds a row of a matrix product differently depending on its "
+                "position in the batch (OpenBLAS uses other micro-kernels for the last rows), so "
+                "predictions of a permuted batch differ by ~1e-7 relative, above the check's "
+                "rtol=1e-7; with dtype='float64' the check passes")
+        return failed
+
     def __getstate__(self):
         # The network's named parameters are views of its flat vector; pickle rebuilds them
         # as separate copies, so store the configuration and the flat vector instead.
