@@ -42,118 +42,106 @@ HAS_CELL_STATE = {"lstm": True, "peephole": True, "cifg": True, "gru": False, "r
 
 
 # ----------------------------------------------------------------------------- forward steps
+# Row functions index 4-D views (time, sample, gate block, unit) with loop variables only: an
+# index like ``H + j`` makes Numba emit a negative-index check per element (no vectorisation),
+# and per-row slice views cost two atomic reference-count operations each.  Each gate has its own
+# simple loop, which LLVM vectorises.
 @jit
-def _lstm_fwd_rows(peep_on, t, B, H, lengths, acts, gbuf, hbuf, cbuf, peep, out, col):
-    zero = acts.dtype.type(0.0)
+def _lstm_fwd_rows(peep_on, t, B, H, lengths, a4, g3, hbuf, cbuf, peep, o4, d):
+    zero = a4.dtype.type(0.0)
     for b in range(B):
-        r = b
         if t >= lengths[b]:
             for j in range(H):
-                out[t, b, col + j] = zero
+                o4[t, b, d, j] = zero
             continue
-        a = acts[t, b]
-        g = gbuf[r]
-        h = hbuf[r]
-        c = cbuf[r]
-        for j in range(H):
-            zi = a[j] + g[j]
-            zf = a[H + j] + g[H + j]
-            zg = a[2 * H + j] + g[2 * H + j]
-            zo = a[3 * H + j] + g[3 * H + j]
-            cp = c[j]
-            if peep_on:
-                zi += peep[0, j] * cp
-                zf += peep[1, j] * cp
-            ig = sigmoid(zi)
-            fg = sigmoid(zf)
-            gg = tanh(zg)
-            cn = fg * cp + ig * gg
-            if peep_on:
-                zo += peep[2, j] * cn
-            og = sigmoid(zo)
-            hn = og * tanh(cn)
-            a[j] = ig
-            a[H + j] = fg
-            a[2 * H + j] = gg
-            a[3 * H + j] = og
-            c[j] = cn
-            h[j] = hn
-            out[t, b, col + j] = hn
-
-
-@jit
-def _cifg_fwd_rows(t, B, H, lengths, acts, gbuf, hbuf, cbuf, out, col):
-    one = acts.dtype.type(1.0)
-    zero = acts.dtype.type(0.0)
-    for b in range(B):
-        r = b
-        if t >= lengths[b]:
+        if peep_on:
             for j in range(H):
-                out[t, b, col + j] = zero
-            continue
-        a = acts[t, b]
-        g = gbuf[r]
-        h = hbuf[r]
-        c = cbuf[r]
+                a4[t, b, 0, j] = sigmoid(a4[t, b, 0, j] + g3[b, 0, j] + peep[0, j] * cbuf[b, j])
+            for j in range(H):
+                a4[t, b, 1, j] = sigmoid(a4[t, b, 1, j] + g3[b, 1, j] + peep[1, j] * cbuf[b, j])
+        else:
+            for j in range(H):
+                a4[t, b, 0, j] = sigmoid(a4[t, b, 0, j] + g3[b, 0, j])
+            for j in range(H):
+                a4[t, b, 1, j] = sigmoid(a4[t, b, 1, j] + g3[b, 1, j])
         for j in range(H):
-            ig = sigmoid(a[j] + g[j])
-            gg = tanh(a[H + j] + g[H + j])
-            og = sigmoid(a[2 * H + j] + g[2 * H + j])
-            cn = (one - ig) * c[j] + ig * gg
-            hn = og * tanh(cn)
-            a[j] = ig
-            a[H + j] = gg
-            a[2 * H + j] = og
-            c[j] = cn
-            h[j] = hn
-            out[t, b, col + j] = hn
+            a4[t, b, 2, j] = tanh(a4[t, b, 2, j] + g3[b, 2, j])
+        for j in range(H):
+            cbuf[b, j] = a4[t, b, 1, j] * cbuf[b, j] + a4[t, b, 0, j] * a4[t, b, 2, j]
+        if peep_on:
+            for j in range(H):
+                a4[t, b, 3, j] = sigmoid(a4[t, b, 3, j] + g3[b, 3, j] + peep[2, j] * cbuf[b, j])
+        else:
+            for j in range(H):
+                a4[t, b, 3, j] = sigmoid(a4[t, b, 3, j] + g3[b, 3, j])
+        for j in range(H):
+            hbuf[b, j] = a4[t, b, 3, j] * tanh(cbuf[b, j])
+        for j in range(H):
+            o4[t, b, d, j] = hbuf[b, j]
 
 
 @jit
-def _gru_fwd_rows(t, B, H, lengths, acts, aux, gbuf, hbuf, b_hh, out, col):
-    one = acts.dtype.type(1.0)
-    zero = acts.dtype.type(0.0)
+def _cifg_fwd_rows(t, B, H, lengths, a4, g3, hbuf, cbuf, o4, d):
+    one = a4.dtype.type(1.0)
+    zero = a4.dtype.type(0.0)
     for b in range(B):
-        r = b
         if t >= lengths[b]:
             for j in range(H):
-                out[t, b, col + j] = zero
+                o4[t, b, d, j] = zero
             continue
-        a = acts[t, b]
-        g = gbuf[r]
-        h = hbuf[r]
-        ax = aux[t, b]
         for j in range(H):
-            rg = sigmoid(a[j] + g[j])
-            zg = sigmoid(a[H + j] + g[H + j])
-            ghn = g[2 * H + j] + b_hh[2 * H + j]
-            ng = tanh(a[2 * H + j] + rg * ghn)
-            hn = (one - zg) * ng + zg * h[j]
-            a[j] = rg
-            a[H + j] = zg
-            a[2 * H + j] = ng
-            ax[j] = ghn
-            h[j] = hn
-            out[t, b, col + j] = hn
+            a4[t, b, 0, j] = sigmoid(a4[t, b, 0, j] + g3[b, 0, j])
+        for j in range(H):
+            a4[t, b, 1, j] = tanh(a4[t, b, 1, j] + g3[b, 1, j])
+        for j in range(H):
+            a4[t, b, 2, j] = sigmoid(a4[t, b, 2, j] + g3[b, 2, j])
+        for j in range(H):
+            ig = a4[t, b, 0, j]
+            cbuf[b, j] = (one - ig) * cbuf[b, j] + ig * a4[t, b, 1, j]
+        for j in range(H):
+            hbuf[b, j] = a4[t, b, 2, j] * tanh(cbuf[b, j])
+        for j in range(H):
+            o4[t, b, d, j] = hbuf[b, j]
 
 
 @jit
-def _rnn_fwd_rows(t, B, H, lengths, acts, gbuf, hbuf, out, col):
-    zero = acts.dtype.type(0.0)
+def _gru_fwd_rows(t, B, H, lengths, a4, aux, g3, hbuf, bn, o4, d):
+    one = a4.dtype.type(1.0)
+    zero = a4.dtype.type(0.0)
     for b in range(B):
-        r = b
         if t >= lengths[b]:
             for j in range(H):
-                out[t, b, col + j] = zero
+                o4[t, b, d, j] = zero
             continue
-        a = acts[t, b]
-        g = gbuf[r]
-        h = hbuf[r]
         for j in range(H):
-            hn = tanh(a[j] + g[j])
-            a[j] = hn
-            h[j] = hn
-            out[t, b, col + j] = hn
+            a4[t, b, 0, j] = sigmoid(a4[t, b, 0, j] + g3[b, 0, j])
+        for j in range(H):
+            a4[t, b, 1, j] = sigmoid(a4[t, b, 1, j] + g3[b, 1, j])
+        for j in range(H):
+            aux[t, b, j] = g3[b, 2, j] + bn[j]
+        for j in range(H):
+            a4[t, b, 2, j] = tanh(a4[t, b, 2, j] + a4[t, b, 0, j] * aux[t, b, j])
+        for j in range(H):
+            zg = a4[t, b, 1, j]
+            hbuf[b, j] = (one - zg) * a4[t, b, 2, j] + zg * hbuf[b, j]
+        for j in range(H):
+            o4[t, b, d, j] = hbuf[b, j]
+
+
+@jit
+def _rnn_fwd_rows(t, B, H, lengths, a4, g3, hbuf, o4, d):
+    zero = a4.dtype.type(0.0)
+    for b in range(B):
+        if t >= lengths[b]:
+            for j in range(H):
+                o4[t, b, d, j] = zero
+            continue
+        for j in range(H):
+            a4[t, b, 0, j] = tanh(a4[t, b, 0, j] + g3[b, 0, j])
+        for j in range(H):
+            hbuf[b, j] = a4[t, b, 0, j]
+        for j in range(H):
+            o4[t, b, d, j] = hbuf[b, j]
 
 
 @jit
@@ -211,6 +199,12 @@ def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, length
     hbuf = np.empty((B, H), dtype=dt)
     cbuf = np.zeros((B, H), dtype=dt)
     gbuf = np.empty((B, G), dtype=dt)
+    NG = G // H
+    a4 = acts.reshape(T, B, NG, H)
+    g3 = gbuf.reshape(B, NG, H)
+    o4 = out.reshape(T, B, out.shape[2] // H, H)
+    d = col // H
+    bn = b_hh[G - H:]
     hbuf[:] = h0
     if has_c:
         cbuf[:] = c0
@@ -223,15 +217,15 @@ def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, length
         t = T - 1 - s if reverse else s
         np.dot(hbuf, w_hh.T, gbuf)
         if cell == LSTM:
-            _lstm_fwd_rows(False, t, B, H, lengths, acts, gbuf, hbuf, cbuf, peep, out, col)
+            _lstm_fwd_rows(False, t, B, H, lengths, a4, g3, hbuf, cbuf, peep, o4, d)
         elif cell == PEEPHOLE:
-            _lstm_fwd_rows(True, t, B, H, lengths, acts, gbuf, hbuf, cbuf, peep, out, col)
+            _lstm_fwd_rows(True, t, B, H, lengths, a4, g3, hbuf, cbuf, peep, o4, d)
         elif cell == CIFG:
-            _cifg_fwd_rows(t, B, H, lengths, acts, gbuf, hbuf, cbuf, out, col)
+            _cifg_fwd_rows(t, B, H, lengths, a4, g3, hbuf, cbuf, o4, d)
         elif cell == GRU:
-            _gru_fwd_rows(t, B, H, lengths, acts, aux, gbuf, hbuf, b_hh, out, col)
+            _gru_fwd_rows(t, B, H, lengths, a4, aux, g3, hbuf, bn, o4, d)
         else:
-            _rnn_fwd_rows(t, B, H, lengths, acts, gbuf, hbuf, out, col)
+            _rnn_fwd_rows(t, B, H, lengths, a4, g3, hbuf, o4, d)
     slot = rec_slot[T]
     if slot >= 0:
         hs[slot] = hbuf
@@ -244,128 +238,121 @@ def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, length
 
 # ---------------------------------------------------------------------------- backward steps
 @jit
-def _lstm_bwd_rows(peep_on, t, B, H, lengths, acts, cprev, cnew, peep, dout, col,
-                   dh, dc, dhd):
-    one = acts.dtype.type(1.0)
-    zero = acts.dtype.type(0.0)
+def _lstm_bwd_rows(peep_on, t, B, H, lengths, a4, cprev, cnew, peep, do4, d, dh, dc, dhd, tmp):
+    one = a4.dtype.type(1.0)
+    zero = a4.dtype.type(0.0)
     for b in range(B):
-        r = b
-        a = acts[t, b]
         if t >= lengths[b]:
-            for j in range(4 * H):
-                a[j] = zero
+            for k in range(4):
+                for j in range(H):
+                    a4[t, b, k, j] = zero
             for j in range(H):
-                dhd[r, j] = dh[r, j]
+                dhd[b, j] = dh[b, j]
             continue
-        cp = cprev[b]
-        cn = cnew[b]
         for j in range(H):
-            ig = a[j]
-            fg = a[H + j]
-            gg = a[2 * H + j]
-            og = a[3 * H + j]
-            tc = tanh(cn[j])
-            dht = dout[t, b, col + j] + dh[r, j]
+            tc = tanh(cnew[b, j])
+            dht = do4[t, b, d, j] + dh[b, j]
+            og = a4[t, b, 3, j]
             dzo = dht * tc * og * (one - og)
-            dct = dht * og * (one - tc * tc) + dc[r, j]
+            dct = dht * og * (one - tc * tc) + dc[b, j]
             if peep_on:
                 dct += dzo * peep[2, j]
+            a4[t, b, 3, j] = dzo
+            tmp[j] = dct
+        for j in range(H):
+            dct = tmp[j]
+            ig = a4[t, b, 0, j]
+            fg = a4[t, b, 1, j]
+            gg = a4[t, b, 2, j]
             dzi = dct * gg * ig * (one - ig)
-            dzf = dct * cp[j] * fg * (one - fg)
-            dzg = dct * ig * (one - gg * gg)
+            dzf = dct * cprev[b, j] * fg * (one - fg)
             dcp = dct * fg
             if peep_on:
                 dcp += dzi * peep[0, j] + dzf * peep[1, j]
-            dc[r, j] = dcp
-            dhd[r, j] = zero
-            a[j] = dzi
-            a[H + j] = dzf
-            a[2 * H + j] = dzg
-            a[3 * H + j] = dzo
+            dc[b, j] = dcp
+            a4[t, b, 2, j] = dct * ig * (one - gg * gg)
+            a4[t, b, 0, j] = dzi
+            a4[t, b, 1, j] = dzf
+        for j in range(H):
+            dhd[b, j] = zero
 
 
 @jit
-def _cifg_bwd_rows(t, B, H, lengths, acts, cprev, cnew, dout, col, dh, dc, dhd):
-    one = acts.dtype.type(1.0)
-    zero = acts.dtype.type(0.0)
+def _cifg_bwd_rows(t, B, H, lengths, a4, cprev, cnew, do4, d, dh, dc, dhd, tmp):
+    one = a4.dtype.type(1.0)
+    zero = a4.dtype.type(0.0)
     for b in range(B):
-        r = b
-        a = acts[t, b]
         if t >= lengths[b]:
-            for j in range(3 * H):
-                a[j] = zero
+            for k in range(3):
+                for j in range(H):
+                    a4[t, b, k, j] = zero
             for j in range(H):
-                dhd[r, j] = dh[r, j]
+                dhd[b, j] = dh[b, j]
             continue
-        cp = cprev[b]
-        cn = cnew[b]
         for j in range(H):
-            ig = a[j]
-            gg = a[H + j]
-            og = a[2 * H + j]
-            tc = tanh(cn[j])
-            dht = dout[t, b, col + j] + dh[r, j]
-            dzo = dht * tc * og * (one - og)
-            dct = dht * og * (one - tc * tc) + dc[r, j]
-            dzi = dct * (gg - cp[j]) * ig * (one - ig)
-            dzg = dct * ig * (one - gg * gg)
-            dc[r, j] = dct * (one - ig)
-            dhd[r, j] = zero
-            a[j] = dzi
-            a[H + j] = dzg
-            a[2 * H + j] = dzo
+            tc = tanh(cnew[b, j])
+            dht = do4[t, b, d, j] + dh[b, j]
+            og = a4[t, b, 2, j]
+            a4[t, b, 2, j] = dht * tc * og * (one - og)
+            tmp[j] = dht * og * (one - tc * tc) + dc[b, j]
+        for j in range(H):
+            dct = tmp[j]
+            ig = a4[t, b, 0, j]
+            gg = a4[t, b, 1, j]
+            a4[t, b, 0, j] = dct * (gg - cprev[b, j]) * ig * (one - ig)
+            a4[t, b, 1, j] = dct * ig * (one - gg * gg)
+            dc[b, j] = dct * (one - ig)
+        for j in range(H):
+            dhd[b, j] = zero
 
 
 @jit
-def _gru_bwd_rows(t, B, H, lengths, acts, aux, dgh, hprev, dout, col, dh, dhd):
-    one = acts.dtype.type(1.0)
-    zero = acts.dtype.type(0.0)
+def _gru_bwd_rows(t, B, H, lengths, a4, aux, dgh4, hprev, do4, d, dh, dhd):
+    one = a4.dtype.type(1.0)
+    zero = a4.dtype.type(0.0)
     for b in range(B):
-        r = b
-        a = acts[t, b]
-        d2 = dgh[t, b]
         if t >= lengths[b]:
-            for j in range(3 * H):
-                a[j] = zero
-                d2[j] = zero
+            for k in range(3):
+                for j in range(H):
+                    a4[t, b, k, j] = zero
+                    dgh4[t, b, k, j] = zero
             for j in range(H):
-                dhd[r, j] = dh[r, j]
+                dhd[b, j] = dh[b, j]
             continue
-        hp = hprev[b]
-        ax = aux[t, b]
         for j in range(H):
-            rg = a[j]
-            zg = a[H + j]
-            ng = a[2 * H + j]
-            dht = dout[t, b, col + j] + dh[r, j]
+            rg = a4[t, b, 0, j]
+            zg = a4[t, b, 1, j]
+            ng = a4[t, b, 2, j]
+            dht = do4[t, b, d, j] + dh[b, j]
             dnp = dht * (one - zg) * (one - ng * ng)
-            dzz = dht * (hp[j] - ng) * zg * (one - zg)
-            dzr = dnp * ax[j] * rg * (one - rg)
-            dhd[r, j] = dht * zg
-            a[j] = dzr
-            a[H + j] = dzz
-            a[2 * H + j] = dnp
-            d2[j] = dzr
-            d2[H + j] = dzz
-            d2[2 * H + j] = dnp * rg
+            dzz = dht * (hprev[b, j] - ng) * zg * (one - zg)
+            dzr = dnp * aux[t, b, j] * rg * (one - rg)
+            dhd[b, j] = dht * zg
+            a4[t, b, 0, j] = dzr
+            a4[t, b, 1, j] = dzz
+            a4[t, b, 2, j] = dnp
+            dgh4[t, b, 2, j] = dnp * rg
+        for j in range(H):
+            dgh4[t, b, 0, j] = a4[t, b, 0, j]
+        for j in range(H):
+            dgh4[t, b, 1, j] = a4[t, b, 1, j]
 
 
 @jit
-def _rnn_bwd_rows(t, B, H, lengths, acts, dout, col, dh, dhd):
-    one = acts.dtype.type(1.0)
-    zero = acts.dtype.type(0.0)
+def _rnn_bwd_rows(t, B, H, lengths, a4, do4, d, dh, dhd):
+    one = a4.dtype.type(1.0)
+    zero = a4.dtype.type(0.0)
     for b in range(B):
-        r = b
-        a = acts[t, b]
         if t >= lengths[b]:
             for j in range(H):
-                a[j] = zero
-                dhd[r, j] = dh[r, j]
+                a4[t, b, 0, j] = zero
+                dhd[b, j] = dh[b, j]
             continue
         for j in range(H):
-            hn = a[j]
-            a[j] = (dout[t, b, col + j] + dh[r, j]) * (one - hn * hn)
-            dhd[r, j] = zero
+            hn = a4[t, b, 0, j]
+            a4[t, b, 0, j] = (do4[t, b, d, j] + dh[b, j]) * (one - hn * hn)
+        for j in range(H):
+            dhd[b, j] = zero
 
 
 @jit
@@ -396,6 +383,12 @@ def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux,
     dh = np.zeros((B, H), dtype=dt)
     dc = np.zeros((B, H), dtype=dt)
     dhd = np.empty((B, H), dtype=dt)
+    tmp = np.empty(H, dtype=dt)
+    NG = G // H
+    a4 = acts.reshape(T, B, NG, H)
+    dgh4 = dgh.reshape(T, B, NG, H)
+    do4 = dout.reshape(T, B, dout.shape[2] // H, H)
+    d = col // H
     for s in range(T - 1, -1, -1):
         t = T - 1 - s if reverse else s
         ib = t + 1 if reverse else t      # slot of the state before time t
@@ -405,17 +398,17 @@ def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux,
                 for j in range(H):
                     dhs[t, b, j] = dout[t, b, col + j] + dh[b, j] if t < lengths[b] else 0.0
         if cell == LSTM:
-            _lstm_bwd_rows(False, t, B, H, lengths, acts, cs[ib], cs[ia], peep, dout, col, dh,
-                           dc, dhd)
+            _lstm_bwd_rows(False, t, B, H, lengths, a4, cs[ib], cs[ia], peep, do4, d, dh, dc,
+                           dhd, tmp)
         elif cell == PEEPHOLE:
-            _lstm_bwd_rows(True, t, B, H, lengths, acts, cs[ib], cs[ia], peep, dout, col, dh,
-                           dc, dhd)
+            _lstm_bwd_rows(True, t, B, H, lengths, a4, cs[ib], cs[ia], peep, do4, d, dh, dc,
+                           dhd, tmp)
         elif cell == CIFG:
-            _cifg_bwd_rows(t, B, H, lengths, acts, cs[ib], cs[ia], dout, col, dh, dc, dhd)
+            _cifg_bwd_rows(t, B, H, lengths, a4, cs[ib], cs[ia], do4, d, dh, dc, dhd, tmp)
         elif cell == GRU:
-            _gru_bwd_rows(t, B, H, lengths, acts, aux, dgh, hs[ib], dout, col, dh, dhd)
+            _gru_bwd_rows(t, B, H, lengths, a4, aux, dgh4, hs[ib], do4, d, dh, dhd)
         else:
-            _rnn_bwd_rows(t, B, H, lengths, acts, dout, col, dh, dhd)
+            _rnn_bwd_rows(t, B, H, lengths, a4, do4, d, dh, dhd)
         np.dot(dgh[t], w_hh, dh)
         for b in range(B):
             for j in range(H):
