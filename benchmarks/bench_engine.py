@@ -7,7 +7,7 @@ Run from the repository root (PyTorch must be installed: ``pip install torch==2.
 
 For each float32 config it times, in one process and interleaved (ours, theirs, ours, ...):
 inference (forward of the LSTM layer) and one training step (forward, backward, Adam update,
-MSE on a linear head of the last hidden state), with ``torch.set_num_threads`` equal to Numba's
+MSE on a linear head of the last hidden state), with ``torch.set_num_threads`` equal to seqlstm's
 thread count.  It reports medians in ms, speed ratios (PyTorch time / seqlstm time, > 1 means
 seqlstm is faster), seqlstm's GFLOP/s, the machine's measured float32 GEMM rate, and the time of
 the first forward+backward in a fresh process with a cold and with a warm Numba cache.  This is
@@ -50,20 +50,13 @@ def machine_description():
         pass
     import torch
 
+    from seqlstm._threads import get_num_threads
+
     return [
-        f"CPU: {cpu}; {os.cpu_count()} logical cores; Numba threads {numba.get_num_threads()} "
-        f"(layer {numba.threading_layer() if _threading_started() else 'not started'})",
+        f"CPU: {cpu}; {os.cpu_count()} logical cores; seqlstm threads {get_num_threads()}",
         f"Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
         f"torch {torch.__version__} ({torch.get_num_threads()} threads)",
     ]
-
-
-def _threading_started():
-    try:
-        numba.threading_layer()
-        return True
-    except ValueError:
-        return False
 
 
 def flops_train(B, T, I, H):
@@ -78,11 +71,11 @@ def flops_inference(B, T, I, H):
 
 
 def gemm_rate(n_threads, size=2048, repeats=5):
-    """Best float32 GEMM rate in GFLOP/s: PyTorch's matmul and SciPy's BLAS split over the
-    Numba threads (the path the kernels use); the larger is reported as the machine's rate."""
+    """Best float32 GEMM rate in GFLOP/s: PyTorch's matmul and SciPy's BLAS with the rows split
+    over seqlstm's threads (the path the kernels use); the larger is the machine's rate."""
     import torch
 
-    from seqlstm._threads import single_threaded_blas
+    from seqlstm._threads import run_parallel, single_threaded_blas
     from seqlstm.kernels.dense import dense_forward
 
     a = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
@@ -96,9 +89,11 @@ def gemm_rate(n_threads, size=2048, repeats=5):
         t0 = time.perf_counter()
         torch.mm(ta, tb)
         best_t = min(best_t, time.perf_counter() - t0)
+        half = size // 2
         with single_threaded_blas():
             t0 = time.perf_counter()
-            dense_forward(a, b, bias, out, n_threads)
+            run_parallel(lambda k: dense_forward(a[k * half:(k + 1) * half], b, bias,
+                                                 out[k * half:(k + 1) * half]), 2)
             best_n = min(best_n, time.perf_counter() - t0)
     return flops / best_t / 1e9, flops / best_n / 1e9
 
@@ -163,11 +158,17 @@ def bench_config(name, repeats, n_threads):
     for f in funcs.values():      # warm up (compilation, allocator, oneDNN primitives)
         f()
         f()
+    # rounds of short blocks, alternating between the two libraries: each library's threads
+    # get a few calls in a row (PyTorch's OpenMP workers spin for a while after each call and
+    # would otherwise be measured against the next call), and drift affects both alike
+    inner = 5 if B * T * H < 1e6 else 1
     for _ in range(repeats):
         for k, f in funcs.items():
-            t0 = time.perf_counter()
             f()
-            times[k].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                f()
+            times[k].append((time.perf_counter() - t0) / inner)
     med = {k: float(np.median(v)) * 1e3 for k, v in times.items()}
     return dict(
         name=name, shape=(B, T, I, H), **med,
@@ -190,7 +191,9 @@ def main(argv=None):
 
     import torch
 
-    n_threads = numba.get_num_threads()
+    from seqlstm._threads import get_num_threads
+
+    n_threads = get_num_threads()
     torch.set_num_threads(n_threads)
     lines = []
 
@@ -206,8 +209,8 @@ def main(argv=None):
     for line in machine_description():
         say(f"- {line}")
     say()
-    say("float32; ratio = PyTorch time / seqlstm time (> 1: seqlstm faster); medians of "
-        "interleaved repetitions in one process.")
+    say("float32; ratio = PyTorch time / seqlstm time (> 1: seqlstm faster); medians over "
+        "rounds that alternate short blocks of calls of each library, in one process.")
     say()
     say("| config (B, T, I, H) | train seqlstm ms | train torch ms | train ratio (target) | "
         "train GFLOP/s | infer seqlstm ms | infer torch ms | infer ratio (target) |")
@@ -225,7 +228,7 @@ def main(argv=None):
     g = max(g_torch, g_numba)
     say()
     say(f"Machine float32 GEMM rate (2048^3, {n_threads} threads): {g:.1f} GFLOP/s "
-        f"(PyTorch matmul {g_torch:.1f}, SciPy BLAS split over Numba threads {g_numba:.1f}).")
+        f"(PyTorch matmul {g_torch:.1f}, SciPy BLAS split over seqlstm threads {g_numba:.1f}).")
     for r in results:
         if r["name"] == "C":
             say(f"Training step at C: {r['train_gflops']:.1f} GFLOP/s = "

@@ -8,14 +8,32 @@ LSTMRegressor      scikit-learn regressor of sequences (many-to-one/many, Gaussi
 LSTMClassifier     scikit-learn classifier of sequences (per-sequence or per-step labels)
 SequenceScaler     NaN-aware per-feature standardization of 3-D sequence data
 save, load         fitted estimators to/from plain netCDF files (no pickle)
+seqlstm.inspect    gate/state traces and gradient flow over lags, as xarray
+seqlstm.testing    hypothesis strategies and the numerical-stability battery (needs hypothesis)
 """
+
+import importlib
 
 from .network import RecurrentNetwork
 from .optim import SGD, Adam
-from .estimators import LSTMClassifier, LSTMRegressor
-from .io import load, save
-from .preprocessing import SequenceScaler
+
+# scikit-learn and xarray are imported on first use of these names, so that the engine alone
+# (RecurrentNetwork) starts in a fraction of a second
+_LAZY = {"LSTMRegressor": "estimators", "LSTMClassifier": "estimators", "save": "io",
+         "load": "io", "SequenceScaler": "preprocessing"}
 
 __all__ = ["RecurrentNetwork", "Adam", "SGD", "LSTMRegressor", "LSTMClassifier",
            "SequenceScaler", "save", "load"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'seqlstm' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
