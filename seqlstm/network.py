@@ -438,8 +438,12 @@ class RecurrentNetwork:
         for i, tc in enumerate(ends):
             rev[T - 1 - tc] = i
         # full pass without stored activations, recording only the window boundary states
-        layers, top = self._forward_stack(x, lengths, store=False, rec=(fwd, rev),
-                                          dropout_masks=dropout_masks, tag=(unit, "full"))
+        if self.bidirectional:
+            layers, top = self._forward_stack(x, lengths, store=False, rec=(fwd, rev),
+                                              dropout_masks=dropout_masks, tag=(unit, "full"))
+        else:
+            layers, top = self._segmented_forward(x, lengths, min(k2, T), fwd, dropout_masks,
+                                                     unit)
         dout_all = dout_fn(top, layers)
         dx_all = np.zeros(x.shape, self.dtype)
         D = self.num_directions
@@ -466,6 +470,48 @@ class RecurrentNetwork:
             dw[s0 - w0:] = dout_all[s0:tc + 1]
             dx_all[w0:tc + 1] += self._backward_stack(wl, lw, dw, grads, tag=(unit,))
         return grads, dx_all
+
+    def _segmented_forward(self, x, lengths, seg, rec_slot, dropout_masks, unit):
+        """Forward pass of a unidirectional stack in segments of ``seg`` steps, all layers per
+        segment, carrying the states: the gate activations held at any time are O(seg), not
+        O(T).  Records the states before the steps marked in ``rec_slot``; returns the same
+        ``(layers, top)`` structure as ``_forward_stack`` (without activations)."""
+        T, B, _ = x.shape
+        H = self.hidden_size
+        L = self.num_layers
+        fwd = _rec.FORWARD[self.cell]
+        G = _rec.GATE_BLOCKS[self.cell] * H
+        n_slots = max(1, int(rec_slot.max()) + 1)
+        dummy3 = np.zeros((1, 1, 1), self.dtype)
+        hs = [np.empty((n_slots, B, H), self.dtype) for _ in range(L)]
+        cs = [np.empty((n_slots, B, H), self.dtype) if self.has_cell_state else dummy3
+              for _ in range(L)]
+        hn = [np.zeros((B, H), self.dtype) for _ in range(L)]
+        cn = [np.zeros((B, H), self.dtype) for _ in range(L)]
+        top = np.empty((T, B, H), self.dtype)
+        aux = self._buf((unit, "seg", "aux"), (seg, B, H)) if self.cell == "gru" else dummy3
+        for s0 in range(0, T, seg):
+            s1 = min(T, s0 + seg)
+            n = s1 - s0
+            inp = np.ascontiguousarray(x[s0:s1])
+            ls = np.clip(lengths - s0, 0, n).astype(np.int64)
+            local = np.ascontiguousarray(rec_slot[s0:s1 + 1])
+            for k in range(L):
+                w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, 0)
+                acts = self._buf((unit, "seg", "acts"), (seg, B, G))[:n]
+                out = self._buf((unit, "seg", "out", k), (seg, B, H))[:n]
+                h_new = np.empty((B, H), self.dtype)
+                c_new = np.empty((B, H), self.dtype)
+                fwd(False, inp, w_ih, w_hh, b_ih, b_hh, peep, hn[k], cn[k], ls, acts, aux[:n],
+                    out, 0, local, hs[k], cs[k], h_new, c_new)
+                hn[k], cn[k] = h_new, c_new
+                if dropout_masks is not None and k < L - 1:
+                    out = out * dropout_masks[k][s0:s1]
+                inp = out
+            top[s0:s1] = inp
+        layers = [dict(x=None, dirs=[dict(hs=hs[k], cs=cs[k], hn=hn[k], cn=cn[k])])
+                  for k in range(L)]
+        return layers, top
 
     @staticmethod
     def _attach_masks(layers, masks):

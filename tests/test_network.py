@@ -449,3 +449,17 @@ def test_hidden_state_grads_equal_differences():
     w = net.named_parameters()["weight_hh_l0"]
     expect = g[:, -2] + (dh[:, -1] * (1 - h[:, -1] ** 2)) @ w
     assert rel_err(dh[:, -2], expect) <= 1e-12
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_tbptt_holds_activations_of_k2_steps_only(cell):
+    """Unidirectional TBPTT: no work array spans the whole sequence (memory O(k2), not O(T))."""
+    net = make_net(cell, 2, False, output_size=1)
+    X, _ = data(b=8, t=120)
+    y = np.random.default_rng(0).standard_normal((8, 120, 1))
+    net._ws.clear()
+    net.loss_and_grad(X, y, tbptt=(5, 8))
+    sizes = {k: a.shape for k, a in net._ws.items()}
+    assert sizes and all(shape[0] <= 8 + 1 for shape in sizes.values()), sizes  # k2 + 1 states
+    full, _ = net.vjp(X, np.ones((8, 120, 1)))          # full BPTT stores all 120 steps
+    assert max(a.shape[0] for a in net._ws.values()) >= 120
