@@ -238,16 +238,23 @@ def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, length
 
 # ---------------------------------------------------------------------------- backward steps
 @jit
+def _padded_step_bwd(t, b, NG, H, a4, dh, dhd):
+    """A padded step: no gate gradient, the state gradient passes through unchanged."""
+    zero = a4.dtype.type(0.0)
+    for k in range(NG):
+        for j in range(H):
+            a4[t, b, k, j] = zero
+    for j in range(H):
+        dhd[b, j] = dh[b, j]
+
+
+@jit
 def _lstm_bwd_rows(peep_on, t, B, H, lengths, a4, cprev, cnew, peep, do4, d, dh, dc, dhd, tmp):
     one = a4.dtype.type(1.0)
     zero = a4.dtype.type(0.0)
     for b in range(B):
         if t >= lengths[b]:
-            for k in range(4):
-                for j in range(H):
-                    a4[t, b, k, j] = zero
-            for j in range(H):
-                dhd[b, j] = dh[b, j]
+            _padded_step_bwd(t, b, 4, H, a4, dh, dhd)
             continue
         for j in range(H):
             tc = tanh(cnew[b, j])
@@ -283,11 +290,7 @@ def _cifg_bwd_rows(t, B, H, lengths, a4, cprev, cnew, do4, d, dh, dc, dhd, tmp):
     zero = a4.dtype.type(0.0)
     for b in range(B):
         if t >= lengths[b]:
-            for k in range(3):
-                for j in range(H):
-                    a4[t, b, k, j] = zero
-            for j in range(H):
-                dhd[b, j] = dh[b, j]
+            _padded_step_bwd(t, b, 3, H, a4, dh, dhd)
             continue
         for j in range(H):
             tc = tanh(cnew[b, j])
@@ -312,12 +315,8 @@ def _gru_bwd_rows(t, B, H, lengths, a4, aux, dgh4, hprev, do4, d, dh, dhd):
     zero = a4.dtype.type(0.0)
     for b in range(B):
         if t >= lengths[b]:
-            for k in range(3):
-                for j in range(H):
-                    a4[t, b, k, j] = zero
-                    dgh4[t, b, k, j] = zero
-            for j in range(H):
-                dhd[b, j] = dh[b, j]
+            _padded_step_bwd(t, b, 3, H, a4, dh, dhd)
+            _padded_step_bwd(t, b, 3, H, dgh4, dh, dhd)
             continue
         for j in range(H):
             rg = a4[t, b, 0, j]
@@ -344,9 +343,7 @@ def _rnn_bwd_rows(t, B, H, lengths, a4, do4, d, dh, dhd):
     zero = a4.dtype.type(0.0)
     for b in range(B):
         if t >= lengths[b]:
-            for j in range(H):
-                a4[t, b, 0, j] = zero
-                dhd[b, j] = dh[b, j]
+            _padded_step_bwd(t, b, 1, H, a4, dh, dhd)
             continue
         for j in range(H):
             hn = a4[t, b, 0, j]
