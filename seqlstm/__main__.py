@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 PRESETS = {
     # lengths, training sequences, epochs, hidden units
-    "default": ((12, 25, 50), 3000, 100, 16),
+    "default": ((12, 25, 50), 3000, 300, 16),
     "quick": ((12, 20), 200, 2, 4),
 }
 
@@ -124,7 +124,7 @@ def main(argv=None):
     demo.add_argument("--n-test", type=int, default=None, help="test sequences (default 2560)")
     demo.add_argument("--epochs", type=int, help="training epochs per model")
     demo.add_argument("--hidden-size", type=int, help="hidden units")
-    demo.add_argument("--learning-rate", type=float, default=1e-2)
+    demo.add_argument("--learning-rate", type=float, default=2e-2)
     demo.add_argument("--batch-size", type=int, default=50)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--n-jobs", type=int, default=None)
