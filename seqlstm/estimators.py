@@ -244,6 +244,39 @@ class _BaseLSTM(BaseEstimator):
             values = (values - self.x_mean_) / self.x_scale_
         return np.ascontiguousarray(values, dtype=self.dtype_)
 
+    def _network_input(self, X):
+        """``(values, lengths, data)`` as the fitted network sees ``X`` (validated, scaled);
+        used by :mod:`seqlstm.inspect`."""
+        check_is_fitted(self)
+        data = self._validate_X(X, reset=False)
+        return self._scaled_X(data), data.lengths, data
+
+    def inspect(self, X):
+        """Hidden states, cell states and gate activations of the fitted network on ``X``,
+        with saturation fractions; see :func:`seqlstm.inspect.inspect`.
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        from .inspect import inspect
+
+        return inspect(self, X)
+
+    def gradient_flow(self, X):
+        """Norm of the gradient of the final output with respect to the input and to every
+        layer's hidden state, by lag before the last step; see
+        :func:`seqlstm.inspect.gradient_flow` (which also takes targets, in the network's
+        standardized units).
+
+        Returns
+        -------
+        xarray.DataArray
+        """
+        from .inspect import gradient_flow
+
+        return gradient_flow(self, X)
+
     # ------------------------------------------------------------------ fitting
     def _architecture(self):
         return (self.hidden_size, self.num_layers, self.cell, bool(self.bidirectional),

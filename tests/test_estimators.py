@@ -519,3 +519,16 @@ def test_verbose_progress_bar(capsys):
     LSTMRegressor(verbose=1, **SMALL).fit(X, y)
     err = capsys.readouterr().err
     assert "epoch" in err and "loss=" in err
+
+
+def test_inspect_and_gradient_flow_methods_use_the_scaled_input():
+    X, y = sequences()
+    model = LSTMRegressor(**SMALL).fit(X * 100.0 + 5.0, y)
+    ds = model.inspect(X * 100.0 + 5.0)
+    values, _, _ = model._network_input(X * 100.0 + 5.0)
+    # the network sees standardized features, not the raw ones
+    assert abs(np.nanmean(values)) < 1.0 and np.nanstd(values) < 2.0
+    direct = model.network_.trace(values)
+    np.testing.assert_allclose(ds["hidden"].isel(layer=0).values, direct[0]["h"], rtol=1e-6)
+    flow = model.gradient_flow(X * 100.0 + 5.0)
+    assert "lag" in flow.dims and np.all(np.isfinite(flow.values[~np.isnan(flow.values)]))
