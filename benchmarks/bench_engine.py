@@ -179,6 +179,33 @@ def bench_config(name, repeats, n_threads):
     )
 
 
+def ours_alone(name, repeats):
+    """Medians (ms) of seqlstm's training step and inference with no PyTorch in the process."""
+    from seqlstm import Adam, RecurrentNetwork
+
+    B, T, I, H = CONFIGS[name]
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((B, T, I)).astype(np.float32)
+    y = rng.standard_normal((B, 1)).astype(np.float32)
+    net = RecurrentNetwork(I, H, output_size=1, random_state=0)
+    opt = Adam(1e-3)
+
+    def train():
+        _, g = net.loss_and_grad(X, y)
+        opt.update_params(net.params, g)
+
+    result = {}
+    for key, f in (("train", train), ("inf", lambda: net.forward(X))):
+        f()
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            f()
+            ts.append(time.perf_counter() - t0)
+        result[key] = float(np.median(ts)) * 1e3
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
@@ -187,7 +214,15 @@ def main(argv=None):
     parser.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
     parser.add_argument("--no-compile", action="store_true",
                         help="skip the cold/warm first-call measurement")
+    parser.add_argument("--ours-only", action="store_true",
+                        help="print seqlstm's own medians as JSON (no PyTorch imported)")
     args = parser.parse_args(argv)
+    if args.ours_only:
+        import json
+
+        print(json.dumps({n: ours_alone(n, args.repeats or (30 if n in "AB" else 7))
+                          for n in args.configs}))
+        return
 
     import torch
 
@@ -224,6 +259,20 @@ def main(argv=None):
         say(f"| {name} {r['shape']} | {r['ours_train']:.2f} | {r['torch_train']:.2f} | "
             f"{r['train_ratio']:.2f} (>= {tt}) | {r['train_gflops']:.1f} | {r['ours_inf']:.2f} | "
             f"{r['torch_inf']:.2f} | {r['inf_ratio']:.2f} (>= {ti}) |")
+    say()
+    say("For context, seqlstm alone in a fresh process with no PyTorch loaded (PyTorch's "
+        "OpenMP workers keep spinning after its calls and slow the other library in the same "
+        "process; the ratios above are the side-by-side ones):")
+    say()
+    import json
+
+    alone = json.loads(subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--ours-only", "--configs", *args.configs],
+        capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+    say("| config | train seqlstm alone ms | infer seqlstm alone ms |")
+    say("|---|---|---|")
+    for name, r in alone.items():
+        say(f"| {name} | {r['train']:.2f} | {r['inf']:.2f} |")
     g_torch, g_numba = gemm_rate(n_threads)
     g = max(g_torch, g_numba)
     say()

@@ -209,7 +209,7 @@ def check_stability(model, X=None, *, max_examples=10, random_state=0, propertie
         Raise :class:`StabilityError` (an AssertionError, for use in pytest) with the report
         when a property fails.
     n_jobs : int or None, default 1
-        Numba threads while the battery runs (results do not depend on it; the
+        Threads while the battery runs (results do not depend on it; the
         thread-agreement property compares 1 and 2 threads itself).  None leaves the setting.
     loader : callable, optional
         ``path -> estimator`` for the round trip; default :func:`seqlstm.load`.

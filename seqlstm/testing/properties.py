@@ -26,10 +26,9 @@ import os
 import tempfile
 import warnings
 
-import numba
 import numpy as np
 
-from .._threads import numba_threads
+from .. import _threads
 
 __all__ = [
     "NotApplicable",
@@ -535,12 +534,15 @@ def dtype_agreement(model, X, tol=DTYPE_AGREEMENT_TOL):
 
 
 def thread_agreement(model, X, random_state=None):
-    """One and two Numba threads give bit-identical outputs and gradients.
+    """One and two threads give bit-identical outputs and gradients.
+
+    The batch is repeated until it is split into several sub-batches (the unit of
+    parallelism), so that two threads really run concurrently.
 
     Raises
     ------
     NotApplicable
-        When Numba has fewer than two threads (``NUMBA_NUM_THREADS``).
+        On a single-core machine (a batch is never split there).
 
     Returns
     -------
@@ -548,14 +550,16 @@ def thread_agreement(model, X, random_state=None):
     worst : float
         Largest absolute difference (the property needs exactly 0).
     """
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        raise NotApplicable("Numba has a single thread (NUMBA_NUM_THREADS=1)")
+    if _threads.MAX_UNITS < 2:
+        raise NotApplicable("single-core machine: batches are never split over threads")
     net = get_network(model)
     X = _X(X)
+    reps = -(-16 * _threads.MAX_UNITS // X.shape[0])
+    X = np.concatenate([X] * max(1, reps))
     G = _grad_outputs(net, X, _rng(random_state))
     results = []
     for n in (1, 2):
-        with numba_threads(n):
+        with _threads.num_threads(n):
             g, dx = net.vjp(X, G)
             results.append((net.forward(X), net.forward_last(X), net.flatten_grads(g), dx))
     worst = max(_compare(a, b) for a, b in zip(*results))
