@@ -260,9 +260,8 @@ def main(argv=None):
             f"{r['train_ratio']:.2f} (>= {tt}) | {r['train_gflops']:.1f} | {r['ours_inf']:.2f} | "
             f"{r['torch_inf']:.2f} | {r['inf_ratio']:.2f} (>= {ti}) |")
     say()
-    say("For context, seqlstm alone in a fresh process with no PyTorch loaded (PyTorch's "
-        "OpenMP workers keep spinning after its calls and slow the other library in the same "
-        "process; the ratios above are the side-by-side ones):")
+    say("For context, seqlstm alone in a fresh process with no PyTorch loaded (medians of "
+        "single calls; the ratios above are the side-by-side ones):")
     say()
     import json
 
