@@ -116,9 +116,14 @@ def first_call_seconds(cache_dir, dtype="float32"):
     return float(res.stdout.strip().splitlines()[-1])
 
 
-def bench_config(name, repeats, n_threads):
-    import torch
+def ours_problem(name):
+    """Data of a config and seqlstm's training step and inference on it.
 
+    Returns
+    -------
+    X, y : ndarray
+    train, infer : callable
+    """
     from seqlstm import Adam, RecurrentNetwork
 
     B, T, I, H = CONFIGS[name]
@@ -128,12 +133,18 @@ def bench_config(name, repeats, n_threads):
     net = RecurrentNetwork(I, H, output_size=1, random_state=0)
     opt = Adam(1e-3)
 
-    def ours_train():
+    def train():
         _, g = net.loss_and_grad(X, y)
         opt.update_params(net.params, g)
 
-    def ours_inf():
-        net.forward(X)
+    return X, y, train, lambda: net.forward(X)
+
+
+def bench_config(name, repeats, n_threads):
+    import torch
+
+    B, T, I, H = CONFIGS[name]
+    X, y, ours_train, ours_inf = ours_problem(name)
 
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(I, H, batch_first=True)
@@ -158,9 +169,9 @@ def bench_config(name, repeats, n_threads):
     for f in funcs.values():      # warm up (compilation, allocator, oneDNN primitives)
         f()
         f()
-    # rounds of short blocks, alternating between the two libraries: each library's threads
-    # get a few calls in a row (PyTorch's OpenMP workers spin for a while after each call and
-    # would otherwise be measured against the next call), and drift affects both alike
+    # rounds of short blocks, alternating between the two libraries: each library gets a few
+    # calls in a row (PITFALLS.md: OpenMP workers keep spinning after a parallel region), and
+    # drift affects both alike
     inner = 5 if B * T * H < 1e6 else 1
     for _ in range(repeats):
         for k, f in funcs.items():
@@ -181,21 +192,9 @@ def bench_config(name, repeats, n_threads):
 
 def ours_alone(name, repeats):
     """Medians (ms) of seqlstm's training step and inference with no PyTorch in the process."""
-    from seqlstm import Adam, RecurrentNetwork
-
-    B, T, I, H = CONFIGS[name]
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((B, T, I)).astype(np.float32)
-    y = rng.standard_normal((B, 1)).astype(np.float32)
-    net = RecurrentNetwork(I, H, output_size=1, random_state=0)
-    opt = Adam(1e-3)
-
-    def train():
-        _, g = net.loss_and_grad(X, y)
-        opt.update_params(net.params, g)
-
+    _, _, train, infer = ours_problem(name)
     result = {}
-    for key, f in (("train", train), ("inf", lambda: net.forward(X))):
+    for key, f in (("train", train), ("inf", infer)):
         f()
         ts = []
         for _ in range(repeats):

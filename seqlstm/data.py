@@ -859,3 +859,13 @@ def read_netcdf(path):
         variables = {name: np.asarray(ds[name].values) for name in ds.variables}
         var_attrs = {name: dict(ds[name].attrs) for name in ds.variables}
         return variables, dict(ds.attrs), var_attrs
+
+
+def record_feature_names(estimator, data):
+    """Set ``n_features_in_`` and ``feature_names_in_`` (or remove a stale one) on a fitting
+    estimator from ``data``, as scikit-learn does."""
+    estimator.n_features_in_ = data.n_features
+    if data.feature_names is not None:
+        estimator.feature_names_in_ = data.feature_names
+    elif hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_

@@ -197,11 +197,7 @@ class _BaseLSTM(BaseEstimator):
                 f"DataArray is read as sequences of length one)."
             )
         if reset:
-            self.n_features_in_ = data.n_features
-            if data.feature_names is not None:
-                self.feature_names_in_ = data.feature_names
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
+            _data.record_feature_names(self, data)
             return data
         self._check_features(data.n_features, data.feature_names)
         return data

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .data import to_sequences, wrap_features
+from .data import record_feature_names, to_sequences, wrap_features
 
 __all__ = ["SequenceScaler", "nan_mean_std"]
 
@@ -188,11 +188,7 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
         name = type(self).__name__
         if reset:
-            self.n_features_in_ = data.n_features
-            if data.feature_names is not None:
-                self.feature_names_in_ = data.feature_names
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
+            record_feature_names(self, data)
             return data
         if data.n_features != self.n_features_in_:
             raise ValueError(

@@ -435,9 +435,9 @@ def test_trace_matches_forward_and_reference_gates():
     assert np.allclose(e["h"], e["gates"][:, :, 3] * np.tanh(e["c"]), equal_nan=True)
 
 
-def test_hidden_state_grads_equal_differences():
-    """dL/dh_t, checked by perturbing the hidden state through its input: for a one-layer
-    RNN the gradient at the last step equals the output gradient there."""
+def test_hidden_state_grads_follow_the_recurrence():
+    """dL/dh_t of a one-layer RNN: at the last step it is the output gradient there, one step
+    earlier it adds the output gradient and the recurrence's chain rule."""
     net = make_net("rnn", 1, False)
     X, _ = data()
     g = np.random.default_rng(0).standard_normal((B, T, H))

@@ -16,29 +16,18 @@ import numba
 FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc", "afn"})
 
 
-def jit(*args, parallel=False, inline="never"):
-    """Compile a kernel with the house options.
+def jit(func=None):
+    """Compile a kernel with the house options (use as ``@jit``).
 
-    Parameters
-    ----------
-    parallel : bool, default False
-        Compile ``prange`` loops as parallel loops over Numba's threads.
-    inline : {"never", "always"}, default "never"
-        Numba-IR inlining, for tiny helpers called inside hot loops.
+    Kernels are serial; parallelism is over sub-batches, on ``RecurrentNetwork``'s threads
+    (``nogil=True`` lets them run concurrently).
 
     Returns
     -------
     callable
         The decorated function (or a decorator when called without a function).
     """
-    options = dict(
-        cache=True,
-        nogil=True,
-        error_model="numpy",
-        fastmath=set(FASTMATH),
-        parallel=parallel,
-        inline=inline,
-    )
-    if args and callable(args[0]):
-        return numba.njit(**options)(args[0])
+    options = dict(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH))
+    if func is not None:
+        return numba.njit(**options)(func)
     return numba.njit(**options)

@@ -47,12 +47,18 @@ HAS_CELL_STATE = {"lstm": True, "peephole": True, "cifg": True, "gru": False, "r
 # and per-row slice views cost two atomic reference-count operations each.  Each gate has its own
 # simple loop, which LLVM vectorises.
 @jit
+def _padded_step_fwd(t, b, d, H, o4):
+    """A padded step: the state is left as it is and the output is 0."""
+    zero = o4.dtype.type(0.0)
+    for j in range(H):
+        o4[t, b, d, j] = zero
+
+
+@jit
 def _lstm_fwd_rows(peep_on, t, B, H, lengths, a4, g3, hbuf, cbuf, peep, o4, d):
-    zero = a4.dtype.type(0.0)
     for b in range(B):
         if t >= lengths[b]:
-            for j in range(H):
-                o4[t, b, d, j] = zero
+            _padded_step_fwd(t, b, d, H, o4)
             continue
         if peep_on:
             for j in range(H):
@@ -83,11 +89,9 @@ def _lstm_fwd_rows(peep_on, t, B, H, lengths, a4, g3, hbuf, cbuf, peep, o4, d):
 @jit
 def _cifg_fwd_rows(t, B, H, lengths, a4, g3, hbuf, cbuf, o4, d):
     one = a4.dtype.type(1.0)
-    zero = a4.dtype.type(0.0)
     for b in range(B):
         if t >= lengths[b]:
-            for j in range(H):
-                o4[t, b, d, j] = zero
+            _padded_step_fwd(t, b, d, H, o4)
             continue
         for j in range(H):
             a4[t, b, 0, j] = sigmoid(a4[t, b, 0, j] + g3[b, 0, j])
@@ -107,11 +111,9 @@ def _cifg_fwd_rows(t, B, H, lengths, a4, g3, hbuf, cbuf, o4, d):
 @jit
 def _gru_fwd_rows(t, B, H, lengths, a4, aux, g3, hbuf, bn, o4, d):
     one = a4.dtype.type(1.0)
-    zero = a4.dtype.type(0.0)
     for b in range(B):
         if t >= lengths[b]:
-            for j in range(H):
-                o4[t, b, d, j] = zero
+            _padded_step_fwd(t, b, d, H, o4)
             continue
         for j in range(H):
             a4[t, b, 0, j] = sigmoid(a4[t, b, 0, j] + g3[b, 0, j])
@@ -130,11 +132,9 @@ def _gru_fwd_rows(t, B, H, lengths, a4, aux, g3, hbuf, bn, o4, d):
 
 @jit
 def _rnn_fwd_rows(t, B, H, lengths, a4, g3, hbuf, o4, d):
-    zero = a4.dtype.type(0.0)
     for b in range(B):
         if t >= lengths[b]:
-            for j in range(H):
-                o4[t, b, d, j] = zero
+            _padded_step_fwd(t, b, d, H, o4)
             continue
         for j in range(H):
             a4[t, b, 0, j] = tanh(a4[t, b, 0, j] + g3[b, 0, j])
@@ -312,7 +312,6 @@ def _cifg_bwd_rows(t, B, H, lengths, a4, cprev, cnew, do4, d, dh, dc, dhd, tmp):
 @jit
 def _gru_bwd_rows(t, B, H, lengths, a4, aux, dgh4, hprev, do4, d, dh, dhd):
     one = a4.dtype.type(1.0)
-    zero = a4.dtype.type(0.0)
     for b in range(B):
         if t >= lengths[b]:
             _padded_step_bwd(t, b, 3, H, a4, dh, dhd)
