@@ -379,8 +379,10 @@ class RecurrentNetwork:
             inp = out
         return layers, inp
 
-    def _backward_stack(self, layers, lengths, dout, grads, hidden_grads=None, tag=(0,)):
-        """Backpropagate ``dout`` (T, B, H*D) through the stored stack; returns dX (T, B, I).
+    def _backward_stack(self, layers, lengths, dout, grads, hidden_grads=None, tag=(0,),
+                        need_dx=True):
+        """Backpropagate ``dout`` (T, B, H*D) through the stored stack; returns dX (T, B, I)
+        (meaningless when ``need_dx`` is false).
 
         When ``hidden_grads`` is a list, the gradient with respect to every layer's and
         direction's hidden state at every step, (T, B, H) each, is appended to it."""
@@ -390,7 +392,7 @@ class RecurrentNetwork:
         T, B, _ = dout.shape
         for k in range(self.num_layers - 1, -1, -1):
             lay = layers[k]
-            dx = self._buf(tag + ("dx", k), lay["x"].shape, zero=True)
+            dx = self._buf(tag + ("dx", k), lay["x"].shape, zero=need_dx or k > 0)
             for d in range(D):
                 s = ("", "_reverse")[d]
                 w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, d)
@@ -405,7 +407,7 @@ class RecurrentNetwork:
                 bwd(d == 1, lay["x"], w_ih, w_hh, b_hh, peep, lengths, c["acts"], c["aux"],
                     c["hs"], c["cs"], dout, d * H, dgh, dx, grads[f"weight_ih_l{k}{s}"],
                     grads[f"weight_hh_l{k}{s}"], grads[f"bias_ih_l{k}{s}"],
-                    grads[f"bias_hh_l{k}{s}"], dpeep, record, dhs)
+                    grads[f"bias_hh_l{k}{s}"], dpeep, need_dx or k > 0, record, dhs)
             dout = dx
             if k > 0 and lay.get("mask_in") is not None:
                 dout = dout * lay["mask_in"]
@@ -414,10 +416,10 @@ class RecurrentNetwork:
     def _zero_grads(self):
         return OrderedDict((n, np.zeros(s, self.dtype)) for n, s in self.shapes.items())
 
-    def _full_grad(self, x, lengths, dout_fn, tbptt, dropout_masks=None, unit=0):
+    def _full_grad(self, x, lengths, dout_fn, tbptt, dropout_masks=None, unit=0, need_dx=True):
         """Gradient for one (sub-)batch given the top-layer output gradient
-        ``dout_fn(top, layers)``.  Returns (grads dict, dX time-major); the head's gradient is
-        ``dout_fn``'s business."""
+        ``dout_fn(top, layers)``.  Returns (grads dict, dX time-major, or None when
+        ``need_dx`` is false); the head's gradient is ``dout_fn``'s business."""
         T, B, _ = x.shape
         grads = self._zero_grads()
         if tbptt is None or (tbptt[0] >= T and tbptt[1] >= T):
@@ -425,8 +427,9 @@ class RecurrentNetwork:
                                               dropout_masks=dropout_masks, tag=(unit, "full"))
             self._attach_masks(layers, dropout_masks)
             dout = dout_fn(top, layers)
-            dx = self._backward_stack(layers, lengths, dout, grads, tag=(unit,))
-            return grads, dx
+            dx = self._backward_stack(layers, lengths, dout, grads, tag=(unit,),
+                                      need_dx=need_dx)
+            return grads, dx if need_dx else None
         k1, k2 = tbptt
         windows = tbptt_windows(T, k1, k2)
         starts = sorted({w0 for w0, _, _ in windows})
@@ -445,7 +448,7 @@ class RecurrentNetwork:
             layers, top = self._segmented_forward(x, lengths, min(k2, T), fwd, dropout_masks,
                                                      unit)
         dout_all = dout_fn(top, layers)
-        dx_all = np.zeros(x.shape, self.dtype)
+        dx_all = np.zeros(x.shape, self.dtype) if need_dx else None
         D = self.num_directions
         L = self.num_layers
         for w0, s0, tc in windows:
@@ -468,7 +471,9 @@ class RecurrentNetwork:
             self._attach_masks(wl, masks_w)
             dw = np.zeros((n, B, self.features_out), self.dtype)
             dw[s0 - w0:] = dout_all[s0:tc + 1]
-            dx_all[w0:tc + 1] += self._backward_stack(wl, lw, dw, grads, tag=(unit,))
+            dxw = self._backward_stack(wl, lw, dw, grads, tag=(unit,), need_dx=need_dx)
+            if need_dx:
+                dx_all[w0:tc + 1] += dxw
         return grads, dx_all
 
     def _segmented_forward(self, x, lengths, seg, rec_slot, dropout_masks, unit):
@@ -808,7 +813,7 @@ class RecurrentNetwork:
             masks_k = None if masks is None else [np.ascontiguousarray(m[:, b0:b1])
                                                   for m in masks]
             grads, _ = self._full_grad(np.ascontiguousarray(x[:, b0:b1]), lk, dout_fn, tbptt,
-                                       dropout_masks=masks_k, unit=k)
+                                       dropout_masks=masks_k, unit=k, need_dx=False)
             grads.update(hg)
             return part["loss"], grads
 

@@ -239,99 +239,107 @@ def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, length
 
 
 # ---------------------------------------------------------------------------- backward steps
+# As in the forward, every gate has its own short loop over units touching few arrays (a loop
+# over many arrays needs more run-time alias checks than LLVM emits, and stays scalar).
 @jit
-def _padded_step_bwd(t, b, NG, H, a4, dh, dhd):
-    """A padded step: no gate gradient, the state gradient passes through unchanged."""
+def _padded_step_bwd(t, b, NG, H, a4):
+    """A padded step: no gate gradient (the caller passes the state gradient through)."""
     zero = a4.dtype.type(0.0)
     for k in range(NG):
         for j in range(H):
             a4[t, b, k, j] = zero
-    for j in range(H):
-        dhd[b, j] = dh[b, j]
 
 
 @jit
-def _lstm_bwd_rows(peep_on, t, B, H, lengths, a4, cprev, cnew, peep, do4, d, dh, dc, dhd, tmp):
+def _lstm_bwd_rows(peep_on, t, B, H, lengths, a4, cprev, cnew, peep, do4, d, dh, dc, tmp):
     one = a4.dtype.type(1.0)
-    zero = a4.dtype.type(0.0)
     for b in range(B):
         if t >= lengths[b]:
-            _padded_step_bwd(t, b, 4, H, a4, dh, dhd)
+            _padded_step_bwd(t, b, 4, H, a4)
             continue
         for j in range(H):
-            tc = tanh(cnew[b, j])
-            dht = do4[t, b, d, j] + dh[b, j]
+            tmp[0, j] = tanh(cnew[b, j])
+        for j in range(H):                       # dL/dh_t
+            tmp[1, j] = do4[t, b, d, j] + dh[b, j]
+        for j in range(H):                       # dL/dc_t (dc holds the part from step t+1)
             og = a4[t, b, 3, j]
-            dzo = dht * tc * og * (one - og)
-            dct = dht * og * (one - tc * tc) + dc[b, j]
-            if peep_on:
-                dct += dzo * peep[2, j]
-            a4[t, b, 3, j] = dzo
-            tmp[j] = dct
+            dc[b, j] = tmp[1, j] * og * (one - tmp[0, j] * tmp[0, j]) + dc[b, j]
+        for j in range(H):                       # output gate
+            og = a4[t, b, 3, j]
+            a4[t, b, 3, j] = tmp[1, j] * tmp[0, j] * og * (one - og)
+        if peep_on:
+            for j in range(H):
+                dc[b, j] += a4[t, b, 3, j] * peep[2, j]
         for j in range(H):
-            dct = tmp[j]
+            tmp[0, j] = a4[t, b, 2, j]           # g, before its slot is overwritten
+        for j in range(H):                       # candidate
             ig = a4[t, b, 0, j]
+            a4[t, b, 2, j] = dc[b, j] * ig * (one - tmp[0, j] * tmp[0, j])
+        for j in range(H):                       # input gate
+            ig = a4[t, b, 0, j]
+            a4[t, b, 0, j] = dc[b, j] * tmp[0, j] * ig * (one - ig)
+        for j in range(H):                       # forget gate, and dL/dc_{t-1}
             fg = a4[t, b, 1, j]
-            gg = a4[t, b, 2, j]
-            dzi = dct * gg * ig * (one - ig)
-            dzf = dct * cprev[b, j] * fg * (one - fg)
-            dcp = dct * fg
-            if peep_on:
-                dcp += dzi * peep[0, j] + dzf * peep[1, j]
-            dc[b, j] = dcp
-            a4[t, b, 2, j] = dct * ig * (one - gg * gg)
-            a4[t, b, 0, j] = dzi
-            a4[t, b, 1, j] = dzf
-        for j in range(H):
-            dhd[b, j] = zero
+            a4[t, b, 1, j] = dc[b, j] * cprev[b, j] * fg * (one - fg)
+            dc[b, j] *= fg
+        if peep_on:
+            for j in range(H):
+                dc[b, j] += a4[t, b, 0, j] * peep[0, j] + a4[t, b, 1, j] * peep[1, j]
 
 
 @jit
-def _cifg_bwd_rows(t, B, H, lengths, a4, cprev, cnew, do4, d, dh, dc, dhd, tmp):
+def _cifg_bwd_rows(t, B, H, lengths, a4, cprev, cnew, do4, d, dh, dc, tmp):
     one = a4.dtype.type(1.0)
-    zero = a4.dtype.type(0.0)
     for b in range(B):
         if t >= lengths[b]:
-            _padded_step_bwd(t, b, 3, H, a4, dh, dhd)
+            _padded_step_bwd(t, b, 3, H, a4)
             continue
         for j in range(H):
-            tc = tanh(cnew[b, j])
-            dht = do4[t, b, d, j] + dh[b, j]
+            tmp[0, j] = tanh(cnew[b, j])
+        for j in range(H):
+            tmp[1, j] = do4[t, b, d, j] + dh[b, j]
+        for j in range(H):
             og = a4[t, b, 2, j]
-            a4[t, b, 2, j] = dht * tc * og * (one - og)
-            tmp[j] = dht * og * (one - tc * tc) + dc[b, j]
+            dc[b, j] = tmp[1, j] * og * (one - tmp[0, j] * tmp[0, j]) + dc[b, j]
         for j in range(H):
-            dct = tmp[j]
+            og = a4[t, b, 2, j]
+            a4[t, b, 2, j] = tmp[1, j] * tmp[0, j] * og * (one - og)
+        for j in range(H):
+            tmp[0, j] = a4[t, b, 1, j]           # g
+        for j in range(H):                       # candidate
             ig = a4[t, b, 0, j]
-            gg = a4[t, b, 1, j]
-            a4[t, b, 0, j] = dct * (gg - cprev[b, j]) * ig * (one - ig)
-            a4[t, b, 1, j] = dct * ig * (one - gg * gg)
-            dc[b, j] = dct * (one - ig)
-        for j in range(H):
-            dhd[b, j] = zero
+            a4[t, b, 1, j] = dc[b, j] * ig * (one - tmp[0, j] * tmp[0, j])
+        for j in range(H):                       # input gate (forget gate 1 - i), dL/dc_{t-1}
+            ig = a4[t, b, 0, j]
+            a4[t, b, 0, j] = dc[b, j] * (tmp[0, j] - cprev[b, j]) * ig * (one - ig)
+            dc[b, j] *= one - ig
 
 
 @jit
-def _gru_bwd_rows(t, B, H, lengths, a4, aux, dgh4, hprev, do4, d, dh, dhd):
+def _gru_bwd_rows(t, B, H, lengths, a4, aux, dgh4, hprev, do4, d, dh, dhd, tmp):
     one = a4.dtype.type(1.0)
     for b in range(B):
         if t >= lengths[b]:
-            _padded_step_bwd(t, b, 3, H, a4, dh, dhd)
-            _padded_step_bwd(t, b, 3, H, dgh4, dh, dhd)
+            _padded_step_bwd(t, b, 3, H, a4)
+            _padded_step_bwd(t, b, 3, H, dgh4)
+            for j in range(H):
+                dhd[b, j] = dh[b, j]
             continue
+        for j in range(H):                       # dL/dh_t
+            tmp[0, j] = do4[t, b, d, j] + dh[b, j]
         for j in range(H):
-            rg = a4[t, b, 0, j]
+            tmp[1, j] = a4[t, b, 2, j]           # n, before its slot is overwritten
+        for j in range(H):                       # candidate
             zg = a4[t, b, 1, j]
-            ng = a4[t, b, 2, j]
-            dht = do4[t, b, d, j] + dh[b, j]
-            dnp = dht * (one - zg) * (one - ng * ng)
-            dzz = dht * (hprev[b, j] - ng) * zg * (one - zg)
-            dzr = dnp * aux[t, b, j] * rg * (one - rg)
-            dhd[b, j] = dht * zg
-            a4[t, b, 0, j] = dzr
-            a4[t, b, 1, j] = dzz
-            a4[t, b, 2, j] = dnp
-            dgh4[t, b, 2, j] = dnp * rg
+            a4[t, b, 2, j] = tmp[0, j] * (one - zg) * (one - tmp[1, j] * tmp[1, j])
+        for j in range(H):                       # update gate, and the direct path to h_{t-1}
+            zg = a4[t, b, 1, j]
+            dhd[b, j] = tmp[0, j] * zg
+            a4[t, b, 1, j] = tmp[0, j] * (hprev[b, j] - tmp[1, j]) * zg * (one - zg)
+        for j in range(H):                       # reset gate
+            rg = a4[t, b, 0, j]
+            a4[t, b, 0, j] = a4[t, b, 2, j] * aux[t, b, j] * rg * (one - rg)
+            dgh4[t, b, 2, j] = a4[t, b, 2, j] * rg
         for j in range(H):
             dgh4[t, b, 0, j] = a4[t, b, 0, j]
         for j in range(H):
@@ -339,23 +347,20 @@ def _gru_bwd_rows(t, B, H, lengths, a4, aux, dgh4, hprev, do4, d, dh, dhd):
 
 
 @jit
-def _rnn_bwd_rows(t, B, H, lengths, a4, do4, d, dh, dhd):
+def _rnn_bwd_rows(t, B, H, lengths, a4, do4, d, dh):
     one = a4.dtype.type(1.0)
-    zero = a4.dtype.type(0.0)
     for b in range(B):
         if t >= lengths[b]:
-            _padded_step_bwd(t, b, 1, H, a4, dh, dhd)
+            _padded_step_bwd(t, b, 1, H, a4)
             continue
         for j in range(H):
             hn = a4[t, b, 0, j]
             a4[t, b, 0, j] = (do4[t, b, d, j] + dh[b, j]) * (one - hn * hn)
-        for j in range(H):
-            dhd[b, j] = zero
 
 
 @jit
 def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout,
-                   col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
+                   col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
     """Backpropagate through one direction of one layer (after ``layer_forward`` in training
     mode, i.e. with every state recorded in natural time order).
 
@@ -369,6 +374,9 @@ def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux,
     dout : ndarray, shape (T, B, H_out)
         Gradient with respect to this layer's outputs; columns ``col:col+H`` are this
         direction's.  Values at padded steps are ignored.
+    need_dx : bool
+        Compute the input gradient (the bottom layer of a training step does not need it:
+        skipping it saves a product as large as the input projection).
     record_dh : bool
         Write the total gradient with respect to each step's hidden state into ``dhs``
         (T, B, H) (0 at padded steps), for gradient-flow inspection.
@@ -378,10 +386,13 @@ def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux,
     T, B, I = x.shape
     G, H = w_hh.shape
     dt = x.dtype
+    # dh: gradient w.r.t. the state entering the step being processed; the recurrent product
+    # writes the next one into dh_next, and the two swap (no copy, no add for most cells)
     dh = np.zeros((B, H), dtype=dt)
+    dh_next = np.empty((B, H), dtype=dt)
     dc = np.zeros((B, H), dtype=dt)
     dhd = np.empty((B, H), dtype=dt)
-    tmp = np.empty(H, dtype=dt)
+    tmp = np.empty((2, H), dtype=dt)
     NG = G // H
     a4 = acts.reshape(T, B, NG, H)
     dgh4 = dgh.reshape(T, B, NG, H)
@@ -397,42 +408,75 @@ def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux,
                     dhs[t, b, j] = dout[t, b, col + j] + dh[b, j] if t < lengths[b] else 0.0
         if cell == LSTM:
             _lstm_bwd_rows(False, t, B, H, lengths, a4, cs[ib], cs[ia], peep, do4, d, dh, dc,
-                           dhd, tmp)
+                           tmp)
         elif cell == PEEPHOLE:
             _lstm_bwd_rows(True, t, B, H, lengths, a4, cs[ib], cs[ia], peep, do4, d, dh, dc,
-                           dhd, tmp)
+                           tmp)
         elif cell == CIFG:
-            _cifg_bwd_rows(t, B, H, lengths, a4, cs[ib], cs[ia], do4, d, dh, dc, dhd, tmp)
+            _cifg_bwd_rows(t, B, H, lengths, a4, cs[ib], cs[ia], do4, d, dh, dc, tmp)
         elif cell == GRU:
-            _gru_bwd_rows(t, B, H, lengths, a4, aux, dgh4, hs[ib], do4, d, dh, dhd)
+            _gru_bwd_rows(t, B, H, lengths, a4, aux, dgh4, hs[ib], do4, d, dh, dhd, tmp)
         else:
-            _rnn_bwd_rows(t, B, H, lengths, a4, do4, d, dh, dhd)
-        np.dot(dgh[t], w_hh, dh)
-        for b in range(B):
-            for j in range(H):
-                dh[b, j] += dhd[b, j]
+            _rnn_bwd_rows(t, B, H, lengths, a4, do4, d, dh)
+        np.dot(dgh[t], w_hh, dh_next)
+        if cell == GRU:                   # plus the direct path (pass-through when padded)
+            for b in range(B):
+                for j in range(H):
+                    dh_next[b, j] += dhd[b, j]
+        else:                             # padded: no gate gradient, dh passes through
+            for b in range(B):
+                if t >= lengths[b]:
+                    for j in range(H):
+                        dh_next[b, j] = dh[b, j]
+        dh, dh_next = dh_next, dh
 
     # weight and input gradients: products over all steps
     rv = 1 if reverse else 0
     gi2 = acts.reshape(T * B, G)
     gh2 = dgh.reshape(T * B, G)
     x2 = x.reshape(T * B, I)
-    tmp_ih = np.empty((G, I), dtype=dt)
-    np.dot(gi2.T, x2, tmp_ih)
-    dw_ih += tmp_ih
-    tmp_hh = np.empty((G, H), dtype=dt)
-    np.dot(gh2.T, hs[rv:T + rv].reshape(T * B, H), tmp_hh)
-    dw_hh += tmp_hh
-    tmp_x = np.empty((T * B, I), dtype=dt)
-    np.dot(gi2, w_ih, tmp_x)
-    dx2 = dx.reshape(T * B, I)
-    for r in range(T * B):
-        for j in range(I):
-            dx2[r, j] += tmp_x[r, j]
+    hp2 = hs[rv:T + rv].reshape(T * B, H)     # the state entering each step
+    if cell == GRU:       # different gate gradients on the input and the recurrent side
+        tmp_ih = np.empty((G, I), dtype=dt)
+        np.dot(gi2.T, x2, tmp_ih)
+        dw_ih += tmp_ih
+        tmp_hh = np.empty((G, H), dtype=dt)
+        np.dot(gh2.T, hp2, tmp_hh)
+        dw_hh += tmp_hh
+    else:                 # one product gates^T [x | h_prev]: a thin product alone is slow
+        z = np.empty((T * B, I + H), dtype=dt)
+        for r in range(T * B):
+            for j in range(I):
+                z[r, j] = x2[r, j]
+            for j in range(H):
+                z[r, I + j] = hp2[r, j]
+        tmp_w = np.empty((G, I + H), dtype=dt)
+        np.dot(gi2.T, z, tmp_w)
+        for g in range(G):
+            for j in range(I):
+                dw_ih[g, j] += tmp_w[g, j]
+            for j in range(H):
+                dw_hh[g, j] += tmp_w[g, I + j]
+    if need_dx:
+        tmp_x = np.empty((T * B, I), dtype=dt)
+        np.dot(gi2, w_ih, tmp_x)
+        dx2 = dx.reshape(T * B, I)
+        for r in range(T * B):
+            for j in range(I):
+                dx2[r, j] += tmp_x[r, j]
+    gsum = np.zeros(G, dtype=dt)
     for r in range(T * B):
         for j in range(G):
-            db_ih[j] += gi2[r, j]
-            db_hh[j] += gh2[r, j]
+            gsum[j] += gi2[r, j]
+    for j in range(G):
+        db_ih[j] += gsum[j]
+    if cell == GRU:
+        gsum[:] = 0
+        for r in range(T * B):
+            for j in range(G):
+                gsum[j] += gh2[r, j]
+    for j in range(G):    # (other cells: the same gate gradients on both sides)
+        db_hh[j] += gsum[j]
     if cell == PEEPHOLE:
         for t in range(T):
             ib = t + rv
@@ -486,37 +530,37 @@ def _forward_rnn(reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts
 
 @jit
 def _backward_lstm(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col, dgh,
-                   dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
+                   dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
     layer_backward(LSTM, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
-                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs)
+                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs)
 
 
 @jit
 def _backward_peephole(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
-                       dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
+                       dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
     layer_backward(PEEPHOLE, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout,
-                   col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs)
+                   col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs)
 
 
 @jit
 def _backward_cifg(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col, dgh,
-                   dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
+                   dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
     layer_backward(CIFG, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
-                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs)
+                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs)
 
 
 @jit
 def _backward_gru(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col, dgh,
-                  dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
+                  dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
     layer_backward(GRU, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
-                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs)
+                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs)
 
 
 @jit
 def _backward_rnn(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col, dgh,
-                  dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs):
+                  dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
     layer_backward(RNN, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
-                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, record_dh, dhs)
+                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs)
 
 
 #: ``FORWARD[cell](reverse, x, ...)``: ``layer_forward`` with the cell fixed.
