@@ -14,6 +14,7 @@ import numpy as np
 from ._threads import run_parallel, single_threaded_blas, work_units
 from .kernels import dense as _dense
 from .kernels import losses as _losses
+from .kernels import padding as _padding
 from .kernels import recurrent as _rec
 
 CELLS = tuple(_rec.CELL_CODES)
@@ -290,15 +291,7 @@ class RecurrentNetwork:
                              f"{self.input_size} (input_size)")
         if B == 0 or T == 0:
             raise ValueError(f"X must have at least one sample and one time step, got {X.shape}")
-        x = np.ascontiguousarray(np.swapaxes(X, 0, 1), dtype=self.dtype)
-        if x is X or np.shares_memory(x, X):
-            x = x.copy()
-        if lengths is None:
-            step_nan = np.isnan(x).all(axis=2)                        # (T, B)
-            valid = ~step_nan
-            lengths = np.where(valid.any(axis=0),
-                               T - np.argmax(valid[::-1], axis=0), 0).astype(np.int64)
-        else:
+        if lengths is not None:
             lengths = np.asarray(lengths)
             if lengths.shape != (B,) or not np.issubdtype(lengths.dtype, np.integer):
                 raise ValueError(f"lengths must be an integer array of shape ({B},), got "
@@ -306,15 +299,17 @@ class RecurrentNetwork:
             if lengths.min() < 0 or lengths.max() > T:
                 raise ValueError(f"lengths must lie in [0, {T}], got range "
                                  f"[{lengths.min()}, {lengths.max()}]")
-            lengths = lengths.astype(np.int64)
-        mask = np.arange(T)[:, None] < lengths[None, :]               # (T, B)
-        bad = ~np.isfinite(x) & mask[:, :, None]
-        if bad.any():
-            t, b, f = np.argwhere(bad)[0]
+            given, lengths = True, lengths.astype(np.int64)
+        else:
+            given, lengths = False, np.empty(B, np.int64)
+        x = np.empty((T, B, n_in), self.dtype)
+        t, b, f = _padding.time_major_padded(np.ascontiguousarray(X, dtype=self.dtype), given,
+                                             lengths, x)
+        if t >= 0:
             raise ValueError(f"X has a non-finite value ({X[b, t, f]}) at sample {b}, time {t}, "
                              f"feature {f} inside the sequence (only whole steps of NaN at the "
                              "end of a sequence are padding)")
-        x[~mask] = 0
+        mask = np.arange(T)[:, None] < lengths[None, :]               # (T, B)
         return x, lengths, mask
 
     def _chunks(self, B):
