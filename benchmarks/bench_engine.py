@@ -205,6 +205,74 @@ def ours_alone(name, repeats):
     return result
 
 
+def time_split(name, repeats):
+    """Where seqlstm's training step spends its time, on one thread so that the parts add up.
+
+    Returns
+    -------
+    dict
+        Medians in ms: ``step`` (one thread), ``fwd`` and ``bwd`` (the recurrent kernels),
+        ``rest`` (input preparation, head, loss, gradient bookkeeping, Python), ``step2`` (the
+        default thread count) and ``products``: the recurrent products ``h @ W_hh.T`` of all
+        steps of one sub-batch alone, with single-threaded BLAS as the kernels call it -- a
+        floor for the forward pass, whatever the gate arithmetic costs.
+    """
+    from seqlstm._threads import num_threads, single_threaded_blas
+    from seqlstm.kernels import recurrent as rec
+    from seqlstm.kernels._jit import jit
+
+    _, _, train, _ = ours_problem(name)
+    spent = {"fwd": 0.0, "bwd": 0.0}
+
+    def timed(func, key):
+        def wrapper(*args):
+            t0 = time.perf_counter()
+            func(*args)
+            spent[key] += time.perf_counter() - t0
+        return wrapper
+
+    saved = rec.FORWARD["lstm"], rec.BACKWARD["lstm"]
+    rec.FORWARD["lstm"], rec.BACKWARD["lstm"] = timed(saved[0], "fwd"), timed(saved[1], "bwd")
+    rows = []
+    try:
+        with num_threads(1):
+            train()
+            for _ in range(repeats):
+                spent["fwd"] = spent["bwd"] = 0.0
+                t0 = time.perf_counter()
+                train()
+                rows.append((time.perf_counter() - t0, spent["fwd"], spent["bwd"]))
+    finally:
+        rec.FORWARD["lstm"], rec.BACKWARD["lstm"] = saved
+    step, fwd, bwd = (float(np.median(c)) * 1e3 for c in zip(*rows))
+    train()
+    step2 = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        train()
+        step2.append(time.perf_counter() - t0)
+
+    @jit
+    def products(h, w, g, n):
+        for _ in range(n):
+            np.dot(h, w.T, g)
+
+    B, T, _, H = CONFIGS[name]
+    b = B // 2
+    h = np.random.default_rng(0).standard_normal((b, H)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((4 * H, H)).astype(np.float32)
+    g = np.empty((b, 4 * H), np.float32)
+    prod = []
+    with single_threaded_blas():
+        products(h, w, g, 1)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            products(h, w, g, T)
+            prod.append(time.perf_counter() - t0)
+    return dict(step=step, fwd=fwd, bwd=bwd, rest=step - fwd - bwd,
+                step2=float(np.median(step2)) * 1e3, products=float(np.median(prod)) * 1e3)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
@@ -219,8 +287,11 @@ def main(argv=None):
     if args.ours_only:
         import json
 
-        print(json.dumps({n: ours_alone(n, args.repeats or (30 if n in "AB" else 7))
-                          for n in args.configs}))
+        out = {}
+        for n in args.configs:
+            reps = args.repeats or (30 if n in "AB" else 7)
+            out[n] = dict(ours_alone(n, reps), split=time_split(n, reps))
+        print(json.dumps(out))
         return
 
     import torch
@@ -271,6 +342,25 @@ def main(argv=None):
     say("|---|---|---|")
     for name, r in alone.items():
         say(f"| {name} | {r['train']:.2f} | {r['inf']:.2f} |")
+    say()
+    say("Where seqlstm's training step spends its time (same fresh process, no PyTorch): on one "
+        "thread, so the parts add up, the recurrent forward and backward kernels and the rest "
+        "(input preparation, head, loss, gradient bookkeeping, Python); then the step with "
+        f"{n_threads} threads.  Last columns: the per-step recurrent products `h @ W_hh.T` of one "
+        "sub-batch alone (single-threaded BLAS, as in the kernels) -- a floor for the forward "
+        "pass whatever the gates cost -- and PyTorch's inference time divided by it, the "
+        "highest inference ratio the per-step products of OpenBLAS allow.")
+    say()
+    say(f"| config | 1 thread: step ms | recurrent forward ms | recurrent backward ms | rest ms "
+        f"| {n_threads} threads: step ms | products of one sub-batch ms | inference ratio "
+        "ceiling |")
+    say("|---|---|---|---|---|---|---|---|")
+    torch_inf = {r["name"]: r["torch_inf"] for r in results}
+    for name, r in alone.items():
+        sp = r["split"]
+        say(f"| {name} | {sp['step']:.2f} | {sp['fwd']:.2f} | {sp['bwd']:.2f} | "
+            f"{sp['rest']:.2f} | {sp['step2']:.2f} | {sp['products']:.2f} | "
+            f"{torch_inf[name] / sp['products']:.2f} |")
     g_torch, g_numba = gemm_rate(n_threads)
     g = max(g_torch, g_numba)
     say()
