@@ -130,12 +130,7 @@ class RecurrentNetwork:
         self._ws = {}
         self.shapes = self._param_shapes()
         self.params = np.zeros(sum(int(np.prod(s)) for s in self.shapes.values()), self.dtype)
-        self._views = OrderedDict()
-        offset = 0
-        for name, shape in self.shapes.items():
-            size = int(np.prod(shape))
-            self._views[name] = self.params[offset:offset + size].reshape(shape)
-            offset += size
+        self._views = self._named_views(self.params)
         self.init_params(random_state)
 
     # ------------------------------------------------------------------ workspaces
@@ -160,11 +155,7 @@ class RecurrentNetwork:
         self.__dict__.update(state)
         self._lock = threading.Lock()
         # the views must point into this object's own flat vector
-        offset = 0
-        for name, shape in self.shapes.items():
-            size = int(np.prod(shape))
-            self._views[name] = self.params[offset:offset + size].reshape(shape)
-            offset += size
+        self._views = self._named_views(self.params)
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -207,6 +198,16 @@ class RecurrentNetwork:
             shapes["head_weight"] = (self.output_size, self.features_out)
             shapes["head_bias"] = (self.output_size,)
         return shapes
+
+    def _named_views(self, flat):
+        """Views of a flat vector laid out like ``params``, keyed by parameter name."""
+        views = OrderedDict()
+        offset = 0
+        for name, shape in self.shapes.items():
+            size = int(np.prod(shape))
+            views[name] = flat[offset:offset + size].reshape(shape)
+            offset += size
+        return views
 
     def named_parameters(self):
         """Writable views of the flat vector, keyed by parameter name.
@@ -409,14 +410,17 @@ class RecurrentNetwork:
         return dout
 
     def _zero_grads(self):
-        return OrderedDict((n, np.zeros(s, self.dtype)) for n, s in self.shapes.items())
+        """A zero gradient vector laid out like ``params``, and its named views."""
+        flat = np.zeros(self.params.size, self.dtype)
+        return flat, self._named_views(flat)
 
-    def _full_grad(self, x, lengths, dout_fn, tbptt, dropout_masks=None, unit=0, need_dx=True):
-        """Gradient for one (sub-)batch given the top-layer output gradient
-        ``dout_fn(top, layers)``.  Returns (grads dict, dX time-major, or None when
-        ``need_dx`` is false); the head's gradient is ``dout_fn``'s business."""
+    def _full_grad(self, x, lengths, dout_fn, tbptt, grads, dropout_masks=None, unit=0,
+                   need_dx=True):
+        """Accumulate into ``grads`` (named views, from ``_zero_grads``) the gradient of one
+        (sub-)batch given the top-layer output gradient ``dout_fn(top, layers)``; the head's
+        gradient is ``dout_fn``'s business.  Returns dX (time-major), or None when ``need_dx``
+        is false."""
         T, B, _ = x.shape
-        grads = self._zero_grads()
         if tbptt is None or (tbptt[0] >= T and tbptt[1] >= T):
             layers, top = self._forward_stack(x, lengths, store=True,
                                               dropout_masks=dropout_masks, tag=(unit, "full"))
@@ -424,7 +428,7 @@ class RecurrentNetwork:
             dout = dout_fn(top, layers)
             dx = self._backward_stack(layers, lengths, dout, grads, tag=(unit,),
                                       need_dx=need_dx)
-            return grads, dx if need_dx else None
+            return dx if need_dx else None
         k1, k2 = tbptt
         windows = tbptt_windows(T, k1, k2)
         starts = sorted({w0 for w0, _, _ in windows})
@@ -469,7 +473,7 @@ class RecurrentNetwork:
             dxw = self._backward_stack(wl, lw, dw, grads, tag=(unit,), need_dx=need_dx)
             if need_dx:
                 dx_all[w0:tc + 1] += dxw
-        return grads, dx_all
+        return dx_all
 
     def _segmented_forward(self, x, lengths, seg, rec_slot, dropout_masks, unit):
         """Forward pass of a unidirectional stack in segments of ``seg`` steps, all layers per
@@ -522,11 +526,10 @@ class RecurrentNetwork:
 
     @staticmethod
     def _sum_grads(parts):
-        """Add per-sub-batch gradient dicts in their fixed order."""
+        """Add per-sub-batch flat gradient vectors in their fixed order."""
         total = parts[0]
         for part in parts[1:]:
-            for name, g in part.items():
-                total[name] += g
+            total += part
         return total
 
     # ------------------------------------------------------------------ public API
@@ -680,25 +683,19 @@ class RecurrentNetwork:
 
         def run(k, b0, b1):
             gk = np.ascontiguousarray(g[:, b0:b1])
-            head = {}
+            flat, grads = self._zero_grads()
 
             def dout_fn(top, layers):
                 if self.output_size is None:
                     return gk
-                hg = {"head_weight": np.zeros(self.shapes["head_weight"], self.dtype),
-                      "head_bias": np.zeros(self.shapes["head_bias"], self.dtype)}
-                d = self._head_backward(top, gk, hg)
-                head.update(hg)
-                return d
+                return self._head_backward(top, gk, grads)
 
-            grads, dx = self._full_grad(np.ascontiguousarray(x[:, b0:b1]), lengths[b0:b1],
-                                        dout_fn, tbptt, unit=k)
-            grads.update(head)
+            dx = self._full_grad(np.ascontiguousarray(x[:, b0:b1]), lengths[b0:b1], dout_fn,
+                                 tbptt, grads, unit=k)
             dX[b0:b1] = np.swapaxes(dx, 0, 1)
-            return grads
+            return flat
 
-        grads = self._sum_grads(self._run(run, B))
-        return grads, dX
+        return self._named_views(self._sum_grads(self._run(run, B))), dX
 
     def loss_and_grad(self, X, y, loss="mse", lengths=None, tbptt=None, sample_weight=None,
                       dropout=0.0, random_state=None):
@@ -773,8 +770,7 @@ class RecurrentNetwork:
         O = self.output_size
 
         def run(k, b0, b1):
-            hg = {"head_weight": np.zeros(self.shapes["head_weight"], self.dtype),
-                  "head_bias": np.zeros(self.shapes["head_bias"], self.dtype)}
+            flat, grads = self._zero_grads()
             lk = lengths[b0:b1]
             wk = w[b0:b1]
             part = {}
@@ -795,10 +791,10 @@ class RecurrentNetwork:
                     part["loss"] = fn(p2, y2, w2, grad, norm, MIN_VARIANCE)
                 else:
                     part["loss"] = fn(p2, y2, w2, grad, norm)
-                dfeats = self._head_backward(feats, grad.reshape(pred.shape), hg)
+                dfeats = self._head_backward(feats, grad.reshape(pred.shape), grads)
                 if per_step:
                     return dfeats
-                dout = np.zeros((T, b1 - b0, self.features_out), self.dtype)
+                dout = self._buf((k, "dout"), (T, b1 - b0, self.features_out), zero=True)
                 idx = np.nonzero(lk > 0)[0]
                 dout[lk[idx] - 1, idx, :H] = dfeats[idx, :H]
                 if self.bidirectional:
@@ -807,17 +803,15 @@ class RecurrentNetwork:
 
             masks_k = None if masks is None else [np.ascontiguousarray(m[:, b0:b1])
                                                   for m in masks]
-            grads, _ = self._full_grad(np.ascontiguousarray(x[:, b0:b1]), lk, dout_fn, tbptt,
-                                       dropout_masks=masks_k, unit=k, need_dx=False)
-            grads.update(hg)
-            return part["loss"], grads
+            self._full_grad(np.ascontiguousarray(x[:, b0:b1]), lk, dout_fn, tbptt, grads,
+                            dropout_masks=masks_k, unit=k, need_dx=False)
+            return part["loss"], flat
 
         parts = self._run(run, B)
         value = 0.0
         for part_loss, _ in parts:
             value += part_loss
-        grads = self._sum_grads([g for _, g in parts])
-        return float(value), self.flatten_grads(grads)
+        return float(value), self._sum_grads([g for _, g in parts])
 
     def loss(self, X, y, loss="mse", lengths=None, sample_weight=None):
         """The loss alone (no gradient); see ``loss_and_grad``."""
@@ -880,7 +874,7 @@ class RecurrentNetwork:
         collected = []
         with self._lock, single_threaded_blas():
             layers, top = self._forward_stack(x, lengths, store=True, tag=("trace",))
-            grads = self._zero_grads()
+            _, grads = self._zero_grads()
             dout = g if self.output_size is None else self._head_backward(top, g, grads)
             self._backward_stack(layers, lengths, np.ascontiguousarray(dout), grads, collected,
                                  tag=("trace",))

@@ -46,16 +46,26 @@ def time_major_padded(X, lengths_given, lengths, x):
                     break
             lengths[b] = n
     zero = x.dtype.type(0.0)
-    bad_t, bad_b, bad_f = -1, -1, -1
+    # copy, with a running sum of v * 0 that is NaN once any value is NaN or infinite (the
+    # house fast-math flags keep NaN semantics): a vectorisable check; the search for the
+    # first offending value runs only when there is one
+    check = zero
     for t in range(T):
         for b in range(B):
             if t < lengths[b]:
                 for f in range(F):
                     v = X[b, t, f]
                     x[t, b, f] = v
-                    if bad_t < 0 and not np.isfinite(v):
-                        bad_t, bad_b, bad_f = t, b, f
+                    check += v * zero
             else:
                 for f in range(F):
                     x[t, b, f] = zero
-    return bad_t, bad_b, bad_f
+    if np.isfinite(check):
+        return -1, -1, -1
+    for t in range(T):
+        for b in range(B):
+            if t < lengths[b]:
+                for f in range(F):
+                    if not np.isfinite(X[b, t, f]):
+                        return t, b, f
+    return -1, -1, -1
