@@ -72,28 +72,34 @@ def flops_inference(B, T, I, H):
 
 def gemm_rate(n_threads, size=2048, repeats=5):
     """Best float32 GEMM rate in GFLOP/s: PyTorch's matmul and SciPy's BLAS with the rows split
-    over seqlstm's threads (the path the kernels use); the larger is the machine's rate."""
+    over Numba's threads, single-threaded BLAS in each (the path the kernels use); the larger
+    is the machine's rate."""
     import torch
 
-    from seqlstm._threads import run_parallel, single_threaded_blas
-    from seqlstm.kernels.dense import dense_forward
+    from seqlstm._threads import kernel_threads, single_threaded_blas
+    from seqlstm.kernels._jit import jit
+
+    @jit(parallel=True)
+    def split_gemm(a, b, out, n_parts):
+        rows = a.shape[0] // n_parts
+        for k in numba.prange(n_parts):
+            np.dot(a[k * rows:(k + 1) * rows], b, out[k * rows:(k + 1) * rows])
 
     a = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
     b = np.random.default_rng(1).standard_normal((size, size)).astype(np.float32)
-    bias = np.zeros(size, np.float32)
     out = np.empty((size, size), np.float32)
     flops = 2.0 * size ** 3
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
     best_t = best_n = np.inf
+    with single_threaded_blas(), kernel_threads():
+        split_gemm(a, b, out, n_threads)
     for _ in range(repeats):
         t0 = time.perf_counter()
         torch.mm(ta, tb)
         best_t = min(best_t, time.perf_counter() - t0)
-        half = size // 2
-        with single_threaded_blas():
+        with single_threaded_blas(), kernel_threads():
             t0 = time.perf_counter()
-            run_parallel(lambda k: dense_forward(a[k * half:(k + 1) * half], b, bias,
-                                                 out[k * half:(k + 1) * half]), 2)
+            split_gemm(a, b, out, n_threads)
             best_n = min(best_n, time.perf_counter() - t0)
     return flops / best_t / 1e9, flops / best_n / 1e9
 
@@ -365,7 +371,7 @@ def main(argv=None):
     g = max(g_torch, g_numba)
     say()
     say(f"Machine float32 GEMM rate (2048^3, {n_threads} threads): {g:.1f} GFLOP/s "
-        f"(PyTorch matmul {g_torch:.1f}, SciPy BLAS split over seqlstm threads {g_numba:.1f}).")
+        f"(PyTorch matmul {g_torch:.1f}, SciPy BLAS split over Numba threads {g_numba:.1f}).")
     for r in results:
         if r["name"] == "C":
             say(f"Training step at C: {r['train_gflops']:.1f} GFLOP/s = "

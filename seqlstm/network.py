@@ -5,13 +5,13 @@ and drives the Numba kernels layer by layer and direction by direction.  It know
 xarray or estimators: inputs are NumPy arrays ``(sample, time, feature)``.
 """
 
-from collections import OrderedDict
-
 import threading
+from collections import OrderedDict
+from contextlib import contextmanager
 
 import numpy as np
 
-from ._threads import run_parallel, single_threaded_blas, work_units
+from ._threads import kernel_threads, single_threaded_blas, work_units
 from .kernels import dense as _dense
 from .kernels import losses as _losses
 from .kernels import padding as _padding
@@ -314,39 +314,55 @@ class RecurrentNetwork:
         return x, lengths, mask
 
     def _chunks(self, B):
-        """Fixed split of the batch into sub-batches run on separate threads."""
+        """Fixed split of the batch into sub-batches (run concurrently by the kernels)."""
         n = work_units(B, 8)
         return [((k * B) // n, ((k + 1) * B) // n) for k in range(n)]
 
-    def _run(self, func, B):
-        """Run ``func(k, b0, b1)`` for every sub-batch (threads, single-threaded BLAS, and the
-        network's lock so concurrent callers do not share workspaces)."""
-        chunks = self._chunks(B)
-        with self._lock, single_threaded_blas():
-            return run_parallel(lambda k: func(k, *chunks[k]), len(chunks))
+    @staticmethod
+    def _split(a, chunks):
+        """Contiguous per-sub-batch copies of ``a`` along its axis 1 (samples)."""
+        return tuple(np.ascontiguousarray(a[:, b0:b1]) for b0, b1 in chunks)
+
+    @contextmanager
+    def _computing(self):
+        """Kernel calls and their workspaces: the network's lock (concurrent callers do not
+        share workspaces), single-threaded BLAS inside the kernels, and seqlstm's thread count
+        for Numba's threads."""
+        with self._lock, single_threaded_blas(), kernel_threads():
+            yield
 
     # ------------------------------------------------------------------ the stack
-    def _forward_stack(self, x, lengths, store, h0=None, c0=None, rec=None, dropout_masks=None,
-                       tag=(0, "full")):
-        """Run all layers on one (sub-)batch.  Returns (layers, top output)."""
-        T, B, _ = x.shape
+    # Every per-sample quantity is a tuple with one array per sub-batch: each kernel call covers
+    # all sub-batches at once, on Numba's threads.
+    def _forward_stack(self, xs, lens, store, h0s=None, c0s=None, rec=None, dropout_masks=None,
+                       tag="full"):
+        """Run all layers on the sub-batches ``xs`` (tuple of (T, b, I)).
+
+        ``dropout_masks`` is a list over layers but the last of per-sub-batch tuples.  Returns
+        (layers, top outputs)."""
+        T = xs[0].shape[0]
+        bs = [x.shape[1] for x in xs]
         H = self.hidden_size
         D = self.num_directions
         fwd = _rec.FORWARD[self.cell]
         G = _rec.GATE_BLOCKS[self.cell] * H
+        dt = self.dtype
+        dummy = tuple(np.zeros((1, 1, 1), dt) for _ in xs)
         layers = []
-        inp = x
-        dummy3 = np.zeros((1, 1, 1), self.dtype)
+        inp = xs
         for k in range(self.num_layers):
-            out = self._buf(tag + ("out", k), (T, B, H * D))
+            outs = tuple(self._buf((c, tag, "out", k), (T, b, H * D)) for c, b in enumerate(bs))
             dirs = []
             for d in range(D):
                 w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, d)
                 idx = k * D + d
-                hi = np.zeros((B, H), self.dtype) if h0 is None else h0[idx]
-                ci = np.zeros((B, H), self.dtype) if c0 is None else c0[idx]
-                acts = self._buf(tag + ("acts", k, d), (T, B, G))
-                aux = self._buf(tag + ("aux", k, d), (T, B, H)) if self.cell == "gru" else dummy3
+                his = (tuple(np.zeros((b, H), dt) for b in bs) if h0s is None
+                       else tuple(h[idx] for h in h0s))
+                cis = (tuple(np.zeros((b, H), dt) for b in bs) if c0s is None
+                       else tuple(c0[idx] for c0 in c0s))
+                acts = tuple(self._buf((c, tag, "acts", k, d), (T, b, G)) for c, b in enumerate(bs))
+                aux = (tuple(self._buf((c, tag, "aux", k, d), (T, b, H)) for c, b in enumerate(bs))
+                       if self.cell == "gru" else dummy)
                 if store:           # every state, in natural time order
                     rec_slot = (np.arange(T, -1, -1) if d == 1 else np.arange(T + 1))
                     n_slots = T + 1
@@ -357,78 +373,83 @@ class RecurrentNetwork:
                     rec_slot, n_slots = None, 0
                 if n_slots:
                     rec_slot = rec_slot.astype(np.int64)
-                    hs = self._buf(tag + ("hs", k, d), (n_slots, B, H))
-                    cs = (self._buf(tag + ("cs", k, d), (n_slots, B, H)) if self.has_cell_state
-                          else dummy3)
+                    hs = tuple(self._buf((c, tag, "hs", k, d), (n_slots, b, H))
+                               for c, b in enumerate(bs))
+                    cs = (tuple(self._buf((c, tag, "cs", k, d), (n_slots, b, H))
+                                for c, b in enumerate(bs)) if self.has_cell_state else dummy)
                 else:
                     rec_slot = np.full(T + 1, -1, np.int64)
-                    hs = cs = dummy3
-                hn = np.empty((B, H), self.dtype)
-                cn = np.empty((B, H), self.dtype)
-                fwd(d == 1, inp, w_ih, w_hh, b_ih, b_hh, peep, hi, ci, lengths, acts, aux, out,
+                    hs = cs = dummy
+                hn = tuple(np.empty((b, H), dt) for b in bs)
+                cn = tuple(np.empty((b, H), dt) for b in bs)
+                fwd(d == 1, inp, w_ih, w_hh, b_ih, b_hh, peep, his, cis, lens, acts, aux, outs,
                     d * H, rec_slot, hs, cs, hn, cn)
                 dirs.append(dict(acts=acts, aux=aux, hs=hs, cs=cs, hn=hn, cn=cn))
             layers.append(dict(x=inp, dirs=dirs))
             if dropout_masks is not None and k < self.num_layers - 1:
-                out = np.multiply(out, dropout_masks[k], out=self._buf(tag + ("drop", k),
-                                                                       out.shape))
-            inp = out
+                outs = tuple(np.multiply(o, m, out=self._buf((c, tag, "drop", k), o.shape))
+                             for c, (o, m) in enumerate(zip(outs, dropout_masks[k])))
+            inp = outs
         return layers, inp
 
-    def _backward_stack(self, layers, lengths, dout, grads, hidden_grads=None, tag=(0,),
+    def _backward_stack(self, layers, lens, douts, grads, hidden_grads=None, tag="bwd",
                         need_dx=True):
-        """Backpropagate ``dout`` (T, B, H*D) through the stored stack; returns dX (T, B, I)
+        """Backpropagate ``douts`` (per sub-batch (T, b, H*D)) through the stored stack into
+        ``grads`` (per sub-batch named views); returns the per-sub-batch dX (T, b, I)
         (meaningless when ``need_dx`` is false).
 
         When ``hidden_grads`` is a list, the gradient with respect to every layer's and
-        direction's hidden state at every step, (T, B, H) each, is appended to it."""
+        direction's hidden state at every step, per sub-batch (T, b, H), is appended to it."""
         H = self.hidden_size
         D = self.num_directions
         bwd = _rec.BACKWARD[self.cell]
-        T, B, _ = dout.shape
+        T = douts[0].shape[0]
+        dt = self.dtype
+        record = hidden_grads is not None
         for k in range(self.num_layers - 1, -1, -1):
             lay = layers[k]
-            dx = self._buf(tag + ("dx", k), lay["x"].shape, zero=need_dx or k > 0)
+            dxs = tuple(self._buf((c, tag, "dx", k), x.shape, zero=need_dx or k > 0)
+                        for c, x in enumerate(lay["x"]))
             for d in range(D):
                 s = ("", "_reverse")[d]
                 w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, d)
-                c = lay["dirs"][d]
-                dgh = (self._buf(tag + ("dgh",), c["acts"].shape) if self.cell == "gru"
-                       else c["acts"])
-                dpeep = grads.get(f"peephole_l{k}{s}", np.zeros((3, 1), self.dtype))
-                record = hidden_grads is not None
-                dhs = np.zeros((T, B, H) if record else (1, 1, 1), self.dtype)
+                cd = lay["dirs"][d]
+                dgh = (tuple(self._buf((c, tag, "dgh"), a.shape) for c, a in enumerate(cd["acts"]))
+                       if self.cell == "gru" else cd["acts"])
+                dpeep = tuple(g.get(f"peephole_l{k}{s}", np.zeros((3, 1), dt)) for g in grads)
+                dhs = tuple(np.zeros((T, x.shape[1], H) if record else (1, 1, 1), dt)
+                            for x in lay["x"])
                 if record:
                     hidden_grads.append(((k, d), dhs))
-                bwd(d == 1, lay["x"], w_ih, w_hh, b_hh, peep, lengths, c["acts"], c["aux"],
-                    c["hs"], c["cs"], dout, d * H, dgh, dx, grads[f"weight_ih_l{k}{s}"],
-                    grads[f"weight_hh_l{k}{s}"], grads[f"bias_ih_l{k}{s}"],
-                    grads[f"bias_hh_l{k}{s}"], dpeep, need_dx or k > 0, record, dhs)
-            dout = dx
+                bwd(d == 1, lay["x"], w_ih, w_hh, b_hh, peep, lens, cd["acts"], cd["aux"],
+                    cd["hs"], cd["cs"], douts, d * H, dgh, dxs,
+                    tuple(g[f"weight_ih_l{k}{s}"] for g in grads),
+                    tuple(g[f"weight_hh_l{k}{s}"] for g in grads),
+                    tuple(g[f"bias_ih_l{k}{s}"] for g in grads),
+                    tuple(g[f"bias_hh_l{k}{s}"] for g in grads), dpeep, need_dx or k > 0, record,
+                    dhs)
+            douts = dxs
             if k > 0 and lay.get("mask_in") is not None:
-                dout = dout * lay["mask_in"]
-        return dout
+                douts = tuple(dd * m for dd, m in zip(douts, lay["mask_in"]))
+        return douts
 
     def _zero_grads(self):
         """A zero gradient vector laid out like ``params``, and its named views."""
         flat = np.zeros(self.params.size, self.dtype)
         return flat, self._named_views(flat)
 
-    def _full_grad(self, x, lengths, dout_fn, tbptt, grads, dropout_masks=None, unit=0,
-                   need_dx=True):
-        """Accumulate into ``grads`` (named views, from ``_zero_grads``) the gradient of one
-        (sub-)batch given the top-layer output gradient ``dout_fn(top, layers)``; the head's
-        gradient is ``dout_fn``'s business.  Returns dX (time-major), or None when ``need_dx``
-        is false."""
-        T, B, _ = x.shape
+    def _full_grad(self, xs, lens, dout_fn, tbptt, grads, dropout_masks=None, need_dx=True):
+        """Accumulate into ``grads`` (per sub-batch named views, from ``_zero_grads``) the
+        gradient given the top-layer output gradients ``dout_fn(tops, layers)`` (a tuple per
+        sub-batch); the head's gradient is ``dout_fn``'s business.  Returns the per-sub-batch
+        dX (time-major), or None when ``need_dx`` is false."""
+        T = xs[0].shape[0]
         if tbptt is None or (tbptt[0] >= T and tbptt[1] >= T):
-            layers, top = self._forward_stack(x, lengths, store=True,
-                                              dropout_masks=dropout_masks, tag=(unit, "full"))
+            layers, tops = self._forward_stack(xs, lens, store=True, dropout_masks=dropout_masks)
             self._attach_masks(layers, dropout_masks)
-            dout = dout_fn(top, layers)
-            dx = self._backward_stack(layers, lengths, dout, grads, tag=(unit,),
-                                      need_dx=need_dx)
-            return dx if need_dx else None
+            douts = dout_fn(tops, layers)
+            dxs = self._backward_stack(layers, lens, douts, grads, need_dx=need_dx)
+            return dxs if need_dx else None
         k1, k2 = tbptt
         windows = tbptt_windows(T, k1, k2)
         starts = sorted({w0 for w0, _, _ in windows})
@@ -441,81 +462,97 @@ class RecurrentNetwork:
             rev[T - 1 - tc] = i
         # full pass without stored activations, recording only the window boundary states
         if self.bidirectional:
-            layers, top = self._forward_stack(x, lengths, store=False, rec=(fwd, rev),
-                                              dropout_masks=dropout_masks, tag=(unit, "full"))
+            layers, tops = self._forward_stack(xs, lens, store=False, rec=(fwd, rev),
+                                               dropout_masks=dropout_masks)
         else:
-            layers, top = self._segmented_forward(x, lengths, min(k2, T), fwd, dropout_masks,
-                                                     unit)
-        dout_all = dout_fn(top, layers)
-        dx_all = np.zeros(x.shape, self.dtype) if need_dx else None
+            layers, tops = self._segmented_forward(xs, lens, min(k2, T), fwd, dropout_masks)
+        douts_all = dout_fn(tops, layers)
+        dx_all = tuple(np.zeros(x.shape, self.dtype) for x in xs) if need_dx else None
         D = self.num_directions
         L = self.num_layers
+        H = self.hidden_size
         for w0, s0, tc in windows:
             n = tc - w0 + 1
-            h0 = np.empty((L * D, B, self.hidden_size), self.dtype)
-            c0 = np.zeros((L * D, B, self.hidden_size), self.dtype)
-            for k in range(L):
-                for d in range(D):
-                    c = layers[k]["dirs"][d]
-                    slot = fwd[w0] if d == 0 else rev[T - 1 - tc]
-                    h0[k * D + d] = c["hs"][slot]
-                    if self.has_cell_state:
-                        c0[k * D + d] = c["cs"][slot]
-            xw = np.ascontiguousarray(x[w0:tc + 1])
-            lw = np.clip(lengths - w0, 0, n).astype(np.int64)
+            h0s, c0s = [], []
+            for c, x in enumerate(xs):
+                h0 = np.empty((L * D, x.shape[1], H), self.dtype)
+                c0 = np.zeros((L * D, x.shape[1], H), self.dtype)
+                for k in range(L):
+                    for d in range(D):
+                        cd = layers[k]["dirs"][d]
+                        slot = fwd[w0] if d == 0 else rev[T - 1 - tc]
+                        h0[k * D + d] = cd["hs"][c][slot]
+                        if self.has_cell_state:
+                            c0[k * D + d] = cd["cs"][c][slot]
+                h0s.append(h0)
+                c0s.append(c0)
+            xw = tuple(np.ascontiguousarray(x[w0:tc + 1]) for x in xs)
+            lw = tuple(np.clip(ln - w0, 0, n).astype(np.int64) for ln in lens)
             masks_w = (None if dropout_masks is None
-                       else [np.ascontiguousarray(m[w0:tc + 1]) for m in dropout_masks])
-            wl, _ = self._forward_stack(xw, lw, store=True, h0=h0, c0=c0, dropout_masks=masks_w,
-                                        tag=(unit, "window"))
+                       else [tuple(np.ascontiguousarray(m[w0:tc + 1]) for m in mk)
+                             for mk in dropout_masks])
+            wl, _ = self._forward_stack(xw, lw, store=True, h0s=tuple(h0s), c0s=tuple(c0s),
+                                        dropout_masks=masks_w, tag="window")
             self._attach_masks(wl, masks_w)
-            dw = np.zeros((n, B, self.features_out), self.dtype)
-            dw[s0 - w0:] = dout_all[s0:tc + 1]
-            dxw = self._backward_stack(wl, lw, dw, grads, tag=(unit,), need_dx=need_dx)
+            dws = []
+            for dd in douts_all:
+                dw = np.zeros((n, dd.shape[1], self.features_out), self.dtype)
+                dw[s0 - w0:] = dd[s0:tc + 1]
+                dws.append(dw)
+            dxw = self._backward_stack(wl, lw, tuple(dws), grads, need_dx=need_dx)
             if need_dx:
-                dx_all[w0:tc + 1] += dxw
+                for c in range(len(xs)):
+                    dx_all[c][w0:tc + 1] += dxw[c]
         return dx_all
 
-    def _segmented_forward(self, x, lengths, seg, rec_slot, dropout_masks, unit):
+    def _segmented_forward(self, xs, lens, seg, rec_slot, dropout_masks):
         """Forward pass of a unidirectional stack in segments of ``seg`` steps, all layers per
         segment, carrying the states: the gate activations held at any time are O(seg), not
         O(T).  Records the states before the steps marked in ``rec_slot``; returns the same
-        ``(layers, top)`` structure as ``_forward_stack`` (without activations)."""
-        T, B, _ = x.shape
+        ``(layers, tops)`` structure as ``_forward_stack`` (without activations)."""
+        T = xs[0].shape[0]
+        bs = [x.shape[1] for x in xs]
         H = self.hidden_size
         L = self.num_layers
         fwd = _rec.FORWARD[self.cell]
         G = _rec.GATE_BLOCKS[self.cell] * H
+        dt = self.dtype
         n_slots = max(1, int(rec_slot.max()) + 1)
-        dummy3 = np.zeros((1, 1, 1), self.dtype)
-        hs = [np.empty((n_slots, B, H), self.dtype) for _ in range(L)]
-        cs = [np.empty((n_slots, B, H), self.dtype) if self.has_cell_state else dummy3
+        dummy = tuple(np.zeros((1, 1, 1), dt) for _ in xs)
+        hs = [tuple(np.empty((n_slots, b, H), dt) for b in bs) for _ in range(L)]
+        cs = [tuple(np.empty((n_slots, b, H), dt) for b in bs) if self.has_cell_state else dummy
               for _ in range(L)]
-        hn = [np.zeros((B, H), self.dtype) for _ in range(L)]
-        cn = [np.zeros((B, H), self.dtype) for _ in range(L)]
-        top = np.empty((T, B, H), self.dtype)
-        aux = self._buf((unit, "seg", "aux"), (seg, B, H)) if self.cell == "gru" else dummy3
+        hn = [tuple(np.zeros((b, H), dt) for b in bs) for _ in range(L)]
+        cn = [tuple(np.zeros((b, H), dt) for b in bs) for _ in range(L)]
+        tops = tuple(np.empty((T, b, H), dt) for b in bs)
+        aux = (tuple(self._buf((c, "seg", "aux"), (seg, b, H)) for c, b in enumerate(bs))
+               if self.cell == "gru" else dummy)
         for s0 in range(0, T, seg):
             s1 = min(T, s0 + seg)
             n = s1 - s0
-            inp = np.ascontiguousarray(x[s0:s1])
-            ls = np.clip(lengths - s0, 0, n).astype(np.int64)
+            inp = tuple(np.ascontiguousarray(x[s0:s1]) for x in xs)
+            ls = tuple(np.clip(ln - s0, 0, n).astype(np.int64) for ln in lens)
             local = np.ascontiguousarray(rec_slot[s0:s1 + 1])
+            aux_n = tuple(a[:n] for a in aux) if self.cell == "gru" else dummy
             for k in range(L):
                 w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, 0)
-                acts = self._buf((unit, "seg", "acts"), (seg, B, G))[:n]
-                out = self._buf((unit, "seg", "out", k), (seg, B, H))[:n]
-                h_new = np.empty((B, H), self.dtype)
-                c_new = np.empty((B, H), self.dtype)
-                fwd(False, inp, w_ih, w_hh, b_ih, b_hh, peep, hn[k], cn[k], ls, acts, aux[:n],
-                    out, 0, local, hs[k], cs[k], h_new, c_new)
+                acts = tuple(self._buf((c, "seg", "acts"), (seg, b, G))[:n]
+                             for c, b in enumerate(bs))
+                outs = tuple(self._buf((c, "seg", "out", k), (seg, b, H))[:n]
+                             for c, b in enumerate(bs))
+                h_new = tuple(np.empty((b, H), dt) for b in bs)
+                c_new = tuple(np.empty((b, H), dt) for b in bs)
+                fwd(False, inp, w_ih, w_hh, b_ih, b_hh, peep, hn[k], cn[k], ls, acts, aux_n, outs,
+                    0, local, hs[k], cs[k], h_new, c_new)
                 hn[k], cn[k] = h_new, c_new
                 if dropout_masks is not None and k < L - 1:
-                    out = out * dropout_masks[k][s0:s1]
-                inp = out
-            top[s0:s1] = inp
+                    outs = tuple(o * m[s0:s1] for o, m in zip(outs, dropout_masks[k]))
+                inp = outs
+            for top, o in zip(tops, inp):
+                top[s0:s1] = o
         layers = [dict(x=None, dirs=[dict(hs=hs[k], cs=cs[k], hn=hn[k], cn=cn[k])])
                   for k in range(L)]
-        return layers, top
+        return layers, tops
 
     @staticmethod
     def _attach_masks(layers, masks):
@@ -563,20 +600,21 @@ class RecurrentNetwork:
         hn = np.empty((n_state, B, self.hidden_size), self.dtype)
         cn = np.empty_like(hn)
 
-        def run(k, b0, b1):
-            layers, top = self._forward_stack(
-                np.ascontiguousarray(x[:, b0:b1]), lengths[b0:b1], store=False,
-                h0=None if h0 is None else np.ascontiguousarray(h0[:, b0:b1]),
-                c0=None if c0 is None else np.ascontiguousarray(c0[:, b0:b1]), tag=(k, "full"))
-            out[b0:b1] = np.swapaxes(self._apply_head(top), 0, 1)
-            i = 0
-            for lay in layers:
-                for c in lay["dirs"]:
-                    hn[i, b0:b1] = c["hn"]
-                    cn[i, b0:b1] = c["cn"]
-                    i += 1
-
-        self._run(run, B)
+        chunks = self._chunks(B)
+        lens = tuple(lengths[b0:b1] for b0, b1 in chunks)
+        with self._computing():
+            layers, tops = self._forward_stack(
+                self._split(x, chunks), lens, store=False,
+                h0s=None if h0 is None else self._split(h0, chunks),
+                c0s=None if c0 is None else self._split(c0, chunks))
+            for c, (b0, b1) in enumerate(chunks):
+                out[b0:b1] = np.swapaxes(self._apply_head(tops[c]), 0, 1)
+                i = 0
+                for lay in layers:
+                    for cd in lay["dirs"]:
+                        hn[i, b0:b1] = cd["hn"][c]
+                        cn[i, b0:b1] = cd["cn"][c]
+                        i += 1
         out[~mask.T] = np.nan
         if not return_state:
             return out
@@ -596,16 +634,20 @@ class RecurrentNetwork:
         n_out = self.features_out if self.output_size is None else self.output_size
         out = np.empty((B, n_out), self.dtype)
 
-        def run(k, b0, b1):
-            layers, _ = self._forward_stack(np.ascontiguousarray(x[:, b0:b1]), lengths[b0:b1],
-                                            store=False, tag=(k, "full"))
-            out[b0:b1] = self._apply_head(self._summary(layers))
-
-        self._run(run, B)
+        chunks = self._chunks(B)
+        with self._computing():
+            layers, _ = self._forward_stack(self._split(x, chunks),
+                                            tuple(lengths[b0:b1] for b0, b1 in chunks),
+                                            store=False)
+            for c, (b0, b1) in enumerate(chunks):
+                out[b0:b1] = self._apply_head(self._summary(layers, c))
         return out
 
-    def _summary(self, layers):
-        return np.ascontiguousarray(np.concatenate([c["hn"] for c in layers[-1]["dirs"]], axis=1))
+    @staticmethod
+    def _summary(layers, c):
+        """Final states of the top layer's directions, side by side, for sub-batch ``c``."""
+        return np.ascontiguousarray(np.concatenate([cd["hn"][c] for cd in layers[-1]["dirs"]],
+                                                   axis=1))
 
     def _apply_head(self, feats):
         if self.output_size is None:
@@ -681,21 +723,22 @@ class RecurrentNetwork:
         g = self._grad_outputs(grad_outputs, B, T, mask)
         dX = np.empty((B, T, self.input_size), self.dtype)
 
-        def run(k, b0, b1):
-            gk = np.ascontiguousarray(g[:, b0:b1])
-            flat, grads = self._zero_grads()
+        chunks = self._chunks(B)
+        gs = self._split(g, chunks)
+        parts = [self._zero_grads() for _ in chunks]
+        grads = tuple(views for _, views in parts)
 
-            def dout_fn(top, layers):
-                if self.output_size is None:
-                    return gk
-                return self._head_backward(top, gk, grads)
+        def dout_fn(tops, layers):
+            if self.output_size is None:
+                return gs
+            return tuple(self._head_backward(top, gk, gr) for top, gk, gr in zip(tops, gs, grads))
 
-            dx = self._full_grad(np.ascontiguousarray(x[:, b0:b1]), lengths[b0:b1], dout_fn,
-                                 tbptt, grads, unit=k)
-            dX[b0:b1] = np.swapaxes(dx, 0, 1)
-            return flat
-
-        return self._named_views(self._sum_grads(self._run(run, B))), dX
+        with self._computing():
+            dxs = self._full_grad(self._split(x, chunks), tuple(lengths[b0:b1] for b0, b1 in chunks),
+                                  dout_fn, tbptt, grads)
+            for dx, (b0, b1) in zip(dxs, chunks):
+                dX[b0:b1] = np.swapaxes(dx, 0, 1)
+        return self._named_views(self._sum_grads([flat for flat, _ in parts])), dX
 
     def loss_and_grad(self, X, y, loss="mse", lengths=None, tbptt=None, sample_weight=None,
                       dropout=0.0, random_state=None):
@@ -769,49 +812,53 @@ class RecurrentNetwork:
         H = self.hidden_size
         O = self.output_size
 
-        def run(k, b0, b1):
-            flat, grads = self._zero_grads()
-            lk = lengths[b0:b1]
-            wk = w[b0:b1]
-            part = {}
+        chunks = self._chunks(B)
+        lens = tuple(lengths[b0:b1] for b0, b1 in chunks)
+        parts = [self._zero_grads() for _ in chunks]
+        grads = tuple(views for _, views in parts)
+        part_losses = [0.0] * len(chunks)
 
-            def dout_fn(top, layers):
-                if per_step:
-                    feats = top
-                    y2 = np.ascontiguousarray(yt[:, b0:b1]).reshape(T * (b1 - b0), -1)
-                    w2 = np.tile(wk, T)
-                else:
-                    feats = self._summary(layers)
-                    y2 = np.ascontiguousarray(yt[b0:b1])
-                    w2 = wk
-                pred = self._apply_head(feats)
-                p2 = pred.reshape(-1, O)
-                grad = np.empty_like(p2)
-                if loss == "gaussian":
-                    part["loss"] = fn(p2, y2, w2, grad, norm, MIN_VARIANCE)
-                else:
-                    part["loss"] = fn(p2, y2, w2, grad, norm)
-                dfeats = self._head_backward(feats, grad.reshape(pred.shape), grads)
-                if per_step:
-                    return dfeats
-                dout = self._buf((k, "dout"), (T, b1 - b0, self.features_out), zero=True)
-                idx = np.nonzero(lk > 0)[0]
-                dout[lk[idx] - 1, idx, :H] = dfeats[idx, :H]
-                if self.bidirectional:
-                    dout[0, idx, H:] = dfeats[idx, H:]
-                return dout
+        def chunk_dout(c, top, layers):
+            """Head, loss and the top layer's output gradient of sub-batch ``c``."""
+            b0, b1 = chunks[c]
+            lk, wk = lens[c], w[b0:b1]
+            if per_step:
+                feats = top
+                y2 = np.ascontiguousarray(yt[:, b0:b1]).reshape(T * (b1 - b0), -1)
+                w2 = np.tile(wk, T)
+            else:
+                feats = self._summary(layers, c)
+                y2 = np.ascontiguousarray(yt[b0:b1])
+                w2 = wk
+            pred = self._apply_head(feats)
+            p2 = pred.reshape(-1, O)
+            grad = np.empty_like(p2)
+            if loss == "gaussian":
+                part_losses[c] = fn(p2, y2, w2, grad, norm, MIN_VARIANCE)
+            else:
+                part_losses[c] = fn(p2, y2, w2, grad, norm)
+            dfeats = self._head_backward(feats, grad.reshape(pred.shape), grads[c])
+            if per_step:
+                return dfeats
+            dout = self._buf((c, "dout"), (T, b1 - b0, self.features_out), zero=True)
+            idx = np.nonzero(lk > 0)[0]
+            dout[lk[idx] - 1, idx, :H] = dfeats[idx, :H]
+            if self.bidirectional:
+                dout[0, idx, H:] = dfeats[idx, H:]
+            return dout
 
-            masks_k = None if masks is None else [np.ascontiguousarray(m[:, b0:b1])
-                                                  for m in masks]
-            self._full_grad(np.ascontiguousarray(x[:, b0:b1]), lk, dout_fn, tbptt, grads,
-                            dropout_masks=masks_k, unit=k, need_dx=False)
-            return part["loss"], flat
-
-        parts = self._run(run, B)
+        with self._computing():
+            self._full_grad(self._split(x, chunks), lens,
+                            lambda tops, layers: tuple(chunk_dout(c, top, layers)
+                                                       for c, top in enumerate(tops)),
+                            tbptt, grads,
+                            dropout_masks=(None if masks is None
+                                           else [self._split(m, chunks) for m in masks]),
+                            need_dx=False)
         value = 0.0
-        for part_loss, _ in parts:
+        for part_loss in part_losses:
             value += part_loss
-        return float(value), self._sum_grads([g for _, g in parts])
+        return float(value), self._sum_grads([flat for flat, _ in parts])
 
     def loss(self, X, y, loss="mse", lengths=None, sample_weight=None):
         """The loss alone (no gradient); see ``loss_and_grad``."""
@@ -834,23 +881,23 @@ class RecurrentNetwork:
         T, B, _ = x.shape
         H = self.hidden_size
         nb = _rec.GATE_BLOCKS[self.cell]
-        with self._lock, single_threaded_blas():
-            layers, _ = self._forward_stack(x, lengths, store=True, tag=("trace",))
+        with self._computing():    # one sub-batch: the whole batch
+            layers, _ = self._forward_stack((x,), (lengths,), store=True, tag="trace")
             result = []
             pad = ~mask.T                                                   # (B, T)
             for k, lay in enumerate(layers):
                 for d, c in enumerate(lay["dirs"]):
                     after = slice(0, T) if d == 1 else slice(1, T + 1)
                     entry = {"layer": k, "direction": d}
-                    entry["h"] = np.swapaxes(c["hs"][after], 0, 1).copy()
+                    entry["h"] = np.swapaxes(c["hs"][0][after], 0, 1).copy()
                     if self.has_cell_state:
-                        entry["c"] = np.swapaxes(c["cs"][after], 0, 1).copy()
-                    entry["gates"] = np.swapaxes(c["acts"], 0, 1).reshape(B, T, nb, H).copy()
+                        entry["c"] = np.swapaxes(c["cs"][0][after], 0, 1).copy()
+                    entry["gates"] = np.swapaxes(c["acts"][0], 0, 1).reshape(B, T, nb, H).copy()
                     for a in entry.values():
                         if isinstance(a, np.ndarray):
                             a[pad] = np.nan
                     result.append(entry)
-            self._ws = {k: v for k, v in self._ws.items() if k[0] != "trace"}
+            self._ws = {k: v for k, v in self._ws.items() if k[1] != "trace"}
         return result
 
     def hidden_state_grads(self, X, grad_outputs, lengths=None):
@@ -872,14 +919,14 @@ class RecurrentNetwork:
         T, B, _ = x.shape
         g = self._grad_outputs(grad_outputs, B, T, mask)
         collected = []
-        with self._lock, single_threaded_blas():
-            layers, top = self._forward_stack(x, lengths, store=True, tag=("trace",))
+        with self._computing():    # one sub-batch: the whole batch
+            layers, tops = self._forward_stack((x,), (lengths,), store=True, tag="trace")
             _, grads = self._zero_grads()
-            dout = g if self.output_size is None else self._head_backward(top, g, grads)
-            self._backward_stack(layers, lengths, np.ascontiguousarray(dout), grads, collected,
-                                 tag=("trace",))
-            self._ws = {k: v for k, v in self._ws.items() if k[0] != "trace"}
-        return sorted(((kd, np.swapaxes(a, 0, 1).copy()) for kd, a in collected),
+            dout = g if self.output_size is None else self._head_backward(tops[0], g, grads)
+            self._backward_stack(layers, (lengths,), (np.ascontiguousarray(dout),), (grads,),
+                                 collected, tag="trace")
+            self._ws = {k: v for k, v in self._ws.items() if k[1] != "trace"}
+        return sorted(((kd, np.swapaxes(a[0], 0, 1).copy()) for kd, a in collected),
                       key=lambda e: e[0])
 
     # ------------------------------------------------------------------ PyTorch exchange

@@ -16,11 +16,12 @@ import numba
 FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc", "afn"})
 
 
-def jit(func=None):
-    """Compile a kernel with the house options (use as ``@jit``).
+def jit(func=None, *, parallel=False):
+    """Compile a kernel with the house options (use as ``@jit`` or ``@jit(parallel=True)``).
 
-    Kernels are serial; parallelism is over sub-batches, on ``RecurrentNetwork``'s threads
-    (``nogil=True`` lets them run concurrently).
+    Kernels are serial, except the thin entry points that run one serial kernel per sub-batch
+    in a ``prange`` loop (``parallel=True``): one compiled call, on Numba's threads, covers
+    the whole batch.
 
     Returns
     -------
@@ -28,6 +29,8 @@ def jit(func=None):
         The decorated function (or a decorator when called without a function).
     """
     options = dict(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH))
+    if parallel:
+        options["parallel"] = True
     if func is not None:
         return numba.njit(**options)(func)
     return numba.njit(**options)

@@ -8,9 +8,9 @@ loop of one layer direction for a (sub-)batch in compiled code:
    arithmetic run, in buffers allocated once before the loop;
 3. (backward) the weight gradients are matrix products over all steps after the loop.
 
-The kernels are serial and release the GIL: ``RecurrentNetwork`` splits a batch into
-sub-batches and runs them on its own threads (data parallelism with a fixed split, so results are
-bit-identical whatever the thread count).
+The skeletons are serial; ``RecurrentNetwork`` splits a batch into sub-batches and the entry
+points run one skeleton per sub-batch on Numba's threads (data parallelism with a fixed split, so
+results are bit-identical whatever the thread count).
 
 Cells share one skeleton and are selected by an integer code (``CELL_CODES``).  The entry points
 ``FORWARD[cell]`` and ``BACKWARD[cell]`` call the skeleton with the code as a compile-time
@@ -28,7 +28,7 @@ every state in natural time order (forward: slot ``s``; reverse: slot ``T - s``)
 """
 
 import numpy as np
-from numba import literally
+from numba import literally, prange
 
 from ._jit import jit
 from .activations import sigmoid, tanh
@@ -489,83 +489,112 @@ def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux,
 
 
 # ------------------------------------------------------------------ per-cell entry points
-# The skeleton asks for its cell code as a literal (``numba.literally``), so Numba prunes the
+# The skeletons ask for their cell code as a literal (``numba.literally``), so Numba prunes the
 # branches of the other cells and a user pays the compile time of one cell only.  Called from
 # Python with a plain int, ``literally`` would re-dispatch at every call (40 ms) and miss the
-# cache; called from these jitted wrappers with a constant, it is resolved once, at compile time.
-@jit
-def _forward_lstm(reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out, col,
-                  rec_slot, hs, cs, hn, cn):
-    layer_forward(LSTM, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out,
-                  col, rec_slot, hs, cs, hn, cn)
+# cache; called from these jitted entry points with a constant, it is resolved once.
+#
+# The entry points take TUPLES of per-sub-batch arrays (inputs, states, workspaces, gradient
+# accumulators; weights and ``col``/``rec_slot`` are shared) and run one serial kernel per
+# sub-batch in a ``prange`` loop: the whole batch is one compiled call on Numba's threads,
+# with no Python thread hand-off and no GIL between sub-batches.  BLAS inside must be
+# single-threaded (``seqlstm._threads.single_threaded_blas``).  The split into sub-batches is
+# fixed by the caller, so results do not depend on the thread count.
+@jit(parallel=True)
+def _forward_lstm(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux, outs,
+                  col, rec_slot, hs, cs, hn, cn):
+    for k in prange(len(xs)):
+        layer_forward(LSTM, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      cn[k])
 
 
-@jit
-def _forward_peephole(reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out,
+@jit(parallel=True)
+def _forward_peephole(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux, outs,
                       col, rec_slot, hs, cs, hn, cn):
-    layer_forward(PEEPHOLE, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux,
-                  out, col, rec_slot, hs, cs, hn, cn)
+    for k in prange(len(xs)):
+        layer_forward(PEEPHOLE, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      cn[k])
 
 
-@jit
-def _forward_cifg(reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out, col,
-                  rec_slot, hs, cs, hn, cn):
-    layer_forward(CIFG, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out,
-                  col, rec_slot, hs, cs, hn, cn)
+@jit(parallel=True)
+def _forward_cifg(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux, outs,
+                  col, rec_slot, hs, cs, hn, cn):
+    for k in prange(len(xs)):
+        layer_forward(CIFG, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      cn[k])
 
 
-@jit
-def _forward_gru(reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out, col,
-                 rec_slot, hs, cs, hn, cn):
-    layer_forward(GRU, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out,
-                  col, rec_slot, hs, cs, hn, cn)
+@jit(parallel=True)
+def _forward_gru(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux, outs,
+                 col, rec_slot, hs, cs, hn, cn):
+    for k in prange(len(xs)):
+        layer_forward(GRU, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      cn[k])
 
 
-@jit
-def _forward_rnn(reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out, col,
-                 rec_slot, hs, cs, hn, cn):
-    layer_forward(RNN, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux, out,
-                  col, rec_slot, hs, cs, hn, cn)
+@jit(parallel=True)
+def _forward_rnn(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux, outs,
+                 col, rec_slot, hs, cs, hn, cn):
+    for k in prange(len(xs)):
+        layer_forward(RNN, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      cn[k])
 
 
-@jit
-def _backward_lstm(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col, dgh,
-                   dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
-    layer_backward(LSTM, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
-                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs)
+@jit(parallel=True)
+def _backward_lstm(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts, col,
+                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
+    for k in prange(len(xs)):
+        layer_backward(LSTM, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k], aux[k],
+                       hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k], db_ih[k],
+                       db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
 
 
-@jit
-def _backward_peephole(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
+@jit(parallel=True)
+def _backward_peephole(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts, col,
                        dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
-    layer_backward(PEEPHOLE, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout,
-                   col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs)
+    for k in prange(len(xs)):
+        layer_backward(PEEPHOLE, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k],
+                       aux[k], hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k],
+                       db_ih[k], db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
 
 
-@jit
-def _backward_cifg(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col, dgh,
-                   dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
-    layer_backward(CIFG, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
-                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs)
+@jit(parallel=True)
+def _backward_cifg(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts, col,
+                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
+    for k in prange(len(xs)):
+        layer_backward(CIFG, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k], aux[k],
+                       hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k], db_ih[k],
+                       db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
 
 
-@jit
-def _backward_gru(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col, dgh,
-                  dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
-    layer_backward(GRU, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
-                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs)
+@jit(parallel=True)
+def _backward_gru(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts, col,
+                  dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
+    for k in prange(len(xs)):
+        layer_backward(GRU, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k], aux[k],
+                       hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k], db_ih[k],
+                       db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
 
 
-@jit
-def _backward_rnn(reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col, dgh,
-                  dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
-    layer_backward(RNN, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout, col,
-                   dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs)
+@jit(parallel=True)
+def _backward_rnn(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts, col,
+                  dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
+    for k in prange(len(xs)):
+        layer_backward(RNN, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k], aux[k],
+                       hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k], db_ih[k],
+                       db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
 
 
-#: ``FORWARD[cell](reverse, x, ...)``: ``layer_forward`` with the cell fixed.
+#: ``FORWARD[cell](reverse, xs, ...)``: ``layer_forward`` with the cell fixed, over a tuple
+#: of sub-batches.
 FORWARD = {"lstm": _forward_lstm, "peephole": _forward_peephole, "cifg": _forward_cifg,
            "gru": _forward_gru, "rnn": _forward_rnn}
-#: ``BACKWARD[cell](reverse, x, ...)``: ``layer_backward`` with the cell fixed.
+#: ``BACKWARD[cell](reverse, xs, ...)``: ``layer_backward`` with the cell fixed, over a
+#: tuple of sub-batches.
 BACKWARD = {"lstm": _backward_lstm, "peephole": _backward_peephole, "cifg": _backward_cifg,
             "gru": _backward_gru, "rnn": _backward_rnn}
