@@ -22,7 +22,9 @@ import threading
 from contextlib import contextmanager
 
 _lock = threading.Lock()
+_launch_lock = threading.Lock()
 _blas = None
+_forked_child = False
 #: Cores of the machine: the most sub-batches a batch is split into.
 MAX_UNITS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                 else (os.cpu_count() or 1))
@@ -81,17 +83,47 @@ def get_num_threads():
     return _n_threads
 
 
+def _mark_forked_child():
+    global _forked_child
+    _forked_child = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_mark_forked_child)
+
+
+def serial_kernels():
+    """Whether the kernels must run their sub-batches in a plain loop instead of on Numba's
+    threads: in a ``fork()``ed child, where GNU OpenMP (Numba's usual threading layer) kills
+    the process when a parent that used it forked (multiprocessing's "fork" start method)."""
+    return _forked_child
+
+
+def _threadsafe_layer(numba):
+    try:
+        return numba.threading_layer() in ("omp", "tbb")
+    except ValueError:              # no parallel region has run yet: the layer is not chosen
+        return False
+
+
 @contextmanager
 def kernel_threads():
     """Run the enclosed kernel calls on ``get_num_threads()`` of Numba's threads (at most the
-    size of Numba's pool), restoring the calling thread's previous setting afterwards."""
+    size of Numba's pool), restoring the calling thread's previous setting afterwards.  With a
+    threading layer that is not thread-safe (Numba's fallback "workqueue"), concurrent callers
+    take turns."""
     import numba
 
     previous = numba.get_num_threads()
     numba.set_num_threads(max(1, min(_n_threads, numba.config.NUMBA_NUM_THREADS)))
+    lock = None if _threadsafe_layer(numba) else _launch_lock
+    if lock is not None:
+        lock.acquire()
     try:
         yield
     finally:
+        if lock is not None:
+            lock.release()
         numba.set_num_threads(previous)
 
 

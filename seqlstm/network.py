@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ._threads import kernel_threads, single_threaded_blas, work_units
+from ._threads import kernel_threads, serial_kernels, single_threaded_blas, work_units
 from .kernels import dense as _dense
 from .kernels import losses as _losses
 from .kernels import padding as _padding
@@ -344,7 +344,7 @@ class RecurrentNetwork:
         bs = [x.shape[1] for x in xs]
         H = self.hidden_size
         D = self.num_directions
-        fwd = _rec.FORWARD[self.cell]
+        fwd = (_rec.FORWARD_SERIAL if serial_kernels() else _rec.FORWARD)[self.cell]
         G = _rec.GATE_BLOCKS[self.cell] * H
         dt = self.dtype
         dummy = tuple(np.zeros((1, 1, 1), dt) for _ in xs)
@@ -382,8 +382,8 @@ class RecurrentNetwork:
                     hs = cs = dummy
                 hn = tuple(np.empty((b, H), dt) for b in bs)
                 cn = tuple(np.empty((b, H), dt) for b in bs)
-                fwd(d == 1, inp, w_ih, w_hh, b_ih, b_hh, peep, his, cis, lens, acts, aux, outs,
-                    d * H, rec_slot, hs, cs, hn, cn)
+                fwd(d == 1, inp, w_ih, w_hh, b_ih, b_hh, peep, his, cis, lens,
+                    acts, aux, outs, d * H, rec_slot, hs, cs, hn, cn)
                 dirs.append(dict(acts=acts, aux=aux, hs=hs, cs=cs, hn=hn, cn=cn))
             layers.append(dict(x=inp, dirs=dirs))
             if dropout_masks is not None and k < self.num_layers - 1:
@@ -402,7 +402,7 @@ class RecurrentNetwork:
         direction's hidden state at every step, per sub-batch (T, b, H), is appended to it."""
         H = self.hidden_size
         D = self.num_directions
-        bwd = _rec.BACKWARD[self.cell]
+        bwd = (_rec.BACKWARD_SERIAL if serial_kernels() else _rec.BACKWARD)[self.cell]
         T = douts[0].shape[0]
         dt = self.dtype
         record = hidden_grads is not None
@@ -421,8 +421,8 @@ class RecurrentNetwork:
                             for x in lay["x"])
                 if record:
                     hidden_grads.append(((k, d), dhs))
-                bwd(d == 1, lay["x"], w_ih, w_hh, b_hh, peep, lens, cd["acts"], cd["aux"],
-                    cd["hs"], cd["cs"], douts, d * H, dgh, dxs,
+                bwd(d == 1, lay["x"], w_ih, w_hh, b_hh, peep, lens, cd["acts"],
+                    cd["aux"], cd["hs"], cd["cs"], douts, d * H, dgh, dxs,
                     tuple(g[f"weight_ih_l{k}{s}"] for g in grads),
                     tuple(g[f"weight_hh_l{k}{s}"] for g in grads),
                     tuple(g[f"bias_ih_l{k}{s}"] for g in grads),
@@ -514,7 +514,7 @@ class RecurrentNetwork:
         bs = [x.shape[1] for x in xs]
         H = self.hidden_size
         L = self.num_layers
-        fwd = _rec.FORWARD[self.cell]
+        fwd = (_rec.FORWARD_SERIAL if serial_kernels() else _rec.FORWARD)[self.cell]
         G = _rec.GATE_BLOCKS[self.cell] * H
         dt = self.dtype
         n_slots = max(1, int(rec_slot.max()) + 1)
@@ -542,8 +542,8 @@ class RecurrentNetwork:
                              for c, b in enumerate(bs))
                 h_new = tuple(np.empty((b, H), dt) for b in bs)
                 c_new = tuple(np.empty((b, H), dt) for b in bs)
-                fwd(False, inp, w_ih, w_hh, b_ih, b_hh, peep, hn[k], cn[k], ls, acts, aux_n, outs,
-                    0, local, hs[k], cs[k], h_new, c_new)
+                fwd(False, inp, w_ih, w_hh, b_ih, b_hh, peep, hn[k], cn[k], ls,
+                    acts, aux_n, outs, 0, local, hs[k], cs[k], h_new, c_new)
                 hn[k], cn[k] = h_new, c_new
                 if dropout_masks is not None and k < L - 1:
                     outs = tuple(o * m[s0:s1] for o, m in zip(outs, dropout_masks[k]))
@@ -734,8 +734,9 @@ class RecurrentNetwork:
             return tuple(self._head_backward(top, gk, gr) for top, gk, gr in zip(tops, gs, grads))
 
         with self._computing():
-            dxs = self._full_grad(self._split(x, chunks), tuple(lengths[b0:b1] for b0, b1 in chunks),
-                                  dout_fn, tbptt, grads)
+            dxs = self._full_grad(self._split(x, chunks),
+                                  tuple(lengths[b0:b1] for b0, b1 in chunks), dout_fn, tbptt,
+                                  grads)
             for dx, (b0, b1) in zip(dxs, chunks):
                 dX[b0:b1] = np.swapaxes(dx, 0, 1)
         return self._named_views(self._sum_grads([flat for flat, _ in parts])), dX

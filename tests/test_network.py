@@ -244,6 +244,32 @@ def test_bit_identical_at_any_thread_count(dtype, monkeypatch):
         assert np.array_equal(results[0][3], other[3])
 
 
+def test_concurrent_calls_from_python_threads_agree():
+    from concurrent.futures import ThreadPoolExecutor
+
+    nets = [make_net("lstm", 1, False, output_size=1, dtype="float32", seed=s) for s in (0, 1)]
+    X, _ = data(b=40, t=12)
+    expected = [net.forward_last(X) for net in nets]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: nets[i % 2].forward_last(X), range(8)))
+    for i, r in enumerate(results):
+        assert np.array_equal(r, expected[i % 2])
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork()")
+def test_forked_child_computes_after_the_parent_used_threads():
+    # GNU OpenMP kills a fork()ed child that starts threads after its parent did; the kernels
+    # then run their sub-batches in a plain loop, with the same results
+    import multiprocessing
+
+    net = make_net("lstm", 1, False, output_size=1, dtype="float32")
+    X, _ = data(b=40, t=12)
+    expected = net.forward_last(X)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(net.forward_last, (X,)).get(timeout=300)
+    assert np.array_equal(got, expected)
+
+
 def test_sub_batches_add_up_to_the_whole_batch(monkeypatch):
     net = make_net("gru", 1, True, output_size=2)
     X, _ = data(padded=True, b=40, t=10)

@@ -14,6 +14,9 @@ import numba
 
 #: LLVM fast-math flags that allow reassociation and contraction but keep ``isnan``/``isinf``.
 FASTMATH = frozenset({"nsz", "arcp", "contract", "reassoc", "afn"})
+#: The same options for functions compiled through ``numba.extending.overload`` (the skeletons
+#: specialised on a literal cell code); caching is the caller's.
+OVERLOAD_OPTIONS = dict(nogil=True, error_model="numpy", fastmath=set(FASTMATH))
 
 
 def jit(func=None, *, parallel=False):

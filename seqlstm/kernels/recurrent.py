@@ -28,9 +28,10 @@ every state in natural time order (forward: slot ``s``; reverse: slot ``T - s``)
 """
 
 import numpy as np
-from numba import literally, prange
+from numba import prange, types
+from numba.extending import overload
 
-from ._jit import jit
+from ._jit import OVERLOAD_OPTIONS, jit
 from .activations import sigmoid, tanh
 
 LSTM, PEEPHOLE, CIFG, GRU, RNN = 0, 1, 2, 3, 4
@@ -39,6 +40,13 @@ CELL_CODES = {"lstm": LSTM, "peephole": PEEPHOLE, "cifg": CIFG, "gru": GRU, "rnn
 GATE_BLOCKS = {"lstm": 4, "peephole": 4, "cifg": 3, "gru": 3, "rnn": 1}
 #: Cells that carry a cell state ``c`` besides ``h``.
 HAS_CELL_STATE = {"lstm": True, "peephole": True, "cifg": True, "gru": False, "rnn": False}
+
+
+def _cell_code(cell):
+    """The cell code of a skeleton call, which must be a compile-time constant."""
+    if not isinstance(cell, types.IntegerLiteral):
+        raise TypeError(f"the cell code must be a literal integer, got {cell}")
+    return cell.literal_value
 
 
 # ----------------------------------------------------------------------------- forward steps
@@ -147,7 +155,6 @@ def _rnn_fwd_rows(t, B, H, lengths, a4, bias2, g3, hbuf, o4, d):
             o4[t, b, d, j] = hbuf[b, j]
 
 
-@jit
 def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux,
                   out, col, rec_slot, hs, cs, hn, cn):
     """Run one direction of one layer over all time steps.
@@ -181,61 +188,74 @@ def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, length
     hn, cn : ndarray, shape (B, H)
         Receive the final states.
     """
-    literally(cell)   # specialise on the cell code (see the per-cell entry points below)
-    T, B, I = x.shape
-    G, H = w_hh.shape
-    dt = x.dtype
-    has_c = cell == LSTM or cell == PEEPHOLE or cell == CIFG
-    # input projection of all steps; the bias is added in the gate loops of each step (a
-    # separate pass over all steps cost ~4% of the forward), GRU keeps b_hn inside the reset
-    # product
-    np.dot(x.reshape(T * B, I), w_ih.T, acts.reshape(T * B, G))
-    bias = np.empty(G, dtype=dt)
-    for j in range(G):
-        bias[j] = b_ih[j] + b_hh[j]
-    if cell == GRU:
-        for j in range(2 * H, 3 * H):
-            bias[j] = b_ih[j]
-    # the recurrence
-    hbuf = np.empty((B, H), dtype=dt)
-    cbuf = np.zeros((B, H), dtype=dt)
-    gbuf = np.empty((B, G), dtype=dt)
-    NG = G // H
-    a4 = acts.reshape(T, B, NG, H)
-    g3 = gbuf.reshape(B, NG, H)
-    bias2 = bias.reshape(NG, H)
-    o4 = out.reshape(T, B, out.shape[2] // H, H)
-    d = col // H
-    bn = b_hh[G - H:]
-    hbuf[:] = h0
-    if has_c:
-        cbuf[:] = c0
-    for s in range(T):
-        slot = rec_slot[s]
+    raise NotImplementedError("layer_forward is compiled into the per-cell entry points FORWARD")
+
+
+@overload(layer_forward, prefer_literal=True, jit_options=OVERLOAD_OPTIONS)
+def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux,
+                         out, col, rec_slot, hs, cs, hn, cn):
+    """Compile ``layer_forward`` for the literal cell code: the other cells' branches are
+    pruned before typing, so only the cell in use is compiled."""
+    code = _cell_code(cell)
+
+    def impl(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux,
+             out, col, rec_slot, hs, cs, hn, cn):
+        T, B, I = x.shape
+        G, H = w_hh.shape
+        dt = x.dtype
+        has_c = code == LSTM or code == PEEPHOLE or code == CIFG
+        # input projection of all steps; the bias is added in the gate loops of each step (a
+        # separate pass over all steps cost ~4% of the forward), GRU keeps b_hn inside the reset
+        # product
+        np.dot(x.reshape(T * B, I), w_ih.T, acts.reshape(T * B, G))
+        bias = np.empty(G, dtype=dt)
+        for j in range(G):
+            bias[j] = b_ih[j] + b_hh[j]
+        if code == GRU:
+            for j in range(2 * H, 3 * H):
+                bias[j] = b_ih[j]
+        # the recurrence
+        hbuf = np.empty((B, H), dtype=dt)
+        cbuf = np.zeros((B, H), dtype=dt)
+        gbuf = np.empty((B, G), dtype=dt)
+        NG = G // H
+        a4 = acts.reshape(T, B, NG, H)
+        g3 = gbuf.reshape(B, NG, H)
+        bias2 = bias.reshape(NG, H)
+        o4 = out.reshape(T, B, out.shape[2] // H, H)
+        d = col // H
+        bn = b_hh[G - H:]
+        hbuf[:] = h0
+        if has_c:
+            cbuf[:] = c0
+        for s in range(T):
+            slot = rec_slot[s]
+            if slot >= 0:
+                hs[slot] = hbuf
+                if has_c:
+                    cs[slot] = cbuf
+            t = T - 1 - s if reverse else s
+            np.dot(hbuf, w_hh.T, gbuf)
+            if code == LSTM:
+                _lstm_fwd_rows(False, t, B, H, lengths, a4, bias2, g3, hbuf, cbuf, peep, o4, d)
+            elif code == PEEPHOLE:
+                _lstm_fwd_rows(True, t, B, H, lengths, a4, bias2, g3, hbuf, cbuf, peep, o4, d)
+            elif code == CIFG:
+                _cifg_fwd_rows(t, B, H, lengths, a4, bias2, g3, hbuf, cbuf, o4, d)
+            elif code == GRU:
+                _gru_fwd_rows(t, B, H, lengths, a4, bias2, aux, g3, hbuf, bn, o4, d)
+            else:
+                _rnn_fwd_rows(t, B, H, lengths, a4, bias2, g3, hbuf, o4, d)
+        slot = rec_slot[T]
         if slot >= 0:
             hs[slot] = hbuf
             if has_c:
                 cs[slot] = cbuf
-        t = T - 1 - s if reverse else s
-        np.dot(hbuf, w_hh.T, gbuf)
-        if cell == LSTM:
-            _lstm_fwd_rows(False, t, B, H, lengths, a4, bias2, g3, hbuf, cbuf, peep, o4, d)
-        elif cell == PEEPHOLE:
-            _lstm_fwd_rows(True, t, B, H, lengths, a4, bias2, g3, hbuf, cbuf, peep, o4, d)
-        elif cell == CIFG:
-            _cifg_fwd_rows(t, B, H, lengths, a4, bias2, g3, hbuf, cbuf, o4, d)
-        elif cell == GRU:
-            _gru_fwd_rows(t, B, H, lengths, a4, bias2, aux, g3, hbuf, bn, o4, d)
-        else:
-            _rnn_fwd_rows(t, B, H, lengths, a4, bias2, g3, hbuf, o4, d)
-    slot = rec_slot[T]
-    if slot >= 0:
-        hs[slot] = hbuf
+        hn[:] = hbuf
         if has_c:
-            cs[slot] = cbuf
-    hn[:] = hbuf
-    if has_c:
-        cn[:] = cbuf
+            cn[:] = cbuf
+
+    return impl
 
 
 # ---------------------------------------------------------------------------- backward steps
@@ -358,7 +378,6 @@ def _rnn_bwd_rows(t, B, H, lengths, a4, do4, d, dh):
             a4[t, b, 0, j] = (do4[t, b, d, j] + dh[b, j]) * (one - hn * hn)
 
 
-@jit
 def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout,
                    col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
     """Backpropagate through one direction of one layer (after ``layer_forward`` in training
@@ -382,124 +401,141 @@ def layer_backward(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux,
         (T, B, H) (0 at padded steps), for gradient-flow inspection.
     Other parameters are as in ``layer_forward``.
     """
-    literally(cell)
-    T, B, I = x.shape
-    G, H = w_hh.shape
-    dt = x.dtype
-    # dh: gradient w.r.t. the state entering the step being processed; the recurrent product
-    # writes the next one into dh_next, and the two swap (no copy, no add for most cells)
-    dh = np.zeros((B, H), dtype=dt)
-    dh_next = np.empty((B, H), dtype=dt)
-    dc = np.zeros((B, H), dtype=dt)
-    dhd = np.empty((B, H), dtype=dt)
-    tmp = np.empty((2, H), dtype=dt)
-    NG = G // H
-    a4 = acts.reshape(T, B, NG, H)
-    dgh4 = dgh.reshape(T, B, NG, H)
-    do4 = dout.reshape(T, B, dout.shape[2] // H, H)
-    d = col // H
-    for s in range(T - 1, -1, -1):
-        t = T - 1 - s if reverse else s
-        ib = t + 1 if reverse else t      # slot of the state before time t
-        ia = t if reverse else t + 1      # slot of the state after time t
-        if record_dh:
-            for b in range(B):
-                for j in range(H):
-                    dhs[t, b, j] = dout[t, b, col + j] + dh[b, j] if t < lengths[b] else 0.0
-        if cell == LSTM:
-            _lstm_bwd_rows(False, t, B, H, lengths, a4, cs[ib], cs[ia], peep, do4, d, dh, dc,
-                           tmp)
-        elif cell == PEEPHOLE:
-            _lstm_bwd_rows(True, t, B, H, lengths, a4, cs[ib], cs[ia], peep, do4, d, dh, dc,
-                           tmp)
-        elif cell == CIFG:
-            _cifg_bwd_rows(t, B, H, lengths, a4, cs[ib], cs[ia], do4, d, dh, dc, tmp)
-        elif cell == GRU:
-            _gru_bwd_rows(t, B, H, lengths, a4, aux, dgh4, hs[ib], do4, d, dh, dhd, tmp)
-        else:
-            _rnn_bwd_rows(t, B, H, lengths, a4, do4, d, dh)
-        np.dot(dgh[t], w_hh, dh_next)
-        if cell == GRU:                   # plus the direct path (pass-through when padded)
-            for b in range(B):
-                for j in range(H):
-                    dh_next[b, j] += dhd[b, j]
-        else:                             # padded: no gate gradient, dh passes through
-            for b in range(B):
-                if t >= lengths[b]:
-                    for j in range(H):
-                        dh_next[b, j] = dh[b, j]
-        dh, dh_next = dh_next, dh
+    raise NotImplementedError("layer_backward is compiled into the per-cell entry points BACKWARD")
 
-    # weight and input gradients: products over all steps
-    rv = 1 if reverse else 0
-    gi2 = acts.reshape(T * B, G)
-    gh2 = dgh.reshape(T * B, G)
-    x2 = x.reshape(T * B, I)
-    hp2 = hs[rv:T + rv].reshape(T * B, H)     # the state entering each step
-    if cell == GRU:       # different gate gradients on the input and the recurrent side
-        tmp_ih = np.empty((G, I), dtype=dt)
-        np.dot(gi2.T, x2, tmp_ih)
-        dw_ih += tmp_ih
-        tmp_hh = np.empty((G, H), dtype=dt)
-        np.dot(gh2.T, hp2, tmp_hh)
-        dw_hh += tmp_hh
-    else:                 # one product gates^T [x | h_prev]: a thin product alone is slow
-        z = np.empty((T * B, I + H), dtype=dt)
-        for r in range(T * B):
-            for j in range(I):
-                z[r, j] = x2[r, j]
-            for j in range(H):
-                z[r, I + j] = hp2[r, j]
-        tmp_w = np.empty((G, I + H), dtype=dt)
-        np.dot(gi2.T, z, tmp_w)
-        for g in range(G):
-            for j in range(I):
-                dw_ih[g, j] += tmp_w[g, j]
-            for j in range(H):
-                dw_hh[g, j] += tmp_w[g, I + j]
-    if need_dx:
-        tmp_x = np.empty((T * B, I), dtype=dt)
-        np.dot(gi2, w_ih, tmp_x)
-        dx2 = dx.reshape(T * B, I)
-        for r in range(T * B):
-            for j in range(I):
-                dx2[r, j] += tmp_x[r, j]
-    gsum = np.zeros(G, dtype=dt)
-    for r in range(T * B):
-        for j in range(G):
-            gsum[j] += gi2[r, j]
-    for j in range(G):
-        db_ih[j] += gsum[j]
-    if cell == GRU:
-        gsum[:] = 0
+
+@overload(layer_backward, prefer_literal=True, jit_options=OVERLOAD_OPTIONS)
+def _layer_backward_typed(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs,
+                          dout, col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx,
+                          record_dh, dhs):
+    """Compile ``layer_backward`` for the literal cell code: the other cells' branches are
+    pruned before typing, so only the cell in use is compiled."""
+    code = _cell_code(cell)
+
+    def impl(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, dout,
+             col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
+        T, B, I = x.shape
+        G, H = w_hh.shape
+        dt = x.dtype
+        # dh: gradient w.r.t. the state entering the step being processed; the recurrent product
+        # writes the next one into dh_next, and the two swap (no copy, no add for most cells)
+        dh = np.zeros((B, H), dtype=dt)
+        dh_next = np.empty((B, H), dtype=dt)
+        dc = np.zeros((B, H), dtype=dt)
+        dhd = np.empty((B, H), dtype=dt)
+        tmp = np.empty((2, H), dtype=dt)
+        NG = G // H
+        a4 = acts.reshape(T, B, NG, H)
+        dgh4 = dgh.reshape(T, B, NG, H)
+        do4 = dout.reshape(T, B, dout.shape[2] // H, H)
+        d = col // H
+        for s in range(T - 1, -1, -1):
+            t = T - 1 - s if reverse else s
+            ib = t + 1 if reverse else t      # slot of the state before time t
+            ia = t if reverse else t + 1      # slot of the state after time t
+            if record_dh:
+                for b in range(B):
+                    for j in range(H):
+                        dhs[t, b, j] = dout[t, b, col + j] + dh[b, j] if t < lengths[b] else 0.0
+            if code == LSTM:
+                _lstm_bwd_rows(False, t, B, H, lengths, a4, cs[ib], cs[ia], peep, do4, d, dh, dc,
+                               tmp)
+            elif code == PEEPHOLE:
+                _lstm_bwd_rows(True, t, B, H, lengths, a4, cs[ib], cs[ia], peep, do4, d, dh, dc,
+                               tmp)
+            elif code == CIFG:
+                _cifg_bwd_rows(t, B, H, lengths, a4, cs[ib], cs[ia], do4, d, dh, dc, tmp)
+            elif code == GRU:
+                _gru_bwd_rows(t, B, H, lengths, a4, aux, dgh4, hs[ib], do4, d, dh, dhd, tmp)
+            else:
+                _rnn_bwd_rows(t, B, H, lengths, a4, do4, d, dh)
+            np.dot(dgh[t], w_hh, dh_next)
+            if code == GRU:                   # plus the direct path (pass-through when padded)
+                for b in range(B):
+                    for j in range(H):
+                        dh_next[b, j] += dhd[b, j]
+            else:                             # padded: no gate gradient, dh passes through
+                for b in range(B):
+                    if t >= lengths[b]:
+                        for j in range(H):
+                            dh_next[b, j] = dh[b, j]
+            dh, dh_next = dh_next, dh
+
+        # weight and input gradients: products over all steps
+        rv = 1 if reverse else 0
+        gi2 = acts.reshape(T * B, G)
+        gh2 = dgh.reshape(T * B, G)
+        x2 = x.reshape(T * B, I)
+        hp2 = hs[rv:T + rv].reshape(T * B, H)     # the state entering each step
+        if code == GRU:       # different gate gradients on the input and the recurrent side
+            tmp_ih = np.empty((G, I), dtype=dt)
+            np.dot(gi2.T, x2, tmp_ih)
+            dw_ih += tmp_ih
+            tmp_hh = np.empty((G, H), dtype=dt)
+            np.dot(gh2.T, hp2, tmp_hh)
+            dw_hh += tmp_hh
+        else:                 # one product gates^T [x | h_prev]: a thin product alone is slow
+            z = np.empty((T * B, I + H), dtype=dt)
+            for r in range(T * B):
+                for j in range(I):
+                    z[r, j] = x2[r, j]
+                for j in range(H):
+                    z[r, I + j] = hp2[r, j]
+            tmp_w = np.empty((G, I + H), dtype=dt)
+            np.dot(gi2.T, z, tmp_w)
+            for g in range(G):
+                for j in range(I):
+                    dw_ih[g, j] += tmp_w[g, j]
+                for j in range(H):
+                    dw_hh[g, j] += tmp_w[g, I + j]
+        if need_dx:
+            tmp_x = np.empty((T * B, I), dtype=dt)
+            np.dot(gi2, w_ih, tmp_x)
+            dx2 = dx.reshape(T * B, I)
+            for r in range(T * B):
+                for j in range(I):
+                    dx2[r, j] += tmp_x[r, j]
+        gsum = np.zeros(G, dtype=dt)
         for r in range(T * B):
             for j in range(G):
-                gsum[j] += gh2[r, j]
-    for j in range(G):    # (other cells: the same gate gradients on both sides)
-        db_hh[j] += gsum[j]
-    if cell == PEEPHOLE:
-        for t in range(T):
-            ib = t + rv
-            ia = t + 1 - rv
-            for b in range(B):
-                for j in range(H):
-                    dpeep[0, j] += acts[t, b, j] * cs[ib, b, j]
-                    dpeep[1, j] += acts[t, b, H + j] * cs[ib, b, j]
-                    dpeep[2, j] += acts[t, b, 3 * H + j] * cs[ia, b, j]
+                gsum[j] += gi2[r, j]
+        for j in range(G):
+            db_ih[j] += gsum[j]
+        if code == GRU:
+            gsum[:] = 0
+            for r in range(T * B):
+                for j in range(G):
+                    gsum[j] += gh2[r, j]
+        for j in range(G):    # (other cells: the same gate gradients on both sides)
+            db_hh[j] += gsum[j]
+        if code == PEEPHOLE:
+            for t in range(T):
+                ib = t + rv
+                ia = t + 1 - rv
+                for b in range(B):
+                    for j in range(H):
+                        dpeep[0, j] += acts[t, b, j] * cs[ib, b, j]
+                        dpeep[1, j] += acts[t, b, H + j] * cs[ib, b, j]
+                        dpeep[2, j] += acts[t, b, 3 * H + j] * cs[ia, b, j]
+
+    return impl
 
 
 # ------------------------------------------------------------------ per-cell entry points
-# The skeletons ask for their cell code as a literal (``numba.literally``), so Numba prunes the
-# branches of the other cells and a user pays the compile time of one cell only.  Called from
-# Python with a plain int, ``literally`` would re-dispatch at every call (40 ms) and miss the
-# cache; called from these jitted entry points with a constant, it is resolved once.
+# The skeletons are ``numba.extending.overload``s specialised on a literal cell code: the entry
+# points below pass the code as a constant, the other cells' branches are pruned before typing,
+# and a user pays the compile time of one cell only.  (With ``numba.literally`` instead, Numba
+# first typed the skeleton with a plain int, compiling every cell's gate loops, before retrying
+# with the literal.)
 #
 # The entry points take TUPLES of per-sub-batch arrays (inputs, states, workspaces, gradient
 # accumulators; weights and ``col``/``rec_slot`` are shared) and run one serial kernel per
 # sub-batch in a ``prange`` loop: the whole batch is one compiled call on Numba's threads,
 # with no Python thread hand-off and no GIL between sub-batches.  BLAS inside must be
 # single-threaded (``seqlstm._threads.single_threaded_blas``).  The split into sub-batches is
-# fixed by the caller, so results do not depend on the thread count.
+# fixed by the caller, so results do not depend on the thread count.  The ``_serial`` twins run
+# the same kernels in a plain loop without starting Numba's threads (a fork()ed child of a
+# process that used GNU OpenMP is killed when it starts them); they compile only when needed.
 @jit(parallel=True)
 def _forward_lstm(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux, outs,
                   col, rec_slot, hs, cs, hn, cn):
@@ -509,10 +545,28 @@ def _forward_lstm(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, 
                       cn[k])
 
 
+@jit
+def _forward_lstm_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux,
+                         outs, col, rec_slot, hs, cs, hn, cn):
+    for k in range(len(xs)):
+        layer_forward(LSTM, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      cn[k])
+
+
 @jit(parallel=True)
-def _forward_peephole(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux, outs,
-                      col, rec_slot, hs, cs, hn, cn):
+def _forward_peephole(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux,
+                      outs, col, rec_slot, hs, cs, hn, cn):
     for k in prange(len(xs)):
+        layer_forward(PEEPHOLE, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      cn[k])
+
+
+@jit
+def _forward_peephole_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts,
+                             aux, outs, col, rec_slot, hs, cs, hn, cn):
+    for k in range(len(xs)):
         layer_forward(PEEPHOLE, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
                       lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
                       cn[k])
@@ -527,10 +581,28 @@ def _forward_cifg(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, 
                       cn[k])
 
 
+@jit
+def _forward_cifg_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux,
+                         outs, col, rec_slot, hs, cs, hn, cn):
+    for k in range(len(xs)):
+        layer_forward(CIFG, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      cn[k])
+
+
 @jit(parallel=True)
 def _forward_gru(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux, outs,
                  col, rec_slot, hs, cs, hn, cn):
     for k in prange(len(xs)):
+        layer_forward(GRU, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      cn[k])
+
+
+@jit
+def _forward_gru_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux,
+                        outs, col, rec_slot, hs, cs, hn, cn):
+    for k in range(len(xs)):
         layer_forward(GRU, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
                       lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
                       cn[k])
@@ -545,10 +617,28 @@ def _forward_rnn(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, a
                       cn[k])
 
 
+@jit
+def _forward_rnn_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux,
+                        outs, col, rec_slot, hs, cs, hn, cn):
+    for k in range(len(xs)):
+        layer_forward(RNN, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      cn[k])
+
+
 @jit(parallel=True)
 def _backward_lstm(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts, col,
                    dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
     for k in prange(len(xs)):
+        layer_backward(LSTM, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k], aux[k],
+                       hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k], db_ih[k],
+                       db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
+
+
+@jit
+def _backward_lstm_serial(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts,
+                          col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
+    for k in range(len(xs)):
         layer_backward(LSTM, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k], aux[k],
                        hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k], db_ih[k],
                        db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
@@ -563,6 +653,16 @@ def _backward_peephole(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, 
                        db_ih[k], db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
 
 
+@jit
+def _backward_peephole_serial(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs,
+                              douts, col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx,
+                              record_dh, dhs):
+    for k in range(len(xs)):
+        layer_backward(PEEPHOLE, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k],
+                       aux[k], hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k],
+                       db_ih[k], db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
+
+
 @jit(parallel=True)
 def _backward_cifg(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts, col,
                    dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
@@ -572,29 +672,62 @@ def _backward_cifg(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, 
                        db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
 
 
+@jit
+def _backward_cifg_serial(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts,
+                          col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
+    for k in range(len(xs)):
+        layer_backward(CIFG, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k], aux[k],
+                       hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k], db_ih[k],
+                       db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
+
+
 @jit(parallel=True)
-def _backward_gru(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts, col,
-                  dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
+def _backward_gru(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts, col, dgh,
+                  dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
     for k in prange(len(xs)):
         layer_backward(GRU, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k], aux[k],
                        hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k], db_ih[k],
                        db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
 
 
+@jit
+def _backward_gru_serial(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts,
+                         col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
+    for k in range(len(xs)):
+        layer_backward(GRU, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k], aux[k],
+                       hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k], db_ih[k],
+                       db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
+
+
 @jit(parallel=True)
-def _backward_rnn(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts, col,
-                  dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
+def _backward_rnn(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts, col, dgh,
+                  dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
     for k in prange(len(xs)):
         layer_backward(RNN, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k], aux[k],
                        hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k], db_ih[k],
                        db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
 
 
+@jit
+def _backward_rnn_serial(reverse, xs, w_ih, w_hh, b_hh, peep, lengths, acts, aux, hs, cs, douts,
+                         col, dgh, dx, dw_ih, dw_hh, db_ih, db_hh, dpeep, need_dx, record_dh, dhs):
+    for k in range(len(xs)):
+        layer_backward(RNN, reverse, xs[k], w_ih, w_hh, b_hh, peep, lengths[k], acts[k], aux[k],
+                       hs[k], cs[k], douts[k], col, dgh[k], dx[k], dw_ih[k], dw_hh[k], db_ih[k],
+                       db_hh[k], dpeep[k], need_dx, record_dh, dhs[k])
+
+
 #: ``FORWARD[cell](reverse, xs, ...)``: ``layer_forward`` with the cell fixed, over a tuple
-#: of sub-batches.
+#: of sub-batches on Numba's threads.
 FORWARD = {"lstm": _forward_lstm, "peephole": _forward_peephole, "cifg": _forward_cifg,
            "gru": _forward_gru, "rnn": _forward_rnn}
-#: ``BACKWARD[cell](reverse, xs, ...)``: ``layer_backward`` with the cell fixed, over a
-#: tuple of sub-batches.
+#: ``BACKWARD[cell](reverse, xs, ...)``: ``layer_backward`` likewise.
 BACKWARD = {"lstm": _backward_lstm, "peephole": _backward_peephole, "cifg": _backward_cifg,
             "gru": _backward_gru, "rnn": _backward_rnn}
+#: The same, one sub-batch after the other in the calling thread.
+FORWARD_SERIAL = {"lstm": _forward_lstm_serial, "peephole": _forward_peephole_serial,
+                  "cifg": _forward_cifg_serial, "gru": _forward_gru_serial,
+                  "rnn": _forward_rnn_serial}
+BACKWARD_SERIAL = {"lstm": _backward_lstm_serial, "peephole": _backward_peephole_serial,
+                   "cifg": _backward_cifg_serial, "gru": _backward_gru_serial,
+                   "rnn": _backward_rnn_serial}
