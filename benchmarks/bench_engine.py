@@ -32,6 +32,8 @@ CONFIGS = {
     "C": (128, 365, 32, 256),
     "D": (256, 365, 32, 256),
 }
+#: Seconds between blocks of calls, longer than OpenMP workers spin after a parallel region.
+PAUSE = 0.02
 TARGETS = {  # (training ratio, inference ratio) from the engine issue
     "A": (3.0, 2.0), "B": (1.5, 1.5), "C": (1.5, 1.2), "D": (1.5, 1.2),
 }
@@ -175,12 +177,14 @@ def bench_config(name, repeats, n_threads):
     for f in funcs.values():      # warm up (compilation, allocator, oneDNN primitives)
         f()
         f()
-    # rounds of short blocks, alternating between the two libraries: each library gets a few
-    # calls in a row (PITFALLS.md: OpenMP workers keep spinning after a parallel region), and
-    # drift affects both alike
+    # rounds of short blocks, alternating between the two libraries, so drift affects both
+    # alike; each block starts after a pause and an untimed call, because both libraries'
+    # OpenMP workers keep spinning for a while after a parallel region (PITFALLS.md) and would
+    # otherwise take the cores from the other library's next block
     inner = 5 if B * T * H < 1e6 else 1
     for _ in range(repeats):
         for k, f in funcs.items():
+            time.sleep(PAUSE)
             f()
             t0 = time.perf_counter()
             for _ in range(inner):
@@ -321,7 +325,9 @@ def main(argv=None):
         say(f"- {line}")
     say()
     say("float32; ratio = PyTorch time / seqlstm time (> 1: seqlstm faster); medians over "
-        "rounds that alternate short blocks of calls of each library, in one process.")
+        "rounds that alternate short blocks of calls of each library, in one process, each "
+        f"block after a {1000 * PAUSE:.0f} ms pause and an untimed call (so that neither "
+        "library's spinning OpenMP workers take the cores from the other's block).")
     say()
     say("| config (B, T, I, H) | train seqlstm ms | train torch ms | train ratio (target) | "
         "train GFLOP/s | infer seqlstm ms | infer torch ms | infer ratio (target) |")
