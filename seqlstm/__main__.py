@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 PRESETS = {
     # lengths, training sequences, epochs, hidden units
-    "default": ((12, 25, 50), 3000, 300, 16),
+    "default": ((12, 25, 50), 3000, 300, 32),
     "quick": ((12, 20), 200, 2, 4),
 }
 
