@@ -323,6 +323,20 @@ class RecurrentNetwork:
         """Contiguous per-sub-batch copies of ``a`` along its axis 1 (samples)."""
         return tuple(np.ascontiguousarray(a[:, b0:b1]) for b0, b1 in chunks)
 
+    @staticmethod
+    def _lens(lengths, chunks):
+        """Per-sub-batch views of the sequence lengths."""
+        return tuple(lengths[b0:b1] for b0, b1 in chunks)
+
+    def _kernel(self, backward=False):
+        """The cell's forward (or backward) entry point: all sub-batches on Numba's threads, or
+        one after the other in a fork()ed child."""
+        if serial_kernels():
+            table = _rec.BACKWARD_SERIAL if backward else _rec.FORWARD_SERIAL
+        else:
+            table = _rec.BACKWARD if backward else _rec.FORWARD
+        return table[self.cell]
+
     @contextmanager
     def _computing(self):
         """Kernel calls and their workspaces: the network's lock (concurrent callers do not
@@ -344,7 +358,7 @@ class RecurrentNetwork:
         bs = [x.shape[1] for x in xs]
         H = self.hidden_size
         D = self.num_directions
-        fwd = (_rec.FORWARD_SERIAL if serial_kernels() else _rec.FORWARD)[self.cell]
+        fwd = self._kernel()
         G = _rec.GATE_BLOCKS[self.cell] * H
         dt = self.dtype
         dummy = tuple(np.zeros((1, 1, 1), dt) for _ in xs)
@@ -402,7 +416,7 @@ class RecurrentNetwork:
         direction's hidden state at every step, per sub-batch (T, b, H), is appended to it."""
         H = self.hidden_size
         D = self.num_directions
-        bwd = (_rec.BACKWARD_SERIAL if serial_kernels() else _rec.BACKWARD)[self.cell]
+        bwd = self._kernel(backward=True)
         T = douts[0].shape[0]
         dt = self.dtype
         record = hidden_grads is not None
@@ -514,7 +528,7 @@ class RecurrentNetwork:
         bs = [x.shape[1] for x in xs]
         H = self.hidden_size
         L = self.num_layers
-        fwd = (_rec.FORWARD_SERIAL if serial_kernels() else _rec.FORWARD)[self.cell]
+        fwd = self._kernel()
         G = _rec.GATE_BLOCKS[self.cell] * H
         dt = self.dtype
         n_slots = max(1, int(rec_slot.max()) + 1)
@@ -601,7 +615,7 @@ class RecurrentNetwork:
         cn = np.empty_like(hn)
 
         chunks = self._chunks(B)
-        lens = tuple(lengths[b0:b1] for b0, b1 in chunks)
+        lens = self._lens(lengths, chunks)
         with self._computing():
             layers, tops = self._forward_stack(
                 self._split(x, chunks), lens, store=False,
@@ -636,8 +650,7 @@ class RecurrentNetwork:
 
         chunks = self._chunks(B)
         with self._computing():
-            layers, _ = self._forward_stack(self._split(x, chunks),
-                                            tuple(lengths[b0:b1] for b0, b1 in chunks),
+            layers, _ = self._forward_stack(self._split(x, chunks), self._lens(lengths, chunks),
                                             store=False)
             for c, (b0, b1) in enumerate(chunks):
                 out[b0:b1] = self._apply_head(self._summary(layers, c))
@@ -734,9 +747,8 @@ class RecurrentNetwork:
             return tuple(self._head_backward(top, gk, gr) for top, gk, gr in zip(tops, gs, grads))
 
         with self._computing():
-            dxs = self._full_grad(self._split(x, chunks),
-                                  tuple(lengths[b0:b1] for b0, b1 in chunks), dout_fn, tbptt,
-                                  grads)
+            dxs = self._full_grad(self._split(x, chunks), self._lens(lengths, chunks), dout_fn,
+                                  tbptt, grads)
             for dx, (b0, b1) in zip(dxs, chunks):
                 dX[b0:b1] = np.swapaxes(dx, 0, 1)
         return self._named_views(self._sum_grads([flat for flat, _ in parts])), dX
@@ -814,7 +826,7 @@ class RecurrentNetwork:
         O = self.output_size
 
         chunks = self._chunks(B)
-        lens = tuple(lengths[b0:b1] for b0, b1 in chunks)
+        lens = self._lens(lengths, chunks)
         parts = [self._zero_grads() for _ in chunks]
         grads = tuple(views for _, views in parts)
         part_losses = [0.0] * len(chunks)
