@@ -115,7 +115,9 @@ def kernel_threads():
     import numba
 
     previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(_n_threads, numba.config.NUMBA_NUM_THREADS)))
+    wanted = max(1, min(_n_threads, numba.config.NUMBA_NUM_THREADS))
+    if wanted != previous:
+        numba.set_num_threads(wanted)
     lock = None if _threadsafe_layer(numba) else _launch_lock
     if lock is not None:
         lock.acquire()
@@ -124,7 +126,8 @@ def kernel_threads():
     finally:
         if lock is not None:
             lock.release()
-        numba.set_num_threads(previous)
+        if wanted != previous:
+            numba.set_num_threads(previous)
 
 
 def set_num_threads(n):

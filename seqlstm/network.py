@@ -129,7 +129,13 @@ class RecurrentNetwork:
         self._lock = threading.Lock()
         self._ws = {}
         self.shapes = self._param_shapes()
-        self.params = np.zeros(sum(int(np.prod(s)) for s in self.shapes.values()), self.dtype)
+        self._layout = []               # (name, start, stop, shape) of each parameter
+        offset = 0
+        for name, shape in self.shapes.items():
+            size = int(np.prod(shape))
+            self._layout.append((name, offset, offset + size, shape))
+            offset += size
+        self.params = np.zeros(offset, self.dtype)
         self._views = self._named_views(self.params)
         self.init_params(random_state)
 
@@ -201,13 +207,8 @@ class RecurrentNetwork:
 
     def _named_views(self, flat):
         """Views of a flat vector laid out like ``params``, keyed by parameter name."""
-        views = OrderedDict()
-        offset = 0
-        for name, shape in self.shapes.items():
-            size = int(np.prod(shape))
-            views[name] = flat[offset:offset + size].reshape(shape)
-            offset += size
-        return views
+        return OrderedDict((name, flat[start:stop].reshape(shape))
+                           for name, start, stop, shape in self._layout)
 
     def named_parameters(self):
         """Writable views of the flat vector, keyed by parameter name.
