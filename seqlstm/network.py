@@ -624,13 +624,16 @@ class RecurrentNetwork:
                 c0s=None if c0 is None else self._split(c0, chunks))
             for c, (b0, b1) in enumerate(chunks):
                 out[b0:b1] = np.swapaxes(self._apply_head(tops[c]), 0, 1)
+                if not return_state:
+                    continue
                 i = 0
                 for lay in layers:
                     for cd in lay["dirs"]:
                         hn[i, b0:b1] = cd["hn"][c]
                         cn[i, b0:b1] = cd["cn"][c]
                         i += 1
-        out[~mask.T] = np.nan
+        if lengths.min() < T:
+            out[~mask.T] = np.nan
         if not return_state:
             return out
         return (out, (hn, cn)) if self.has_cell_state else (out, hn)
