@@ -375,7 +375,11 @@ class RecurrentNetwork:
                        else tuple(h[idx] for h in h0s))
                 cis = (tuple(np.zeros((b, H), dt) for b in bs) if c0s is None
                        else tuple(c0[idx] for c0 in c0s))
-                acts = tuple(self._buf((c, tag, "acts", k, d), (T, b, G)) for c, b in enumerate(bs))
+                # gate activations of every step for a backward pass, else a buffer for the
+                # input projection of a few steps at a time
+                n_acts = T if store else min(T, _rec.PROJECTION_STEPS)
+                acts = tuple(self._buf((c, tag, "acts", k, d), (n_acts, b, G))
+                             for c, b in enumerate(bs))
                 aux = (tuple(self._buf((c, tag, "aux", k, d), (T, b, H)) for c, b in enumerate(bs))
                        if self.cell == "gru" else dummy)
                 if store:           # every state, in natural time order
@@ -551,7 +555,7 @@ class RecurrentNetwork:
             aux_n = tuple(a[:n] for a in aux) if self.cell == "gru" else dummy
             for k in range(L):
                 w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, 0)
-                acts = tuple(self._buf((c, "seg", "acts"), (seg, b, G))[:n]
+                acts = tuple(self._buf((c, "seg", "acts"), (min(n, _rec.PROJECTION_STEPS), b, G))
                              for c, b in enumerate(bs))
                 outs = tuple(self._buf((c, "seg", "out", k), (seg, b, H))[:n]
                              for c, b in enumerate(bs))

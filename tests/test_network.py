@@ -8,6 +8,7 @@ import pytest
 
 import reference as ref
 from seqlstm import RecurrentNetwork, _threads
+from seqlstm.kernels import recurrent as _rec
 from seqlstm.network import parse_tbptt, tbptt_windows
 
 CELLS = ref.CELLS
@@ -85,6 +86,35 @@ def test_forward_and_vjp_match_reference(cfg):
             assert rel_err(grads[name], r_grads[name]) <= 1e-12, (tbptt, name)
         assert rel_err(dX, r_dX) <= 1e-12, tbptt
         assert np.all(dX[np.isnan(X)] == 0)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("bi", [False, True])
+def test_sequences_longer_than_a_projection_block_match_reference(cell, bi):
+    """The input projection runs in blocks of PROJECTION_STEPS steps (into a small buffer for
+    inference, into the stored activations for training): sequences spanning several blocks,
+    with lengths ending inside, at and just after block boundaries, in both directions."""
+    P = _rec.PROJECTION_STEPS
+    t = 2 * P + 3
+    net = make_net(cell, 2, bi)
+    X, _ = data(seed=1, b=6, t=t)
+    lengths = np.array([t, P, P + 1, 1, 2 * P - 1, 0])
+    for k, L in enumerate(lengths):
+        X[k, L:] = np.nan
+    out, state = net.forward(X, return_state=True)
+    r_out, r_state = ref.forward(ref_params(net), X, lengths=lengths, **kwargs(net))
+    assert np.array_equal(np.isnan(out), np.isnan(r_out))
+    assert rel_err(out, r_out) <= 1e-12
+    h_n = state[0] if net.has_cell_state else state
+    assert rel_err(h_n, r_state["h"]) <= 1e-12
+    g = np.random.default_rng(5).standard_normal(out.shape)
+    for tbptt in (None, (P - 3, P + 2)):
+        grads, dX = net.vjp(X, g, tbptt=tbptt)
+        r_grads, r_dX = ref.vjp(ref_params(net), X, g, lengths=lengths, tbptt=tbptt,
+                                **kwargs(net))
+        for name in r_grads:
+            assert rel_err(grads[name], r_grads[name]) <= 1e-12, (tbptt, name)
+        assert rel_err(dX, r_dX) <= 1e-12, tbptt
 
 
 @pytest.mark.parametrize("loss,per_step", list(itertools.product(ref.LOSSES, (False, True))))
