@@ -266,21 +266,26 @@ def time_split(name, repeats):
         step2.append(time.perf_counter() - t0)
 
     @jit
-    def products(h, w, g, n):
+    def products(h, w, w_t, g, n, small):
         for _ in range(n):
-            np.dot(h, w.T, g)
+            if small:       # the form the kernels use (``recurrent.SMALL_PRODUCT``)
+                np.dot(h, w_t, g)
+            else:
+                np.dot(h, w.T, g)
 
     B, T, _, H = CONFIGS[name]
     b = B // 2
     h = np.random.default_rng(0).standard_normal((b, H)).astype(np.float32)
     w = np.random.default_rng(1).standard_normal((4 * H, H)).astype(np.float32)
+    w_t = np.ascontiguousarray(w.T)
+    small = b * H * 4 * H <= rec.SMALL_PRODUCT
     g = np.empty((b, 4 * H), np.float32)
     prod = []
     with single_threaded_blas():
-        products(h, w, g, 1)
+        products(h, w, w_t, g, 1, small)
         for _ in range(repeats):
             t0 = time.perf_counter()
-            products(h, w, g, T)
+            products(h, w, w_t, g, T, small)
             prod.append(time.perf_counter() - t0)
     return dict(step=step, fwd=fwd, bwd=bwd, rest=step - fwd - bwd,
                 step2=float(np.median(step2)) * 1e3, products=float(np.median(prod)) * 1e3)

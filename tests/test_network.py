@@ -91,9 +91,9 @@ def test_forward_and_vjp_match_reference(cfg):
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("bi", [False, True])
 def test_sequences_longer_than_a_projection_block_match_reference(cell, bi):
-    """The input projection runs in blocks of PROJECTION_STEPS steps (into a small buffer for
-    inference, into the stored activations for training): sequences spanning several blocks,
-    with lengths ending inside, at and just after block boundaries, in both directions."""
+    """Inference projects the input in blocks of PROJECTION_STEPS steps into a small buffer
+    (so does the forward pass of TBPTT): sequences spanning several blocks, with lengths ending
+    inside, at and just after block boundaries, in both directions."""
     P = _rec.PROJECTION_STEPS
     t = 2 * P + 3
     net = make_net(cell, 2, bi)

@@ -3,8 +3,8 @@
 Arrays are time-major and C-contiguous: ``x`` is ``(T, B, I)``.  One call runs the whole time
 loop of one layer direction for a (sub-)batch in compiled code:
 
-1. the input projection is a matrix product over many steps (blocks of ``PROJECTION_STEPS``
-   steps, computed just before the recurrence reaches them);
+1. the input projection of all steps is one matrix product (inference, which stores no
+   activations, computes it for ``PROJECTION_STEPS`` steps at a time into a small buffer);
 2. inside the time loop only the recurrent product ``h @ W_hh.T`` and the fused gate
    arithmetic run, in buffers allocated once before the loop;
 3. (backward) the weight gradients are matrix products over all steps after the loop.
@@ -49,10 +49,12 @@ HAS_CELL_STATE = {"lstm": True, "peephole": True, "cifg": True, "gru": False, "r
 #: transposed form ``h @ W_hh.T``; from about 2^20 multiply-adds on, the transposed form was as
 #: fast or faster (8% at (64, 256) @ (256, 1024)).  Measured on a 2-core AVX-512 Xeon.
 SMALL_PRODUCT = 1 << 20
-#: Steps whose input projection is computed in one product, just before the recurrence reaches
-#: them, so that the gate loops read it from cache (one product over all steps wrote and re-read
-#: 3.2 MB per sub-batch at (T, B, G) = (100, 32, 256): 296 us against 124 us in blocks of 8 into
-#: a small buffer, 157 us into the full one).
+#: Inference (no backward pass, so no stored activations) projects the input of this many steps
+#: at a time into a small buffer, just before the recurrence reaches them, so that the gate
+#: loops read it from cache and memory stays O(PROJECTION_STEPS) instead of O(T): one product
+#: over all steps wrote and re-read 3.2 MB per sub-batch at (T, B, G) = (100, 32, 256) and took
+#: 296 us, against 124 us in blocks of 8 steps (at (365, 64, 1024): 21 ms against 15 ms).
+#: Training keeps one product over all steps, into the activations the backward pass reads.
 PROJECTION_STEPS = 8
 
 
@@ -219,14 +221,15 @@ def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0,
         G, H = w_hh.shape
         dt = x.dtype
         has_c = code == LSTM or code == PEEPHOLE or code == CIFG
-        # the input projection runs in blocks of P steps inside the time loop: into the full
-        # ``acts`` (training) or into a buffer of P steps (``acts`` shorter than T: inference).
+        # the input projection: one product over all steps into the full ``acts`` (training),
+        # or, when ``acts`` is a buffer of P < T steps (inference), a product over the next P
+        # steps each time the recurrence reaches them, read back from cache by the gate loops.
         # The bias is added in the gate loops of each step (a separate pass over all steps cost
         # ~4% of the forward); GRU keeps b_hn inside the reset product
         w_ih_t = np.ascontiguousarray(w_ih.T)
         nb = acts.shape[0]
         ring = nb < T
-        P = nb if ring else PROJECTION_STEPS
+        P = nb if ring else T
         small = B * H * G <= SMALL_PRODUCT
         w_hh_t = np.ascontiguousarray(w_hh.T)
         bias = np.empty(G, dtype=dt)
@@ -257,7 +260,7 @@ def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0,
                 if has_c:
                     cs[slot] = cbuf
             t = T - 1 - s if reverse else s
-            if s % P == 0:                # input projection of the next P steps
+            if s % P == 0:                # input projection of the next P (or all) steps
                 n = min(P, T - s)
                 t_lo = T - s - n if reverse else s
                 dst = 0 if ring else t_lo
