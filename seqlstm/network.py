@@ -151,6 +151,13 @@ class RecurrentNetwork:
             a.fill(0)
         return a
 
+    def _no_slots(self, T):
+        """``rec_slot`` recording no state, for ``T`` steps (read only by the kernels)."""
+        a = self._ws.get(("no_slots", T))
+        if a is None:
+            a = self._ws["no_slots", T] = np.full(T + 1, -1, np.int64)
+        return a
+
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_lock", None)
@@ -362,7 +369,8 @@ class RecurrentNetwork:
         fwd = self._kernel()
         G = _rec.GATE_BLOCKS[self.cell] * H
         dt = self.dtype
-        dummy = tuple(np.zeros((1, 1, 1), dt) for _ in xs)
+        dummy = tuple(self._buf((c, "dummy"), (1, 1, 1)) for c in range(len(xs)))
+        zeros = tuple(self._buf((c, tag, "zeros"), (b, H), zero=True) for c, b in enumerate(bs))
         layers = []
         inp = xs
         for k in range(self.num_layers):
@@ -371,10 +379,8 @@ class RecurrentNetwork:
             for d in range(D):
                 w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, d)
                 idx = k * D + d
-                his = (tuple(np.zeros((b, H), dt) for b in bs) if h0s is None
-                       else tuple(h[idx] for h in h0s))
-                cis = (tuple(np.zeros((b, H), dt) for b in bs) if c0s is None
-                       else tuple(c0[idx] for c0 in c0s))
+                his = zeros if h0s is None else tuple(h[idx] for h in h0s)
+                cis = zeros if c0s is None else tuple(c0[idx] for c0 in c0s)
                 # gate activations of every step for a backward pass, else a buffer for the
                 # input projection of a few steps at a time
                 n_acts = T if store else min(T, _rec.PROJECTION_STEPS)
@@ -397,7 +403,7 @@ class RecurrentNetwork:
                     cs = (tuple(self._buf((c, tag, "cs", k, d), (n_slots, b, H))
                                 for c, b in enumerate(bs)) if self.has_cell_state else dummy)
                 else:
-                    rec_slot = np.full(T + 1, -1, np.int64)
+                    rec_slot = self._no_slots(T)
                     hs = cs = dummy
                 hn = tuple(np.empty((b, H), dt) for b in bs)
                 cn = tuple(np.empty((b, H), dt) for b in bs)
