@@ -357,11 +357,12 @@ class RecurrentNetwork:
     # Every per-sample quantity is a tuple with one array per sub-batch: each kernel call covers
     # all sub-batches at once, on Numba's threads.
     def _forward_stack(self, xs, lens, store, h0s=None, c0s=None, rec=None, dropout_masks=None,
-                       tag="full"):
+                       tag="full", top_out=None):
         """Run all layers on the sub-batches ``xs`` (tuple of (T, b, I)).
 
-        ``dropout_masks`` is a list over layers but the last of per-sub-batch tuples.  Returns
-        (layers, top outputs)."""
+        ``dropout_masks`` is a list over layers but the last of per-sub-batch tuples.
+        ``top_out`` (per sub-batch, (b, T, H*D), batch-major) receives the top layer's outputs
+        directly.  Returns (layers, top outputs)."""
         T = xs[0].shape[0]
         bs = [x.shape[1] for x in xs]
         H = self.hidden_size
@@ -374,7 +375,9 @@ class RecurrentNetwork:
         layers = []
         inp = xs
         for k in range(self.num_layers):
-            outs = tuple(self._buf((c, tag, "out", k), (T, b, H * D)) for c, b in enumerate(bs))
+            top_bm = top_out is not None and k == self.num_layers - 1
+            outs = (top_out if top_bm else
+                    tuple(self._buf((c, tag, "out", k), (T, b, H * D)) for c, b in enumerate(bs)))
             dirs = []
             for d in range(D):
                 w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, d)
@@ -408,7 +411,7 @@ class RecurrentNetwork:
                 hn = tuple(np.empty((b, H), dt) for b in bs)
                 cn = tuple(np.empty((b, H), dt) for b in bs)
                 fwd(d == 1, inp, w_ih, w_hh, b_ih, b_hh, peep, his, cis, lens,
-                    acts, aux, outs, d * H, rec_slot, hs, cs, hn, cn)
+                    acts, aux, outs, d * H, top_bm, rec_slot, hs, cs, hn, cn)
                 dirs.append(dict(acts=acts, aux=aux, hs=hs, cs=cs, hn=hn, cn=cn))
             layers.append(dict(x=inp, dirs=dirs))
             if dropout_masks is not None and k < self.num_layers - 1:
@@ -568,7 +571,7 @@ class RecurrentNetwork:
                 h_new = tuple(np.empty((b, H), dt) for b in bs)
                 c_new = tuple(np.empty((b, H), dt) for b in bs)
                 fwd(False, inp, w_ih, w_hh, b_ih, b_hh, peep, hn[k], cn[k], ls,
-                    acts, aux_n, outs, 0, local, hs[k], cs[k], h_new, c_new)
+                    acts, aux_n, outs, 0, False, local, hs[k], cs[k], h_new, c_new)
                 hn[k], cn[k] = h_new, c_new
                 if dropout_masks is not None and k < L - 1:
                     outs = tuple(o * m[s0:s1] for o, m in zip(outs, dropout_masks[k]))
@@ -627,13 +630,16 @@ class RecurrentNetwork:
 
         chunks = self._chunks(B)
         lens = self._lens(lengths, chunks)
+        headless = self.output_size is None
         with self._computing():
             layers, tops = self._forward_stack(
                 self._split(x, chunks), lens, store=False,
                 h0s=None if h0 is None else self._split(h0, chunks),
-                c0s=None if c0 is None else self._split(c0, chunks))
+                c0s=None if c0 is None else self._split(c0, chunks),
+                top_out=tuple(out[b0:b1] for b0, b1 in chunks) if headless else None)
             for c, (b0, b1) in enumerate(chunks):
-                out[b0:b1] = np.swapaxes(self._apply_head(tops[c]), 0, 1)
+                if not headless:
+                    out[b0:b1] = np.swapaxes(self._apply_head(tops[c]), 0, 1)
                 if not return_state:
                     continue
                 i = 0

@@ -71,19 +71,10 @@ def _cell_code(cell):
 # and per-row slice views cost two atomic reference-count operations each.  Each gate has its own
 # simple loop, which LLVM vectorises.
 @jit
-def _padded_step_fwd(t, b, d, H, o4):
-    """A padded step: the state is left as it is and the output is 0."""
-    zero = o4.dtype.type(0.0)
-    for j in range(H):
-        o4[t, b, d, j] = zero
-
-
-@jit
-def _lstm_fwd_rows(peep_on, t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, peep, o4, d):
+def _lstm_fwd_rows(peep_on, t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, peep):
     for b in range(B):
         if t >= lengths[b]:
-            _padded_step_fwd(t, b, d, H, o4)
-            continue
+            continue                  # padded: the state is left as it is
         if peep_on:
             for j in range(H):
                 a4[ta, b, 0, j] = sigmoid(a4[ta, b, 0, j] + bias2[0, j] + g3[b, 0, j]
@@ -109,17 +100,14 @@ def _lstm_fwd_rows(peep_on, t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, pee
                 a4[ta, b, 3, j] = sigmoid(a4[ta, b, 3, j] + bias2[3, j] + g3[b, 3, j])
         for j in range(H):
             hbuf[b, j] = a4[ta, b, 3, j] * tanh(cbuf[b, j])
-        for j in range(H):
-            o4[t, b, d, j] = hbuf[b, j]
 
 
 @jit
-def _cifg_fwd_rows(t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, o4, d):
+def _cifg_fwd_rows(t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf):
     one = a4.dtype.type(1.0)
     for b in range(B):
         if t >= lengths[b]:
-            _padded_step_fwd(t, b, d, H, o4)
-            continue
+            continue                  # padded: the state is left as it is
         for j in range(H):
             a4[ta, b, 0, j] = sigmoid(a4[ta, b, 0, j] + bias2[0, j] + g3[b, 0, j])
         for j in range(H):
@@ -131,17 +119,14 @@ def _cifg_fwd_rows(t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, o4, d):
             cbuf[b, j] = (one - ig) * cbuf[b, j] + ig * a4[ta, b, 1, j]
         for j in range(H):
             hbuf[b, j] = a4[ta, b, 2, j] * tanh(cbuf[b, j])
-        for j in range(H):
-            o4[t, b, d, j] = hbuf[b, j]
 
 
 @jit
-def _gru_fwd_rows(t, ta, B, H, lengths, a4, bias2, aux, g3, hbuf, bn, o4, d):
+def _gru_fwd_rows(t, ta, B, H, lengths, a4, bias2, aux, g3, hbuf, bn):
     one = a4.dtype.type(1.0)
     for b in range(B):
         if t >= lengths[b]:
-            _padded_step_fwd(t, b, d, H, o4)
-            continue
+            continue                  # padded: the state is left as it is
         for j in range(H):
             a4[ta, b, 0, j] = sigmoid(a4[ta, b, 0, j] + bias2[0, j] + g3[b, 0, j])
         for j in range(H):
@@ -153,26 +138,21 @@ def _gru_fwd_rows(t, ta, B, H, lengths, a4, bias2, aux, g3, hbuf, bn, o4, d):
         for j in range(H):
             zg = a4[ta, b, 1, j]
             hbuf[b, j] = (one - zg) * a4[ta, b, 2, j] + zg * hbuf[b, j]
-        for j in range(H):
-            o4[t, b, d, j] = hbuf[b, j]
 
 
 @jit
-def _rnn_fwd_rows(t, ta, B, H, lengths, a4, bias2, g3, hbuf, o4, d):
+def _rnn_fwd_rows(t, ta, B, H, lengths, a4, bias2, g3, hbuf):
     for b in range(B):
         if t >= lengths[b]:
-            _padded_step_fwd(t, b, d, H, o4)
-            continue
+            continue                  # padded: the state is left as it is
         for j in range(H):
             a4[ta, b, 0, j] = tanh(a4[ta, b, 0, j] + bias2[0, j] + g3[b, 0, j])
         for j in range(H):
             hbuf[b, j] = a4[ta, b, 0, j]
-        for j in range(H):
-            o4[t, b, d, j] = hbuf[b, j]
 
 
 def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux,
-                  out, col, rec_slot, hs, cs, hn, cn):
+                  out, col, out_bm, rec_slot, hs, cs, hn, cn):
     """Run one direction of one layer over all time steps.
 
     Parameters
@@ -196,8 +176,11 @@ def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, length
         backward pass); with fewer it is a buffer for P steps at a time (inference).
     aux : ndarray, shape (T, B, H) for GRU
         Receives ``W_hn h + b_hn`` per step (GRU only).
-    out : ndarray, shape (T, B, H_out)
+    out : ndarray, shape (T, B, H_out), or (B, T, H_out) when ``out_bm``
         Receives this direction's outputs in columns ``col:col+H`` (0 at padded steps).
+    out_bm : bool
+        ``out`` is batch-major: the top layer of an inference writes straight into the
+        (sample, time, feature) array returned to the user, saving a transposing copy.
     rec_slot : ndarray of int64, shape (T + 1,)
         Slot in ``hs``/``cs`` where the state before processing step ``s`` is stored, or -1.
     hs, cs : ndarray, shape (n_slots, B, H)
@@ -210,13 +193,13 @@ def layer_forward(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, length
 
 @overload(layer_forward, prefer_literal=True, jit_options=OVERLOAD_OPTIONS)
 def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux,
-                         out, col, rec_slot, hs, cs, hn, cn):
+                         out, col, out_bm, rec_slot, hs, cs, hn, cn):
     """Compile ``layer_forward`` for the literal cell code: the other cells' branches are
     pruned before typing, so only the cell in use is compiled."""
     code = _cell_code(cell)
 
     def impl(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux,
-             out, col, rec_slot, hs, cs, hn, cn):
+             out, col, out_bm, rec_slot, hs, cs, hn, cn):
         T, B, I = x.shape
         G, H = w_hh.shape
         dt = x.dtype
@@ -246,8 +229,12 @@ def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0,
         a4 = acts.reshape(nb, B, NG, H)
         g3 = gbuf.reshape(B, NG, H)
         bias2 = bias.reshape(NG, H)
-        o4 = out.reshape(T, B, out.shape[2] // H, H)
+        if out_bm:
+            o4 = out.reshape(B, T, out.shape[2] // H, H)
+        else:
+            o4 = out.reshape(T, B, out.shape[2] // H, H)
         d = col // H
+        zero = dt.type(0.0)
         bn = b_hh[G - H:]
         hbuf[:] = h0
         if has_c:
@@ -272,15 +259,29 @@ def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0,
             else:
                 np.dot(hbuf, w_hh.T, gbuf)
             if code == LSTM:
-                _lstm_fwd_rows(False, t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, peep, o4, d)
+                _lstm_fwd_rows(False, t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, peep)
             elif code == PEEPHOLE:
-                _lstm_fwd_rows(True, t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, peep, o4, d)
+                _lstm_fwd_rows(True, t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, peep)
             elif code == CIFG:
-                _cifg_fwd_rows(t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, o4, d)
+                _cifg_fwd_rows(t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf)
             elif code == GRU:
-                _gru_fwd_rows(t, ta, B, H, lengths, a4, bias2, aux, g3, hbuf, bn, o4, d)
+                _gru_fwd_rows(t, ta, B, H, lengths, a4, bias2, aux, g3, hbuf, bn)
             else:
-                _rnn_fwd_rows(t, ta, B, H, lengths, a4, bias2, g3, hbuf, o4, d)
+                _rnn_fwd_rows(t, ta, B, H, lengths, a4, bias2, g3, hbuf)
+            for b in range(B):            # the outputs: the new state, 0 at padded steps
+                if out_bm:
+                    if t < lengths[b]:
+                        for j in range(H):
+                            o4[b, t, d, j] = hbuf[b, j]
+                    else:
+                        for j in range(H):
+                            o4[b, t, d, j] = zero
+                elif t < lengths[b]:
+                    for j in range(H):
+                        o4[t, b, d, j] = hbuf[b, j]
+                else:
+                    for j in range(H):
+                        o4[t, b, d, j] = zero
         slot = rec_slot[T]
         if slot >= 0:
             hs[slot] = hbuf
@@ -578,91 +579,91 @@ def _layer_backward_typed(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, act
 # process that used GNU OpenMP is killed when it starts them); they compile only when needed.
 @jit(parallel=True)
 def _forward_lstm(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux, outs,
-                  col, rec_slot, hs, cs, hn, cn):
+                  col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in prange(len(xs)):
         layer_forward(LSTM, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
                       cn[k])
 
 
 @jit
 def _forward_lstm_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux,
-                         outs, col, rec_slot, hs, cs, hn, cn):
+                         outs, col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in range(len(xs)):
         layer_forward(LSTM, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
                       cn[k])
 
 
 @jit(parallel=True)
 def _forward_peephole(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux,
-                      outs, col, rec_slot, hs, cs, hn, cn):
+                      outs, col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in prange(len(xs)):
         layer_forward(PEEPHOLE, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
                       cn[k])
 
 
 @jit
 def _forward_peephole_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts,
-                             aux, outs, col, rec_slot, hs, cs, hn, cn):
+                             aux, outs, col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in range(len(xs)):
         layer_forward(PEEPHOLE, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
                       cn[k])
 
 
 @jit(parallel=True)
 def _forward_cifg(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux, outs,
-                  col, rec_slot, hs, cs, hn, cn):
+                  col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in prange(len(xs)):
         layer_forward(CIFG, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
                       cn[k])
 
 
 @jit
 def _forward_cifg_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux,
-                         outs, col, rec_slot, hs, cs, hn, cn):
+                         outs, col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in range(len(xs)):
         layer_forward(CIFG, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
                       cn[k])
 
 
 @jit(parallel=True)
 def _forward_gru(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux, outs,
-                 col, rec_slot, hs, cs, hn, cn):
+                 col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in prange(len(xs)):
         layer_forward(GRU, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
                       cn[k])
 
 
 @jit
 def _forward_gru_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux,
-                        outs, col, rec_slot, hs, cs, hn, cn):
+                        outs, col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in range(len(xs)):
         layer_forward(GRU, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
                       cn[k])
 
 
 @jit(parallel=True)
 def _forward_rnn(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux, outs,
-                 col, rec_slot, hs, cs, hn, cn):
+                 col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in prange(len(xs)):
         layer_forward(RNN, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
                       cn[k])
 
 
 @jit
 def _forward_rnn_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, acts, aux,
-                        outs, col, rec_slot, hs, cs, hn, cn):
+                        outs, col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in range(len(xs)):
         layer_forward(RNN, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, rec_slot, hs[k], cs[k], hn[k],
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
                       cn[k])
 
 
