@@ -6,7 +6,8 @@ Run from the repository root (PyTorch must be installed: ``pip install torch==2.
     python benchmarks/bench_engine.py --configs A B --repeats 10 --no-write
 
 For each float32 config it times, in one process and interleaved (ours, theirs, ours, ...):
-inference (forward of the LSTM layer) and one training step (forward, backward, Adam update,
+inference (forward of the LSTM layer alone, per-step outputs in (sample, time, hidden) as
+PyTorch's ``lstm(x)`` with ``batch_first=True``) and one training step (forward, backward, Adam update,
 MSE on a linear head of the last hidden state), with ``torch.set_num_threads`` equal to seqlstm's
 thread count.  It reports medians in ms, speed ratios (PyTorch time / seqlstm time, > 1 means
 seqlstm is faster), seqlstm's GFLOP/s, the machine's measured float32 GEMM rate, and the time of
@@ -335,7 +336,10 @@ def main(argv=None):
     say("float32; ratio = PyTorch time / seqlstm time (> 1: seqlstm faster); medians over "
         "rounds that alternate short blocks of calls of each library, in one process, each "
         f"block after a {1000 * PAUSE:.0f} ms pause and an untimed call (so that neither "
-        "library's spinning OpenMP workers take the cores from the other's block).")
+        "library's spinning OpenMP workers take the cores from the other's block).  Inference: "
+        "the LSTM layer alone, per-step outputs (sample, time, hidden) in both libraries; "
+        "training step: forward, backward, Adam update, MSE on a linear head of the last "
+        "hidden state.")
     say()
     say("| config (B, T, I, H) | train seqlstm ms | train torch ms | train ratio (target) | "
         "train GFLOP/s | infer seqlstm ms | infer torch ms | infer ratio (target) |")
