@@ -269,19 +269,13 @@ def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0,
             else:
                 _rnn_fwd_rows(t, ta, B, H, lengths, a4, bias2, g3, hbuf)
             for b in range(B):            # the outputs: the new state, 0 at padded steps
+                valid = t < lengths[b]
                 if out_bm:
-                    if t < lengths[b]:
-                        for j in range(H):
-                            o4[b, t, d, j] = hbuf[b, j]
-                    else:
-                        for j in range(H):
-                            o4[b, t, d, j] = zero
-                elif t < lengths[b]:
                     for j in range(H):
-                        o4[t, b, d, j] = hbuf[b, j]
+                        o4[b, t, d, j] = hbuf[b, j] if valid else zero
                 else:
                     for j in range(H):
-                        o4[t, b, d, j] = zero
+                        o4[t, b, d, j] = hbuf[b, j] if valid else zero
         slot = rec_slot[T]
         if slot >= 0:
             hs[slot] = hbuf
