@@ -7,12 +7,12 @@ Run from the repository root (PyTorch must be installed: ``pip install torch==2.
 
 For each float32 config it times, in one process and interleaved (ours, theirs, ours, ...):
 inference (forward of the LSTM layer alone, per-step outputs in (sample, time, hidden) as
-PyTorch's ``lstm(x)`` with ``batch_first=True``) and one training step (forward, backward, Adam update,
-MSE on a linear head of the last hidden state), with ``torch.set_num_threads`` equal to seqlstm's
-thread count.  It reports medians in ms, speed ratios (PyTorch time / seqlstm time, > 1 means
-seqlstm is faster), seqlstm's GFLOP/s, the machine's measured float32 GEMM rate, and the time of
-the first forward+backward in a fresh process with a cold and with a warm Numba cache.  This is
-a measurement, not a test: it asserts nothing.
+PyTorch's ``lstm(x)`` with ``batch_first=True``) and one training step (forward, backward, Adam
+update, MSE on a linear head of the last hidden state), with ``torch.set_num_threads`` equal to
+seqlstm's thread count. It reports medians in ms, speed ratios (PyTorch time / seqlstm time, > 1
+means seqlstm is faster), seqlstm's GFLOP/s, the machine's measured float32 GEMM rate, and the
+time of the first forward+backward in a fresh process with a cold and with a warm Numba cache.
+This is a measurement, not a test: it asserts nothing.
 """
 
 import argparse

@@ -25,8 +25,8 @@ def dense_forward(x, w, b, out):
             for j in range(O):
                 out[r, j] += b[j]
         return
-    # a few outputs: dot products over contiguous rows (a BLAS product with N <= 4 columns
-    # costs ten times more: 40 us against 4 us for 3200 rows of 64 features)
+    # up to 4 outputs: dot products over contiguous rows (a BLAS product with one output
+    # column took 40 us against 14 us for 3200 rows of 64 features)
     for r in range(N):
         for j in range(O):
             acc = x.dtype.type(0.0)

@@ -214,7 +214,8 @@ def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0,
         ring = nb < T
         P = nb if ring else T
         small = B * H * G <= SMALL_PRODUCT
-        w_hh_t = np.ascontiguousarray(w_hh.T)
+        # W_hh^T contiguous for the small no-transpose form only
+        w_hh_t = np.ascontiguousarray(w_hh.T) if small else np.empty((0, 0), dtype=dt)
         bias = np.empty(G, dtype=dt)
         for j in range(G):
             bias[j] = b_ih[j] + b_hh[j]
@@ -455,7 +456,8 @@ def _layer_backward_typed(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, act
         dhd = np.empty((B, H), dtype=dt)
         tmp = np.empty((2, H), dtype=dt)
         small = B * H * G <= SMALL_PRODUCT
-        w_hh_t = np.ascontiguousarray(w_hh.T)
+        # the large form multiplies by (W_hh^T contiguous)^T; the small one by W_hh itself
+        w_hh_t = np.empty((0, 0), dtype=dt) if small else np.ascontiguousarray(w_hh.T)
         NG = G // H
         a4 = acts.reshape(T, B, NG, H)
         dgh4 = dgh.reshape(T, B, NG, H)
@@ -576,8 +578,8 @@ def _forward_lstm(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, 
                   col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in prange(len(xs)):
         layer_forward(LSTM, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
-                      cn[k])
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k],
+                      hn[k], cn[k])
 
 
 @jit
@@ -585,8 +587,8 @@ def _forward_lstm_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, le
                          outs, col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in range(len(xs)):
         layer_forward(LSTM, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
-                      cn[k])
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k],
+                      hn[k], cn[k])
 
 
 @jit(parallel=True)
@@ -594,8 +596,8 @@ def _forward_peephole(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengt
                       outs, col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in prange(len(xs)):
         layer_forward(PEEPHOLE, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
-                      cn[k])
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k],
+                      hn[k], cn[k])
 
 
 @jit
@@ -603,8 +605,8 @@ def _forward_peephole_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s
                              aux, outs, col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in range(len(xs)):
         layer_forward(PEEPHOLE, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
-                      cn[k])
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k],
+                      hn[k], cn[k])
 
 
 @jit(parallel=True)
@@ -612,8 +614,8 @@ def _forward_cifg(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, 
                   col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in prange(len(xs)):
         layer_forward(CIFG, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
-                      cn[k])
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k],
+                      hn[k], cn[k])
 
 
 @jit
@@ -621,8 +623,8 @@ def _forward_cifg_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, le
                          outs, col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in range(len(xs)):
         layer_forward(CIFG, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
-                      cn[k])
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k],
+                      hn[k], cn[k])
 
 
 @jit(parallel=True)
@@ -630,8 +632,8 @@ def _forward_gru(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, a
                  col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in prange(len(xs)):
         layer_forward(GRU, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
-                      cn[k])
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k],
+                      hn[k], cn[k])
 
 
 @jit
@@ -639,8 +641,8 @@ def _forward_gru_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, len
                         outs, col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in range(len(xs)):
         layer_forward(GRU, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
-                      cn[k])
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k],
+                      hn[k], cn[k])
 
 
 @jit(parallel=True)
@@ -648,8 +650,8 @@ def _forward_rnn(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, lengths, a
                  col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in prange(len(xs)):
         layer_forward(RNN, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
-                      cn[k])
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k],
+                      hn[k], cn[k])
 
 
 @jit
@@ -657,8 +659,8 @@ def _forward_rnn_serial(reverse, xs, w_ih, w_hh, b_ih, b_hh, peep, h0s, c0s, len
                         outs, col, out_bm, rec_slot, hs, cs, hn, cn):
     for k in range(len(xs)):
         layer_forward(RNN, reverse, xs[k], w_ih, w_hh, b_ih, b_hh, peep, h0s[k], c0s[k],
-                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k], hn[k],
-                      cn[k])
+                      lengths[k], acts[k], aux[k], outs[k], col, out_bm, rec_slot, hs[k], cs[k],
+                      hn[k], cn[k])
 
 
 @jit(parallel=True)
