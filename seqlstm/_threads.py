@@ -21,6 +21,8 @@ import os
 import threading
 from contextlib import contextmanager
 
+import numba
+
 _lock = threading.Lock()
 _launch_lock = threading.Lock()
 _blas = None
@@ -60,22 +62,27 @@ def _entry_points():
     return _blas
 
 
-@contextmanager
-def single_threaded_blas():
-    """Run the enclosed kernel calls with SciPy's OpenBLAS limited to one thread."""
-    funcs = _entry_points()
-    if not funcs:
-        yield
-        return
-    get, set_ = funcs
-    previous = get()
-    if previous != 1:
-        set_(1)
-    try:
-        yield
-    finally:
-        if previous != 1:
-            set_(previous)
+class single_threaded_blas:
+    """Run the enclosed kernel calls with SciPy's OpenBLAS limited to one thread.
+
+    A plain class rather than a generator-based context manager: it is entered around every
+    kernel call, where a generator frame's few microseconds show on small batches."""
+
+    __slots__ = ("_previous",)
+
+    def __enter__(self):
+        funcs = _entry_points()
+        self._previous = 1
+        if funcs:
+            self._previous = funcs[0]()
+            if self._previous != 1:
+                funcs[1](1)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous != 1:
+            _blas[1](self._previous)
+        return False
 
 
 def get_num_threads():
@@ -99,35 +106,81 @@ def serial_kernels():
     return _forked_child
 
 
-def _threadsafe_layer(numba):
-    try:
-        return numba.threading_layer() in ("omp", "tbb")
-    except ValueError:              # no parallel region has run yet: the layer is not chosen
-        return False
+_threadsafe = False
 
 
-@contextmanager
-def kernel_threads():
+def _threadsafe_layer():
+    """Whether Numba's threading layer is thread-safe ("omp" or "tbb"); fixed once chosen."""
+    global _threadsafe
+    if not _threadsafe:
+        try:
+            _threadsafe = numba.threading_layer() in ("omp", "tbb")
+        except ValueError:          # no parallel region has run yet: the layer is not chosen
+            return False
+    return _threadsafe
+
+
+class kernel_threads:
     """Run the enclosed kernel calls on ``get_num_threads()`` of Numba's threads (at most the
     size of Numba's pool), restoring the calling thread's previous setting afterwards.  With a
     threading layer that is not thread-safe (Numba's fallback "workqueue"), concurrent callers
-    take turns."""
-    import numba
+    take turns.  A plain class, like ``single_threaded_blas``."""
 
-    previous = numba.get_num_threads()
-    wanted = max(1, min(_n_threads, numba.config.NUMBA_NUM_THREADS))
-    if wanted != previous:
-        numba.set_num_threads(wanted)
-    lock = None if _threadsafe_layer(numba) else _launch_lock
-    if lock is not None:
-        lock.acquire()
-    try:
-        yield
-    finally:
-        if lock is not None:
-            lock.release()
-        if wanted != previous:
-            numba.set_num_threads(previous)
+    __slots__ = ("_previous", "_wanted", "_lock")
+
+    def __enter__(self):
+        self._previous = numba.get_num_threads()
+        self._wanted = max(1, min(_n_threads, numba.config.NUMBA_NUM_THREADS))
+        if self._wanted != self._previous:
+            numba.set_num_threads(self._wanted)
+        self._lock = None if _threadsafe_layer() else _launch_lock
+        if self._lock is not None:
+            self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        if self._lock is not None:
+            self._lock.release()
+        if self._wanted != self._previous:
+            numba.set_num_threads(self._previous)
+        return False
+
+
+class computing:
+    """The settings of every kernel call, entered as one context: ``lock`` (a caller's lock,
+    so that concurrent callers do not share its workspaces), then ``single_threaded_blas`` and
+    ``kernel_threads``; left in reverse order."""
+
+    __slots__ = ("_lock", "_blas", "_threads")
+
+    def __init__(self, lock):
+        self._lock = lock
+        self._blas = single_threaded_blas()
+        self._threads = kernel_threads()
+
+    def __enter__(self):
+        self._lock.acquire()
+        try:
+            self._blas.__enter__()
+            try:
+                self._threads.__enter__()
+            except BaseException:
+                self._blas.__exit__(None, None, None)
+                raise
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self._threads.__exit__(*exc)
+        finally:
+            try:
+                self._blas.__exit__(*exc)
+            finally:
+                self._lock.release()
+        return False
 
 
 def set_num_threads(n):

@@ -7,11 +7,10 @@ xarray or estimators: inputs are NumPy arrays ``(sample, time, feature)``.
 
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
 
 import numpy as np
 
-from ._threads import kernel_threads, serial_kernels, single_threaded_blas, work_units
+from ._threads import computing, serial_kernels, work_units
 from .kernels import dense as _dense
 from .kernels import losses as _losses
 from .kernels import padding as _padding
@@ -136,7 +135,7 @@ class RecurrentNetwork:
             self._layout.append((name, offset, offset + size, shape))
             offset += size
         self.params = np.zeros(offset, self.dtype)
-        self._views = self._named_views(self.params)
+        self._set_views()
         self.init_params(random_state)
 
     # ------------------------------------------------------------------ workspaces
@@ -150,6 +149,16 @@ class RecurrentNetwork:
         if zero:
             a.fill(0)
         return a
+
+    def _bufs(self, key, shapes, zero=False):
+        """One reusable work array per sub-batch (``shapes``: one shape each), as a tuple; one
+        dictionary lookup per tuple.  ``zero``: filled with zeros when allocated, for arrays the
+        kernels only read (zero initial states)."""
+        hit = self._ws.get(key)
+        if hit is None or hit[0] != shapes:
+            arrays = tuple((np.zeros if zero else np.empty)(shape, self.dtype) for shape in shapes)
+            hit = self._ws[key] = (shapes, arrays)
+        return hit[1]
 
     def _no_slots(self, T):
         """``rec_slot`` recording no state, for ``T`` steps (read only by the kernels)."""
@@ -168,7 +177,7 @@ class RecurrentNetwork:
         self.__dict__.update(state)
         self._lock = threading.Lock()
         # the views must point into this object's own flat vector
-        self._views = self._named_views(self.params)
+        self._set_views()
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -211,6 +220,18 @@ class RecurrentNetwork:
             shapes["head_weight"] = (self.output_size, self.features_out)
             shapes["head_bias"] = (self.output_size,)
         return shapes
+
+    def _set_views(self):
+        """Named views of ``params`` and, per (layer, direction), the kernels' parameter tuple
+        ``(w_ih, w_hh, b_ih, b_hh, peep)`` (a zero ``peep`` for cells without peepholes)."""
+        v = self._views = self._named_views(self.params)
+        no_peep = np.zeros((3, 1), self.dtype)
+        self._layer_tuples = {}
+        for k in range(self.num_layers):
+            for d, s in enumerate(self._suffixes()):
+                self._layer_tuples[k, d] = (
+                    v[f"weight_ih_l{k}{s}"], v[f"weight_hh_l{k}{s}"], v[f"bias_ih_l{k}{s}"],
+                    v[f"bias_hh_l{k}{s}"], v.get(f"peephole_l{k}{s}", no_peep))
 
     def _named_views(self, flat):
         """Views of a flat vector laid out like ``params``, keyed by parameter name."""
@@ -276,23 +297,17 @@ class RecurrentNetwork:
         return np.concatenate([np.asarray(grads[n], self.dtype).ravel() for n in self.shapes])
 
     def _layer_params(self, k, d):
-        s = ("", "_reverse")[d]
-        v = self._views
-        if self.cell == "peephole":
-            peep = v[f"peephole_l{k}{s}"]
-        else:
-            peep = np.zeros((3, 1), self.dtype)
-        return (v[f"weight_ih_l{k}{s}"], v[f"weight_hh_l{k}{s}"], v[f"bias_ih_l{k}{s}"],
-                v[f"bias_hh_l{k}{s}"], peep)
+        return self._layer_tuples[k, d]
 
     # ------------------------------------------------------------------ input handling
-    def _prepare(self, X, lengths=None):
-        """Validate ``X`` (sample, time, feature), return time-major zero-padded copy, lengths."""
+    def _prepare(self, X, lengths=None, mask=True):
+        """Validate ``X`` (sample, time, feature), return time-major zero-padded copy, lengths
+        and the (time, sample) mask of valid steps (None unless ``mask``)."""
         X = np.asarray(X)
         if X.ndim != 3:
             raise ValueError(f"X must be 3-D (sample, time, feature), got {X.ndim}-D "
                              f"shape {X.shape}")
-        if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+        if X.dtype.kind not in "iuf":            # real numbers (not bool, complex, object)
             raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
         B, T, n_in = X.shape
         if n_in != self.input_size:
@@ -318,13 +333,17 @@ class RecurrentNetwork:
             raise ValueError(f"X has a non-finite value ({X[b, t, f]}) at sample {b}, time {t}, "
                              f"feature {f} inside the sequence (only whole steps of NaN at the "
                              "end of a sequence are padding)")
-        mask = np.arange(T)[:, None] < lengths[None, :]               # (T, B)
-        return x, lengths, mask
+        valid = np.arange(T)[:, None] < lengths[None, :] if mask else None     # (T, B)
+        return x, lengths, valid
 
     def _chunks(self, B):
         """Fixed split of the batch into sub-batches (run concurrently by the kernels)."""
-        n = work_units(B, 8)
-        return [((k * B) // n, ((k + 1) * B) // n) for k in range(n)]
+        hit = self._ws.get("chunks")
+        if hit is None or hit[0] != B:
+            n = work_units(B, 8)
+            hit = self._ws["chunks"] = (B, tuple(((k * B) // n, ((k + 1) * B) // n)
+                                                 for k in range(n)))
+        return hit[1]
 
     @staticmethod
     def _split(a, chunks):
@@ -345,13 +364,11 @@ class RecurrentNetwork:
             table = _rec.BACKWARD if backward else _rec.FORWARD
         return table[self.cell]
 
-    @contextmanager
     def _computing(self):
         """Kernel calls and their workspaces: the network's lock (concurrent callers do not
         share workspaces), single-threaded BLAS inside the kernels, and seqlstm's thread count
-        for Numba's threads."""
-        with self._lock, single_threaded_blas(), kernel_threads():
-            yield
+        for Numba's threads (``seqlstm._threads.computing``)."""
+        return computing(self._lock)
 
     # ------------------------------------------------------------------ the stack
     # Every per-sample quantity is a tuple with one array per sub-batch: each kernel call covers
@@ -370,14 +387,14 @@ class RecurrentNetwork:
         fwd = self._kernel()
         G = _rec.GATE_BLOCKS[self.cell] * H
         dt = self.dtype
-        dummy = tuple(self._buf((c, "dummy"), (1, 1, 1)) for c in range(len(xs)))
-        zeros = tuple(self._buf((c, tag, "zeros"), (b, H), zero=True) for c, b in enumerate(bs))
+        dummy = self._bufs("dummy", ((1, 1, 1),) * len(bs))
+        zeros = self._bufs("zeros", tuple((b, H) for b in bs), zero=True)   # read only
         layers = []
         inp = xs
         for k in range(self.num_layers):
             top_bm = top_out is not None and k == self.num_layers - 1
             outs = (top_out if top_bm else
-                    tuple(self._buf((c, tag, "out", k), (T, b, H * D)) for c, b in enumerate(bs)))
+                    self._bufs((tag, "out", k), tuple((T, b, H * D) for b in bs)))
             dirs = []
             for d in range(D):
                 w_ih, w_hh, b_ih, b_hh, peep = self._layer_params(k, d)
@@ -387,9 +404,8 @@ class RecurrentNetwork:
                 # gate activations of every step for a backward pass, else a buffer for the
                 # input projection of a few steps at a time
                 n_acts = T if store else min(T, _rec.PROJECTION_STEPS)
-                acts = tuple(self._buf((c, tag, "acts", k, d), (n_acts, b, G))
-                             for c, b in enumerate(bs))
-                aux = (tuple(self._buf((c, tag, "aux", k, d), (T, b, H)) for c, b in enumerate(bs))
+                acts = self._bufs((tag, "acts", k, d), tuple((n_acts, b, G) for b in bs))
+                aux = (self._bufs((tag, "aux", k, d), tuple((T, b, H) for b in bs))
                        if self.cell == "gru" else dummy)
                 if store:           # every state, in natural time order
                     rec_slot = (np.arange(T, -1, -1) if d == 1 else np.arange(T + 1))
@@ -401,10 +417,9 @@ class RecurrentNetwork:
                     rec_slot, n_slots = None, 0
                 if n_slots:
                     rec_slot = rec_slot.astype(np.int64)
-                    hs = tuple(self._buf((c, tag, "hs", k, d), (n_slots, b, H))
-                               for c, b in enumerate(bs))
-                    cs = (tuple(self._buf((c, tag, "cs", k, d), (n_slots, b, H))
-                                for c, b in enumerate(bs)) if self.has_cell_state else dummy)
+                    hs = self._bufs((tag, "hs", k, d), tuple((n_slots, b, H) for b in bs))
+                    cs = (self._bufs((tag, "cs", k, d), tuple((n_slots, b, H) for b in bs))
+                          if self.has_cell_state else dummy)
                 else:
                     rec_slot = self._no_slots(T)
                     hs = cs = dummy
@@ -619,39 +634,35 @@ class RecurrentNetwork:
             NaN at padded steps.
         state : ndarray or tuple, only if ``return_state``
         """
-        x, lengths, mask = self._prepare(X, lengths)
+        x, lengths, _ = self._prepare(X, lengths, mask=False)
         T, B, _ = x.shape
         h0, c0 = self._initial_state(initial_state, B)
-        n_out = self.features_out if self.output_size is None else self.output_size
-        out = np.empty((B, T, n_out), self.dtype)
-        n_state = self.num_layers * self.num_directions
-        hn = np.empty((n_state, B, self.hidden_size), self.dtype)
-        cn = np.empty_like(hn)
-
-        chunks = self._chunks(B)
-        lens = self._lens(lengths, chunks)
         headless = self.output_size is None
+        out = np.empty((B, T, self.features_out if headless else self.output_size), self.dtype)
+        chunks = self._chunks(B)
         with self._computing():
             layers, tops = self._forward_stack(
-                self._split(x, chunks), lens, store=False,
+                self._split(x, chunks), self._lens(lengths, chunks), store=False,
                 h0s=None if h0 is None else self._split(h0, chunks),
                 c0s=None if c0 is None else self._split(c0, chunks),
                 top_out=tuple(out[b0:b1] for b0, b1 in chunks) if headless else None)
-            for c, (b0, b1) in enumerate(chunks):
-                if not headless:
+            if not headless:
+                for c, (b0, b1) in enumerate(chunks):
                     out[b0:b1] = np.swapaxes(self._apply_head(tops[c]), 0, 1)
-                if not return_state:
-                    continue
-                i = 0
-                for lay in layers:
-                    for cd in lay["dirs"]:
-                        hn[i, b0:b1] = cd["hn"][c]
-                        cn[i, b0:b1] = cd["cn"][c]
-                        i += 1
         if lengths.min() < T:
-            out[~mask.T] = np.nan
+            out[np.arange(T)[None, :] >= lengths[:, None]] = np.nan
         if not return_state:
             return out
+        n_state = self.num_layers * self.num_directions
+        hn = np.empty((n_state, B, self.hidden_size), self.dtype)
+        cn = np.empty_like(hn)
+        for c, (b0, b1) in enumerate(chunks):
+            i = 0
+            for lay in layers:
+                for cd in lay["dirs"]:
+                    hn[i, b0:b1] = cd["hn"][c]
+                    cn[i, b0:b1] = cd["cn"][c]
+                    i += 1
         return (out, (hn, cn)) if self.has_cell_state else (out, hn)
 
     def forward_last(self, X, lengths=None):

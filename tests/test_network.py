@@ -506,7 +506,20 @@ def test_tbptt_holds_activations_of_k2_steps_only(cell):
     y = np.random.default_rng(0).standard_normal((8, 120, 1))
     net._ws.clear()
     net.loss_and_grad(X, y, tbptt=(5, 8))
-    sizes = {k: a.shape for k, a in net._ws.items()}
+    sizes = work_array_shapes(net)
     assert sizes and all(shape[0] <= 8 + 1 for shape in sizes.values()), sizes  # k2 + 1 states
     full, _ = net.vjp(X, np.ones((8, 120, 1)))          # full BPTT stores all 120 steps
-    assert max(a.shape[0] for a in net._ws.values()) >= 120
+    assert max(shape[0] for shape in work_array_shapes(net).values()) >= 120
+
+
+def work_array_shapes(net):
+    """Shapes of the network's work arrays, keyed by workspace key (and sub-batch)."""
+    shapes = {}
+    for key, entry in net._ws.items():
+        if isinstance(entry, np.ndarray):
+            shapes[key] = entry.shape
+        elif isinstance(entry, tuple):           # (shapes, arrays) of one array per sub-batch
+            for c, a in enumerate(entry[1]):
+                if isinstance(a, np.ndarray):
+                    shapes[key, c] = a.shape
+    return shapes
