@@ -108,6 +108,29 @@ def test_sequences_longer_than_a_projection_block_match_reference(cell, bi):
     assert_matches_reference(make_net(cell, 2, bi), X, lengths, (None, (P - 3, P + 2)))
 
 
+#: Hidden sizes per cell giving gate widths (GATE_BLOCKS * H) above PRODUCT_BLOCK and not a
+#: multiple of it (small products in blocks, the last one narrower), and sizes whose per-step
+#: products of 8 samples exceed SMALL_PRODUCT (the large product form).
+PRODUCT_FORMS = {"small": {"lstm": 40, "peephole": 40, "cifg": 50, "gru": 50, "rnn": 150},
+                 "large": {"lstm": 190, "peephole": 190, "cifg": 220, "gru": 220, "rnn": 370}}
+
+
+@pytest.mark.parametrize("form", sorted(PRODUCT_FORMS))
+@pytest.mark.parametrize("cell", CELLS)
+def test_both_per_step_product_forms_match_reference(cell, form):
+    """The kernels pick the per-step product's form by its size: blocks of PRODUCT_BLOCK gates
+    with small products, one product with W_hh (transposed) with large ones."""
+    hidden = PRODUCT_FORMS[form][cell]
+    G = _rec.GATE_BLOCKS[cell] * hidden
+    b = 4 if form == "small" else 16
+    net = make_net(cell, 1, True, hidden_size=hidden)
+    b_sub = b // len(net._chunks(b))
+    assert G > _rec.PRODUCT_BLOCK and G % _rec.PRODUCT_BLOCK
+    assert (b_sub * hidden * G <= _rec.SMALL_PRODUCT) == (form == "small")
+    X, lengths = data(seed=2, padded=True, b=b, t=5)
+    assert_matches_reference(net, X, lengths, (None, (2, 3)))
+
+
 @pytest.mark.parametrize("loss,per_step", list(itertools.product(ref.LOSSES, (False, True))))
 @pytest.mark.parametrize("cell,bi", [("lstm", True), ("gru", False), ("peephole", False)])
 def test_loss_and_grad_match_reference(loss, per_step, cell, bi):
