@@ -169,7 +169,8 @@ class RecurrentNetwork:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_lock", None)
+        for key in ("_lock", "_views", "_layer_tuples"):     # rebuilt by __setstate__
+            state.pop(key, None)
         state["_ws"] = {}
         return state
 
