@@ -20,7 +20,8 @@ import seqlstm
 rng = np.random.default_rng(0)
 time = pd.date_range("2024-01-01", periods=60, freq="D")
 stations = [f"ST{i:02d}" for i in range(40)]
-temp = 10 + 5 * np.sin(np.arange(60) / 9.0 + rng.uniform(0, 6, (40, 1))) + rng.normal(0, 1, (40, 60))
+temp = (10 + 5 * np.sin(np.arange(60) / 9.0 + rng.uniform(0, 6, (40, 1)))
+        + rng.normal(0, 1, (40, 60)))
 hum = rng.uniform(0, 1, (40, 60))
 X = xr.DataArray(
     np.stack([temp, hum], axis=-1),
@@ -28,7 +29,8 @@ X = xr.DataArray(
     coords={"station": stations, "time": time, "variable": ["temp", "humidity"]},
     attrs={"source": "synthetic example"},
 )
-target = X.sel(variable="temp").rolling(time=3, min_periods=1).mean() + 2 * X.sel(variable="humidity")
+target = (X.sel(variable="temp").rolling(time=3, min_periods=1).mean()
+          + 2 * X.sel(variable="humidity"))
 target.name = "comfort_index"
 
 train, test = X.isel(station=slice(0, 30)), X.isel(station=slice(30, None))

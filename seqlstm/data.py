@@ -23,7 +23,7 @@ steps where every feature is NaN.  NaN or inf anywhere else is an error.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, NamedTuple
+from typing import Any, Hashable, NamedTuple
 
 import numpy as np
 import pandas as pd

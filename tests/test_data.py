@@ -448,8 +448,8 @@ def test_labels():
     assert labels.shape == (3,) and labels.dtype.kind == "U"
     with pytest.warns(Warning, match="column-vector"):
         assert to_labels(np.array([[1], [2], [3]]), data, per_step=False).shape == (3,)
-    with pytest.raises(ValueError, match=r"y: expected a label for every sample; found none at "
-                                          r"sample 1"):
+    with pytest.raises(ValueError, match=(r"y: expected a label for every sample; found none "
+                                          r"at sample 1")):
         to_labels(np.array(["a", None, "b"], dtype=object), data, per_step=False)
     with pytest.raises(ValueError, match=r"y: found 2 samples, but X has 3"):
         to_labels([1, 2], data, per_step=False)

@@ -138,10 +138,10 @@ def _lstm_fwd_rows(peep_on, t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, pee
         if peep_on:
             for j in range(H):
                 a4[ta, b, 0, j] = sigmoid(a4[ta, b, 0, j] + bias2[0, j] + g3[b, 0, j]
-                                         + peep[0, j] * cbuf[b, j])
+                                          + peep[0, j] * cbuf[b, j])
             for j in range(H):
                 a4[ta, b, 1, j] = sigmoid(a4[ta, b, 1, j] + bias2[1, j] + g3[b, 1, j]
-                                         + peep[1, j] * cbuf[b, j])
+                                          + peep[1, j] * cbuf[b, j])
         else:
             for j in range(H):
                 a4[ta, b, 0, j] = sigmoid(a4[ta, b, 0, j] + bias2[0, j] + g3[b, 0, j])
@@ -154,7 +154,7 @@ def _lstm_fwd_rows(peep_on, t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, pee
         if peep_on:
             for j in range(H):
                 a4[ta, b, 3, j] = sigmoid(a4[ta, b, 3, j] + bias2[3, j] + g3[b, 3, j]
-                                         + peep[2, j] * cbuf[b, j])
+                                          + peep[2, j] * cbuf[b, j])
         else:
             for j in range(H):
                 a4[ta, b, 3, j] = sigmoid(a4[ta, b, 3, j] + bias2[3, j] + g3[b, 3, j])
