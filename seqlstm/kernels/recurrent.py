@@ -118,6 +118,16 @@ def _transposed_blocks(w, width):
     return flat
 
 
+@jit
+def _copy2(dst, src):
+    """``dst[:] = src`` for 2-D arrays of one shape, as a loop: slice assignment between arrays
+    makes Numba compile its shape-mismatch error message (string formatting), which was ~4 s of
+    a cold first call."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
+
+
 def _cell_code(cell):
     """The cell code of a skeleton call, which must be a compile-time constant."""
     if not isinstance(cell, types.IntegerLiteral):
@@ -299,16 +309,16 @@ def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0,
         d = col // H
         zero = dt.type(0.0)
         bn = b_hh[G - H:]
-        hbuf[:] = h0
+        _copy2(hbuf, h0)
         if has_c:
-            cbuf[:] = c0
+            _copy2(cbuf, c0)
         t_lo = 0
         for s in range(T):
             slot = rec_slot[s]
             if slot >= 0:
-                hs[slot] = hbuf
+                _copy2(hs[slot], hbuf)
                 if has_c:
-                    cs[slot] = cbuf
+                    _copy2(cs[slot], cbuf)
             t = T - 1 - s if reverse else s
             if s % P == 0:                # input projection of the next P (or all) steps
                 n = min(P, T - s)
@@ -344,12 +354,12 @@ def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0,
                         o4[t, b, d, j] = hbuf[b, j] if valid else zero
         slot = rec_slot[T]
         if slot >= 0:
-            hs[slot] = hbuf
+            _copy2(hs[slot], hbuf)
             if has_c:
-                cs[slot] = cbuf
-        hn[:] = hbuf
+                _copy2(cs[slot], cbuf)
+        _copy2(hn, hbuf)
         if has_c:
-            cn[:] = cbuf
+            _copy2(cn, cbuf)
 
     return impl
 
