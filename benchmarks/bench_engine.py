@@ -267,26 +267,24 @@ def time_split(name, repeats):
         step2.append(time.perf_counter() - t0)
 
     @jit
-    def products(h, w, w_t, g, n, small):
-        for _ in range(n):
-            if small:       # the form the kernels use (``recurrent.SMALL_PRODUCT``)
-                np.dot(h, w_t, g)
-            else:
-                np.dot(h, w.T, g)
+    def products(h, w, w_blocks, g, n, small, scal):
+        for _ in range(n):          # in the kernels' form (``recurrent.step_product``)
+            rec.step_product(h, w, w_blocks, g, scal, small)
 
     B, T, _, H = CONFIGS[name]
     b = B // 2
     h = np.random.default_rng(0).standard_normal((b, H)).astype(np.float32)
     w = np.random.default_rng(1).standard_normal((4 * H, H)).astype(np.float32)
-    w_t = np.ascontiguousarray(w.T)
+    w_blocks = rec.transposed_blocks(w, rec.PRODUCT_BLOCK)
     small = b * H * 4 * H <= rec.SMALL_PRODUCT
     g = np.empty((b, 4 * H), np.float32)
+    scal = np.array([1.0, 0.0], np.float32)
     prod = []
     with single_threaded_blas():
-        products(h, w, w_t, g, 1, small)
+        products(h, w, w_blocks, g, 1, small, scal)
         for _ in range(repeats):
             t0 = time.perf_counter()
-            products(h, w, w_t, g, T, small)
+            products(h, w, w_blocks, g, T, small, scal)
             prod.append(time.perf_counter() - t0)
     return dict(step=step, fwd=fwd, bwd=bwd, rest=step - fwd - bwd,
                 step2=float(np.median(step2)) * 1e3, products=float(np.median(prod)) * 1e3)

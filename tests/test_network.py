@@ -422,13 +422,30 @@ TORCH_GRID = list(itertools.product(("LSTM", "GRU", "RNN"), (False, True), (Fals
 def test_pytorch_parity(kind, bi, batch_first, dtype):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    tdt = getattr(torch, dtype)
     module = getattr(torch.nn, kind)(I, 5, num_layers=2, bidirectional=bi,
-                                     batch_first=batch_first).to(tdt)
+                                     batch_first=batch_first).to(getattr(torch, dtype))
+    X = np.random.default_rng(0).standard_normal((B, T, I)).astype(dtype)
+    assert_pytorch_parity(torch, module, X, kind, batch_first, dtype)
+
+
+@pytest.mark.parametrize("form", sorted(PRODUCT_FORMS))
+def test_pytorch_parity_float32_in_both_product_forms(form):
+    """float32 through both per-step product forms (blocks of PRODUCT_BLOCK gates; large)."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    hidden = PRODUCT_FORMS[form]["lstm"]
+    module = torch.nn.LSTM(I, hidden, bidirectional=True, batch_first=True)
+    X = np.random.default_rng(0).standard_normal((4 if form == "small" else 16, T, I))
+    assert_pytorch_parity(torch, module, X.astype("float32"), "LSTM", True, "float32")
+
+
+def assert_pytorch_parity(torch, module, X, kind, batch_first, dtype):
+    """Outputs, final states, parameter and input gradients of ``RecurrentNetwork.from_torch``
+    agree with the module's to 1e-10 (float64) or 1e-4 (float32)."""
+    tdt = getattr(torch, dtype)
     net = RecurrentNetwork.from_torch(module)
     assert net.dtype == np.dtype(dtype)
     tol = 1e-10 if dtype == "float64" else 1e-4
-    X = np.random.default_rng(0).standard_normal((B, T, I)).astype(dtype)
     xt = torch.tensor(X if batch_first else X.transpose(1, 0, 2), requires_grad=True)
     out_t, state_t = module(xt)
     gt = torch.randn(out_t.shape, dtype=tdt)

@@ -104,7 +104,7 @@ def _gemm_typed(a, b, c, scal):
 
 
 @jit
-def _transposed_blocks(w, width):
+def transposed_blocks(w, width):
     """``w.T`` (``w`` is (G, H)) cut into blocks of ``width`` columns, each (H, width)
     C-contiguous, one after the other in a flat array (the last block may be narrower)."""
     G, H = w.shape
@@ -126,6 +126,20 @@ def _copy2(dst, src):
     for i in range(src.shape[0]):
         for j in range(src.shape[1]):
             dst[i, j] = src[i, j]
+
+
+@jit
+def step_product(h, w_hh, w_blocks, g, scal, small):
+    """``g = h @ W_hh.T``, the forward's per-step recurrent product, in the form chosen by size:
+    small, by blocks of ``PRODUCT_BLOCK`` gates from ``w_blocks = transposed_blocks(w_hh,
+    PRODUCT_BLOCK)`` (``scal = [1, 0]``); large, one product with ``W_hh`` transposed."""
+    if small:
+        G, H = w_hh.shape
+        for c0 in range(0, G, PRODUCT_BLOCK):
+            c1 = min(G, c0 + PRODUCT_BLOCK)
+            gemm(h, w_blocks[c0 * H:c1 * H].reshape(H, c1 - c0), g[:, c0:c1], scal)
+    else:
+        np.dot(h, w_hh.T, g)
 
 
 def _cell_code(cell):
@@ -285,7 +299,7 @@ def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0,
         P = nb if ring else T
         small = B * H * G <= SMALL_PRODUCT
         # the small no-transpose form multiplies by blocks of W_hh^T held contiguously
-        w_blocks = _transposed_blocks(w_hh, PRODUCT_BLOCK) if small else np.empty(0, dtype=dt)
+        w_blocks = transposed_blocks(w_hh, PRODUCT_BLOCK) if small else np.empty(0, dtype=dt)
         scal = np.zeros(2, dtype=dt)          # BLAS's alpha = 1 and beta = 0
         scal[0] = 1.0
         bias = np.empty(G, dtype=dt)
@@ -327,13 +341,7 @@ def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0,
                 np.dot(x[t_lo:t_lo + n].reshape(n * B, I), w_ih_t,
                        acts[dst:dst + n].reshape(n * B, G))
             ta = t - t_lo if ring else t  # slot of step t in acts
-            if small:
-                for c0 in range(0, G, PRODUCT_BLOCK):
-                    c1 = min(G, c0 + PRODUCT_BLOCK)
-                    gemm(hbuf, w_blocks[c0 * H:c1 * H].reshape(H, c1 - c0), gbuf[:, c0:c1],
-                         scal)
-            else:
-                np.dot(hbuf, w_hh.T, gbuf)
+            step_product(hbuf, w_hh, w_blocks, gbuf, scal, small)
             if code == LSTM:
                 _lstm_fwd_rows(False, t, ta, B, H, lengths, a4, bias2, g3, hbuf, cbuf, peep)
             elif code == PEEPHOLE:
