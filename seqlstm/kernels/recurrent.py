@@ -121,7 +121,7 @@ def transposed_blocks(w, width):
 @jit
 def _copy2(dst, src):
     """``dst[:] = src`` for 2-D arrays of one shape, as a loop: slice assignment between arrays
-    makes Numba compile its shape-mismatch error message (string formatting), which was ~4 s of
+    makes Numba compile its shape-mismatch error message (string formatting), which was ~5 s of
     a cold first call."""
     for i in range(src.shape[0]):
         for j in range(src.shape[1]):
