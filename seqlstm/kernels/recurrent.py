@@ -142,6 +142,21 @@ def step_product(h, w_hh, w_blocks, g, scal, small):
         np.dot(h, w_hh.T, g)
 
 
+@jit
+def step_product_backward(dg, w_hh, w_hh_t, dh, scal, small):
+    """``dh = dg @ W_hh``, the backward's per-step recurrent product, in the form chosen by
+    size: small, by blocks of ``PRODUCT_BLOCK`` rows of ``W_hh`` accumulated by BLAS (``scal =
+    [1, 1, 0]``: alpha, beta = ``scal[1:]`` = (1, 0) for the first block, then ``scal`` = (1, 1));
+    large, with ``w_hh_t = W_hh^T`` contiguous."""
+    if small:
+        G = w_hh.shape[0]
+        for c0 in range(0, G, PRODUCT_BLOCK):
+            c1 = min(G, c0 + PRODUCT_BLOCK)
+            gemm(dg[:, c0:c1], w_hh[c0:c1], dh, scal[1:] if c0 == 0 else scal)
+    else:
+        np.dot(dg, w_hh_t.T, dh)
+
+
 def _cell_code(cell):
     """The cell code of a skeleton call, which must be a compile-time constant."""
     if not isinstance(cell, types.IntegerLiteral):
@@ -539,12 +554,10 @@ def _layer_backward_typed(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, act
         dhd = np.empty((B, H), dtype=dt)
         tmp = np.empty((2, H), dtype=dt)
         small = B * H * G <= SMALL_PRODUCT
-        # the large form multiplies by (W_hh^T contiguous)^T; the small one by W_hh itself, in
-        # blocks of rows accumulated by BLAS (beta = 0 for the first block, then 1)
+        # the large form multiplies by (W_hh^T contiguous)^T; the small one by W_hh itself
         w_hh_t = np.empty((0, 0), dtype=dt) if small else np.ascontiguousarray(w_hh.T)
-        scal = np.zeros(2, dtype=dt)
-        scal[0] = 1.0
-        scal_acc = np.ones(2, dtype=dt)
+        scal = np.ones(3, dtype=dt)           # BLAS's alpha, beta: (1, 0), then (1, 1)
+        scal[2] = 0.0
         NG = G // H
         a4 = acts.reshape(T, B, NG, H)
         dgh4 = dgh.reshape(T, B, NG, H)
@@ -570,12 +583,7 @@ def _layer_backward_typed(cell, reverse, x, w_ih, w_hh, b_hh, peep, lengths, act
                 _gru_bwd_rows(t, B, H, lengths, a4, aux, dgh4, hs[ib], do4, d, dh, dhd, tmp)
             else:
                 _rnn_bwd_rows(t, B, H, lengths, a4, do4, d, dh)
-            if small:                         # dgh[t] @ W_hh by blocks of 128 rows of W_hh
-                for c0 in range(0, G, PRODUCT_BLOCK):
-                    c1 = min(G, c0 + PRODUCT_BLOCK)
-                    gemm(dgh[t][:, c0:c1], w_hh[c0:c1], dh_next, scal if c0 == 0 else scal_acc)
-            else:
-                np.dot(dgh[t], w_hh_t.T, dh_next)
+            step_product_backward(dgh[t], w_hh, w_hh_t, dh_next, scal, small)
             if code == GRU:                   # plus the direct path (pass-through when padded)
                 for b in range(B):
                     for j in range(H):
