@@ -276,7 +276,7 @@ def test_bit_identical_at_any_thread_count(dtype, monkeypatch):
     y = np.random.default_rng(0).standard_normal((40, 2))
     results = []
     for n in (1, 2, 3):
-        with _threads.num_threads(n):
+        with _threads.numba_threads(n):
             out = net.forward(X)
             loss, grad = net.loss_and_grad(X, y, tbptt=(5, 8))
             _, dX = net.vjp(X, np.nan_to_num(out))
