@@ -231,7 +231,7 @@ def time_split(name, repeats):
         steps of one sub-batch alone, with single-threaded BLAS as the kernels call it -- a
         floor for the forward pass, whatever the gate arithmetic costs.
     """
-    from seqlstm._threads import num_threads, single_threaded_blas
+    from seqlstm._threads import numba_threads, single_threaded_blas
     from seqlstm.kernels import recurrent as rec
     from seqlstm.kernels._jit import jit
 
@@ -249,7 +249,7 @@ def time_split(name, repeats):
     rec.FORWARD["lstm"], rec.BACKWARD["lstm"] = timed(saved[0], "fwd"), timed(saved[1], "bwd")
     rows = []
     try:
-        with num_threads(1):
+        with numba_threads(1):
             train()
             for _ in range(repeats):
                 spent["fwd"] = spent["bwd"] = 0.0

@@ -199,7 +199,7 @@ def set_num_threads(n):
 
 
 @contextmanager
-def num_threads(n_jobs):
+def numba_threads(n_jobs):
     """Use ``n_jobs`` threads inside the block (None: leave as is; -1: all cores), restoring
     the previous setting afterwards, whatever happens."""
     if n_jobs is None:
@@ -212,10 +212,6 @@ def num_threads(n_jobs):
         yield
     finally:
         set_num_threads(previous)
-
-
-#: Former name, kept for callers written against the first engine.
-numba_threads = num_threads
 
 
 def work_units(n, min_size):

@@ -72,14 +72,13 @@ class _Optimizer:
         self.learning_rate = float(learning_rate)
         self.alpha = float(alpha)
         self.clip_norm = clip_norm
-        self.last_grad_norm = None
 
     def update_params(self, params, grads):
         """Update ``params`` in place from ``grads`` (1-D arrays of one size and dtype)."""
         if params.shape != grads.shape or params.ndim != 1:
             raise ValueError(f"params and grads must be 1-D of one shape, got {params.shape} "
                              f"and {grads.shape}")
-        scale, self.last_grad_norm = clip_scale(grads, self.clip_norm)
+        scale, _ = clip_scale(grads, self.clip_norm)
         self._step(params, grads, scale)
 
 

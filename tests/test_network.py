@@ -3,6 +3,7 @@ finite differences and PyTorch."""
 
 import itertools
 
+import numba
 import numpy as np
 import pytest
 
@@ -276,7 +277,7 @@ def test_bit_identical_at_any_thread_count(dtype, monkeypatch):
     y = np.random.default_rng(0).standard_normal((40, 2))
     results = []
     for n in (1, 2, 3):
-        with _threads.num_threads(n):
+        with _threads.numba_threads(n):
             out = net.forward(X)
             loss, grad = net.loss_and_grad(X, y, tbptt=(5, 8))
             _, dX = net.vjp(X, np.nan_to_num(out))
@@ -314,16 +315,44 @@ def test_forked_child_computes_after_the_parent_used_threads():
     assert np.array_equal(got, expected)
 
 
-def test_sub_batches_add_up_to_the_whole_batch(monkeypatch):
-    net = make_net("gru", 1, True, output_size=2)
-    X, _ = data(padded=True, b=40, t=10)
-    y = np.random.default_rng(0).standard_normal((40, 10, 2))
-    monkeypatch.setattr(_threads, "MAX_UNITS", 1)
-    one = net.loss_and_grad(X, y)
-    monkeypatch.setattr(_threads, "MAX_UNITS", 4)
-    four = net.loss_and_grad(X, y)
-    assert four[0] == pytest.approx(one[0], rel=1e-13)
+def _fresh_run(units, threads, dtype, X, y):
+    """Build a network from random_state 0 and run it with ``units`` sub-batches (the machine's
+    core count, as seen by ``work_units``) on ``threads`` threads.  A fresh network each time:
+    the split is cached per network and batch size, so one network would keep its first split.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_threads, "MAX_UNITS", units)
+        with _threads.numba_threads(threads):
+            net = RecurrentNetwork(I, H, 2, "lstm", True, output_size=2, dtype=dtype,
+                                   random_state=0)
+            out = net.forward(X)
+            loss, grad = net.loss_and_grad(X, y)
+            _, dX = net.vjp(X, np.nan_to_num(out))
+            return len(net._chunks(X.shape[0])), (net.params.copy(), out, loss, grad, dX)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 Numba threads")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_same_random_state_bit_identical_with_1_and_2_threads(dtype):
+    # 40 samples split as on a 4-core machine, whatever this one has: work_units(40, 8) == 4
+    X, _ = data(padded=True, b=40, t=12)
+    y = np.random.default_rng(0).standard_normal((40, 12, 2))
+    (n1, one), (n2, two) = (_fresh_run(4, n, dtype, X, y) for n in (1, 2))
+    for name, a, b in zip(("params", "forward", "loss", "gradient", "input gradient"), one, two):
+        assert np.array_equal(a, b, equal_nan=True), f"{name} differs between 1 and 2 threads"
+    assert n1 == n2 == 4, "the batch was not split into several sub-batches"
+
+
+def test_sub_batches_add_up_to_the_whole_batch():
+    X, _ = data(padded=True, b=40, t=12)
+    y = np.random.default_rng(0).standard_normal((40, 12, 2))
+    (n1, one), (n4, four) = (_fresh_run(units, 1, "float64", X, y) for units in (1, 4))
+    assert (n1, n4) == (1, 4)
+    assert np.array_equal(np.isnan(one[1]), np.isnan(four[1]))
     assert rel_err(four[1], one[1]) <= 1e-13
+    assert four[2] == pytest.approx(one[2], rel=1e-13)
+    assert rel_err(four[3], one[3]) <= 1e-13
+    assert rel_err(four[4], one[4]) <= 1e-13
 
 
 def test_same_random_state_same_initialisation():

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy.special import expit
 
 import reference
-from seqlstm import RecurrentNetwork
+from seqlstm import LSTMRegressor, RecurrentNetwork
 from seqlstm._threads import numba_threads
 from seqlstm.data import to_sequences
 from seqlstm.testing import (PROFILES, StabilityError, StabilityReport, check_stability,
@@ -544,18 +544,12 @@ def test_check_stability_on_estimator_protocol():
 
 
 def test_check_stability_on_seqlstm_estimator():
-    seqlstm = pytest.importorskip("seqlstm")
-    if not hasattr(seqlstm, "LSTMRegressor"):
-        pytest.skip("seqlstm.LSTMRegressor is not available yet")
     X = _X(B=8, T=6, lengths=[6, 6, 5, 4, 6, 3, 2, 6])
     y = np.nansum(X[:, :, 0], axis=1)
-    est = seqlstm.LSTMRegressor(random_state=0).set_params(
-        **{k: v for k, v in {"hidden_size": 4, "max_iter": 3}.items()
-           if k in seqlstm.LSTMRegressor().get_params()}).fit(X, y)
+    est = LSTMRegressor(hidden_size=4, max_iter=3, random_state=0).fit(X, y)
     report = check_stability(est, X, max_examples=3)
     assert report.passed, report
-    if hasattr(seqlstm, "load"):
-        assert report["save_load_roundtrip"].passed is True
+    assert report["save_load_roundtrip"].passed is True
     assert report["refit_determinism"].passed is True
 
 

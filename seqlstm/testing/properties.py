@@ -91,11 +91,6 @@ def get_network(model):
                     f"attribute, got {type(model).__name__}")
 
 
-def is_estimator(model):
-    """Whether ``model`` is an estimator (has a ``network_`` attribute or ``fit``)."""
-    return hasattr(model, "network_") or hasattr(model, "fit")
-
-
 def network_like(net, dtype=None, random_state=None, copy_params=True):
     """A new network of the same class and configuration, optionally in another dtype.
 
@@ -559,7 +554,7 @@ def thread_agreement(model, X, random_state=None):
     G = _grad_outputs(net, X, _rng(random_state))
     results = []
     for n in (1, 2):
-        with _threads.num_threads(n):
+        with _threads.numba_threads(n):
             g, dx = net.vjp(X, G)
             results.append((net.forward(X), net.forward_last(X), net.flatten_grads(g), dx))
     worst = max(_compare(a, b) for a, b in zip(*results))
