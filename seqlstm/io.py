@@ -16,6 +16,10 @@ Loading reads numbers and strings only (never unpickles) and checks the format v
 checksum, so a truncated, corrupted or foreign file gives a clear ``ValueError``.  Writing goes
 to a temporary file in the destination's directory, then ``os.replace``: a failure never leaves a
 half-written model file behind.
+
+The estimators are read and rebuilt only through their own ``_to_state()`` and
+``_from_state()``; a class is found by its public name in :mod:`seqlstm`, so this module imports
+no estimator module.  :func:`write_netcdf` and :func:`read_netcdf` are the netCDF bytes.
 """
 
 from __future__ import annotations
@@ -26,11 +30,11 @@ import os
 import tempfile
 
 import numpy as np
+import xarray as xr
 
-from . import data as _data
 from .training import build_network, network_config
 
-__all__ = ["save", "load", "FORMAT_VERSION"]
+__all__ = ["save", "load", "FORMAT_VERSION", "write_netcdf", "read_netcdf"]
 
 #: Version of the file layout written by :func:`save`.
 FORMAT_VERSION = 1
@@ -39,10 +43,20 @@ _NET_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
              "output_size", "dtype")
 
 
-def _estimator_classes():
-    from .estimators import LSTMClassifier, LSTMRegressor
+def _estimator_class(name):
+    """The class a model file names: a public seqlstm class with ``_from_state``, or None."""
+    import seqlstm
 
-    return {"LSTMRegressor": LSTMRegressor, "LSTMClassifier": LSTMClassifier}
+    if name not in seqlstm.__all__:
+        return None
+    cls = getattr(seqlstm, name)
+    return cls if isinstance(cls, type) and hasattr(cls, "_from_state") else None
+
+
+def _estimator_names():
+    import seqlstm
+
+    return sorted(name for name in seqlstm.__all__ if _estimator_class(name) is not None)
 
 
 def _checksum(variables):
@@ -91,33 +105,32 @@ def save(estimator, path):
     TypeError
         If `estimator` is not a seqlstm estimator.
     """
-    from sklearn.utils.validation import check_is_fitted
-
-    classes = _estimator_classes()
     name = type(estimator).__name__
-    if name not in classes or not isinstance(estimator, classes[name]):
+    cls = _estimator_class(name)
+    if cls is None or not isinstance(estimator, cls):
         raise TypeError(f"estimator: expected an LSTMRegressor or LSTMClassifier; found {name}.")
-    check_is_fitted(estimator)
-    net = estimator.network_
+    state = estimator._to_state()
+    net = state["network"]
+    history = state["history"]
     attrs = {
         _MAGIC: FORMAT_VERSION,
         "seqlstm_version": _version(),
         "estimator": name,
         "title": f"seqlstm {name} model",
-        "n_features_in": int(estimator.n_features_in_),
-        "n_outputs": int(estimator.n_outputs_),
-        "n_iter": int(estimator.n_iter_),
-        "t": int(estimator.t_),
-        "seeds": np.asarray(estimator._seeds_, dtype=np.int32),
+        "n_features_in": int(state["n_features_in"]),
+        "n_outputs": int(state["n_outputs"]),
+        "n_iter": int(history["n_iter_"]),
+        "t": int(history["t_"]),
+        "seeds": np.asarray(state["seeds"], dtype=np.int32),
         "fitted_json": json.dumps({
-            "loss_": estimator.loss_,
-            "best_loss_": estimator.best_loss_,
-            "best_validation_score_": estimator.best_validation_score_,
-            "y_1d": bool(getattr(estimator, "_y_1d", False)),
-            "target_name": _plain_name(getattr(estimator, "_target_name", None)),
+            "loss_": history["loss_"],
+            "best_loss_": history["best_loss_"],
+            "best_validation_score_": history["best_validation_score_"],
+            "y_1d": bool(state.get("y_1d", False)),
+            "target_name": _plain_name(state.get("target_name")),
         }),
     }
-    for key, value in estimator.get_params(deep=False).items():
+    for key, value in state["params"].items():
         attrs[f"hp_{key}"] = _json_param(key, value)
     for key, value in network_config(net).items():
         attrs[f"net_{key}"] = json.dumps(value)
@@ -126,22 +139,20 @@ def save(estimator, path):
     for pname, view in net.named_parameters().items():
         dims = tuple(f"{pname}_dim{i}" for i in range(view.ndim))
         variables[pname] = (dims, np.array(view))
-    variables["loss_curve"] = (("epoch",), np.asarray(estimator.loss_curve_, dtype=np.float64))
-    if estimator.validation_scores_ is not None:
+    variables["loss_curve"] = (("epoch",), np.asarray(history["loss_curve_"], dtype=np.float64))
+    if history["validation_scores_"] is not None:
         variables["validation_scores"] = (
-            ("epoch",), np.asarray(estimator.validation_scores_, dtype=np.float64))
-    if estimator.x_mean_ is not None:
-        variables["x_mean"] = (("feature",), np.asarray(estimator.x_mean_, np.float64))
-        variables["x_scale"] = (("feature",), np.asarray(estimator.x_scale_, np.float64))
-    if getattr(estimator, "y_mean_", None) is not None:
-        variables["y_mean"] = (("output",), np.asarray(estimator.y_mean_, np.float64))
-        variables["y_scale"] = (("output",), np.asarray(estimator.y_scale_, np.float64))
-    if hasattr(estimator, "feature_names_in_"):
-        variables["feature_names_in"] = (("feature",), _strings(estimator.feature_names_in_))
-    if getattr(estimator, "_output_names", None) is not None:
-        variables["output_names"] = (("output",), _strings(estimator._output_names))
-    if hasattr(estimator, "classes_"):
-        cls_values = np.asarray(estimator.classes_)
+            ("epoch",), np.asarray(history["validation_scores_"], dtype=np.float64))
+    for key, dim in (("x_mean", "feature"), ("x_scale", "feature"), ("y_mean", "output"),
+                     ("y_scale", "output")):
+        if state.get(key) is not None:
+            variables[key] = ((dim,), np.asarray(state[key], np.float64))
+    if state["feature_names_in"] is not None:
+        variables["feature_names_in"] = (("feature",), _strings(state["feature_names_in"]))
+    if state.get("output_names") is not None:
+        variables["output_names"] = (("output",), _strings(state["output_names"]))
+    if state.get("classes") is not None:
+        cls_values = np.asarray(state["classes"])
         attrs["classes_dtype"] = cls_values.dtype.str if cls_values.dtype.kind != "O" else "str"
         if cls_values.dtype.kind in "OUS":
             stored = _strings(cls_values)
@@ -173,7 +184,7 @@ def _atomic_write(path, variables, attrs):
     fd, tmp = tempfile.mkstemp(prefix=".seqlstm-", suffix=".nc.tmp", dir=directory)
     os.close(fd)
     try:
-        _data.write_netcdf(tmp, variables, attrs)
+        write_netcdf(tmp, variables, attrs)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -208,7 +219,7 @@ def load(path):
     if not os.path.exists(path):
         raise FileNotFoundError(f"path: no such model file: {path!r}")
     try:
-        variables, attrs, _ = _data.read_netcdf(path)
+        variables, attrs, _ = read_netcdf(path)
     except Exception as exc:  # scipy/xarray raise many types on bad bytes
         raise ValueError(
             f"path: expected a seqlstm model file (netCDF3); found a file that cannot be read "
@@ -238,17 +249,16 @@ def _restore(variables, attrs, path):
             f"path: expected format version <= {FORMAT_VERSION}; found {version} (written by "
             f"seqlstm {attrs.get('seqlstm_version', '?')}); upgrade seqlstm."
         )
-    classes = _estimator_classes()
     name = str(attrs.get("estimator"))
-    if name not in classes:
-        raise ValueError(f"path: expected an estimator in {sorted(classes)}; found {name!r}.")
+    cls = _estimator_class(name)
+    if cls is None:
+        raise ValueError(f"path: expected an estimator in {_estimator_names()}; found {name!r}.")
     params = {}
-    for key in classes[name]().get_params(deep=False):
+    for key in cls().get_params(deep=False):
         if f"hp_{key}" not in attrs:
             raise ValueError(f"path: the file lacks the hyperparameter attribute 'hp_{key}'.")
         value = json.loads(str(attrs[f"hp_{key}"]))
         params[key] = tuple(value) if isinstance(value, list) else value
-    est = classes[name](**params)
 
     config = {key: json.loads(str(attrs[f"net_{key}"])) for key in _NET_KEYS}
     net = build_network(config)
@@ -271,39 +281,87 @@ def _restore(variables, attrs, path):
         )
 
     fitted = json.loads(str(attrs["fitted_json"]))
-    est.network_ = net
-    est.n_features_in_ = int(attrs["n_features_in"])
-    est.n_outputs_ = int(attrs["n_outputs"])
-    est.n_iter_ = int(attrs["n_iter"])
-    est.t_ = int(attrs["t"])
-    est.loss_ = fitted["loss_"]
-    est.best_loss_ = fitted["best_loss_"]
-    est.best_validation_score_ = fitted["best_validation_score_"]
-    est.loss_curve_ = [float(v) for v in variables["loss_curve"]]
-    est.validation_scores_ = ([float(v) for v in variables["validation_scores"]]
-                              if "validation_scores" in variables else None)
-    est.dtype_ = np.dtype(config["dtype"])
-    est._seeds_ = tuple(int(s) for s in np.atleast_1d(attrs["seeds"]))
-    est._architecture_ = est._architecture()
-    est._state = None
-    est.x_mean_ = variables.get("x_mean")
-    est.x_scale_ = variables.get("x_scale")
-    if "feature_names_in" in variables:
-        est.feature_names_in_ = np.asarray([str(v) for v in variables["feature_names_in"]],
-                                           dtype=object)
-    if name == "LSTMRegressor":
-        est.y_mean_ = variables.get("y_mean")
-        est.y_scale_ = variables.get("y_scale")
-        est._y_1d = bool(fitted["y_1d"])
-        est._target_name = fitted["target_name"]
-        est._output_names = (np.asarray([str(v) for v in variables["output_names"]],
-                                        dtype=object) if "output_names" in variables else None)
-    else:
+    state = {
+        "params": params,
+        "network": net,
+        "seeds": np.atleast_1d(attrs["seeds"]),
+        "history": {
+            "loss_": fitted["loss_"],
+            "loss_curve_": [float(v) for v in variables["loss_curve"]],
+            "best_loss_": fitted["best_loss_"],
+            "validation_scores_": ([float(v) for v in variables["validation_scores"]]
+                                   if "validation_scores" in variables else None),
+            "best_validation_score_": fitted["best_validation_score_"],
+            "n_iter_": int(attrs["n_iter"]),
+            "t_": int(attrs["t"]),
+        },
+        "n_features_in": int(attrs["n_features_in"]),
+        "feature_names_in": _object_strings(variables.get("feature_names_in")),
+        "n_outputs": int(attrs["n_outputs"]),
+        "x_mean": variables.get("x_mean"),
+        "x_scale": variables.get("x_scale"),
+        "y_mean": variables.get("y_mean"),
+        "y_scale": variables.get("y_scale"),
+        "y_1d": bool(fitted["y_1d"]),
+        "target_name": fitted["target_name"],
+        "output_names": _object_strings(variables.get("output_names")),
+    }
+    if "classes" in variables:
         stored = variables["classes"]
         dtype = attrs["classes_dtype"]
         if dtype == "str" or np.dtype(dtype).kind in "OUS":
-            est.classes_ = np.asarray([str(v) for v in stored], dtype=dtype if dtype != "str"
-                                      else object)
+            state["classes"] = np.asarray([str(v) for v in stored], dtype=dtype if dtype != "str"
+                                          else object)
         else:
-            est.classes_ = np.asarray(stored).astype(np.dtype(dtype))
-    return est
+            state["classes"] = np.asarray(stored).astype(np.dtype(dtype))
+    return cls._from_state(state)
+
+
+def _object_strings(values):
+    """Stored names as an object array of str (None stays None)."""
+    return None if values is None else np.asarray([str(v) for v in values], dtype=object)
+
+
+# ---------------------------------------------------------------------------------------------
+# netCDF bytes
+
+
+def write_netcdf(path, variables, attrs):
+    """Write variables and global attributes to a netCDF3 file with xarray's scipy backend.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination (written directly; callers handle atomicity).
+    variables : dict of str -> (tuple of str, ndarray)
+        Variable name -> (dims, values).
+    attrs : dict of str -> number, str or 1-D array
+        Global attributes.
+    """
+    ds = xr.Dataset({name: xr.Variable(dims, values) for name, (dims, values) in
+                     variables.items()}, attrs=attrs)
+    encoding = {name: {"_FillValue": None} for name in variables}
+    ds.to_netcdf(path, engine="scipy", format="NETCDF3_64BIT", encoding=encoding)
+
+
+def read_netcdf(path):
+    """Read a netCDF file fully into memory with xarray's scipy backend (no pickle).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    variables : dict of str -> ndarray
+    attrs : dict
+        Global attributes.
+    var_attrs : dict of str -> dict
+        Attributes of each variable.
+    """
+    with xr.open_dataset(path, engine="scipy", mask_and_scale=False, decode_times=False,
+                         cache=False) as ds:
+        ds = ds.load()
+        variables = {name: np.asarray(ds[name].values) for name in ds.variables}
+        var_attrs = {name: dict(ds[name].attrs) for name in ds.variables}
+        return variables, dict(ds.attrs), var_attrs

@@ -4,19 +4,18 @@
 ``(n_samples, n_time, n_features)`` (or 2-D ``(n_samples, n_features)``, DataArrays and
 Datasets, through :func:`seqlstm.data.to_sequences`), computes each feature's statistics over all
 samples and valid time steps, ignores NaN (padding, missing values) and returns its output in the
-input's own form.  :func:`nan_mean_std` is the statistic itself, for estimators that scale
-internally.
+input's own form.  :func:`nan_mean_std` is the statistic itself and :func:`scaling_statistics`
+the fitted centre and scale, which the estimators use to scale internally.
 """
-
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .data import record_feature_names, to_sequences, wrap_features
+from ._validation import check_features, record_feature_names
+from .data import to_sequences, wrap_features
 
-__all__ = ["SequenceScaler", "nan_mean_std"]
+__all__ = ["SequenceScaler", "nan_mean_std", "scaling_statistics"]
 
 
 def nan_mean_std(values, lengths=None):
@@ -48,6 +47,26 @@ def nan_mean_std(values, lengths=None):
         mean = np.where(valid, values, 0.0).sum(axis=(0, 1)) / count
         var = (np.where(valid, values - mean, 0.0) ** 2).sum(axis=(0, 1)) / count
     return mean, np.sqrt(var)
+
+
+def scaling_statistics(values, lengths=None):
+    """Centre and scale for standardizing each feature, as :class:`SequenceScaler` fits them.
+
+    Parameters
+    ----------
+    values, lengths
+        As in :func:`nan_mean_std`.
+
+    Returns
+    -------
+    mean : ndarray of float64, shape (n_features,)
+        The mean, 0 for a feature without any valid value.
+    scale : ndarray of float64, shape (n_features,)
+        The standard deviation, 1 for a constant feature or one without any valid value.
+    """
+    mean, std = nan_mean_std(values, lengths)
+    return (np.where(np.isnan(mean), 0.0, mean),
+            np.where((std > 0) & np.isfinite(std), std, 1.0))
 
 
 class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -131,9 +150,8 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             The fitted scaler.
         """
         data = self._validate(X, reset=True)
-        mean, std = nan_mean_std(data.values, data.lengths)
-        self.mean_ = np.where(np.isnan(mean), 0.0, mean)
-        self.scale_ = np.where((std > 0) & np.isfinite(std), std, 1.0) if self.with_std else None
+        self.mean_, scale = scaling_statistics(data.values, data.lengths)
+        self.scale_ = scale if self.with_std else None
         return self
 
     def transform(self, X):
@@ -186,26 +204,10 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         data = to_sequences(
             X, time_dim=self.time_dim, feature_dim=self.feature_dim, dtype=dtype, allow_nan=True
         )
-        name = type(self).__name__
         if reset:
             record_feature_names(self, data)
-            return data
-        if data.n_features != self.n_features_in_:
-            raise ValueError(
-                f"X has {data.n_features} features, but {name} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-        fitted_names = getattr(self, "feature_names_in_", None)
-        if fitted_names is None and data.feature_names is not None:
-            warnings.warn(f"X has feature names, but {name} was fitted without feature names")
-        elif fitted_names is not None and data.feature_names is None:
-            warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
-                          f"feature names")
-        elif fitted_names is not None and not np.array_equal(fitted_names, data.feature_names):
-            raise ValueError(
-                f"The feature names should match those that were passed during fit. Fitted with "
-                f"{list(fitted_names)}, found {list(data.feature_names)}."
-            )
+        else:
+            check_features(self, data.n_features, data.feature_names)
         return data
 
     def __sklearn_tags__(self):

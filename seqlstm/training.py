@@ -4,8 +4,10 @@
 epochs with scikit-learn's ``MLPRegressor`` semantics for ``tol``, ``n_iter_no_change``,
 ``early_stopping`` and the history (``loss_curve``, ``best_loss``, ``validation_scores``,
 ``best_validation_score``, ``n_iter``, ``t``).  All state that must survive between calls
-(``partial_fit``, ``warm_start``) lives in a :class:`TrainingState`.  Estimators call this module
-and never loop over data themselves; the arithmetic is done by the network and the optimiser.
+(``partial_fit``, ``warm_start``), the history included, lives in a :class:`TrainingState`, whose
+:meth:`TrainingState.history` gives the history as scikit-learn's fitted attributes.  Estimators
+call this module and never loop over data themselves; the arithmetic is done by the network and
+the optimiser.
 
 Robustness
 ----------
@@ -46,10 +48,11 @@ class TrainingState:
 
     Parameters
     ----------
-    optimizer : Adam or SGD
-        The optimiser (its moments persist across ``partial_fit`` calls).
-    rng : numpy.random.Generator
-        Source of shuffling and dropout masks.
+    optimizer : Adam, SGD or None
+        The optimiser (its moments persist across ``partial_fit`` calls); None in a state
+        restored by :meth:`from_history`, until training continues.
+    rng : numpy.random.Generator or None
+        Source of shuffling and dropout masks; None like `optimizer`.
 
     Attributes
     ----------
@@ -71,8 +74,12 @@ class TrainingState:
         Number of completed epochs.
     t : int
         Number of training samples seen.
+    early_stopping : bool
+        Whether the last call scored a validation set (the history then has validation scores
+        and no best loss, as in ``MLPRegressor``).
     stop_reason : str or None
-        Why the last call stopped: "converged", "max_iter", "diverged", "interrupted", "epochs".
+        Why the last call stopped: "converged", "max_iter", "diverged", "interrupted", "epochs"
+        (it ran the epochs it was asked for).
     """
 
     def __init__(self, optimizer, rng):
@@ -87,7 +94,66 @@ class TrainingState:
         self.no_improvement_count = 0
         self.n_iter = 0
         self.t = 0
+        self.early_stopping = False
         self.stop_reason = None
+
+    #: The fitted attributes that :meth:`history` gives, in scikit-learn's names.
+    HISTORY = ("loss_", "loss_curve_", "best_loss_", "validation_scores_",
+               "best_validation_score_", "n_iter_", "t_")
+
+    def history(self):
+        """The history as ``MLPRegressor``'s fitted attributes.
+
+        Returns
+        -------
+        dict
+            :attr:`HISTORY` -> value: ``loss_``, ``loss_curve_`` (a new list), ``n_iter_``,
+            ``t_``; with early stopping ``validation_scores_`` (a new list),
+            ``best_validation_score_`` (None before the first epoch) and ``best_loss_`` None;
+            without it ``best_loss_`` (None before the first epoch) and the validation entries
+            None.
+        """
+        history = {"loss_": self.loss, "loss_curve_": list(self.loss_curve),
+                   "n_iter_": self.n_iter, "t_": self.t}
+        if self.early_stopping:
+            history["best_loss_"] = None
+            history["validation_scores_"] = list(self.validation_scores)
+            history["best_validation_score_"] = (None if not self.validation_scores
+                                                 else self.best_validation_score)
+        else:
+            history["best_loss_"] = None if not self.loss_curve else self.best_loss
+            history["validation_scores_"] = None
+            history["best_validation_score_"] = None
+        return history
+
+    @classmethod
+    def from_history(cls, history):
+        """A state holding a saved :meth:`history`, without optimiser or generator.
+
+        Training continues from it after the caller sets ``optimizer`` and ``rng``; the
+        improvement counter and the best weights start afresh.
+
+        Parameters
+        ----------
+        history : dict
+            As returned by :meth:`history`.
+
+        Returns
+        -------
+        TrainingState
+        """
+        state = cls(None, None)
+        state.loss = history["loss_"]
+        state.loss_curve = list(history["loss_curve_"])
+        state.n_iter, state.t = history["n_iter_"], history["t_"]
+        state.early_stopping = history["validation_scores_"] is not None
+        if history["best_loss_"] is not None:
+            state.best_loss = history["best_loss_"]
+        if state.early_stopping:
+            state.validation_scores = list(history["validation_scores_"])
+        if history["best_validation_score_"] is not None:
+            state.best_validation_score = history["best_validation_score_"]
+        return state
 
 
 def make_optimizer(solver, learning_rate_init, momentum, alpha, clip_norm):
@@ -189,7 +255,7 @@ def run_epochs(
         `state`, with ``stop_reason`` set.
     """
     n_samples = X.shape[0]
-    early_stopping = score_fn is not None
+    early_stopping = state.early_stopping = score_fn is not None
     good_params = network.get_flat()
     good_optimizer = copy.deepcopy(state.optimizer)
     failures = 0

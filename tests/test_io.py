@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 from sklearn.exceptions import NotFittedError
 
-import seqlstm.data
+import seqlstm.io
 from seqlstm.estimators import LSTMClassifier, LSTMRegressor
 from seqlstm.io import FORMAT_VERSION, load, save
 
@@ -106,7 +106,7 @@ def test_atomic_write_leaves_old_file_and_no_temporaries(tmp_path, monkeypatch):
     path = tmp_path / "m.nc"
     model.save(path)
     before = path.read_bytes()
-    real = seqlstm.data.write_netcdf
+    real = seqlstm.io.write_netcdf
 
     def failing(tmp, variables, attrs):
         real(tmp, variables, attrs)
@@ -114,7 +114,7 @@ def test_atomic_write_leaves_old_file_and_no_temporaries(tmp_path, monkeypatch):
             f.truncate(100)
         raise OSError("disk full")  # ...then the failure
 
-    monkeypatch.setattr(seqlstm.data, "write_netcdf", failing)
+    monkeypatch.setattr(seqlstm.io, "write_netcdf", failing)
     other = LSTMRegressor(hidden_size=3, max_iter=1, random_state=1).fit(X, y)
     with pytest.raises(OSError, match="disk full"):
         other.save(path)

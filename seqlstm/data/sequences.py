@@ -1,0 +1,312 @@
+"""Sequence input: validate ``X`` and convert it to a float array with lengths and labels.
+
+:func:`to_sequences` turns a NumPy array, a list of sequences, a DataArray or a Dataset into a
+:class:`SequenceData`: a fresh C-contiguous float array ``(n_samples, n_time, n_features)``, the
+length of every NaN-padded sequence, the feature names and the input's labels (dims,
+coordinates, attrs) that :mod:`seqlstm.data.wrapping` uses to label outputs like the input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Hashable
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["SequenceData", "to_sequences"]
+
+_NUMERIC_KINDS = "biuf"  # bool, signed and unsigned int, float
+
+
+class _DtypeError(TypeError, ValueError):
+    """Non-numeric data: a TypeError, and a ValueError as scikit-learn's checks expect."""
+
+
+@dataclass
+class SequenceData:
+    """Validated sequences plus what is needed to label outputs like the input.
+
+    Attributes
+    ----------
+    values : ndarray of shape (n_samples, n_time, n_features)
+        A new C-contiguous float array (never a view of the user's data), NaN at padded steps.
+    lengths : ndarray of int64, shape (n_samples,)
+        Number of valid (non-padded) time steps of each sequence.
+    feature_names : ndarray of str (object dtype) or None
+        Feature names from the feature coordinate, a Dataset's variable names or a DataFrame's
+        columns; None when there are none.
+    kind : {"numpy", "dataarray", "dataset"}
+        Type of the input.
+    ndim : int
+        Number of dims of NumPy input (2 or 3; 3 for a list of sequences).
+    dims : tuple of str
+        Dims of labeled input, in the input's order (feature dim last for a Dataset).
+    sample_dims : tuple of str
+        The sample dims of labeled input (empty: one unlabeled sample).  Several are stacked in
+        C order into the first axis of `values`.
+    sample_shape : tuple of int
+        Sizes of `sample_dims`.
+    time_dim : str or None
+        Time dim of labeled input; None if the input had none (sequences of length one).
+    feature_dim : str or None
+        Feature dim of labeled input.
+    coords : xarray.Dataset or None
+        The input's coordinates (sample, time and feature coordinates, scalar coordinates).
+    attrs : dict
+        The input's attributes.
+    name : hashable or None
+        The input DataArray's name.
+    """
+
+    values: np.ndarray
+    lengths: np.ndarray
+    feature_names: np.ndarray | None = None
+    kind: str = "numpy"
+    ndim: int = 3
+    dims: tuple = ()
+    sample_dims: tuple = ()
+    sample_shape: tuple = ()
+    time_dim: str | None = None
+    feature_dim: str | None = None
+    coords: Any = None
+    attrs: dict = field(default_factory=dict)
+    name: Hashable | None = None
+
+    @property
+    def n_samples(self):
+        """int: Number of sequences."""
+        return self.values.shape[0]
+
+    @property
+    def n_time(self):
+        """int: Length of the (padded) time axis."""
+        return self.values.shape[1]
+
+    @property
+    def n_features(self):
+        """int: Number of features."""
+        return self.values.shape[2]
+
+
+def to_sequences(
+    X, *, time_dim="time", feature_dim="feature", arg="X", dtype=np.float64, allow_nan=False
+):
+    """Validate sequence input and convert it to a float array with lengths.
+
+    Parameters
+    ----------
+    X : array-like, list of 2-D arrays, xarray.DataArray or xarray.Dataset
+        - array-like of shape (n_samples, n_time, n_features), or (n_samples, n_features) for
+          sequences of length one (features are always the last axis);
+        - list or tuple of arrays of shape (n_time_i, n_features): sequences of different
+          lengths, NaN-padded at the end;
+        - DataArray with dims `time_dim` and `feature_dim`; every other dim is a sample dim
+          (none: one sample; several: stacked in C order).  Without `time_dim` but with at
+          least one sample dim, each sample is a sequence of length one;
+        - Dataset: its data variables are the features.
+    time_dim, feature_dim : str, default "time", "feature"
+        Names of the time and feature dims of labeled input.
+    arg : str, default "X"
+        Argument name used in error messages.
+    dtype : numpy dtype, default float64
+        Floating dtype of the returned values.
+    allow_nan : bool, default False
+        Accept NaN anywhere (for NaN-aware transformers); inf is still rejected and lengths still
+        count the trailing all-NaN steps as padding.
+
+    Returns
+    -------
+    SequenceData
+        The values (a new array, the user's object is never modified), lengths and labels.
+
+    Raises
+    ------
+    TypeError
+        If the data are not numeric (strings, complex, datetimes; the exception is also a
+        ValueError, as scikit-learn's estimator checks expect), sparse, or an object array holding
+        non-numbers such as dicts.
+    ValueError
+        If a dim is missing, the shape is wrong or empty, an object array holds strings that are
+        not numbers, or NaN/inf occur outside padding.  Messages follow scikit-learn's wording
+        where scikit-learn's estimator checks look for it.
+    """
+    if isinstance(X, xr.Dataset):
+        if feature_dim in X.dims:
+            raise ValueError(
+                f"{arg}: a Dataset's data variables become the feature dim "
+                f"{feature_dim!r} (feature_dim), but the Dataset already has a dim with that "
+                f"name; found dims {tuple(X.dims)}."
+            )
+        if not X.data_vars:
+            raise ValueError(f"{arg}: expected a Dataset with data variables, found none.")
+        da = X.to_dataarray(dim=feature_dim)
+        dims = tuple(d for d in da.dims if d != feature_dim) + (feature_dim,)
+        data = _from_dataarray(da.transpose(*dims), time_dim, feature_dim, arg, dtype, allow_nan)
+        data.kind, data.attrs, data.name = "dataset", dict(X.attrs), None
+        return data
+    if isinstance(X, xr.DataArray):
+        return _from_dataarray(X, time_dim, feature_dim, arg, dtype, allow_nan)
+    return _from_array(X, arg, dtype, allow_nan)
+
+
+def _from_array(X, arg, dtype, allow_nan):
+    """NumPy-like input (including lists of sequences and DataFrames)."""
+    if hasattr(X, "toarray"):  # scipy.sparse: densifying could exhaust memory
+        raise TypeError(
+            f"{arg}: sparse input is not supported; expected a dense array, found {type(X)}."
+        )
+    if isinstance(X, (list, tuple)) and len(X) > 0 and all(np.ndim(x) == 2 for x in X):
+        return _from_list(X, arg, dtype, allow_nan)
+    feature_names = _dataframe_columns(X)
+    try:
+        array = np.asarray(X)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(
+            f"{arg}: could not convert to an array ({exc}). Sequences of different lengths must "
+            f"be given as a list of 2-D arrays of shape (n_time, n_features)."
+        ) from None
+    if array.ndim not in (2, 3):
+        hint = (
+            " Reshape your data either using array.reshape(-1, 1) if your data has a single "
+            "feature or array.reshape(1, -1) if it contains a single sample."
+        )
+        raise ValueError(
+            f"{arg}: expected a 2-D array (n_samples, n_features) or a 3-D array (n_samples, "
+            f"n_time, n_features); found ndim={array.ndim} with shape {array.shape}."
+            + (hint if array.ndim < 2 else "")
+        )
+    ndim = array.ndim
+    values = _as_float(array, arg, dtype)
+    if ndim == 2:
+        values = values[:, np.newaxis, :]
+    data = SequenceData(values, None, feature_names, ndim=ndim)
+    return _finish(data, arg, allow_nan, array.shape)
+
+
+def _from_list(X, arg, dtype, allow_nan):
+    """List of (n_time_i, n_features) arrays, NaN-padded at the end."""
+    arrays = [_as_float(np.asarray(x), arg, dtype) for x in X]
+    n_features = {a.shape[1] for a in arrays}
+    if len(n_features) > 1:
+        raise ValueError(
+            f"{arg}: expected sequences with the same number of features; found "
+            f"{sorted(n_features)} features."
+        )
+    n_time = max(a.shape[0] for a in arrays)
+    values = np.full((len(arrays), n_time, n_features.pop()), np.nan, dtype=dtype)
+    for i, a in enumerate(arrays):
+        values[i, : a.shape[0]] = a
+    return _finish(SequenceData(values, None), arg, allow_nan, values.shape)
+
+
+def _from_dataarray(da, time_dim, feature_dim, arg, dtype, allow_nan):
+    has_time = time_dim in da.dims
+    sample_dims = tuple(d for d in da.dims if d not in (time_dim, feature_dim))
+    if feature_dim not in da.dims or not (has_time or sample_dims):
+        raise ValueError(
+            f"{arg}: expected a DataArray with a time dim named {time_dim!r} (time_dim) and a "
+            f"feature dim named {feature_dim!r} (feature_dim); found dims {tuple(da.dims)}. "
+            f"Pass time_dim=... and feature_dim=... to name yours."
+        )
+    _check_dtype(da.dtype, arg)
+    sample_shape = tuple(da.sizes[d] for d in sample_dims)
+    n_time = da.sizes[time_dim] if has_time else 1
+    _check_not_empty((np.prod(sample_shape), n_time, da.sizes[feature_dim]), da.shape, arg)
+    # Every other dim is a sample dim: stack them (C order) into one, or add one if there is none.
+    stacked = (
+        da.stack({"__sample__": sample_dims}, create_index=False)
+        if sample_dims
+        else da.expand_dims("__sample__")
+    )
+    if not has_time:
+        stacked = stacked.expand_dims(time_dim)
+    stacked = stacked.transpose("__sample__", time_dim, feature_dim)
+    values = _as_float(stacked.values, arg, dtype)
+    feature_names = None
+    if feature_dim in da.coords:
+        feature_names = np.asarray([str(v) for v in da[feature_dim].values], dtype=object)
+    data = SequenceData(
+        values,
+        None,
+        feature_names,
+        kind="dataarray",
+        dims=tuple(da.dims),
+        sample_dims=sample_dims,
+        sample_shape=sample_shape,
+        time_dim=time_dim if has_time else None,
+        feature_dim=feature_dim,
+        coords=da.coords.to_dataset(),
+        attrs=dict(da.attrs),
+        name=da.name,
+    )
+    return _finish(data, arg, allow_nan, da.shape)
+
+
+def _dataframe_columns(X):
+    """Column names of a pandas DataFrame with string columns, as scikit-learn does."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not all(isinstance(c, str) for c in columns):
+        return None
+    return np.asarray(list(columns), dtype=object)
+
+
+def _check_dtype(dt, arg):
+    if dt.kind not in _NUMERIC_KINDS + "O":
+        complex_hint = "Complex data not supported; " if dt.kind == "c" else ""
+        raise _DtypeError(
+            f"{arg}: {complex_hint}expected numeric data (bool, int or float); found dtype {dt}."
+        )
+
+
+def _as_float(array, arg, dtype):
+    """A new C-contiguous float copy of `array` after a dtype check."""
+    _check_dtype(array.dtype, arg)
+    try:
+        return np.array(array, dtype=dtype, order="C", copy=True)
+    except (TypeError, ValueError) as exc:  # object arrays holding strings, dicts, None...
+        raise type(exc)(
+            f"{arg}: expected numeric data; found dtype {array.dtype} that cannot be converted "
+            f"to {np.dtype(dtype)} ({exc})."
+        ) from None
+
+
+def _check_not_empty(sizes, shape, arg):
+    """``sizes`` is (n_samples, n_time, n_features), ``shape`` the input's shape."""
+    for size, what in zip(sizes, ("sample(s)", "time step(s)", "feature(s)")):
+        if size == 0:  # scikit-learn's wording
+            raise ValueError(
+                f"{arg}: found array with 0 {what} (shape={shape}) while a minimum of 1 is "
+                f"required; expected at least one sample, time step and feature."
+            )
+
+
+def _finish(data, arg, allow_nan, shape):
+    """Check the shape, compute the lengths and reject NaN/inf outside the padding."""
+    values = data.values
+    _check_not_empty(values.shape, shape, arg)
+    n_time = values.shape[1]
+    valid_step = ~np.isnan(values).all(axis=2)  # (n_samples, n_time)
+    has_valid = valid_step.any(axis=1)
+    last_valid = n_time - 1 - np.argmax(valid_step[:, ::-1], axis=1)
+    data.lengths = np.where(has_valid, last_valid + 1, 0).astype(np.int64)
+
+    inside = np.arange(n_time) < data.lengths[:, np.newaxis]  # (n_samples, n_time)
+    bad = np.isinf(values) if allow_nan else ~np.isfinite(values) & inside[:, :, np.newaxis]
+    if bad.any():
+        i, t, f = np.argwhere(bad)[0]
+        found = values[i, t, f]
+        where = "" if np.isinf(found) else (
+            f" inside the sequence (length {data.lengths[i]}); NaN is only allowed as padding: "
+            f"time steps where all features are NaN, at the end of a sequence"
+        )
+        raise ValueError(
+            f"{arg}: expected finite values; found {found} at sample {i}, time step {t}, "
+            f"feature {f}{where}."
+        )
+    if not allow_nan and not has_valid.all():
+        i = int(np.argmin(has_valid))
+        raise ValueError(
+            f"{arg}: expected sequences of length >= 1; found sample {i} with all values NaN."
+        )
+    return data

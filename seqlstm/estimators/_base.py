@@ -1,0 +1,486 @@
+"""The estimators' shared base: it orchestrates and holds no numerical loops.
+
+A fit validates ``X`` (:mod:`seqlstm.data`, :mod:`seqlstm._validation`), encodes and scales the
+targets (the subclass's hooks), scales ``X`` with statistics from
+:func:`seqlstm.preprocessing.scaling_statistics`, builds the
+:class:`~seqlstm.network.RecurrentNetwork` once, and hands it to
+:func:`seqlstm.training.run_epochs` with a :class:`~seqlstm.training.TrainingState`, which keeps
+the history; the fitted history attributes are read from that state.  Predictions are wrapped in
+the input's form by :mod:`seqlstm.data`.  :meth:`_BaseLSTM._to_state` and
+:meth:`_BaseLSTM._from_state` are the only door :mod:`seqlstm.io` uses.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, check_random_state
+
+from .. import data as _data
+from .._threads import numba_threads
+from .._validation import check_features, record_feature_names
+from ..network import CELLS, RecurrentNetwork, parse_tbptt
+from ..preprocessing import scaling_statistics
+from ..training import (
+    TrainingState,
+    build_network,
+    make_optimizer,
+    network_config,
+    resolve_batch_size,
+    run_epochs,
+)
+
+_SEED_MAX = np.iinfo(np.int32).max
+
+
+def _tbptt_constraint():
+    return [None, Interval(Integral, 1, None, closed="left"), tuple, list]
+
+
+class _History:
+    """A read-only fitted attribute taken from the estimator's training state's history."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, estimator, owner=None):
+        if estimator is None:
+            return self
+        state = estimator.__dict__.get("_state")
+        if state is None:
+            raise AttributeError(
+                f"{type(estimator).__name__!r} object has no attribute {self.name!r}")
+        return state.history()[self.name]
+
+    def __set__(self, estimator, value):
+        raise AttributeError(f"{self.name} is read from the training history; it cannot be set.")
+
+
+class _BaseLSTM(BaseEstimator):
+    """Shared fit/predict machinery; see :class:`LSTMRegressor` for the parameters.
+
+    Subclasses give the loss and the targets' handling: ``_network_loss``,
+    ``_network_outputs``, ``_encode_y``, ``_init_targets``, ``_scaled_targets``,
+    ``_scaled_score``, ``_stratify`` and ``_target_state`` / ``_set_target_state``.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "cell": [StrOptions(set(CELLS))],
+        "bidirectional": ["boolean"],
+        "return_sequences": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "tbptt": _tbptt_constraint(),
+        "solver": [StrOptions({"adam", "sgd"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "standardize": ["boolean"],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "time_dim": [str],
+        "feature_dim": [str],
+        "n_jobs": [None, Integral],
+    }
+
+    # Set by subclasses.
+    _loss_name = None
+
+    loss_ = _History()
+    loss_curve_ = _History()
+    best_loss_ = _History()
+    validation_scores_ = _History()
+    best_validation_score_ = _History()
+    n_iter_ = _History()
+    t_ = _History()
+
+    def __init__(
+        self,
+        *,
+        hidden_size=32,
+        num_layers=1,
+        cell="lstm",
+        bidirectional=False,
+        return_sequences=False,
+        dropout=0.0,
+        tbptt=None,
+        solver="adam",
+        learning_rate_init=1e-3,
+        momentum=0.9,
+        alpha=0.0,
+        clip_norm=1.0,
+        batch_size="auto",
+        max_iter=200,
+        tol=1e-4,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        standardize=True,
+        dtype="float32",
+        time_dim="time",
+        feature_dim="feature",
+        n_jobs=None,
+    ):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.cell = cell
+        self.bidirectional = bidirectional
+        self.return_sequences = return_sequences
+        self.dropout = dropout
+        self.tbptt = tbptt
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.alpha = alpha
+        self.clip_norm = clip_norm
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.standardize = standardize
+        self.dtype = dtype
+        self.time_dim = time_dim
+        self.feature_dim = feature_dim
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ tags and state
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "network_")
+
+    def _expected_failed_checks(self):
+        """scikit-learn checks this estimator is known to fail, with the reason."""
+        failed = {}
+        if str(self.dtype) == "float32":
+            failed["check_methods_sample_order_invariance"] = (
+                "in float32, BLAS rounds a row of a matrix product differently depending on its "
+                "position in the batch (OpenBLAS uses other micro-kernels for the last rows), so "
+                "predictions of a permuted batch differ by ~1e-7 relative, above the check's "
+                "rtol=1e-7; with dtype='float64' the check passes")
+        return failed
+
+    def __getstate__(self):
+        # The network's named parameters are views of its flat vector; pickle rebuilds them
+        # as separate copies, so store the configuration and the flat vector instead.
+        state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
+        net = state.pop("network_", None)
+        if net is not None:
+            state["_network_pickle"] = (network_config(net), net.get_flat())
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        packed = state.pop("_network_pickle", None)
+        super().__setstate__(state)
+        if packed is not None:
+            self.network_ = build_network(*packed)
+
+    # ------------------------------------------------------------------ validation
+    def _check_hyperparameters(self):
+        self._validate_params()
+        try:
+            tbptt = parse_tbptt(self.tbptt)
+        except ValueError as exc:
+            raise ValueError(
+                f"tbptt: expected None, an int k >= 1 or a pair (k1, k2) with k2 >= k1 >= 1; "
+                f"found {self.tbptt!r} ({exc})."
+            ) from None
+        return tbptt
+
+    def _validate_X(self, X, *, reset):
+        data = _data.to_sequences(X, time_dim=self.time_dim, feature_dim=self.feature_dim)
+        if data.kind != "numpy" and data.time_dim is None and len(data.sample_dims) > 1:
+            raise ValueError(
+                f"X: expected a time dim named {self.time_dim!r} (time_dim); found dims "
+                f"{data.dims}. Pass time_dim=... to name yours (only a (sample, feature) "
+                f"DataArray is read as sequences of length one)."
+            )
+        if reset:
+            record_feature_names(self, data)
+        else:
+            check_features(self, data.n_features, data.feature_names)
+        return data
+
+    def _scaled_X(self, data):
+        """The sequences scaled with the fitted statistics, in the compute dtype (a new array)."""
+        values = data.values
+        if self.x_mean_ is not None:
+            values = (values - self.x_mean_) / self.x_scale_
+        return np.ascontiguousarray(values, dtype=self.dtype_)
+
+    def _network_input(self, X):
+        """``(values, lengths, data)`` as the fitted network sees ``X`` (validated, scaled);
+        used by :mod:`seqlstm.inspect`."""
+        check_is_fitted(self)
+        data = self._validate_X(X, reset=False)
+        return self._scaled_X(data), data.lengths, data
+
+    def inspect(self, X):
+        """Hidden states, cell states and gate activations of the fitted network on ``X``,
+        with saturation fractions; see :func:`seqlstm.inspect.inspect`.
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        from ..inspect import inspect
+
+        return inspect(self, X)
+
+    def gradient_flow(self, X):
+        """Norm of the gradient of the final output with respect to the input and to every
+        layer's hidden state, by lag before the last step; see
+        :func:`seqlstm.inspect.gradient_flow` (which also takes targets, in the network's
+        standardized units).
+
+        Returns
+        -------
+        xarray.DataArray
+        """
+        from ..inspect import gradient_flow
+
+        return gradient_flow(self, X)
+
+    # ------------------------------------------------------------------ fitting
+    def _architecture(self):
+        return (self.hidden_size, self.num_layers, self.cell, bool(self.bidirectional),
+                bool(self.return_sequences), self.dtype, self._loss_name_of_params())
+
+    def _loss_name_of_params(self):
+        return self._loss_name
+
+    def _fit(self, X, y, *, incremental, classes=None):
+        tbptt = self._check_hyperparameters()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True; expected "
+                             "early_stopping=False, found True.")
+        first = not self.__sklearn_is_fitted__() or not (self.warm_start or incremental)
+        if not first and self._architecture_ != self._architecture():
+            raise ValueError(
+                "warm_start/partial_fit: the architecture parameters changed since the last "
+                f"fit; expected {self._architecture_}, found {self._architecture()}. Set "
+                "warm_start=False to fit a new model."
+            )
+        data = self._validate_X(X, reset=first)
+        targets = self._encode_y(y, data, bool(self.return_sequences), first, classes)
+        if first:
+            self._init_model(data, targets)
+        X_train = self._scaled_X(data)
+        y_train = self._scaled_targets(targets)
+
+        with numba_threads(self.n_jobs):
+            state = self._training_state(fresh_optimizer=first or not incremental)
+            score_fn = None
+            if self.early_stopping:
+                X_train, y_train, score_fn = self._validation_split(X_train, y_train)
+            run_epochs(
+                self.network_,
+                state,
+                X_train,
+                y_train,
+                loss=self._network_loss(),
+                max_epochs=1 if incremental else self.max_iter,
+                max_iter=self.max_iter,
+                batch_size=resolve_batch_size(self.batch_size, X_train.shape[0]),
+                shuffle=self.shuffle,
+                tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change,
+                tbptt=tbptt,
+                dropout=self.dropout,
+                score_fn=score_fn,
+                incremental=incremental,
+                verbose=self.verbose,
+            )
+        return self
+
+    def _init_model(self, data, targets):
+        """Seeds, scaling statistics and a new network, initialised from the first seed."""
+        rs = check_random_state(self.random_state)
+        self._seeds_ = tuple(int(s) for s in rs.randint(0, _SEED_MAX, size=3))
+        self.dtype_ = np.dtype(self.dtype)
+        if self.standardize:
+            self.x_mean_, self.x_scale_ = scaling_statistics(data.values, data.lengths)
+        else:
+            self.x_mean_ = self.x_scale_ = None
+        self._init_targets(targets)
+        self.network_ = RecurrentNetwork(
+            input_size=data.n_features,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            cell=self.cell,
+            bidirectional=self.bidirectional,
+            output_size=self._network_outputs(),
+            dtype=self.dtype,
+            random_state=self._seeds_[0],
+        )
+        self._architecture_ = self._architecture()
+        self._state = None
+
+    def _training_state(self, fresh_optimizer):
+        """The training state this fit continues, with its optimiser and generator ready.
+
+        A new state at the first fit; a loaded model's history-only state gets a fresh optimiser
+        and generator; a warm start keeps the history and generator with a fresh optimiser;
+        ``partial_fit`` keeps everything.
+        """
+        state = getattr(self, "_state", None)
+        if state is None:
+            state = self._state = TrainingState(None, None)
+        if state.rng is None:
+            state.rng = np.random.default_rng(self._seeds_[1])
+            fresh_optimizer = True
+        if fresh_optimizer:
+            state.optimizer = make_optimizer(self.solver, self.learning_rate_init,
+                                             self.momentum, self.alpha, self.clip_norm)
+        return state
+
+    def _validation_split(self, X, y):
+        n = X.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n))
+        if n < 2 or n_val >= n:
+            raise ValueError(
+                f"early_stopping: expected enough samples for a validation fraction of "
+                f"{self.validation_fraction} and a training set; found {n} samples."
+            )
+        stratify = self._stratify(y)
+        train, val = train_test_split(
+            np.arange(n), test_size=self.validation_fraction, random_state=self._seeds_[2],
+            stratify=stratify,
+        )
+        X_val, y_val = X[val], y[val]
+
+        def score_fn():
+            return self._scaled_score(X_val, y_val)
+
+        return X[train], y[train], score_fn
+
+    def _stratify(self, y):
+        return None
+
+    # ------------------------------------------------------------------ prediction
+    def _raw(self, values, lengths=None):
+        """Network outputs (float64) for scaled sequences: (n, out) or (n, T, out)."""
+        with numba_threads(self.n_jobs):
+            if self.return_sequences:
+                out = self.network_.forward(values, lengths)
+            else:
+                out = self.network_.forward_last(values, lengths)
+        return np.asarray(out, dtype=np.float64)
+
+    def _lazy(self, func, X, n_outputs, output_dim, output_names, dtype):
+        """Predict lazily on dask-backed input (checks features eagerly)."""
+        names, n_features = _data.lazy_feature_info(X, self.feature_dim)
+        check_features(self, n_features, names)
+
+        def chunk(values):
+            lead = values.shape[:-2]
+            flat = values.reshape((-1,) + values.shape[-2:])
+            out = np.asarray(func(flat))
+            return out.reshape(lead + out.shape[1:])
+
+        return _data.apply_lazily(
+            chunk, X, time_dim=self.time_dim, feature_dim=self.feature_dim,
+            per_step=bool(self.return_sequences), n_outputs=n_outputs, output_dim=output_dim,
+            output_names=output_names, dtype=dtype,
+        )
+
+    # ------------------------------------------------------------------ files
+    def save(self, path):
+        """Save the fitted model as a netCDF file (see :func:`seqlstm.io.save`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination; written atomically.
+
+        Returns
+        -------
+        self
+        """
+        from ..io import save
+
+        save(self, path)
+        return self
+
+    def _to_state(self):
+        """The fitted estimator as plain values, for :func:`seqlstm.io.save`.
+
+        Returns
+        -------
+        dict
+            ``estimator`` (class name), ``params`` (``get_params(deep=False)``), ``network``
+            (the :class:`~seqlstm.network.RecurrentNetwork`), ``seeds``, ``history``
+            (:meth:`~seqlstm.training.TrainingState.history`), ``n_features_in``,
+            ``feature_names_in`` (or None), ``n_outputs``, ``x_mean`` and ``x_scale`` (or
+            None), and the subclass's target entries (see ``_target_state``).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+        """
+        check_is_fitted(self)
+        return {
+            "estimator": type(self).__name__,
+            "params": self.get_params(deep=False),
+            "network": self.network_,
+            "seeds": self._seeds_,
+            "history": self._state.history(),
+            "n_features_in": self.n_features_in_,
+            "feature_names_in": getattr(self, "feature_names_in_", None),
+            "n_outputs": self.n_outputs_,
+            "x_mean": self.x_mean_,
+            "x_scale": self.x_scale_,
+            **self._target_state(),
+        }
+
+    @classmethod
+    def _from_state(cls, state):
+        """A fitted estimator from :meth:`_to_state`'s values (as :func:`seqlstm.io.load`
+        reads them); it predicts like the saved one and keeps training from its history."""
+        est = cls(**state["params"])
+        est.network_ = state["network"]
+        est.n_features_in_ = int(state["n_features_in"])
+        if state["feature_names_in"] is not None:
+            est.feature_names_in_ = state["feature_names_in"]
+        est.n_outputs_ = int(state["n_outputs"])
+        est.dtype_ = np.dtype(est.network_.dtype)
+        est._seeds_ = tuple(int(s) for s in state["seeds"])
+        est._state = TrainingState.from_history(state["history"])
+        est.x_mean_, est.x_scale_ = state["x_mean"], state["x_scale"]
+        est._set_target_state(state)
+        est._architecture_ = est._architecture()
+        return est

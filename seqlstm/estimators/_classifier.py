@@ -1,0 +1,229 @@
+"""scikit-learn classification of sequences: :class:`LSTMClassifier`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from .. import data as _data
+from ..training import softmax
+from ._base import _BaseLSTM
+
+__all__ = ["LSTMClassifier"]
+
+
+class LSTMClassifier(ClassifierMixin, _BaseLSTM):
+    """Recurrent (LSTM, GRU, RNN) classification of sequences, with scikit-learn's API.
+
+    Parameters are those of :class:`LSTMRegressor` without ``loss`` (the loss is softmax
+    cross-entropy).  With ``return_sequences=True`` there is one label per time step and a
+    missing label (None or NaN) is left out of the loss; predictions at padded steps are NaN
+    (numeric classes) or None.  With early stopping the validation score is the accuracy and
+    the split is stratified (many-to-one).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class labels (any type scikit-learn accepts).
+    n_outputs_ : int
+        Number of network outputs (logits), one per class.
+    network_, n_features_in_, feature_names_in_, loss_, loss_curve_, best_loss_, \
+validation_scores_, best_validation_score_, n_iter_, t_, x_mean_, x_scale_
+        As in :class:`LSTMRegressor`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqlstm import LSTMClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 5, 2))
+    >>> y = np.where(X[:, 0, 0] > 0, "up", "down")
+    >>> clf = LSTMClassifier(hidden_size=4, max_iter=2, random_state=0).fit(X, y)
+    >>> clf.classes_
+    array(['down', 'up'], dtype='<U4')
+    """
+
+    _loss_name = "cross_entropy"
+
+    def _network_loss(self):
+        return "cross_entropy"
+
+    def _network_outputs(self):
+        return len(self.classes_)
+
+    # -------------------------------------------------------------- targets
+    def _encode_y(self, y, data, per_step, first, classes):
+        labels = _data.to_labels(y, data, per_step=per_step)
+        missing = pd.isna(labels)
+        observed = labels[~missing]
+        if observed.size == 0:
+            raise ValueError("y: expected at least one label; found only missing labels.")
+        check_classification_targets(observed)
+        if first:
+            known = np.unique(observed if classes is None else np.asarray(classes))
+            if len(known) < 2:
+                raise ValueError(
+                    f"y: expected at least 2 classes; found 1 class ({known[0]!r})."
+                )
+            self.classes_ = known
+            self.n_outputs_ = len(known)
+        unknown = np.setdiff1d(np.unique(observed), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y: expected labels among classes_ {self.classes_.tolist()}; found "
+                f"{unknown.tolist()}."
+            )
+        codes = np.full(labels.shape, np.nan)
+        codes[~missing] = np.searchsorted(self.classes_, observed)
+        return codes
+
+    def _init_targets(self, targets):
+        pass
+
+    def _target_state(self):
+        return {"classes": self.classes_}
+
+    def _set_target_state(self, state):
+        self.classes_ = state["classes"]
+
+    def _scaled_targets(self, targets):
+        return targets
+
+    def _stratify(self, y):
+        if self.return_sequences:
+            return None
+        _, counts = np.unique(y, return_counts=True)
+        return y if counts.min() >= 2 else None
+
+    def _scaled_score(self, X, y):
+        proba = self._raw(X)
+        pred = np.argmax(np.nan_to_num(proba, nan=-np.inf), axis=-1).astype(float)
+        mask = ~np.isnan(y)
+        return float(accuracy_score(y[mask], pred[mask]))
+
+    # -------------------------------------------------------------- public API
+    def fit(self, X, y):
+        """Fit the classifier.
+
+        Parameters
+        ----------
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+            Sequences; see :meth:`LSTMRegressor.fit`.
+        y : array-like or DataArray
+            Labels ``(n_samples,)``, or ``(n_samples, n_time)`` with ``return_sequences``
+            (None/NaN: missing).
+
+        Returns
+        -------
+        self : LSTMClassifier
+        """
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X, y, classes=None):
+        """Train for one epoch (initialising the model at the first call).
+
+        Parameters
+        ----------
+        X, y
+            As in :meth:`fit`.
+        classes : array-like, optional
+            All classes, needed at the first call when `y` does not hold them all.
+
+        Returns
+        -------
+        self : LSTMClassifier
+        """
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _proba(self, data):
+        return softmax(self._raw(self._scaled_X(data), data.lengths))
+
+    def _labels(self, proba):
+        padded = np.isnan(proba).any(axis=-1)
+        idx = np.argmax(np.where(np.isnan(proba), -np.inf, proba), axis=-1)
+        labels = self.classes_[idx]
+        if padded.any():
+            if labels.dtype.kind == "f":
+                labels[padded] = np.nan
+            else:
+                labels = labels.astype(object)
+                labels[padded] = None
+        return labels
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+            Dask-backed xarray input gives a lazy result.
+
+        Returns
+        -------
+        ndarray or DataArray
+            ``(n_samples, n_classes)`` or ``(n_samples, n_time, n_classes)`` (NaN at padded
+            steps); labeled input gives a DataArray with a ``class`` dim labeled by
+            ``classes_`` (as strings).
+        """
+        check_is_fitted(self)
+        names = [str(c) for c in self.classes_]
+        if _data.is_dask(X):
+            return self._lazy(lambda v: self._proba(_data.to_sequences(v)), X,
+                              len(self.classes_), "class", names, np.float64)
+        data = self._validate_X(X, reset=False)
+        return _data.wrap_output(self._proba(data), data, per_step=bool(self.return_sequences),
+                                 output_names=names, output_dim="class")
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+            Dask-backed xarray input gives a lazy result.
+
+        Returns
+        -------
+        ndarray or DataArray
+            ``(n_samples,)`` or ``(n_samples, n_time)`` of labels from ``classes_``.
+        """
+        check_is_fitted(self)
+        if _data.is_dask(X):
+            dtype = object if self.return_sequences and self.classes_.dtype.kind != "f" else \
+                self.classes_.dtype
+            out = self._lazy(lambda v: self._labels(self._proba(_data.to_sequences(v)))[..., None],
+                             X, 1, "output", None, dtype)
+            return out.squeeze("output", drop=True)
+        data = self._validate_X(X, reset=False)
+        return _data.wrap_labels(self._labels(self._proba(data)), data,
+                                 per_step=bool(self.return_sequences))
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy (over observed, non-padded steps with ``return_sequences``).
+
+        Parameters
+        ----------
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+        y : array-like or DataArray
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        data = self._validate_X(X, reset=False)
+        per_step = bool(self.return_sequences)
+        y_true = _data.to_labels(y, data, per_step=per_step)
+        y_pred = self._labels(self._proba(data))
+        w = None if sample_weight is None else np.asarray(sample_weight, float)
+        if per_step:
+            mask = ~pd.isna(y_true) & ~pd.isna(y_pred)
+            if w is not None:
+                w = np.broadcast_to(w[:, None], y_true.shape)[mask]
+            y_true, y_pred = y_true[mask], y_pred[mask]
+        return float(accuracy_score(y_true, y_pred, sample_weight=w))

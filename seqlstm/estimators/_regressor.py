@@ -1,0 +1,380 @@
+"""scikit-learn regression of sequences: :class:`LSTMRegressor`."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .. import data as _data
+from ..preprocessing import scaling_statistics
+from ..training import gaussian_moments
+from ._base import _BaseLSTM
+
+__all__ = ["LSTMRegressor"]
+
+
+class LSTMRegressor(RegressorMixin, _BaseLSTM):
+    """Recurrent (LSTM, GRU, RNN) regression of sequences, with scikit-learn's API.
+
+    Parameters
+    ----------
+    hidden_size : int, default 32
+        Hidden units per layer and direction.
+    num_layers : int, default 1
+        Number of stacked recurrent layers.
+    cell : {"lstm", "peephole", "cifg", "gru", "rnn"}, default "lstm"
+        Recurrent cell; "rnn" is the vanilla tanh RNN.
+    bidirectional : bool, default False
+        Also read every sequence backwards.
+    return_sequences : bool, default False
+        False: one target per sequence (many-to-one, read at each sequence's last valid step).
+        True: one target per time step (many-to-many); NaN targets are missing observations
+        and do not enter the loss.
+    loss : {"squared_error", "gaussian"}, default "squared_error"
+        "gaussian": a mean and a variance head trained by Gaussian negative log-likelihood;
+        ``predict(X, return_std=True)`` also returns the predicted standard deviation.
+    dropout : float in [0, 1), default 0.0
+        Dropout between stacked layers.
+    tbptt : None, int or (k1, k2), default None
+        Truncated backpropagation through time (Williams & Peng's TBPTT(k1, k2)); None is full
+        BPTT.
+    solver : {"adam", "sgd"}, default "adam"
+    learning_rate_init : float, default 1e-3
+    momentum : float, default 0.9
+        Momentum of "sgd".
+    alpha : float, default 0.0
+        L2 penalty.
+    clip_norm : float or None, default 1.0
+        Gradients are clipped to this global norm.
+    batch_size : int or "auto", default "auto"
+        ``min(200, n_samples)`` for "auto".
+    max_iter : int, default 200
+        Maximum number of epochs.
+    tol : float, default 1e-4
+        Improvement below which an epoch counts as no improvement.
+    shuffle : bool, default True
+        Shuffle the samples at every epoch.
+    early_stopping : bool, default False
+        Hold out `validation_fraction` of the samples, stop when the validation score (R²)
+        stops improving and restore the best weights.
+    validation_fraction : float in (0, 1), default 0.1
+    n_iter_no_change : int, default 10
+        Stop after more than this many epochs without improvement by `tol`.
+    random_state : None, int or RandomState, default None
+        Seeds initialisation, shuffling, dropout and the validation split.  The same seed
+        and data give bit-identical weights whatever `n_jobs`.
+    warm_start : bool, default False
+        Continue from the previous fit's weights (and history).
+    verbose : int, default 0
+        Show a progress bar over epochs.
+    standardize : bool, default True
+        Scale each feature of `X` and each output of `y` to zero mean and unit variance
+        (NaN-aware, over samples and valid time steps) with statistics learned at fit; the
+        predictions are in the units of `y`.
+    dtype : {"float32", "float64"}, default "float32"
+        Compute dtype of the network.
+    time_dim, feature_dim : str, default "time", "feature"
+        Dims of labeled input.
+    n_jobs : int or None, default None
+        Number of threads (None: Numba's current setting; -1: all).
+
+    Attributes
+    ----------
+    network_ : RecurrentNetwork
+        The trained network.
+    n_features_in_ : int
+        Number of features.
+    feature_names_in_ : ndarray of str
+        Feature names of labeled input (feature coordinate, Dataset variables, DataFrame
+        columns); only defined when the input had names.
+    n_outputs_ : int
+        Number of targets.
+    loss_ : float
+        Training loss of the last epoch (on the standardized scale when `standardize`).
+    loss_curve_ : list of float
+        Training loss of every epoch.
+    best_loss_ : float or None
+        Smallest training loss; None with early stopping.
+    validation_scores_ : list of float or None
+        Validation R² of every epoch; None without early stopping.
+    best_validation_score_ : float or None
+        Best validation R²; None without early stopping.
+    n_iter_ : int
+        Number of epochs run.
+    t_ : int
+        Number of training samples seen.
+    x_mean_, x_scale_ : ndarray of shape (n_features_in_,) or None
+        Input scaling statistics (None without `standardize`).
+    y_mean_, y_scale_ : ndarray of shape (n_outputs_,) or None
+        Target scaling statistics (None without `standardize`).
+
+    Examples
+    --------
+    >>> from seqlstm import LSTMRegressor
+    >>> from seqlstm.datasets import make_adding
+    >>> X, y = make_adding(64, length=12, random_state=0)
+    >>> model = LSTMRegressor(hidden_size=8, max_iter=2, random_state=0).fit(X, y)
+    >>> model.predict(X).dims
+    ('sample',)
+    """
+
+    _parameter_constraints = {
+        **_BaseLSTM._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "gaussian"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=32,
+        num_layers=1,
+        cell="lstm",
+        bidirectional=False,
+        return_sequences=False,
+        loss="squared_error",
+        dropout=0.0,
+        tbptt=None,
+        solver="adam",
+        learning_rate_init=1e-3,
+        momentum=0.9,
+        alpha=0.0,
+        clip_norm=1.0,
+        batch_size="auto",
+        max_iter=200,
+        tol=1e-4,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        standardize=True,
+        dtype="float32",
+        time_dim="time",
+        feature_dim="feature",
+        n_jobs=None,
+    ):
+        super().__init__(
+            hidden_size=hidden_size, num_layers=num_layers, cell=cell,
+            bidirectional=bidirectional, return_sequences=return_sequences, dropout=dropout,
+            tbptt=tbptt, solver=solver, learning_rate_init=learning_rate_init,
+            momentum=momentum, alpha=alpha, clip_norm=clip_norm, batch_size=batch_size,
+            max_iter=max_iter, tol=tol, shuffle=shuffle, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
+            random_state=random_state, warm_start=warm_start, verbose=verbose,
+            standardize=standardize, dtype=dtype, time_dim=time_dim, feature_dim=feature_dim,
+            n_jobs=n_jobs,
+        )
+        self.loss = loss
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _loss_name_of_params(self):
+        return self.loss
+
+    def _network_loss(self):
+        return "gaussian" if self.loss == "gaussian" else "mse"
+
+    def _network_outputs(self):
+        return self.n_outputs_ * (2 if self.loss == "gaussian" else 1)
+
+    # -------------------------------------------------------------- targets
+    def _encode_y(self, y, data, per_step, first, classes):
+        targets = _data.to_targets(y, data, per_step=per_step)
+        if first:
+            self._y_1d = not _has_output_axis(y, data, per_step)
+            self.n_outputs_ = targets.values.shape[-1]
+            self._output_names = targets.names
+            self._target_name = getattr(y, "name", None) if hasattr(y, "dims") else None
+        elif targets.values.shape[-1] != self.n_outputs_:
+            raise ValueError(
+                f"y: expected {self.n_outputs_} outputs as in the previous fit; found "
+                f"{targets.values.shape[-1]}."
+            )
+        if per_step and np.isnan(targets.values).all():
+            raise ValueError("y: expected at least one observed target; found only NaN.")
+        return targets.values
+
+    def _init_targets(self, targets):
+        if self.standardize:  # each (sample, step) target is one observation
+            flat = targets.reshape(-1, 1, targets.shape[-1])
+            self.y_mean_, self.y_scale_ = scaling_statistics(flat)
+        else:
+            self.y_mean_ = self.y_scale_ = None
+
+    def _target_state(self):
+        return {"y_mean": self.y_mean_, "y_scale": self.y_scale_, "y_1d": self._y_1d,
+                "target_name": self._target_name, "output_names": self._output_names}
+
+    def _set_target_state(self, state):
+        self.y_mean_, self.y_scale_ = state["y_mean"], state["y_scale"]
+        self._y_1d = bool(state["y_1d"])
+        self._target_name = state["target_name"]
+        self._output_names = state["output_names"]
+
+    def _scaled_targets(self, targets):
+        if self.y_mean_ is not None:
+            targets = (targets - self.y_mean_) / self.y_scale_
+        return np.ascontiguousarray(targets, dtype=np.float64)
+
+    def _scaled_score(self, X, y):
+        pred = self._raw(X)[..., : self.n_outputs_]
+        return _masked_r2(y, pred)
+
+    # -------------------------------------------------------------- public API
+    def fit(self, X, y):
+        """Fit the model to sequences `X` and targets `y`.
+
+        Parameters
+        ----------
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+            Sequences ``(n_samples, n_time, n_features)`` (or ``(n_samples, n_features)`` for
+            sequences of length one), NaN-padded at the end; see
+            :func:`seqlstm.data.to_sequences`.
+        y : array-like, DataArray or Dataset
+            ``(n_samples,)`` or ``(n_samples, n_outputs)``; with ``return_sequences``
+            ``(n_samples, n_time[, n_outputs])`` where NaN marks a missing observation.
+
+        Returns
+        -------
+        self : LSTMRegressor
+        """
+        return self._fit(X, y, incremental=False)
+
+    def partial_fit(self, X, y):
+        """Train for one epoch on `X`, `y` (initialising the model at the first call).
+
+        Parameters
+        ----------
+        X, y
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        self : LSTMRegressor
+        """
+        return self._fit(X, y, incremental=True)
+
+    def predict(self, X, return_std=False):
+        """Predict targets, in the units of `y`.
+
+        Parameters
+        ----------
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+            Sequences with the features seen at fit.  Dask-backed xarray input gives a lazy
+            result.
+        return_std : bool, default False
+            Also return the predicted standard deviation (``loss="gaussian"`` only).
+
+        Returns
+        -------
+        y_pred : ndarray or DataArray
+            ``(n_samples[, n_outputs])``, or ``(n_samples, n_time[, n_outputs])`` with
+            ``return_sequences`` (NaN at padded steps); the output axis is dropped when `y` was
+            given without one.  Labeled input gives a DataArray with the input's sample
+            coordinates (and time coordinate), attrs, and an ``output`` dim.
+        y_std : ndarray or DataArray, only with `return_std`
+        """
+        check_is_fitted(self)
+        if return_std and self.loss != "gaussian":
+            raise ValueError(
+                f"return_std: expected loss='gaussian' for return_std=True; found "
+                f"loss={self.loss!r}."
+            )
+        O = self.n_outputs_
+        names = None if self._output_names is None else list(self._output_names)
+        if _data.is_dask(X):
+            parts = []
+            for which in ((0, 1) if return_std else (0,)):
+                out = self._lazy(lambda v, w=which: self._predict_values(
+                    _data.to_sequences(v, dtype=np.float64))[w], X, O, "output", names,
+                    np.float64)
+                if self._target_name is not None:
+                    out.name = self._target_name
+                parts.append(self._squeeze(out, labeled=True))
+            return tuple(parts) if return_std else parts[0]
+        data = self._validate_X(X, reset=False)
+        mean, std = self._predict_values(data)
+        per_step = bool(self.return_sequences)
+        wrap = [
+            self._squeeze(_data.wrap_output(v, data, per_step=per_step, output_names=names,
+                                            name=self._target_name),
+                          labeled=data.kind != "numpy")
+            for v in ((mean, std) if return_std else (mean,))
+        ]
+        return tuple(wrap) if return_std else wrap[0]
+
+    def _predict_values(self, data):
+        raw = self._raw(self._scaled_X(data), data.lengths)
+        if self.loss == "gaussian":
+            mean, std = gaussian_moments(raw, self.n_outputs_)
+        else:
+            mean, std = raw, None
+        if self.y_mean_ is not None:
+            mean = mean * self.y_scale_ + self.y_mean_
+            std = None if std is None else std * self.y_scale_
+        return mean, std
+
+    def _squeeze(self, out, labeled):
+        if not self._y_1d:
+            return out
+        return out.squeeze("output", drop=True) if labeled else out[..., 0]
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R² of the predictions.
+
+        With ``return_sequences`` the score is over all observed (non-NaN, non-padded) time
+        steps.
+
+        Parameters
+        ----------
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+        y : array-like, DataArray or Dataset
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        data = self._validate_X(X, reset=False)
+        per_step = bool(self.return_sequences)
+        y_true = _data.to_targets(y, data, per_step=per_step).values
+        y_pred, _ = self._predict_values(data)
+        if not per_step:
+            return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
+        w = None
+        if sample_weight is not None:
+            w = np.broadcast_to(np.asarray(sample_weight, float)[:, None], y_true.shape[:2])
+        return _masked_r2(y_true, y_pred, w)
+
+
+def _has_output_axis(y, data, per_step):
+    """Whether regression targets were given with an output axis (else predictions drop it)."""
+    if hasattr(y, "data_vars"):  # Dataset: its variables are the outputs
+        return True
+    if hasattr(y, "dims") and data.kind != "numpy":
+        core = set(data.sample_dims)
+        if per_step and data.time_dim is not None:
+            core.add(data.time_dim)
+        return any(d not in core for d in y.dims)
+    return np.asarray(y).ndim == 2 + per_step
+
+
+def _masked_r2(y_true, y_pred, weights=None):
+    """R² over the rows (samples or sample-steps) whose targets and predictions are all finite."""
+    O = y_true.shape[-1]
+    t = y_true.reshape(-1, O)
+    p = y_pred.reshape(-1, O)
+    mask = np.isfinite(t).all(axis=1) & np.isfinite(p).all(axis=1)
+    w = None if weights is None else np.asarray(weights).reshape(-1)[mask]
+    if mask.sum() < 2:
+        return float("nan")
+    return float(r2_score(t[mask], p[mask], sample_weight=w))
