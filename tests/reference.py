@@ -751,3 +751,65 @@ def loss_and_grad(params, X, y, *, loss, cell, num_layers, bidirectional, hidden
     grads["head_weight"] = grad_head_weight
     grads["head_bias"] = grad_head_bias
     return float(value), grads
+
+
+# ============================================================================================
+# forecasting windows (oracle for seqlstm/kernels/windows.py): independent of everything above
+# ============================================================================================
+
+
+def gather_windows(data, static, series, starts, lookback, horizon, target_cols, past_cols,
+                   future_cols):
+    """Windows ``(series[b], starts[b])`` cut out with NumPy slicing, one at a time.
+
+    Returns ``x`` (batch, lookback, n_targets + n_past + n_future + n_static) with the lookback
+    rows ``[targets, past covariates, future covariates, static]``, ``y`` (batch, horizon,
+    n_targets) and ``f`` (batch, horizon, n_future) over the horizon, NaN past the record's end.
+    """
+    data = np.asarray(data)
+    static = np.asarray(static)
+    n_time = data.shape[1]
+    xs, ys, fs = [], [], []
+    for s, t0 in zip(series, starts):
+        if not (0 <= s < data.shape[0] and 0 <= t0 and t0 + lookback <= n_time):
+            raise IndexError(f"window ({s}, {t0}) is outside the records")
+        look = data[s, t0:t0 + lookback]
+        stat = np.repeat(static[s][None, :], lookback, axis=0)
+        xs.append(np.concatenate([look[:, target_cols], look[:, past_cols],
+                                  look[:, future_cols], stat], axis=1))
+        ahead = np.full((horizon, data.shape[2]), np.nan, data.dtype)
+        inside = data[s, t0 + lookback:t0 + lookback + horizon]
+        ahead[:len(inside)] = inside
+        ys.append(ahead[:, target_cols])
+        fs.append(ahead[:, future_cols])
+    n_in = len(target_cols) + len(past_cols) + len(future_cols) + static.shape[1]
+    if not xs:
+        return (np.zeros((0, lookback, n_in), data.dtype),
+                np.zeros((0, horizon, len(target_cols)), data.dtype),
+                np.zeros((0, horizon, len(future_cols)), data.dtype))
+    return np.stack(xs), np.stack(ys), np.stack(fs)
+
+
+def valid_windows(data, static, lookback, horizon, target_cols, past_cols, future_cols):
+    """Every window that fits in its record, checked for NaN inputs one by one.
+
+    A window is kept when no input is NaN: targets, past and future covariates over the
+    lookback, future covariates over the horizon, the series' static attributes (NaN targets in
+    the horizon are allowed).  Returns ``(series, starts, skipped_per_series)``.
+    """
+    data = np.asarray(data)
+    static = np.asarray(static)
+    n_series, n_time, _ = data.shape
+    inputs = list(target_cols) + list(past_cols) + list(future_cols)
+    series, starts = [], []
+    skipped = np.zeros(n_series, np.int64)
+    for s in range(n_series):
+        for t0 in range(n_time - lookback - horizon + 1):
+            look = data[s, t0:t0 + lookback][:, inputs]
+            ahead = data[s, t0 + lookback:t0 + lookback + horizon][:, list(future_cols)]
+            if np.isnan(look).any() or np.isnan(ahead).any() or np.isnan(static[s]).any():
+                skipped[s] += 1
+            else:
+                series.append(s)
+                starts.append(t0)
+    return np.array(series, np.int64), np.array(starts, np.int64), skipped
