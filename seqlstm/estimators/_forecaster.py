@@ -9,6 +9,7 @@ steps and forecasts every horizon step from its per-step head; training runs in
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -302,9 +303,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             val_set = self._window_set(data_s, static_s, series[val], starts[val],
                                        fitted._cols)
             series, starts = series[train], starts[train]
-
-            def score_fn():
-                return _window_skill(net, val_set, self.loss, nt)
+            score_fn = partial(_window_skill, net, val_set, self.loss, nt)
 
         windows = self._window_set(data_s, static_s, series, starts, fitted._cols)
         state = TrainingState(make_optimizer(self.solver, self.learning_rate_init,
