@@ -12,6 +12,9 @@ any netCDF tool can open:
   the network configuration (``net_<name>``), scalar fitted attributes and a SHA-256 checksum of
   the numeric variables are global attributes.
 
+A hyperparameter missing from a file (one written before the parameter existed) takes its
+default, so older files keep loading.
+
 Loading reads numbers and strings only (never unpickles) and checks the format version and the
 checksum, so a truncated, corrupted or foreign file gives a clear ``ValueError``.  Writing goes
 to a temporary file in the destination's directory, then ``os.replace``: a failure never leaves a
@@ -255,8 +258,8 @@ def _restore(variables, attrs, path):
         raise ValueError(f"path: expected an estimator in {_estimator_names()}; found {name!r}.")
     params = {}
     for key in cls().get_params(deep=False):
-        if f"hp_{key}" not in attrs:
-            raise ValueError(f"path: the file lacks the hyperparameter attribute 'hp_{key}'.")
+        if f"hp_{key}" not in attrs:  # written before the parameter existed: its default
+            continue
         value = json.loads(str(attrs[f"hp_{key}"]))
         params[key] = tuple(value) if isinstance(value, list) else value
 
