@@ -6,6 +6,7 @@ RecurrentNetwork   layer stack (lstm, peephole, cifg, gru, rnn) with exact and t
 Adam, SGD          fused optimisers on the flat parameter vector
 LSTMRegressor      scikit-learn regressor of sequences (many-to-one/many, Gaussian head, xarray)
 LSTMClassifier     scikit-learn classifier of sequences (per-sequence or per-step labels)
+SeedEnsemble       members from different seeds: mean probabilities / Gaussian mixture
 SequenceScaler     NaN-aware per-feature standardization of 3-D sequence data
 save, load         fitted estimators to/from plain netCDF files (no pickle)
 seqlstm.inspect    gate/state traces and gradient flow over lags, as xarray
@@ -20,10 +21,10 @@ from .optim import SGD, Adam
 # scikit-learn and xarray are imported on first use of these names, so that the engine alone
 # (RecurrentNetwork) starts in a fraction of a second
 _LAZY = {"LSTMRegressor": "estimators", "LSTMClassifier": "estimators", "save": "io",
-         "load": "io", "SequenceScaler": "preprocessing"}
+         "load": "io", "SequenceScaler": "preprocessing", "SeedEnsemble": "ensemble"}
 
 __all__ = ["RecurrentNetwork", "Adam", "SGD", "LSTMRegressor", "LSTMClassifier",
-           "SequenceScaler", "save", "load"]
+           "SeedEnsemble", "SequenceScaler", "save", "load"]
 __version__ = "0.1.0"
 
 
