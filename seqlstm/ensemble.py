@@ -197,12 +197,7 @@ class SeedEnsemble(BaseEstimator):
         """
         check_is_fitted(self)
         outs = [m.predict_proba(X) for m in self.estimators_]
-        if _is_lazy(outs[0]):
-            return _lazy_mean(outs)
-        total = _values(outs[0]).copy()
-        for out in outs[1:]:
-            total += _values(out)
-        return _like(outs[0], total / len(outs))
+        return _combine(outs, _mean)
 
     def _labels(self, proba):
         """Labels of the highest mean probability; missing (NaN/None) at padded steps."""
@@ -239,41 +234,45 @@ class SeedEnsemble(BaseEstimator):
             if return_std:
                 raise ValueError("return_std: expected False for a classifier ensemble; "
                                  "found True (use predict_proba).")
+            if _is_dask(X):
+                return self._lazy_labels(X)
             labels = self.estimators_[0].predict(X)
-            proba = self.predict_proba(X)
-            if _is_lazy(proba):
-                raise ValueError("X: predict of a classifier ensemble needs in-memory input; "
-                                 "found dask-backed data (predict_proba is lazy).")
-            return _like(labels, self._labels(_values(proba)))
+            return _like(labels, self._labels(_values(self.predict_proba(X))))
         mean, std = self._moments(X, return_std)
         return (mean, std) if return_std else mean
+
+    def _lazy_labels(self, X):
+        """Labels of dask-backed input, lazily, through the first member's lazy path."""
+        from . import data as _data
+
+        first = self.estimators_[0]
+        if not hasattr(first, "_lazy"):
+            raise ValueError(f"X: dask-backed input needs seqlstm members; found "
+                             f"{type(first).__name__}.")
+
+        def chunk(values):
+            seqs = _data.to_sequences(values)
+            return self._labels(_mean([m._proba(seqs) for m in self.estimators_]))[..., None]
+
+        per_step = bool(getattr(first, "return_sequences", False))
+        dtype = object if per_step and self.classes_.dtype.kind != "f" else self.classes_.dtype
+        return first._lazy(chunk, X, 1, "output", None, dtype).squeeze("output", drop=True)
 
     def _moments(self, X, return_std):
         gaussian = getattr(self.estimators_[0], "loss", None) == "gaussian"
         if gaussian:
             outs = [m.predict(X, return_std=True) for m in self.estimators_]
-            mus = [o[0] for o in outs]
+            mus, sigmas = [o[0] for o in outs], [o[1] for o in outs]
         else:
-            mus = [m.predict(X) for m in self.estimators_]
-        if _is_lazy(mus[0]):
-            if return_std:
-                raise ValueError("return_std: a regressor ensemble's std needs in-memory "
-                                 "input; found dask-backed data.")
-            return _lazy_mean(mus), None
-        n = len(mus)
-        mean = _values(mus[0]).copy()
-        for mu in mus[1:]:
-            mean += _values(mu)
-        mean /= n
+            mus, sigmas = [m.predict(X) for m in self.estimators_], None
+        mean = _combine(mus, _mean)
         if not return_std:
-            return _like(mus[0], mean), None
-        var = np.zeros_like(mean)
-        for k, mu in enumerate(mus):
-            var += (_values(mu) - mean) ** 2
-            if gaussian:
-                var += _values(outs[k][1]) ** 2
-        var /= n
-        return _like(mus[0], mean), _like(mus[0], np.sqrt(var))
+            return mean, None
+        if gaussian:
+            std = _combine(mus + sigmas, lambda a: _mixture_std(a[:len(mus)], a[len(mus):]))
+        else:
+            std = _combine(mus, lambda a: _mixture_std(a, None))
+        return mean, std
 
     def score(self, X, y, sample_weight=None):
         """Accuracy (classifier) or R² (regressor) of the ensemble's predictions, over the
@@ -358,17 +357,44 @@ class SeedEnsemble(BaseEstimator):
         return ens
 
 
-def _is_lazy(out):
-    data = getattr(out, "data", None)
+def _is_dask(X):
+    data = getattr(X, "data", None)
+    if data is None and hasattr(X, "data_vars"):
+        data = next(iter(X.data_vars.values()), None)
+        data = getattr(data, "data", None)
     return data is not None and type(data).__module__.startswith("dask")
 
 
-def _lazy_mean(outs):
-    """Mean of lazy DataArrays in a fixed order, labeled like the first."""
-    total = outs[0]
-    for out in outs[1:]:
-        total = total + out
-    mean = total / len(outs)
-    mean.attrs = dict(outs[0].attrs)
-    mean.name = outs[0].name
-    return mean
+def _mean(arrays):
+    """Mean over members in a fixed order (the same bits at any thread count)."""
+    total = arrays[0] + 0.0
+    for a in arrays[1:]:
+        total = total + a
+    return total / len(arrays)
+
+
+def _mixture_std(mus, sigmas):
+    """Standard deviation of the members' uniform mixture (``sigmas`` None: point predictions,
+    the spread of ``mus``): ``sqrt(mean(sigma^2) + mean((mu - mean(mu))^2))``, which equals
+    ``mean(sigma^2 + mu^2) - mean(mu)^2`` and is never negative."""
+    mean = _mean(mus)
+    var = _mean([(mu - mean) ** 2 for mu in mus])
+    if sigmas is not None:
+        var = var + _mean([sigma ** 2 for sigma in sigmas])
+    return var ** 0.5
+
+
+def _combine(outs, formula):
+    """``formula`` applied to the members' outputs, returned in the members' form.
+
+    In-memory outputs are combined as NumPy values and put back into the first output's form
+    (coordinates, attributes and name kept); lazy (dask-backed) DataArrays are combined lazily
+    with xarray's arithmetic and get the first output's attributes and name.
+    """
+    first = outs[0]
+    if not _is_dask(first):
+        return _like(first, formula([_values(o) for o in outs]))
+    result = formula(outs)
+    result.attrs = dict(first.attrs)
+    result.name = first.name
+    return result

@@ -8,6 +8,7 @@ from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import cross_val_score
 from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_random_state
 
 import seqlstm
@@ -268,3 +269,35 @@ def test_generic_estimators_fit_but_only_seqlstm_ones_save(tmp_path):
     with pytest.raises(TypeError, match="estimator"):
         ens.save(tmp_path / "tree.nc")
     assert not (tmp_path / "tree.nc").exists()
+
+
+def test_dask_input_gives_lazy_equal_results():
+    pytest.importorskip("dask")
+    X, y = sequences(labeled=True)
+    lazy_X = X.chunk({"station": 7})
+    reg = SeedEnsemble(LSTMRegressor(loss="gaussian", **SMALL), n_estimators=2,
+                       random_state=0).fit(X, y)
+    for lazy, eager in zip(reg.predict(lazy_X, return_std=True), reg.predict(X, return_std=True)):
+        assert lazy.chunks is not None          # not computed yet
+        assert lazy.name == eager.name and lazy.attrs == eager.attrs
+        np.testing.assert_allclose(lazy.values, eager.values, rtol=1e-12, atol=1e-12)
+    clf = SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=2, random_state=0).fit(X, labels(y))
+    lazy = clf.predict_proba(lazy_X)
+    assert lazy.chunks is not None
+    np.testing.assert_allclose(lazy.values, clf.predict_proba(X).values, rtol=0, atol=1e-12)
+    lazy_labels = clf.predict(lazy_X)
+    assert lazy_labels.chunks is not None
+    np.testing.assert_array_equal(lazy_labels.values, clf.predict(X).values)
+
+
+@parametrize_with_checks(
+    [
+        SeedEnsemble(LSTMRegressor(hidden_size=8, max_iter=30, learning_rate_init=0.02),
+                     n_estimators=2, random_state=0),
+        SeedEnsemble(LSTMClassifier(hidden_size=8, max_iter=30, learning_rate_init=0.02),
+                     n_estimators=2, random_state=0),
+    ],
+    expected_failed_checks=lambda est: est._expected_failed_checks(),
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
