@@ -96,12 +96,13 @@ def _strings(values):
 
 
 def save(estimator, path):
-    """Save a fitted :class:`~seqlstm.LSTMRegressor`, :class:`~seqlstm.LSTMClassifier` or
-    :class:`~seqlstm.SeedEnsemble` of them (all members in the one file).
+    """Save a fitted seqlstm estimator (:class:`~seqlstm.LSTMRegressor`,
+    :class:`~seqlstm.LSTMClassifier`, :class:`~seqlstm.LSTMForecaster`, or a
+    :class:`~seqlstm.SeedEnsemble` of them, all members in the one file).
 
     Parameters
     ----------
-    estimator : LSTMRegressor, LSTMClassifier or SeedEnsemble
+    estimator : LSTMRegressor, LSTMClassifier, LSTMForecaster or SeedEnsemble
         A fitted estimator.
     path : str or os.PathLike
         Destination file (conventionally ``*.nc``); replaced atomically if it exists.
@@ -116,8 +117,8 @@ def save(estimator, path):
     name = type(estimator).__name__
     cls = _estimator_class(name)
     if cls is None or not isinstance(estimator, cls):
-        raise TypeError(f"estimator: expected an LSTMRegressor or LSTMClassifier (or a "
-                        f"SeedEnsemble of them); found {name}.")
+        known = ", ".join(_estimator_names())
+        raise TypeError(f"estimator: expected a seqlstm estimator ({known}); found {name}.")
     state = estimator._to_state()
     if "members" in state:
         variables, attrs = _ensemble_payload(state)
@@ -182,6 +183,8 @@ def _payload(state):
             "target_name": _plain_name(state.get("target_name")),
         }),
     }
+    if state.get("extra") is not None:   # an estimator's own plain values (JSON)
+        attrs["extra_json"] = json.dumps(state["extra"])
     for key, value in state["params"].items():
         attrs[f"hp_{key}"] = _json_param(key, value)
     for key, value in network_config(net).items():
@@ -402,6 +405,8 @@ def _restore_estimator(variables, attrs, path, check):
         "target_name": fitted["target_name"],
         "output_names": _object_strings(variables.get("output_names")),
     }
+    if "extra_json" in attrs:
+        state["extra"] = json.loads(str(attrs["extra_json"]))
     if "classes" in variables:
         stored = variables["classes"]
         dtype = attrs["classes_dtype"]

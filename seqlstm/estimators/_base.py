@@ -277,6 +277,27 @@ class _BaseLSTM(BaseEstimator):
 
         return gradient_flow(self, X)
 
+    def generate(self, n_steps, prime=None, temperature=1.0, random_state=None):
+        """Generate new steps from a model fitted for next-step prediction (outputs at step t
+        predict the input at t + 1); see :func:`seqlstm.generation.generate`.
+
+        Parameters
+        ----------
+        n_steps : int
+        prime : array-like, optional
+            Values ``(time, feature)`` (regressor) or labels (classifier) to continue.
+        temperature : float, default 1.0
+        random_state : None, int or numpy.random.RandomState
+
+        Returns
+        -------
+        xarray.DataArray
+        """
+        from ..generation import generate
+
+        return generate(self, n_steps, prime=prime, temperature=temperature,
+                        random_state=random_state)
+
     # ------------------------------------------------------------------ fitting
     def _architecture(self):
         return (self.hidden_size, self.num_layers, self.cell, bool(self.bidirectional),
