@@ -134,6 +134,36 @@ def run_demo(lengths, n_train=10000, n_val=2560, n_test=2560, max_epochs=20, hid
     return rows
 
 
+def run_demo_rows(lengths, quick=False, inits=("chrono", "default"), seed=0, n_jobs=None,
+                  out=None):
+    """The demo's runs for each LSTM initialisation (used by ``benchmarks/bench_accuracy.py``).
+
+    Parameters
+    ----------
+    lengths : sequence of int
+        Minimal sequence lengths T.
+    quick : bool, default False
+        The ``--quick`` sizes (a smoke run) instead of the demo's.
+    inits : sequence of {"chrono", "default"}
+        LSTM initialisations to run.
+    seed, n_jobs, out
+        As in :func:`run_demo`.
+
+    Returns
+    -------
+    list of dict
+        :func:`run_demo`'s rows with ``init`` and ``seconds`` (LSTM plus RNN training time).
+    """
+    settings = {**DEFAULTS, **(PRESETS["quick"] if quick else {})}
+    settings.pop("lengths", None)
+    rows = []
+    for init in inits:
+        settings["init"] = init
+        for row in run_demo(lengths, seed=seed, n_jobs=n_jobs, out=out, **settings):
+            rows.append({**row, "init": init, "seconds": row["lstm_seconds"] + row["rnn_seconds"]})
+    return rows
+
+
 def plot_rows(rows, path):
     """Save a plot of the demo's table; returns False when matplotlib is not installed."""
     try:

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from seqlstm.__main__ import main, plot_rows, run_demo
+from seqlstm.__main__ import main, plot_rows, run_demo, run_demo_rows
 
 
 def test_demo_quick_prints_progress_and_table(capsys, tmp_path):
@@ -44,6 +44,17 @@ def test_run_demo_returns_fractions_and_stops_at_target(init):
     assert rows[0]["epochs"] == 1
     assert out.getvalue().count("\n    LSTM epoch") == 1
     assert out.getvalue().count("\n    RNN  epoch") == 1
+
+
+def test_run_demo_rows_one_row_per_init_and_length():
+    import io
+
+    rows = run_demo_rows([11, 12], quick=True, out=io.StringIO())
+    assert [(r["init"], r["length"]) for r in rows] == [("chrono", 11), ("chrono", 12),
+                                                        ("default", 11), ("default", 12)]
+    for r in rows:
+        assert r["seconds"] == r["lstm_seconds"] + r["rnn_seconds"]
+        assert 1 <= r["epochs"] <= 2 and 0 <= r["lstm"] <= 1 and 0 <= r["rnn"] <= 1
 
 
 def test_run_demo_bad_init():

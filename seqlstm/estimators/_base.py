@@ -421,14 +421,30 @@ class _BaseLSTM(BaseEstimator):
         return None
 
     # ------------------------------------------------------------------ prediction
-    def _raw(self, values, lengths=None):
-        """Network outputs (float64) for scaled sequences: (n, out) or (n, T, out)."""
+    def _raw(self, values, lengths=None, initial_state=None, return_state=False):
+        """Network outputs (float64) for scaled sequences: (n, out) or (n, T, out); with
+        `return_state` also the final state (see :meth:`_check_state_use`)."""
         with numba_threads(self.n_jobs):
+            if initial_state is not None or return_state:
+                out, state = self.network_.forward(values, lengths, initial_state=initial_state,
+                                                   return_state=True)
+                out = np.asarray(out, dtype=np.float64)
+                return (out, state) if return_state else out
             if self.return_sequences:
                 out = self.network_.forward(values, lengths)
             else:
                 out = self.network_.forward_last(values, lengths)
         return np.asarray(out, dtype=np.float64)
+
+    def _check_state_use(self, initial_state, return_state):
+        """State carried between calls needs a per-step, unidirectional model: then predicting
+        a record in consecutive pieces equals predicting it whole."""
+        if (initial_state is not None or return_state) and (
+                not self.return_sequences or self.bidirectional):
+            raise ValueError(
+                "initial_state/return_state: expected a model with return_sequences=True and "
+                f"bidirectional=False; found return_sequences={self.return_sequences}, "
+                f"bidirectional={self.bidirectional}.")
 
     def _lazy(self, func, X, n_outputs, output_dim, output_names, dtype):
         """Predict lazily on dask-backed input (checks features eagerly)."""
