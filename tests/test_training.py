@@ -127,7 +127,7 @@ def test_early_stopping_restores_best_weights():
     # MLP's rule: an epoch counts as no improvement when score < best + tol; stop when the
     # count exceeds n_iter_no_change (0.2, 0.3, 0.1 after the best 0.5).
     assert state.validation_scores == [0.1, 0.5, 0.2, 0.3, 0.1]
-    assert state.stop_reason == "converged" and state.n_iter == 5
+    assert state.stop_reason == "early_stopping" and state.n_iter == 5
     assert state.best_validation_score == 0.5
     np.testing.assert_array_equal(net.params, seen[1])
     assert not np.array_equal(seen[1], seen[-1])
@@ -213,8 +213,8 @@ def test_keyboard_interrupt_with_early_stopping_keeps_best():
 
 
 def test_helpers():
-    assert resolve_batch_size("auto", 50) == 50
-    assert resolve_batch_size("auto", 500) == 200
+    assert resolve_batch_size("auto", 20) == 20
+    assert resolve_batch_size("auto", 500) == 32
     with pytest.warns(UserWarning, match="batch_size: got 64, larger than the 10"):
         assert resolve_batch_size(64, 10) == 10
     p = softmax(np.array([[1000.0, 0.0], [np.nan, np.nan]]))
