@@ -651,10 +651,7 @@ def test_validation_data_early_stopping_on_loss_keeps_the_best_epoch():
     # The kept weights are the best validation loss epoch's (R² is the same in scaled units).
     best = int(np.argmin(curve))
     assert model.score(X_val, y_val) == pytest.approx(model.validation_scores_[best], rel=1e-6)
-    if model.stop_reason_ == "early_stopping":
-        assert model.n_iter_ == best + 1 + 3
-    else:
-        assert model.stop_reason_ == "schedule_end" and model.n_iter_ == 15
+    assert model.stop_reason_ == "early_stopping" and model.n_iter_ == best + 1 + 3
 
 
 def test_validation_data_without_early_stopping_is_recorded():

@@ -143,6 +143,9 @@ learning_rate_curve_, n_iter_, t_, stop_reason_, x_mean_, x_scale_
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch (initialising the model at the first call).
 
+        With ``learning_rate="cosine"`` the rate decays over `max_iter` calls (then stays 0);
+        use "constant" for open-ended streaming.
+
         Parameters
         ----------
         X, y
