@@ -46,7 +46,7 @@ _NET_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
 #: Hyperparameters added after files were first written, with the value that reproduces how a
 #: model in an older file was trained (a constant learning rate, a random validation split).
 _LATER_PARAMS = {"learning_rate": "constant", "warmup": 0, "plateau_patience": 5,
-                 "plateau_factor": 0.5, "validation_split": "random"}
+                 "plateau_factor": 0.5, "validation_split": "random", "spinup": 0}
 
 
 def _floats(values):
@@ -99,11 +99,12 @@ def _strings(values):
 
 
 def save(estimator, path):
-    """Save a fitted :class:`~seqlstm.LSTMRegressor` or :class:`~seqlstm.LSTMClassifier`.
+    """Save a fitted seqlstm estimator (:class:`~seqlstm.LSTMRegressor`,
+    :class:`~seqlstm.LSTMClassifier`, :class:`~seqlstm.LSTMForecaster`).
 
     Parameters
     ----------
-    estimator : LSTMRegressor or LSTMClassifier
+    estimator : LSTMRegressor, LSTMClassifier or LSTMForecaster
         A fitted estimator.
     path : str or os.PathLike
         Destination file (conventionally ``*.nc``); replaced atomically if it exists.
@@ -118,7 +119,8 @@ def save(estimator, path):
     name = type(estimator).__name__
     cls = _estimator_class(name)
     if cls is None or not isinstance(estimator, cls):
-        raise TypeError(f"estimator: expected an LSTMRegressor or LSTMClassifier; found {name}.")
+        known = ", ".join(_estimator_names())
+        raise TypeError(f"estimator: expected a seqlstm estimator ({known}); found {name}.")
     state = estimator._to_state()
     net = state["network"]
     history = state["history"]
@@ -142,6 +144,8 @@ def save(estimator, path):
             "target_name": _plain_name(state.get("target_name")),
         }),
     }
+    if state.get("extra") is not None:   # an estimator's own plain values (JSON)
+        attrs["extra_json"] = json.dumps(state["extra"])
     for key, value in state["params"].items():
         attrs[f"hp_{key}"] = _json_param(key, value)
     for key, value in network_config(net).items():
@@ -328,6 +332,8 @@ def _restore(variables, attrs, path):
         "target_name": fitted["target_name"],
         "output_names": _object_strings(variables.get("output_names")),
     }
+    if "extra_json" in attrs:
+        state["extra"] = json.loads(str(attrs["extra_json"]))
     if "classes" in variables:
         stored = variables["classes"]
         dtype = attrs["classes_dtype"]

@@ -701,3 +701,55 @@ def test_stop_reason_early_stopping_and_partial_fit():
     assert LSTMRegressor(**SMALL).partial_fit(X, y).stop_reason_ == "epochs"
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping='loss'"):
         LSTMRegressor(early_stopping="loss", **SMALL).partial_fit(X, y)
+
+
+# ---------------------------------------------------------------- long records: state and spinup
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_predict_in_pieces_equals_whole(cell):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 300, 3))                   # two long records
+    y = np.cumsum(X[:, :, :1], axis=1) * 0.1
+    model = LSTMRegressor(hidden_size=8, num_layers=2, cell=cell, return_sequences=True,
+                          max_iter=2, random_state=0).fit(X, y)
+    whole = model.predict(X)
+    pieces, state = [], None
+    for a, b in ((0, 40), (40, 41), (41, 300)):
+        out, state = model.predict(X[:, a:b], initial_state=state, return_state=True)
+        pieces.append(out)
+    np.testing.assert_array_equal(np.concatenate(pieces, axis=1), whole)
+    mean, std, _ = LSTMRegressor(hidden_size=4, return_sequences=True, loss="gaussian",
+                                 max_iter=1, random_state=0).fit(X, y).predict(
+        X, return_std=True, return_state=True)
+    assert mean.shape == std.shape == (2, 300, 1)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_spinup_leaves_the_first_steps_out_of_loss_and_score():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((6, 40, 2))
+    y = np.cumsum(X[:, :, 0], axis=1)
+    params = dict(hidden_size=6, return_sequences=True, max_iter=3, random_state=0,
+                  dtype="float64", standardize=False)
+    spun = LSTMRegressor(spinup=10, **params).fit(X, y)
+    masked_y = y.copy()
+    masked_y[:, :10] = np.nan
+    masked = LSTMRegressor(**params).fit(X, masked_y)
+    np.testing.assert_array_equal(spun.network_.get_flat(), masked.network_.get_flat())
+    assert spun.score(X, y) == masked.score(X, masked_y)
+    assert spun.score(X, y) != LSTMRegressor(**params).fit(X, masked_y).set_params(
+        spinup=0).score(X, y)
+
+
+def test_state_and_spinup_errors():
+    X = np.random.default_rng(0).standard_normal((4, 10, 2))
+    with pytest.warns(Warning):
+        model = LSTMRegressor(hidden_size=4, max_iter=1, random_state=0).fit(X, X[:, -1, 0])
+    with pytest.raises(ValueError, match="initial_state/return_state: expected a model with "
+                                         "return_sequences=True"):
+        model.predict(X, return_state=True)
+    with pytest.raises(ValueError, match="spinup: expected 0 for a model without "
+                                         "return_sequences; found 3"):
+        LSTMRegressor(hidden_size=4, max_iter=1, spinup=3).fit(X, X[:, -1, 0])
+    with pytest.raises(ValueError, match="spinup"):
+        LSTMRegressor(spinup=-1).fit(X, X[:, -1, 0])

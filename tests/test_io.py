@@ -232,6 +232,6 @@ def test_weights_changed_with_a_netcdf_tool_fail_the_checksum(tmp_path):
 def test_save_errors(tmp_path):
     with pytest.raises(NotFittedError):
         LSTMRegressor().save(tmp_path / "m.nc")
-    with pytest.raises(TypeError, match="estimator: expected an LSTMRegressor or LSTMClassifier"):
+    with pytest.raises(TypeError, match="estimator: expected a seqlstm estimator"):
         save(object(), tmp_path / "m.nc")
     assert os.listdir(tmp_path) == []

@@ -296,6 +296,27 @@ class _BaseLSTM(BaseEstimator):
 
         return gradient_flow(self, X)
 
+    def generate(self, n_steps, prime=None, temperature=1.0, random_state=None):
+        """Generate new steps from a model fitted for next-step prediction (outputs at step t
+        predict the input at t + 1); see :func:`seqlstm.generation.generate`.
+
+        Parameters
+        ----------
+        n_steps : int
+        prime : array-like, optional
+            Values ``(time, feature)`` (regressor) or labels (classifier) to continue.
+        temperature : float, default 1.0
+        random_state : None, int or numpy.random.RandomState
+
+        Returns
+        -------
+        xarray.DataArray
+        """
+        from ..generation import generate
+
+        return generate(self, n_steps, prime=prime, temperature=temperature,
+                        random_state=random_state)
+
     # ------------------------------------------------------------------ fitting
     def _architecture(self):
         return (self.hidden_size, self.num_layers, self.cell, bool(self.bidirectional),
@@ -492,14 +513,30 @@ class _BaseLSTM(BaseEstimator):
         return None
 
     # ------------------------------------------------------------------ prediction
-    def _raw(self, values, lengths=None):
-        """Network outputs (float64) for scaled sequences: (n, out) or (n, T, out)."""
+    def _raw(self, values, lengths=None, initial_state=None, return_state=False):
+        """Network outputs (float64) for scaled sequences: (n, out) or (n, T, out); with
+        `return_state` also the final state (see :meth:`_check_state_use`)."""
         with numba_threads(self.n_jobs):
+            if initial_state is not None or return_state:
+                out, state = self.network_.forward(values, lengths, initial_state=initial_state,
+                                                   return_state=True)
+                out = np.asarray(out, dtype=np.float64)
+                return (out, state) if return_state else out
             if self.return_sequences:
                 out = self.network_.forward(values, lengths)
             else:
                 out = self.network_.forward_last(values, lengths)
         return np.asarray(out, dtype=np.float64)
+
+    def _check_state_use(self, initial_state, return_state):
+        """State carried between calls needs a per-step, unidirectional model: then predicting
+        a record in consecutive pieces equals predicting it whole."""
+        if (initial_state is not None or return_state) and (
+                not self.return_sequences or self.bidirectional):
+            raise ValueError(
+                "initial_state/return_state: expected a model with return_sequences=True and "
+                f"bidirectional=False; found return_sequences={self.return_sequences}, "
+                f"bidirectional={self.bidirectional}.")
 
     def _lazy(self, func, X, n_outputs, output_dim, output_names, dtype):
         """Predict lazily on dask-backed input (checks features eagerly)."""

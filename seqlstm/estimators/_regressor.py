@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .. import data as _data
@@ -119,6 +121,10 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Dims of labeled input.
     n_jobs : int or None, default None
         Number of threads (None: Numba's current setting; -1: all).
+    spinup : int, default 0
+        With ``return_sequences``: the first ``spinup`` steps of every sequence are left out
+        of the loss, the validation score and :meth:`score` (the state spins up from zeros over
+        them), e.g. the first year of a long hydrological record.
 
     Attributes
     ----------
@@ -175,6 +181,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
     _parameter_constraints = {
         **_BaseLSTM._parameter_constraints,
         "loss": [StrOptions({"squared_error", "gaussian"})],
+        "spinup": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -213,6 +220,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         time_dim="time",
         feature_dim="feature",
         n_jobs=None,
+        spinup=0,
     ):
         super().__init__(
             hidden_size=hidden_size, num_layers=num_layers, cell=cell,
@@ -229,6 +237,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             n_jobs=n_jobs,
         )
         self.loss = loss
+        self.spinup = spinup
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -283,7 +292,16 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
     def _scaled_targets(self, targets):
         if self.y_mean_ is not None:
             targets = (targets - self.y_mean_) / self.y_scale_
-        return np.ascontiguousarray(targets, dtype=np.float64)
+        return self._spun_up(np.array(targets, dtype=np.float64, order="C"))
+
+    def _spun_up(self, targets):
+        """Per-step targets with the first ``spinup`` steps missing (NaN), in place."""
+        if self.spinup:
+            if not self.return_sequences:
+                raise ValueError(f"spinup: expected 0 for a model without return_sequences; "
+                                 f"found {self.spinup}.")
+            targets[:, :self.spinup] = np.nan
+        return targets
 
     def _scaled_score(self, X, y, weights=None):
         pred = self._raw(X)[..., : self.n_outputs_]
@@ -340,7 +358,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         """
         return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
-    def predict(self, X, return_std=False):
+    def predict(self, X, return_std=False, *, initial_state=None, return_state=False):
         """Predict targets, in the units of `y`.
 
         Parameters
@@ -350,6 +368,14 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             result.
         return_std : bool, default False
             Also return the predicted standard deviation (``loss="gaussian"`` only).
+        initial_state : ndarray or tuple of ndarray, optional
+            The network's state to start from (``return_sequences=True``, unidirectional
+            models): ``h0`` or ``(h0, c0)`` for LSTM-type cells, each ``(num_layers, n_samples,
+            hidden_size)`` as returned with `return_state`.  Default: zeros.
+        return_state : bool, default False
+            Also return the state after each sequence's last valid step, to continue a long
+            record piece by piece: predicting consecutive pieces, each from the previous
+            piece's state, gives bit for bit the predictions of the whole record.
 
         Returns
         -------
@@ -359,8 +385,10 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             given without one.  Labeled input gives a DataArray with the input's sample
             coordinates (and time coordinate), attrs, and an ``output`` dim.
         y_std : ndarray or DataArray, only with `return_std`
+        state : ndarray or tuple of ndarray, only with `return_state`
         """
         check_is_fitted(self)
+        self._check_state_use(initial_state, return_state)
         if return_std and self.loss != "gaussian":
             raise ValueError(
                 f"return_std: expected loss='gaussian' for return_std=True; found "
@@ -369,6 +397,9 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         O = self.n_outputs_
         names = None if self._output_names is None else list(self._output_names)
         if _data.is_dask(X):
+            if initial_state is not None or return_state:
+                raise ValueError("initial_state/return_state: expected in-memory input; found "
+                                 "dask-backed X (compute the pieces one by one).")
             parts = []
             for which in ((0, 1) if return_std else (0,)):
                 out = self._lazy(lambda v, w=which: self._predict_values(
@@ -379,7 +410,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
                 parts.append(self._squeeze(out, labeled=True))
             return tuple(parts) if return_std else parts[0]
         data = self._validate_X(X, reset=False)
-        mean, std = self._predict_values(data)
+        mean, std, state = self._predict_values(data, initial_state, return_state)
         per_step = bool(self.return_sequences)
         wrap = [
             self._squeeze(_data.wrap_output(v, data, per_step=per_step, output_names=names,
@@ -387,10 +418,15 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
                           labeled=data.kind != "numpy")
             for v in ((mean, std) if return_std else (mean,))
         ]
-        return tuple(wrap) if return_std else wrap[0]
+        if return_state:
+            wrap.append(state)
+        return tuple(wrap) if len(wrap) > 1 else wrap[0]
 
-    def _predict_values(self, data):
-        raw = self._raw(self._scaled_X(data), data.lengths)
+    def _predict_values(self, data, initial_state=None, return_state=False):
+        raw = self._raw(self._scaled_X(data), data.lengths, initial_state, return_state)
+        state = None
+        if return_state:
+            raw, state = raw
         if self.loss == "gaussian":
             mean, std = gaussian_moments(raw, self.n_outputs_)
         else:
@@ -398,7 +434,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         if self.y_mean_ is not None:
             mean = mean * self.y_scale_ + self.y_mean_
             std = None if std is None else std * self.y_scale_
-        return mean, std
+        return mean, std, state
 
     def _squeeze(self, out, labeled):
         if not self._y_1d:
@@ -424,8 +460,9 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         check_is_fitted(self)
         data = self._validate_X(X, reset=False)
         per_step = bool(self.return_sequences)
-        y_true = _data.to_targets(y, data, per_step=per_step).values
-        y_pred, _ = self._predict_values(data)
+        y_true = self._spun_up(np.array(_data.to_targets(y, data, per_step=per_step).values,
+                                        dtype=np.float64))
+        y_pred, _, _ = self._predict_values(data)
         if not per_step:
             return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
         w = None
