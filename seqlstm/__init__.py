@@ -8,6 +8,7 @@ LSTMRegressor      scikit-learn regressor of sequences (many-to-one/many, Gaussi
 LSTMClassifier     scikit-learn classifier of sequences (per-sequence or per-step labels)
 LSTMForecaster     forecaster along long records: many series, covariates, static attributes,
                    multi-step and recursive forecasts, Gaussian intervals
+SeedEnsemble       members from different seeds: mean probabilities / Gaussian mixture
 SequenceScaler     NaN-aware per-feature standardization of 3-D sequence data
 save, load         fitted estimators to/from plain netCDF files (no pickle)
 seqlstm.metrics    forecast scores (RMSE, MAE, NSE, KGE, skill, CRPS, coverage) and scorers
@@ -24,10 +25,10 @@ from .optim import SGD, Adam
 # (RecurrentNetwork) starts in a fraction of a second
 _LAZY = {"LSTMRegressor": "estimators", "LSTMClassifier": "estimators",
          "LSTMForecaster": "estimators", "save": "io",
-         "load": "io", "SequenceScaler": "preprocessing"}
+         "load": "io", "SequenceScaler": "preprocessing", "SeedEnsemble": "ensemble"}
 
 __all__ = ["RecurrentNetwork", "Adam", "SGD", "LSTMRegressor", "LSTMClassifier", "LSTMForecaster",
-           "SequenceScaler", "save", "load"]
+           "SeedEnsemble", "SequenceScaler", "save", "load"]
 __version__ = "0.1.0"
 
 

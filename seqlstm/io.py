@@ -12,6 +12,13 @@ any netCDF tool can open:
   the network configuration (``net_<name>``), scalar fitted attributes and a SHA-256 checksum of
   the numeric variables are global attributes.
 
+A :class:`~seqlstm.SeedEnsemble` is one file too: its settings, the wrapped estimator's class
+(``template_estimator``) and hyperparameters (``template_hp_<name>``), and every member's
+variables, dims and attributes as above, prefixed ``m<k>_``; one checksum covers them all.
+
+A hyperparameter missing from a file (one written before the parameter existed) takes its
+default, so older files keep loading.
+
 Loading reads numbers and strings only (never unpickles) and checks the format version and the
 checksum, so a truncated, corrupted or foreign file gives a clear ``ValueError``.  Writing goes
 to a temporary file in the destination's directory, then ``os.replace``: a failure never leaves a
@@ -100,11 +107,12 @@ def _strings(values):
 
 def save(estimator, path):
     """Save a fitted seqlstm estimator (:class:`~seqlstm.LSTMRegressor`,
-    :class:`~seqlstm.LSTMClassifier`, :class:`~seqlstm.LSTMForecaster`).
+    :class:`~seqlstm.LSTMClassifier`, :class:`~seqlstm.LSTMForecaster`, or a
+    :class:`~seqlstm.SeedEnsemble` of them, all members in the one file).
 
     Parameters
     ----------
-    estimator : LSTMRegressor, LSTMClassifier or LSTMForecaster
+    estimator : LSTMRegressor, LSTMClassifier, LSTMForecaster or SeedEnsemble
         A fitted estimator.
     path : str or os.PathLike
         Destination file (conventionally ``*.nc``); replaced atomically if it exists.
@@ -122,11 +130,54 @@ def save(estimator, path):
         known = ", ".join(_estimator_names())
         raise TypeError(f"estimator: expected a seqlstm estimator ({known}); found {name}.")
     state = estimator._to_state()
-    net = state["network"]
-    history = state["history"]
+    if "members" in state:
+        variables, attrs = _ensemble_payload(state)
+    else:
+        variables, attrs = _payload(state)
+        attrs = {_MAGIC: FORMAT_VERSION, "seqlstm_version": _version(), **attrs}
+    attrs["sha256"] = _checksum({k: v for k, (_, v) in variables.items()})
+    _atomic_write(path, variables, attrs)
+
+
+def _ensemble_payload(state):
+    """Variables and attributes of an ensemble: its own settings, the template's class and
+    hyperparameters (``template_hp_<name>``), and every member's variables, dims and
+    attributes with the prefix ``m<k>_``."""
+    template_name, template_params = state["template"]
     attrs = {
         _MAGIC: FORMAT_VERSION,
         "seqlstm_version": _version(),
+        "estimator": state["estimator"],
+        "title": f"seqlstm {state['estimator']} of {template_name} models",
+        "n_members": len(state["members"]),
+        "seeds": np.asarray(state["seeds"], dtype=np.int32),
+        "template_estimator": template_name,
+    }
+    for key, value in state["params"].items():
+        attrs[f"hp_{key}"] = _json_param(key, value)
+    for key, value in template_params.items():
+        attrs[f"template_hp_{key}"] = _json_param(key, value)
+    variables = {}
+    for k, member in enumerate(state["members"]):
+        prefix = _member_prefix(k)
+        member_vars, member_attrs = _payload(member)
+        for vname, (dims, values) in member_vars.items():
+            variables[prefix + vname] = (tuple(prefix + d for d in dims), values)
+        for key, value in member_attrs.items():
+            attrs[prefix + key] = value
+    return variables, attrs
+
+
+def _member_prefix(k):
+    return f"m{k}_"
+
+
+def _payload(state):
+    """Variables and attributes (no format version, no checksum) of one estimator's state."""
+    name = state["estimator"]
+    net = state["network"]
+    history = state["history"]
+    attrs = {
         "estimator": name,
         "title": f"seqlstm {name} model",
         "n_features_in": int(state["n_features_in"]),
@@ -183,8 +234,7 @@ def save(estimator, path):
             stored = cls_values.astype(np.float64)
         variables["classes"] = (("class",), stored)
 
-    attrs["sha256"] = _checksum({k: v for k, (_, v) in variables.items()})
-    _atomic_write(path, variables, attrs)
+    return variables, attrs
 
 
 def _plain_name(name):
@@ -223,7 +273,7 @@ def load(path):
 
     Returns
     -------
-    LSTMRegressor or LSTMClassifier
+    LSTMRegressor, LSTMClassifier or SeedEnsemble
         The fitted estimator; its predictions are bit-identical to the saved one's.
 
     Raises
@@ -268,19 +318,64 @@ def _restore(variables, attrs, path):
             f"path: expected format version <= {FORMAT_VERSION}; found {version} (written by "
             f"seqlstm {attrs.get('seqlstm_version', '?')}); upgrade seqlstm."
         )
-    name = str(attrs.get("estimator"))
+    if "n_members" in attrs:
+        return _restore_ensemble(variables, attrs, path)
+    return _restore_estimator(variables, attrs, path, check=True)
+
+
+def _class_of(attrs, key="estimator"):
+    name = str(attrs.get(key))
     cls = _estimator_class(name)
     if cls is None:
         raise ValueError(f"path: expected an estimator in {_estimator_names()}; found {name!r}.")
+    return cls
+
+
+def _params(cls, attrs, prefix="hp_"):
+    """Hyperparameters of ``cls`` stored as ``<prefix><name>``; a missing one (a file written
+    before the parameter existed) takes the value in :data:`_LATER_PARAMS` that reproduces how
+    such a model was trained, else keeps its default."""
     params = {}
-    for key in cls().get_params(deep=False):
-        if f"hp_{key}" not in attrs:
+    for key in cls._get_param_names():
+        if f"{prefix}{key}" not in attrs:
             if key in _LATER_PARAMS:
                 params[key] = _LATER_PARAMS[key]
-                continue
-            raise ValueError(f"path: the file lacks the hyperparameter attribute 'hp_{key}'.")
-        value = json.loads(str(attrs[f"hp_{key}"]))
+            continue
+        value = json.loads(str(attrs[f"{prefix}{key}"]))
         params[key] = tuple(value) if isinstance(value, list) else value
+    return params
+
+
+def _restore_ensemble(variables, attrs, path):
+    cls = _class_of(attrs)
+    template_cls = _class_of(attrs, "template_estimator")
+    numeric = {k: v for k, v in variables.items() if not k.startswith("_")}
+    if _checksum(numeric) != str(attrs.get("sha256")):
+        raise ValueError(
+            f"path: the weights and statistics do not match their checksum; {path!r} is "
+            f"corrupted or was edited."
+        )
+    members = []
+    for k in range(int(attrs["n_members"])):
+        prefix = _member_prefix(k)
+        sub_vars = {n[len(prefix):]: v for n, v in variables.items() if n.startswith(prefix)}
+        sub_attrs = {n[len(prefix):]: v for n, v in attrs.items() if n.startswith(prefix)}
+        if not sub_attrs:
+            raise ValueError(f"path: the file lacks member {k} of {attrs['n_members']}.")
+        members.append(_restore_estimator(sub_vars, sub_attrs, path, check=False))
+    state = {
+        "params": _params(cls, attrs),
+        "template": template_cls(**_params(template_cls, attrs, "template_hp_")),
+        "seeds": np.atleast_1d(attrs["seeds"]).astype(np.int64),
+        "members": members,
+    }
+    return cls._from_state(state)
+
+
+def _restore_estimator(variables, attrs, path, check):
+    """One estimator from its variables and attributes; ``check``: verify the checksum."""
+    cls = _class_of(attrs)
+    params = _params(cls, attrs)
 
     config = {key: json.loads(str(attrs[f"net_{key}"])) for key in _NET_KEYS}
     net = build_network(config)
@@ -296,7 +391,7 @@ def _restore(variables, attrs, path):
         view[...] = stored
     numeric = {k: v for k, v in variables.items() if not k.startswith("_") and k not in
                ("feature_names_in", "output_names")}
-    if _checksum(numeric) != str(attrs.get("sha256")):
+    if check and _checksum(numeric) != str(attrs.get("sha256")):
         raise ValueError(
             f"path: the weights and statistics do not match their checksum; {path!r} is "
             f"corrupted or was edited."

@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state
 
 from .. import data as _data
+from .._init import apply_chrono, check_chrono
 from .._threads import numba_threads
 from .._validation import check_features, record_feature_names
 from ..network import CELLS, RecurrentNetwork, parse_tbptt
@@ -36,6 +37,7 @@ from ..training import (
 )
 
 _SEED_MAX = np.iinfo(np.int32).max
+_CHRONO_STREAM = 1  # chrono biases: default_rng((first seed, 1)), apart from the weights' draw
 
 
 def _tbptt_constraint():
@@ -102,6 +104,7 @@ class _BaseLSTM(BaseEstimator):
         "time_dim": [str],
         "feature_dim": [str],
         "n_jobs": [None, Integral],
+        "chrono_t_max": [None, Interval(Integral, 2, None, closed="left")],
     }
 
     # Set by subclasses.
@@ -154,6 +157,7 @@ class _BaseLSTM(BaseEstimator):
         time_dim="time",
         feature_dim="feature",
         n_jobs=None,
+        chrono_t_max=None,
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -187,6 +191,7 @@ class _BaseLSTM(BaseEstimator):
         self.time_dim = time_dim
         self.feature_dim = feature_dim
         self.n_jobs = n_jobs
+        self.chrono_t_max = chrono_t_max
 
     # ------------------------------------------------------------------ tags and state
     def __sklearn_tags__(self):
@@ -233,6 +238,7 @@ class _BaseLSTM(BaseEstimator):
     # ------------------------------------------------------------------ validation
     def _check_hyperparameters(self):
         self._validate_params()
+        check_chrono(self.chrono_t_max, self.cell)
         try:
             tbptt = parse_tbptt(self.tbptt)
         except ValueError as exc:
@@ -466,6 +472,8 @@ class _BaseLSTM(BaseEstimator):
             dtype=self.dtype,
             random_state=self._seeds_[0],
         )
+        if self.chrono_t_max is not None:  # its own stream, derived from the first seed
+            apply_chrono(self.network_, self.chrono_t_max, (self._seeds_[0], _CHRONO_STREAM))
         self._architecture_ = self._architecture()
         self._state = None
 

@@ -121,6 +121,12 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Dims of labeled input.
     n_jobs : int or None, default None
         Number of threads (None: Numba's current setting; -1: all).
+    chrono_t_max : int >= 2 or None, default None
+        Chrono initialisation (Tallec & Ollivier 2018) of the LSTM-family cells' gate biases:
+        forget-gate biases ``b_f ~ log U(1, chrono_t_max - 1)`` and input-gate biases
+        ``-b_f``, so that the units' memory time scales spread up to about `chrono_t_max`
+        steps; set it to the longest lag the model must bridge (e.g. the sequence length).
+        None keeps the default (forget-gate bias 1).  Not available for "gru" and "rnn".
     spinup : int, default 0
         With ``return_sequences``: the first ``spinup`` steps of every sequence are left out
         of the loss, the validation score and :meth:`score` (the state spins up from zeros over
@@ -220,6 +226,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         time_dim="time",
         feature_dim="feature",
         n_jobs=None,
+        chrono_t_max=None,
         spinup=0,
     ):
         super().__init__(
@@ -234,7 +241,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             n_iter_no_change=n_iter_no_change,
             random_state=random_state, warm_start=warm_start, verbose=verbose,
             standardize=standardize, dtype=dtype, time_dim=time_dim, feature_dim=feature_dim,
-            n_jobs=n_jobs,
+            n_jobs=n_jobs, chrono_t_max=chrono_t_max,
         )
         self.loss = loss
         self.spinup = spinup
