@@ -6,8 +6,8 @@ any netCDF tool can open:
 - every network parameter is a variable named like PyTorch's (``weight_ih_l0``,
   ``head_weight``...), in the compute dtype;
 - scaling statistics (``x_mean``, ``x_scale``, ``y_mean``, ``y_scale``), ``classes``,
-  ``feature_names_in``, ``output_names``, ``loss_curve`` and ``validation_scores`` are
-  variables;
+  ``feature_names_in``, ``output_names``, ``loss_curve``, ``learning_rate_curve``,
+  ``validation_scores`` and ``validation_loss_curve`` are variables;
 - the format version, the estimator's class, each hyperparameter (``hp_<name>``, as JSON text),
   the network configuration (``net_<name>``), scalar fitted attributes and a SHA-256 checksum of
   the numeric variables are global attributes.
@@ -48,6 +48,16 @@ FORMAT_VERSION = 1
 _MAGIC = "seqlstm_format_version"
 _NET_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
              "output_size", "dtype")
+
+
+#: Hyperparameters added after files were first written, with the value that reproduces how a
+#: model in an older file was trained (a constant learning rate, a random validation split).
+_LATER_PARAMS = {"learning_rate": "constant", "warmup": 0, "plateau_patience": 5,
+                 "plateau_factor": 0.5, "validation_split": "random", "spinup": 0}
+
+
+def _floats(values):
+    return None if values is None else [float(v) for v in values]
 
 
 def _estimator_class(name):
@@ -179,6 +189,8 @@ def _payload(state):
             "loss_": history["loss_"],
             "best_loss_": history["best_loss_"],
             "best_validation_score_": history["best_validation_score_"],
+            "best_validation_loss_": history["best_validation_loss_"],
+            "stop_reason_": history["stop_reason_"],
             "y_1d": bool(state.get("y_1d", False)),
             "target_name": _plain_name(state.get("target_name")),
         }),
@@ -195,9 +207,12 @@ def _payload(state):
         dims = tuple(f"{pname}_dim{i}" for i in range(view.ndim))
         variables[pname] = (dims, np.array(view))
     variables["loss_curve"] = (("epoch",), np.asarray(history["loss_curve_"], dtype=np.float64))
-    if history["validation_scores_"] is not None:
-        variables["validation_scores"] = (
-            ("epoch",), np.asarray(history["validation_scores_"], dtype=np.float64))
+    variables["learning_rate_curve"] = (
+        ("epoch",), np.asarray(history["learning_rate_curve_"], dtype=np.float64))
+    for key in ("validation_scores", "validation_loss_curve"):  # epochs with a validation set
+        if history[f"{key}_"] is not None:
+            variables[key] = (("validation_epoch",),
+                              np.asarray(history[f"{key}_"], dtype=np.float64))
     for key, dim in (("x_mean", "feature"), ("x_scale", "feature"), ("y_mean", "output"),
                      ("y_scale", "output")):
         if state.get(key) is not None:
@@ -318,10 +333,13 @@ def _class_of(attrs, key="estimator"):
 
 def _params(cls, attrs, prefix="hp_"):
     """Hyperparameters of ``cls`` stored as ``<prefix><name>``; a missing one (a file written
-    before the parameter existed) keeps its default."""
+    before the parameter existed) takes the value in :data:`_LATER_PARAMS` that reproduces how
+    such a model was trained, else keeps its default."""
     params = {}
     for key in cls._get_param_names():
         if f"{prefix}{key}" not in attrs:
+            if key in _LATER_PARAMS:
+                params[key] = _LATER_PARAMS[key]
             continue
         value = json.loads(str(attrs[f"{prefix}{key}"]))
         params[key] = tuple(value) if isinstance(value, list) else value
@@ -388,9 +406,13 @@ def _restore_estimator(variables, attrs, path, check):
             "loss_": fitted["loss_"],
             "loss_curve_": [float(v) for v in variables["loss_curve"]],
             "best_loss_": fitted["best_loss_"],
-            "validation_scores_": ([float(v) for v in variables["validation_scores"]]
-                                   if "validation_scores" in variables else None),
+            "validation_scores_": _floats(variables.get("validation_scores")),
             "best_validation_score_": fitted["best_validation_score_"],
+            # Entries added after format version 1 was first written: absent in older files.
+            "validation_loss_curve_": _floats(variables.get("validation_loss_curve")),
+            "best_validation_loss_": fitted.get("best_validation_loss_"),
+            "learning_rate_curve_": _floats(variables.get("learning_rate_curve")),
+            "stop_reason_": fitted.get("stop_reason_"),
             "n_iter_": int(attrs["n_iter"]),
             "t_": int(attrs["t"]),
         },
