@@ -482,14 +482,17 @@ class RecurrentNetwork:
         flat = np.zeros(self.params.size, self.dtype)
         return flat, self._named_views(flat)
 
-    def _full_grad(self, xs, lens, dout_fn, tbptt, grads, dropout_masks=None, need_dx=True):
+    def _full_grad(self, xs, lens, dout_fn, tbptt, grads, dropout_masks=None, need_dx=True,
+                   h0s=None, c0s=None):
         """Accumulate into ``grads`` (per sub-batch named views, from ``_zero_grads``) the
         gradient given the top-layer output gradients ``dout_fn(tops, layers)`` (a tuple per
         sub-batch); the head's gradient is ``dout_fn``'s business.  Returns the per-sub-batch
-        dX (time-major), or None when ``need_dx`` is false."""
+        dX (time-major), or None when ``need_dx`` is false.  ``h0s``/``c0s`` (per sub-batch
+        initial states, constants) are for full BPTT only."""
         T = xs[0].shape[0]
         if tbptt is None or (tbptt[0] >= T and tbptt[1] >= T):
-            layers, tops = self._forward_stack(xs, lens, store=True, dropout_masks=dropout_masks)
+            layers, tops = self._forward_stack(xs, lens, store=True, h0s=h0s, c0s=c0s,
+                                               dropout_masks=dropout_masks)
             self._attach_masks(layers, dropout_masks)
             douts = dout_fn(tops, layers)
             dxs = self._backward_stack(layers, lens, douts, grads, need_dx=need_dx)
@@ -786,7 +789,7 @@ class RecurrentNetwork:
         return self._named_views(self._sum_grads([flat for flat, _ in parts])), dX
 
     def loss_and_grad(self, X, y, loss="mse", lengths=None, tbptt=None, sample_weight=None,
-                      dropout=0.0, random_state=None):
+                      dropout=0.0, random_state=None, initial_state=None):
         """Loss and its gradient with respect to the flat parameter vector.
 
         Parameters
@@ -808,6 +811,10 @@ class RecurrentNetwork:
             Inverted dropout on the outputs of every layer but the last.
         random_state : None, int or Generator
             Source of the dropout masks.
+        initial_state : ndarray or tuple of ndarray, optional
+            The state before the first step, as in :meth:`forward` (a constant: no gradient
+            flows into it); with full BPTT only (``tbptt`` None or covering the sequence).  Used
+            to carry the state along a long record window by window.
 
         Returns
         -------
@@ -821,6 +828,10 @@ class RecurrentNetwork:
         tbptt = parse_tbptt(tbptt)
         x, lengths, mask = self._prepare(X, lengths)
         T, B, _ = x.shape
+        h0, c0 = self._initial_state(initial_state, B)
+        if h0 is not None and tbptt is not None and (tbptt[0] < T or tbptt[1] < T):
+            raise ValueError(f"initial_state: expected full BPTT (tbptt=None) with an initial "
+                             f"state; found tbptt={tbptt} for {T} steps.")
         y = np.asarray(y, dtype=np.float64)
         per_step = y.ndim == (2 if loss == "cross_entropy" else 3)
         expected = self.output_size // (2 if loss == "gaussian" else 1)
@@ -899,16 +910,18 @@ class RecurrentNetwork:
                             tbptt, grads,
                             dropout_masks=(None if masks is None
                                            else [self._split(m, chunks) for m in masks]),
-                            need_dx=False)
+                            need_dx=False,
+                            h0s=None if h0 is None else self._split(h0, chunks),
+                            c0s=None if c0 is None else self._split(c0, chunks))
         value = 0.0
         for part_loss in part_losses:
             value += part_loss
         return float(value), self._sum_grads([flat for flat, _ in parts])
 
-    def loss(self, X, y, loss="mse", lengths=None, sample_weight=None):
+    def loss(self, X, y, loss="mse", lengths=None, sample_weight=None, initial_state=None):
         """The loss alone (no gradient); see ``loss_and_grad``."""
         value, _ = self.loss_and_grad(X, y, loss=loss, lengths=lengths,
-                                      sample_weight=sample_weight)
+                                      sample_weight=sample_weight, initial_state=initial_state)
         return value
 
     def trace(self, X, lengths=None):

@@ -30,7 +30,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .network import MIN_VARIANCE, RecurrentNetwork
+from .network import MIN_VARIANCE, RecurrentNetwork, parse_tbptt, tbptt_windows
 from .optim import SGD, Adam
 
 __all__ = [
@@ -381,6 +381,7 @@ def run_epochs(
     sample_weight=None,
     incremental=False,
     verbose=0,
+    stateful=False,
 ):
     """Train `network` in place for up to `max_epochs` epochs.
 
@@ -411,6 +412,8 @@ def run_epochs(
         not improved by at least `tol` for more than `n_iter_no_change` consecutive epochs.
         With "cosine" the training-loss test is off: the schedule sets the run's length.
     tbptt : None, int or (k1, k2)
+        Truncated BPTT: with `stateful`, see there; otherwise each minibatch's gradient is the
+        engine's TBPTT(k1, k2) gradient of whole sequences (one optimiser step per minibatch).
     dropout : float, default 0.0
     score_fn : callable, optional
         ``score_fn()`` returns the validation score of the current weights (higher is better);
@@ -441,6 +444,11 @@ def run_epochs(
     verbose : int, default 0
         Show a tqdm progress bar over epochs with the loss, learning rate and validation
         figures.
+    stateful : bool, default False
+        With ``tbptt=(k1, k2)`` and per-step targets: each minibatch of sequences (e.g. long
+        records) is trained along time window by window, carrying the state (see
+        :func:`_stream_batch`): one optimiser step per ``k1`` steps, gradients through ``k2``
+        steps, memory O(batch × k2) besides the data.
 
     Returns
     -------
@@ -456,7 +464,11 @@ def run_epochs(
     early_stopping = state.early_stopping = monitor is not None
     state.scored = score_fn is not None
     state.loss_validated = val_loss_fn is not None
+    tbptt = parse_tbptt(tbptt)
+    stream = tbptt if stateful and tbptt is not None else None
     steps = -(-n_samples // batch_size)
+    if stream is not None:          # one optimiser step per TBPTT window
+        steps *= len(tbptt_windows(X.shape[1], *stream))
     schedule = _schedule(state, learning_rate, learning_rate_init, max_epochs, max_iter, steps,
                          warmup, plateau_patience, plateau_factor, tol, incremental)
     weight_total = None if sample_weight is None else float(np.sum(sample_weight))
@@ -473,7 +485,7 @@ def run_epochs(
         while epoch < max_epochs:
             order = state.rng.permutation(n_samples) if shuffle else np.arange(n_samples)
             epoch_loss = _one_epoch(network, state, X, y, order, loss, batch_size, tbptt, dropout,
-                                    sample_weight, weight_total)
+                                    sample_weight, weight_total, stream)
             if epoch_loss is None:  # non-finite loss or gradient
                 failures += 1
                 _restore(network, state, good)
@@ -601,12 +613,23 @@ def _restore(network, state, snapshot):
 
 
 def _one_epoch(network, state, X, y, order, loss, batch_size, tbptt, dropout, sample_weight,
-               weight_total):
+               weight_total, stream=None):
     """One pass over the data; the (weighted) mean loss, or None at the first non-finite
     batch."""
     schedule = state.schedule
     total = 0.0
     n = len(order)
+    if stream is not None:
+        count = 0.0
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            w = None if sample_weight is None else sample_weight[idx]
+            part = _stream_batch(network, state, X[idx], y[idx], w, loss, stream, dropout)
+            if part is None:
+                return None
+            total += part[0]
+            count += part[1]
+        return total / count if count else 0.0
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         w = None if sample_weight is None else sample_weight[idx]
@@ -623,6 +646,50 @@ def _one_epoch(network, state, X, y, order, loss, batch_size, tbptt, dropout, sa
         schedule.advance()
         total += value * mass
     return total / (n if weight_total is None else weight_total)
+
+
+def _stream_batch(network, state, X, y, w, loss, tbptt, dropout):
+    """Train a minibatch of sequences along time, carrying the state between windows.
+
+    The windows are the engine's TBPTT(k1, k2) windows (:func:`seqlstm.network.tbptt_windows`):
+    window ``(w0, s0, tc)`` scores the targets of steps ``s0..tc`` (every ``k1`` steps and the
+    last) and its gradient flows back to ``w0 = max(0, tc - k2 + 1)``, starting from the state
+    before ``w0`` as a constant; one optimiser step per window.  The state before the next
+    window's start is computed from the current window's with the weights before the step (a
+    forward pass without stored activations).  With the weights held fixed, the windows'
+    gradients add up to the engine's TBPTT gradient of the whole sequences.  Windows without an
+    observed target make no step.
+
+    Returns
+    -------
+    (float, float) or None
+        Sum over windows of the window loss times its observed target count, and that count;
+        None at the first non-finite loss or gradient.
+    """
+    schedule = state.schedule
+    windows = tbptt_windows(X.shape[1], *tbptt)
+    carried = None
+    total = count = 0.0
+    for i, (w0, s0, tc) in enumerate(windows):
+        yw = np.array(y[:, w0:tc + 1], dtype=np.float64)
+        yw[:, :s0 - w0] = np.nan                    # steps scored by earlier windows
+        observed = float(np.sum(~np.isnan(yw.reshape(yw.shape[0], yw.shape[1], -1)[..., 0])))
+        if observed:
+            value, grad = network.loss_and_grad(
+                X[:, w0:tc + 1], yw, loss=loss, dropout=dropout, random_state=state.rng,
+                sample_weight=w, initial_state=carried)
+            if not math.isfinite(value) or not np.isfinite(grad).all():
+                return None
+        if i + 1 < len(windows) and windows[i + 1][0] > w0:
+            _, carried = network.forward(X[:, w0:windows[i + 1][0]], initial_state=carried,
+                                         return_state=True)
+        if observed:
+            state.optimizer.learning_rate = schedule.rate()
+            state.optimizer.update_params(network.params, grad)
+            total += value * observed
+            count += observed
+        schedule.advance()
+    return total, count
 
 
 def _penalty(network, optimizer):

@@ -592,3 +592,40 @@ def work_array_shapes(net):
                 if isinstance(a, np.ndarray):
                     shapes[key, c] = a.shape
     return shapes
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_loss_and_grad_with_initial_state_against_finite_differences(cell):
+    rng = np.random.default_rng(4)
+    net = RecurrentNetwork(2, 3, num_layers=2, cell=cell, output_size=1, dtype="float64",
+                           random_state=0)
+    X = rng.standard_normal((3, 6, 2))
+    y = rng.standard_normal((3, 6, 1))
+    y[0, 2] = np.nan
+    h0 = rng.standard_normal((2, 3, 3))
+    state = (h0, rng.standard_normal((2, 3, 3))) if cell == "lstm" else h0
+
+    def value(p):
+        net.set_flat(p)
+        return net.loss(X, y, initial_state=state)
+
+    def grad(p):
+        net.set_flat(p)
+        return net.loss_and_grad(X, y, initial_state=state)[1]
+
+    p0 = net.get_flat().copy()
+    analytic = grad(p0)
+    numeric = np.empty_like(p0)
+    for i in range(p0.size):                      # central differences
+        e = np.zeros_like(p0)
+        e[i] = 1e-6
+        numeric[i] = (value(p0 + e) - value(p0 - e)) / 2e-6
+    assert np.linalg.norm(numeric - analytic) < 1e-7 * np.linalg.norm(analytic)
+    # the state matters, and zeros equal no state
+    net.set_flat(p0)
+    assert net.loss(X, y, initial_state=state) != net.loss(X, y)
+    zeros = (np.zeros_like(h0), np.zeros_like(h0)) if cell == "lstm" else np.zeros_like(h0)
+    np.testing.assert_array_equal(net.loss_and_grad(X, y, initial_state=zeros)[1],
+                                  net.loss_and_grad(X, y)[1])
+    with pytest.raises(ValueError, match="initial_state: expected full BPTT"):
+        net.loss_and_grad(X, y, tbptt=(2, 3), initial_state=state)

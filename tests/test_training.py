@@ -417,3 +417,54 @@ def test_rollback_also_restores_the_schedule():
     cosine = [0.01 * 0.5 * (1 + np.cos(np.pi * t / 8)) for t in range(8)]
     # The failed attempt made 1 step; the repeated epoch restarts at step 0 at half the rate.
     assert rates == pytest.approx(cosine[:1] + [r / 2 for r in cosine], rel=1e-12)
+
+
+# ---------------------------------------------------------------- stateful training along time
+class _Recorder:
+    """An optimiser that records the gradients it is given and never moves the weights."""
+
+    learning_rate = 0.0
+    alpha = 0.0
+
+    def __init__(self):
+        self.grads = []
+
+    def update_params(self, params, grads):
+        self.grads.append(grads.copy())
+
+
+@pytest.mark.parametrize("tbptt", [(5, 5), (4, 9), (3, 4)])
+def test_stream_windows_sum_to_the_engines_tbptt_gradient(tbptt):
+    from seqlstm.network import tbptt_windows
+    from seqlstm.training import LearningRateSchedule, TrainingState, _stream_batch
+
+    rng = np.random.default_rng(0)
+    net = RecurrentNetwork(2, 4, num_layers=2, output_size=1, dtype="float64", random_state=0)
+    X = rng.standard_normal((2, 23, 2))
+    y = rng.standard_normal((2, 23, 1))
+    y[1, 7] = np.nan
+    state = TrainingState(_Recorder(), rng)
+    state.schedule = LearningRateSchedule("constant", 1.0, total_steps=10)
+    total, count = _stream_batch(net, state, X, y, None, "mse", tbptt, 0.0)
+    assert count == 2 * 23 - 1
+    # unmoved weights: the windows' gradients, weighted by their observed targets, add up to
+    # the engine's TBPTT(k1, k2) gradient of the whole record (a mean over all targets)
+    counts = [np.sum(~np.isnan(y[:, s0:tc + 1, 0])) for _, s0, tc in tbptt_windows(23, *tbptt)]
+    streamed = sum(g * c for g, c in zip(state.optimizer.grads, counts)) / count
+    value, engine = net.loss_and_grad(X, y, tbptt=tbptt)
+    np.testing.assert_allclose(streamed, engine, rtol=1e-10, atol=1e-13)
+    assert total / count == pytest.approx(value, rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_stateful_fit_learns_a_lag_on_one_long_record():
+    from seqlstm import LSTMRegressor
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1, 4000, 1))
+    y = np.zeros_like(x)
+    y[:, 3:] = x[:, :-3]                             # the input 3 steps ago
+    model = LSTMRegressor(hidden_size=16, return_sequences=True, tbptt=(20, 40), max_iter=4,
+                          learning_rate_init=1e-2, random_state=0).fit(x, y)
+    assert model.t_ == 4                              # one record per epoch
+    assert model.score(x, y) > 0.9

@@ -388,6 +388,8 @@ class _BaseLSTM(BaseEstimator):
                 tol=self.tol,
                 n_iter_no_change=self.n_iter_no_change,
                 tbptt=tbptt,
+                # per-step unidirectional models train long records window by window
+                stateful=bool(self.return_sequences) and not self.bidirectional,
                 dropout=self.dropout,
                 score_fn=score_fn,
                 val_loss_fn=val_loss_fn,

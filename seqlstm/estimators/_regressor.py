@@ -42,7 +42,11 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Dropout between stacked layers.
     tbptt : None, int or (k1, k2), default None
         Truncated backpropagation through time (Williams & Peng's TBPTT(k1, k2)); None is full
-        BPTT.
+        BPTT.  With ``return_sequences=True`` (unidirectional) the sequences, e.g. one or a few
+        long records of 10^5-10^6 steps, are trained along time window by window with the
+        state carried from window to window: one optimiser step per ``k1`` steps, gradients
+        through ``k2`` steps, memory growing with ``k2``, not with the record.  Otherwise each
+        minibatch's gradient is the TBPTT gradient of its whole sequences.
     solver : {"adam", "sgd"}, default "adam"
     learning_rate : {"cosine", "constant", "plateau"}, default "cosine"
         Learning-rate schedule (``learning_rate_curve_`` records it, the progress bar shows
