@@ -9,8 +9,9 @@ fitting on long records; writes ``benchmarks/FORECAST.md``.
   against their published classical baselines, several seeds, through the functions of
   ``examples/forecast_classic.py``.
 - Memory: peak resident memory and traced allocations of ``LSTMForecaster.fit`` (lookback 365,
-  horizon 7, one epoch, windows every 50 steps) on one record of 10^4, 10^5 and 10^6 steps, each
-  in a fresh process, beside the process's memory just before ``fit``.
+  horizon 7, one epoch, windows every 50 steps) and of a stateful ``LSTMRegressor.fit``
+  (``tbptt=(50, 100)``) on one record of 10^4, 10^5 and 10^6 steps, each in a fresh process,
+  beside the process's memory just before ``fit``.
 
 Run::
 
@@ -114,13 +115,41 @@ print(json.dumps({"steps": n, "windows": model.n_windows_, "before_mib": before 
 """
 
 
+_STATEFUL_CHILD = """
+import json, resource, sys, time, tracemalloc, warnings
+import numpy as np
+from seqlstm import LSTMRegressor
+warnings.simplefilter("ignore")
+n = int(sys.argv[1])
+rng = np.random.default_rng(0)
+X = rng.standard_normal((1, n, 4)).astype(np.float32)
+y = np.cumsum(X[:, :, :1], axis=1) * 0.01
+model = LSTMRegressor(hidden_size=32, return_sequences=True, tbptt=(50, 100), max_iter=1,
+                      random_state=0)
+model.fit(X[:, :1000], y[:, :1000])   # compile and warm up outside the measurement
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+tracemalloc.start()
+start = time.perf_counter()
+model.fit(X, y)
+seconds = time.perf_counter() - start
+traced = tracemalloc.get_traced_memory()[1]
+tracemalloc.stop()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"steps": n, "windows": n // 50, "before_mib": before / 1024,
+                  "peak_mib": peak / 1024, "traced_mib": traced / 2**20,
+                  "data_mib": (X.nbytes + y.nbytes) / 2**20, "seconds": seconds,
+                  "model": "stateful"}))
+"""
+
+
 def memory(lengths):
     rows = []
-    for n in lengths:
-        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(n)], check=True,
-                             capture_output=True, text=True, cwd=ROOT)
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(rows[-1], flush=True)
+    for child in (_MEMORY_CHILD, _STATEFUL_CHILD):
+        for n in lengths:
+            out = subprocess.run([sys.executable, "-c", child, str(n)], check=True,
+                                 capture_output=True, text=True, cwd=ROOT)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(rows[-1], flush=True)
     return rows
 
 
@@ -173,11 +202,15 @@ def write_report(path, machine, mg, cl, mem, baselines):
               "before and after when fit stays below it) and the peak of the memory allocated "
               "during fit as traced by tracemalloc (NumPy arrays: the scaled record copy, "
               "window lists, minibatch buffers, network workspaces).", "",
-              "| record steps | data MiB | windows | RSS before fit MiB | RSS peak MiB | "
+              "Stateful regressor: `LSTMRegressor(return_sequences=True, tbptt=(50, 100), "
+              "hidden_size=32)`, one record of 4 inputs and a per-step target, one epoch "
+              "(one optimiser step per 50 steps, the state carried along the record).", "",
+              "| model | record steps | data MiB | windows | RSS before fit MiB | RSS peak MiB | "
               "allocated during fit, peak MiB | fit s |",
-              "|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|"]
     for r in mem:
-        lines.append(f"| {r['steps']:,} | {r.get('data_mib', float('nan')):.1f} | "
+        lines.append(f"| {r.get('model', 'forecaster')} | {r['steps']:,} | "
+                     f"{r.get('data_mib', float('nan')):.1f} | "
                      f"{r['windows']:,} | {r['before_mib']:.0f} | {r['peak_mib']:.0f} | "
                      f"{r.get('traced_mib', float('nan')):.1f} | {r['seconds']:.1f} |")
     path.write_text("\n".join(lines) + "\n")
