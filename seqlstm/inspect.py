@@ -18,19 +18,17 @@ only inside its functions.
 
 import numpy as np
 
+from .cells import CELLS
 from .data import to_sequences
 
 __all__ = ["inspect", "gradient_flow", "network_input", "GATE_NAMES", "SATURATION_THRESHOLDS"]
 
-#: Variable names of each cell's gate blocks, in the kernels' order.
-GATE_NAMES = {
-    "lstm": ("input_gate", "forget_gate", "candidate", "output_gate"),
-    "peephole": ("input_gate", "forget_gate", "candidate", "output_gate"),
-    "cifg": ("input_gate", "candidate", "output_gate"),
-    "gru": ("reset_gate", "update_gate", "candidate"),
-    "rnn": (),
-}
-_TANH_BLOCKS = {"candidate"}
+#: Variable names of each cell's gate blocks, in the kernels' order (``seqlstm.cells``; the
+#: vanilla RNN's one block is its hidden state, reported as ``hidden``).
+GATE_NAMES = {cell.name: tuple(g for g in cell.gates if g != "hidden")
+              for cell in CELLS.values()}
+_TANH_BLOCKS = {gate for cell in CELLS.values()
+                for gate, act in zip(cell.gates, cell.activations) if act == "tanh"}
 #: A sigmoid gate is left-saturated below the first value and right-saturated above the second.
 SATURATION_THRESHOLDS = (0.1, 0.9)
 

@@ -14,13 +14,14 @@ from ._threads import computing, serial_kernels, work_units
 from .kernels import dense as _dense
 from .kernels import losses as _losses
 from .kernels import padding as _padding
+from .cells import CELL_NAMES, from_torch_name, get_cell
+from .cells import CELLS as CELLS_BY_NAME
 from .kernels import recurrent as _rec
 
-CELLS = tuple(_rec.CELL_CODES)
+CELLS = CELL_NAMES
 LOSSES = ("mse", "gaussian", "cross_entropy")
 #: Smallest variance of the Gaussian head.
 MIN_VARIANCE = 1e-6
-_TORCH_CELLS = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn"}
 
 
 def _check_positive_int(value, name):
@@ -116,8 +117,7 @@ class RecurrentNetwork:
         self.input_size = _check_positive_int(input_size, "input_size")
         self.hidden_size = _check_positive_int(hidden_size, "hidden_size")
         self.num_layers = _check_positive_int(num_layers, "num_layers")
-        if cell not in _rec.CELL_CODES:
-            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+        get_cell(cell)
         self.cell = cell
         self.bidirectional = bool(bidirectional)
         self.output_size = (None if output_size is None
@@ -187,9 +187,14 @@ class RecurrentNetwork:
         return 2 if self.bidirectional else 1
 
     @property
+    def _spec(self):
+        """The cell's facts (``seqlstm.cells``)."""
+        return CELLS_BY_NAME[self.cell]
+
+    @property
     def has_cell_state(self):
         """Whether the cell carries a cell state ``c`` besides ``h``."""
-        return _rec.HAS_CELL_STATE[self.cell]
+        return self._spec.has_cell_state
 
     @property
     def features_out(self):
@@ -206,7 +211,7 @@ class RecurrentNetwork:
 
     def _param_shapes(self):
         H = self.hidden_size
-        G = _rec.GATE_BLOCKS[self.cell] * H
+        G = self._spec.n_gates * H
         shapes = OrderedDict()
         for k in range(self.num_layers):
             n_in = self.input_size if k == 0 else self.features_out
@@ -215,8 +220,8 @@ class RecurrentNetwork:
                 shapes[f"weight_hh_l{k}{s}"] = (G, H)
                 shapes[f"bias_ih_l{k}{s}"] = (G,)
                 shapes[f"bias_hh_l{k}{s}"] = (G,)
-                if self.cell == "peephole":
-                    shapes[f"peephole_l{k}{s}"] = (3, H)
+                for prefix, rows in self._spec.extra_params:
+                    shapes[f"{prefix}_l{k}{s}"] = (rows, H)
         if self.output_size is not None:
             shapes["head_weight"] = (self.output_size, self.features_out)
             shapes["head_bias"] = (self.output_size,)
@@ -252,7 +257,7 @@ class RecurrentNetwork:
         """(Re)initialise every parameter in place; see the class docstring for the scheme."""
         rng = np.random.default_rng(random_state)
         H = self.hidden_size
-        nb = _rec.GATE_BLOCKS[self.cell]
+        nb = self._spec.n_gates
         values = {}
         for name, shape in self.shapes.items():
             if name.startswith("weight_ih") or name == "head_weight":
@@ -270,10 +275,8 @@ class RecurrentNetwork:
                 values[name] = np.concatenate(blocks, axis=0)
             elif name.startswith("bias_ih"):
                 b = np.zeros(shape)
-                if self.cell in ("lstm", "peephole"):
-                    b[H:2 * H] = 1.0
-                elif self.cell == "cifg":
-                    b[:H] = -1.0
+                for block, value in self._spec.gate_biases:
+                    b[block * H:(block + 1) * H] = value
                 values[name] = b
             else:
                 values[name] = np.zeros(shape)
@@ -386,7 +389,7 @@ class RecurrentNetwork:
         H = self.hidden_size
         D = self.num_directions
         fwd = self._kernel()
-        G = _rec.GATE_BLOCKS[self.cell] * H
+        G = self._spec.n_gates * H
         dt = self.dtype
         dummy = self._bufs("dummy", ((1, 1, 1),) * len(bs))
         zeros = self._bufs("zeros", tuple((b, H) for b in bs), zero=True)   # read only
@@ -559,7 +562,7 @@ class RecurrentNetwork:
         H = self.hidden_size
         L = self.num_layers
         fwd = self._kernel()
-        G = _rec.GATE_BLOCKS[self.cell] * H
+        G = self._spec.n_gates * H
         dt = self.dtype
         n_slots = max(1, int(rec_slot.max()) + 1)
         dummy = tuple(np.zeros((1, 1, 1), dt) for _ in xs)
@@ -925,7 +928,7 @@ class RecurrentNetwork:
         x, lengths, mask = self._prepare(X, lengths)
         T, B, _ = x.shape
         H = self.hidden_size
-        nb = _rec.GATE_BLOCKS[self.cell]
+        nb = self._spec.n_gates
         with self._computing():    # one sub-batch: the whole batch
             layers, _ = self._forward_stack((x,), (lengths,), store=True, tag="trace")
             result = []
@@ -992,7 +995,8 @@ class RecurrentNetwork:
         RecurrentNetwork
         """
         kind = type(module).__name__
-        if kind not in _TORCH_CELLS:
+        spec = from_torch_name(kind)
+        if spec is None:
             raise TypeError(f"module must be torch.nn.LSTM, GRU or RNN, got {kind}")
         if getattr(module, "proj_size", 0):
             raise ValueError("LSTM with proj_size > 0 is not supported")
@@ -1000,7 +1004,7 @@ class RecurrentNetwork:
             raise ValueError(f"only the tanh RNN is supported, got {module.nonlinearity!r}")
         state = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
         dtype = next(iter(state.values())).dtype
-        net = cls(module.input_size, module.hidden_size, module.num_layers, _TORCH_CELLS[kind],
+        net = cls(module.input_size, module.hidden_size, module.num_layers, spec.name,
                   module.bidirectional, dtype=str(dtype) if str(dtype) == "float64" else "float32")
         for name, view in net._views.items():
             if name in state:
@@ -1012,7 +1016,7 @@ class RecurrentNetwork:
     def to_torch_state_dict(self):
         """The recurrent weights as a PyTorch ``state_dict`` (OrderedDict of tensors) for
         ``nn.LSTM``/``GRU``/``RNN`` with the same sizes (head excluded)."""
-        if self.cell not in ("lstm", "gru", "rnn"):
+        if self._spec.torch_name is None:
             raise ValueError(f"cell {self.cell!r} has no PyTorch equivalent")
         import torch
 

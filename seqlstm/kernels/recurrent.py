@@ -33,15 +33,22 @@ from numba import prange, types
 from numba.extending import overload
 from numba.np.linalg import ensure_blas
 
+from ..cells import CELLS
 from ._jit import OVERLOAD_OPTIONS, jit
 from .activations import sigmoid, tanh
 
-LSTM, PEEPHOLE, CIFG, GRU, RNN = 0, 1, 2, 3, 4
-CELL_CODES = {"lstm": LSTM, "peephole": PEEPHOLE, "cifg": CIFG, "gru": GRU, "rnn": RNN}
+#: Cell codes (``seqlstm.cells``), module-level ints that the skeletons compare with their
+#: literal cell code.
+LSTM, PEEPHOLE, CIFG, GRU, RNN = (CELLS[name].code
+                                  for name in ("lstm", "peephole", "cifg", "gru", "rnn"))
+#: Cell name -> code.
+CELL_CODES = {cell.name: cell.code for cell in CELLS.values()}
 #: Number of gate blocks (rows of W_ih / W_hh in units of H) per cell.
-GATE_BLOCKS = {"lstm": 4, "peephole": 4, "cifg": 3, "gru": 3, "rnn": 1}
+GATE_BLOCKS = {cell.name: cell.n_gates for cell in CELLS.values()}
 #: Cells that carry a cell state ``c`` besides ``h``.
-HAS_CELL_STATE = {"lstm": True, "peephole": True, "cifg": True, "gru": False, "rnn": False}
+HAS_CELL_STATE = {cell.name: cell.has_cell_state for cell in CELLS.values()}
+#: Codes of the cells that carry a cell state.
+_CELL_STATE_CODES = tuple(cell.code for cell in CELLS.values() if cell.has_cell_state)
 
 
 #: Largest per-step recurrent product (multiply-adds) computed in the no-transpose form
@@ -296,13 +303,13 @@ def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0,
     """Compile ``layer_forward`` for the literal cell code: the other cells' branches are
     pruned before typing, so only the cell in use is compiled."""
     code = _cell_code(cell)
+    has_c = code in _CELL_STATE_CODES
 
     def impl(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux,
              out, col, out_bm, rec_slot, hs, cs, hn, cn):
         T, B, I = x.shape
         G, H = w_hh.shape
         dt = x.dtype
-        has_c = code == LSTM or code == PEEPHOLE or code == CIFG
         # the input projection: one product over all steps into the full ``acts`` (training),
         # or, when ``acts`` is a buffer of P < T steps (inference), a product over the next P
         # steps each time the recurrence reaches them, read back from cache by the gate loops.

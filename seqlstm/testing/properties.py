@@ -29,6 +29,7 @@ import warnings
 import numpy as np
 
 from .. import _threads
+from ..cells import CELLS
 
 __all__ = [
     "NotApplicable",
@@ -62,8 +63,9 @@ TOLERANCES = {"float32": 1e-5, "float64": 1e-12}
 DTYPE_AGREEMENT_TOL = 1e-4
 #: Largest relative error of a gradient entry against central finite differences (float64).
 FD_TOL = 1e-5
-_SIGMOID_GATES = {"lstm": (True, True, False, True), "peephole": (True, True, False, True),
-                  "cifg": (True, False, True), "gru": (True, True, False), "rnn": (False,)}
+#: Per cell, whether each gate block is a sigmoid (else a tanh), from ``seqlstm.cells``.
+_SIGMOID_GATES = {cell.name: tuple(act == "sigmoid" for act in cell.activations)
+                  for cell in CELLS.values()}
 
 
 class NotApplicable(ValueError):
