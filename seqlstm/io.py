@@ -32,7 +32,7 @@ import tempfile
 import numpy as np
 import xarray as xr
 
-from .training import build_network, network_config
+from .network import RecurrentNetwork
 
 __all__ = ["save", "load", "FORMAT_VERSION", "write_netcdf", "read_netcdf"]
 
@@ -132,7 +132,7 @@ def save(estimator, path):
     }
     for key, value in state["params"].items():
         attrs[f"hp_{key}"] = _json_param(key, value)
-    for key, value in network_config(net).items():
+    for key, value in net.config().items():
         attrs[f"net_{key}"] = json.dumps(value)
 
     variables = {}
@@ -261,7 +261,7 @@ def _restore(variables, attrs, path):
         params[key] = tuple(value) if isinstance(value, list) else value
 
     config = {key: json.loads(str(attrs[f"net_{key}"])) for key in _NET_KEYS}
-    net = build_network(config)
+    net = RecurrentNetwork.from_config(config)
     for pname, view in net.named_parameters().items():
         if pname not in variables:
             raise ValueError(f"path: the file lacks the weight variable {pname!r}.")
