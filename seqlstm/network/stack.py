@@ -9,6 +9,7 @@ import numpy as np
 
 from .._threads import serial_kernels
 from ..cells import CELLS
+from ..kernels import config as _config
 from ..kernels import recurrent as _rec
 from .layout import layer_names
 
@@ -79,7 +80,7 @@ class Stack:
                 cis = zeros if c0s is None else tuple(c0[idx] for c0 in c0s)
                 # gate activations of every step for a backward pass, else a buffer for the
                 # input projection of a few steps at a time
-                n_acts = T if store else min(T, _rec.PROJECTION_STEPS)
+                n_acts = T if store else min(T, _config.PROJECTION_STEPS)
                 acts = ws.bufs((tag, "acts", k, d), tuple((n_acts, b, G) for b in bs))
                 aux = (ws.bufs((tag, "aux", k, d), tuple((T, b, H) for b in bs))
                        if gru else dummy)
@@ -179,7 +180,7 @@ class Stack:
             aux_n = tuple(a[:n] for a in aux) if gru else dummy
             for k in range(L):
                 w_ih, w_hh, b_ih, b_hh, peep = self.params[k, 0]
-                acts = tuple(ws.buf((c, "seg", "acts"), (min(n, _rec.PROJECTION_STEPS), b, G))
+                acts = tuple(ws.buf((c, "seg", "acts"), (min(n, _config.PROJECTION_STEPS), b, G))
                              for c, b in enumerate(bs))
                 outs = tuple(ws.buf((c, "seg", "out", k), (seg, b, H))[:n]
                              for c, b in enumerate(bs))
