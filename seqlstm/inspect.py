@@ -12,8 +12,8 @@
 Both accept a :class:`~seqlstm.RecurrentNetwork` or a fitted estimator (any object with a
 ``network_`` attribute).  An estimator that transforms its input before the network (scaling)
 can provide ``_network_input(X)`` returning ``(values, lengths, SequenceData)`` (see
-:func:`network_input`).  Like every module but :mod:`seqlstm.data`, this one imports xarray
-only inside its functions.
+:func:`network_input`).  This module imports xarray only inside its functions (it returns
+labeled objects, but importing it stays cheap).
 """
 
 import numpy as np

@@ -387,25 +387,9 @@ class RecurrentNetwork:
             shape (sample, time, n_gate_blocks, hidden_size), blocks in the cell's order).
         """
         x, lengths, mask = self._prepare(X, lengths)
-        T, B, _ = x.shape
-        H = self.hidden_size
-        nb = CELLS[self.cell].n_gates
         with self._computing():    # one sub-batch: the whole batch
             layers, _ = self._stack.forward((x,), (lengths,), store=True, tag="trace")
-            result = []
-            pad = ~mask.T                                                   # (B, T)
-            for k, lay in enumerate(layers):
-                for d, c in enumerate(lay["dirs"]):
-                    after = slice(0, T) if d == 1 else slice(1, T + 1)
-                    entry = {"layer": k, "direction": d}
-                    entry["h"] = np.swapaxes(c["hs"][0][after], 0, 1).copy()
-                    if self.has_cell_state:
-                        entry["c"] = np.swapaxes(c["cs"][0][after], 0, 1).copy()
-                    entry["gates"] = np.swapaxes(c["acts"][0], 0, 1).reshape(B, T, nb, H).copy()
-                    for a in entry.values():
-                        if isinstance(a, np.ndarray):
-                            a[pad] = np.nan
-                    result.append(entry)
+            result = self._stack.trace(layers, mask)
             self._ws.drop("trace")
         return result
 

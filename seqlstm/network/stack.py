@@ -41,6 +41,8 @@ class Stack:
     def __init__(self, cell, hidden_size, num_layers, num_directions, dtype, layer_params, ws):
         self.cell = cell
         self.spec = CELLS[cell]
+        self.gru = cell == "gru"            # the GRU's kernels take an extra work array
+        self.G = self.spec.n_gates * hidden_size
         self.H = hidden_size
         self.L = num_layers
         self.D = num_directions
@@ -59,11 +61,8 @@ class Stack:
         layer's outputs directly.  Returns (layers, top outputs)."""
         T = xs[0].shape[0]
         bs = [x.shape[1] for x in xs]
-        H, D, ws = self.H, self.D, self.ws
+        H, D, G, gru, dt, ws = self.H, self.D, self.G, self.gru, self.dtype, self.ws
         fwd = kernel(self.cell)
-        G = self.spec.n_gates * H
-        dt = self.dtype
-        gru = self.cell == "gru"
         dummy = ws.bufs("dummy", ((1, 1, 1),) * len(bs))
         zeros = ws.bufs("zeros", tuple((b, H) for b in bs), zero=True)   # read only
         layers = []
@@ -133,7 +132,7 @@ class Stack:
                 w_ih, w_hh, b_ih, b_hh, peep = self.params[k, d]
                 cd = lay["dirs"][d]
                 dgh = (tuple(ws.buf((c, tag, "dgh"), a.shape) for c, a in enumerate(cd["acts"]))
-                       if self.cell == "gru" else cd["acts"])
+                       if self.gru else cd["acts"])
                 dpeep = tuple(g.get(n_peep, np.zeros((3, 1), dt)) for g in grads)
                 dhs = tuple(np.zeros((T, x.shape[1], H) if record else (1, 1, 1), dt)
                             for x in lay["x"])
@@ -156,11 +155,8 @@ class Stack:
         ``(layers, tops)`` structure as ``forward`` (without activations)."""
         T = xs[0].shape[0]
         bs = [x.shape[1] for x in xs]
-        H, L, ws = self.H, self.L, self.ws
+        H, L, G, gru, dt, ws = self.H, self.L, self.G, self.gru, self.dtype, self.ws
         fwd = kernel(self.cell)
-        G = self.spec.n_gates * H
-        dt = self.dtype
-        gru = self.cell == "gru"
         n_slots = max(1, int(rec_slot.max()) + 1)
         dummy = tuple(np.zeros((1, 1, 1), dt) for _ in xs)
         hs = [tuple(np.empty((n_slots, b, H), dt) for b in bs) for _ in range(L)]
@@ -197,6 +193,28 @@ class Stack:
         layers = [dict(x=None, dirs=[dict(hs=hs[k], cs=cs[k], hn=hn[k], cn=cn[k])])
                   for k in range(L)]
         return layers, tops
+
+    def trace(self, layers, mask):
+        """States and gate activations of a stored pass over one sub-batch (``forward`` with
+        ``store``), per layer and direction, batch-major, NaN where ``mask`` (time, sample) is
+        false; see :meth:`~seqlstm.RecurrentNetwork.trace`."""
+        T, B = mask.shape
+        pad = ~mask.T                                                   # (B, T)
+        result = []
+        for k, lay in enumerate(layers):
+            for d, c in enumerate(lay["dirs"]):
+                after = slice(0, T) if d == 1 else slice(1, T + 1)
+                entry = {"layer": k, "direction": d}
+                entry["h"] = np.swapaxes(c["hs"][0][after], 0, 1).copy()
+                if self.spec.has_cell_state:
+                    entry["c"] = np.swapaxes(c["cs"][0][after], 0, 1).copy()
+                entry["gates"] = (np.swapaxes(c["acts"][0], 0, 1)
+                                  .reshape(B, T, self.spec.n_gates, self.H).copy())
+                for a in entry.values():
+                    if isinstance(a, np.ndarray):
+                        a[pad] = np.nan
+                result.append(entry)
+        return result
 
 
 def attach_masks(layers, masks):
