@@ -6,8 +6,12 @@ RecurrentNetwork   layer stack (lstm, peephole, cifg, gru, rnn) with exact and t
 Adam, SGD          fused optimisers on the flat parameter vector
 LSTMRegressor      scikit-learn regressor of sequences (many-to-one/many, Gaussian head, xarray)
 LSTMClassifier     scikit-learn classifier of sequences (per-sequence or per-step labels)
+LSTMForecaster     forecaster along long records: many series, covariates, static attributes,
+                   multi-step and recursive forecasts, Gaussian intervals
+SeedEnsemble       members from different seeds: mean probabilities / Gaussian mixture
 SequenceScaler     NaN-aware per-feature standardization of 3-D sequence data
 save, load         fitted estimators to/from plain netCDF files (no pickle)
+seqlstm.metrics    forecast scores (RMSE, MAE, NSE, KGE, skill, CRPS, coverage) and scorers
 seqlstm.inspect    gate/state traces and gradient flow over lags, as xarray
 seqlstm.testing    hypothesis strategies and the numerical-stability battery (needs hypothesis)
 """
@@ -19,11 +23,12 @@ from .optim import SGD, Adam
 
 # scikit-learn and xarray are imported on first use of these names, so that the engine alone
 # (RecurrentNetwork) starts in a fraction of a second
-_LAZY = {"LSTMRegressor": "estimators", "LSTMClassifier": "estimators", "save": "io",
-         "load": "io", "SequenceScaler": "preprocessing"}
+_LAZY = {"LSTMRegressor": "estimators", "LSTMClassifier": "estimators",
+         "LSTMForecaster": "estimators", "save": "io",
+         "load": "io", "SequenceScaler": "preprocessing", "SeedEnsemble": "ensemble"}
 
-__all__ = ["RecurrentNetwork", "Adam", "SGD", "LSTMRegressor", "LSTMClassifier",
-           "SequenceScaler", "save", "load"]
+__all__ = ["RecurrentNetwork", "Adam", "SGD", "LSTMRegressor", "LSTMClassifier", "LSTMForecaster",
+           "SeedEnsemble", "SequenceScaler", "save", "load"]
 __version__ = "0.1.0"
 
 

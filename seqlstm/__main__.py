@@ -1,11 +1,13 @@
 """Command line: ``python -m seqlstm demo``.
 
-The demo reproduces, in small, the central claim of Hochreiter & Schmidhuber (1997): on the
-adding problem (experiment 4) an LSTM learns a dependency across the whole sequence that a
-vanilla RNN trained the same way does not, and the gap grows with the sequence length.  For each
-length it trains an :class:`~seqlstm.LSTMRegressor` with ``cell="lstm"`` and one with
-``cell="rnn"`` on the same data, and prints the fraction of fresh test sequences predicted with
-absolute error < 0.04 (the paper's criterion).  A plot is saved when matplotlib is installed.
+The demo reproduces the central claim of Hochreiter & Schmidhuber (1997) on the adding problem
+(experiment 4): an LSTM learns to add two values marked anywhere in a sequence of T >= 100 steps,
+while a vanilla RNN trained the same way stays near chance.  For each length it trains an
+:class:`~seqlstm.LSTMRegressor` with ``cell="lstm"`` (chrono-initialised gate biases, Tallec &
+Ollivier 2018) epoch by epoch until it solves 99% of a validation set (or a maximum number of
+epochs), trains one with ``cell="rnn"`` for as many epochs on the same data, and prints the
+fraction of fresh test sequences predicted with absolute error < 0.04 (the paper's criterion).
+A plot is saved when matplotlib is installed.
 """
 
 from __future__ import annotations
@@ -17,14 +19,50 @@ import warnings
 
 from sklearn.exceptions import ConvergenceWarning
 
+#: The measured recipe: Adam at a constant 1e-3 on minibatches of 32 (larger batches or learning
+#: rates left the LSTM at chance for 30 epochs at T = 100, see PITFALLS.md).
+DEFAULTS = dict(n_train=10000, n_val=2560, n_test=2560, max_epochs=20, hidden_size=64,
+                learning_rate=1e-3, batch_size=32, target=0.99, init="chrono")
 PRESETS = {
-    # lengths, training sequences, epochs, hidden units
-    "default": ((12, 25, 50), 3000, 300, 32),
-    "quick": ((12, 20), 200, 2, 4),
+    "default": dict(lengths=(100,)),
+    "quick": dict(lengths=(12, 20), n_train=200, n_val=100, n_test=100, max_epochs=2,
+                  hidden_size=4, learning_rate=1e-2),
 }
 
 
-def run_demo(lengths, n_train, n_test, epochs, hidden_size, learning_rate, batch_size, seed,
+def _model(cell, length, hidden_size, learning_rate, batch_size, init, seed, n_jobs):
+    from .estimators import LSTMRegressor
+
+    params = dict(hidden_size=hidden_size, cell=cell, learning_rate_init=learning_rate,
+                  batch_size=batch_size, random_state=seed, n_jobs=n_jobs,
+                  chrono_t_max=length if (init == "chrono" and cell != "rnn") else None)
+    if "learning_rate" in LSTMRegressor().get_params():   # a schedule: keep the rate constant
+        params["learning_rate"] = "constant"
+    return LSTMRegressor(**params)
+
+
+def _train(model, X, y, X_val, y_val, epochs, target, label, out):
+    """``partial_fit`` one epoch at a time (Adam's state carries over); stops once ``target``
+    of the validation set is solved when ``target`` is not None.  Returns (epochs, seconds)."""
+    from .datasets import adding_accuracy
+
+    seconds = 0.0
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.partial_fit(X, y)
+        seconds += time.perf_counter() - start
+        solved = adding_accuracy(y_val, model.predict(X_val))
+        print(f"    {label} epoch {epoch:>2d}: training loss {model.loss_:.4f}, "
+              f"validation solved {solved:6.1%}  ({seconds:.1f} s)", file=out, flush=True)
+        if target is not None and solved >= target:
+            break
+    return epoch, seconds
+
+
+def run_demo(lengths, n_train=10000, n_val=2560, n_test=2560, max_epochs=20, hidden_size=64,
+             learning_rate=1e-3, batch_size=32, seed=0, init="chrono", target=0.99,
              n_jobs=None, out=None):
     """Train an LSTM and a vanilla RNN on the adding problem for each length.
 
@@ -32,57 +70,97 @@ def run_demo(lengths, n_train, n_test, epochs, hidden_size, learning_rate, batch
     ----------
     lengths : sequence of int
         Minimal sequence lengths T (each >= 11).
-    n_train, n_test : int
-        Number of training and (fresh) test sequences per length.
-    epochs : int
-        Training epochs (``max_iter``) of each model.
+    n_train, n_val, n_test : int
+        Training, validation and (fresh) test sequences per length.
+    max_epochs : int
+        Most epochs of the LSTM; the RNN gets as many epochs as the LSTM used.
     hidden_size : int
         Hidden units of both models.
     learning_rate : float
-        Adam's ``learning_rate_init``.
+        Adam's ``learning_rate_init`` (constant).
     batch_size : int
         Minibatch size.
     seed : int
         Seed of the data and of the models.
+    init : {"chrono", "default"}
+        The LSTM's gate biases: chrono initialisation with ``chrono_t_max=T``, or the default
+        (forget-gate bias 1).
+    target : float
+        Share of the validation set to solve before the LSTM stops training.
     n_jobs : int or None
         Threads.
     out : file, optional
-        Where the table is printed (default: sys.stdout).
+        Where progress and the table are printed (default: sys.stdout).
 
     Returns
     -------
     list of dict
-        One row per length: ``length``, ``lstm``, ``rnn`` (fractions correct), ``seconds``.
+        One row per length: ``length``, ``epochs``, ``lstm``, ``rnn`` (fractions of the test
+        set solved), ``lstm_seconds``, ``rnn_seconds`` (training time).
     """
     from .datasets import adding_accuracy, make_adding
-    from .estimators import LSTMRegressor
 
+    if init not in ("chrono", "default"):
+        raise ValueError(f"init: expected 'chrono' or 'default'; found {init!r}.")
     out = sys.stdout if out is None else out
-    print("Adding problem (Hochreiter & Schmidhuber 1997, exp. 4): fraction of "
-          f"{n_test} test sequences with |error| < 0.04", file=out)
-    print(f"{n_train} training sequences, {epochs} epochs, {hidden_size} hidden units, "
-          f"Adam lr={learning_rate}, batch {batch_size}", file=out)
-    print(f"{'length T':>9} {'LSTM':>7} {'RNN':>7} {'time [s]':>9}", file=out, flush=True)
+    print("Adding problem (Hochreiter & Schmidhuber 1997, exp. 4): LSTM vs vanilla RNN.",
+          file=out)
+    print(f"{n_train} training sequences; hidden {hidden_size}, Adam lr {learning_rate} "
+          f"(constant), batch {batch_size}, LSTM init {init!r}; the LSTM trains until "
+          f"{target:.0%} of {n_val} validation sequences are solved (|error| < 0.04) or "
+          f"{max_epochs} epochs, the RNN as many epochs.", file=out, flush=True)
     rows = []
     for i, length in enumerate(lengths):
-        start = time.perf_counter()
         X, y = make_adding(n_train, length, random_state=seed + i)
+        X_val, y_val = make_adding(n_val, length, random_state=seed + 500 + i)
         X_test, y_test = make_adding(n_test, length, random_state=seed + 1000 + i)
+        print(f"T = {length}:", file=out, flush=True)
         row = {"length": int(length)}
-        for cell in ("lstm", "rnn"):
-            model = LSTMRegressor(
-                hidden_size=hidden_size, cell=cell, max_iter=epochs,
-                learning_rate_init=learning_rate, batch_size=batch_size, random_state=seed,
-                n_iter_no_change=epochs, n_jobs=n_jobs,
-            )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model.fit(X, y)
-            row[cell] = adding_accuracy(y_test, model.predict(X_test))
-        row["seconds"] = time.perf_counter() - start
+        lstm = _model("lstm", length, hidden_size, learning_rate, batch_size, init, seed, n_jobs)
+        row["epochs"], row["lstm_seconds"] = _train(lstm, X, y, X_val, y_val, max_epochs,
+                                                    target, "LSTM", out)
+        rnn = _model("rnn", length, hidden_size, learning_rate, batch_size, init, seed, n_jobs)
+        _, row["rnn_seconds"] = _train(rnn, X, y, X_val, y_val, row["epochs"], None, "RNN ",
+                                       out)
+        row["lstm"] = adding_accuracy(y_test, lstm.predict(X_test))
+        row["rnn"] = adding_accuracy(y_test, rnn.predict(X_test))
         rows.append(row)
-        print(f"{length:>9d} {row['lstm']:>7.1%} {row['rnn']:>7.1%} {row['seconds']:>9.1f}",
-              file=out, flush=True)
+    print(f"\nFraction of {n_test} fresh test sequences solved (|error| < 0.04):", file=out)
+    print(f"{'length T':>9} {'LSTM':>7} {'RNN':>7} {'epochs':>7} {'LSTM [s]':>9} "
+          f"{'RNN [s]':>8}", file=out)
+    for row in rows:
+        print(f"{row['length']:>9d} {row['lstm']:>7.1%} {row['rnn']:>7.1%} {row['epochs']:>7d} "
+              f"{row['lstm_seconds']:>9.1f} {row['rnn_seconds']:>8.1f}", file=out, flush=True)
+    return rows
+
+
+def run_demo_rows(lengths, quick=False, inits=("chrono", "default"), seed=0, n_jobs=None,
+                  out=None):
+    """The demo's runs for each LSTM initialisation (used by ``benchmarks/bench_accuracy.py``).
+
+    Parameters
+    ----------
+    lengths : sequence of int
+        Minimal sequence lengths T.
+    quick : bool, default False
+        The ``--quick`` sizes (a smoke run) instead of the demo's.
+    inits : sequence of {"chrono", "default"}
+        LSTM initialisations to run.
+    seed, n_jobs, out
+        As in :func:`run_demo`.
+
+    Returns
+    -------
+    list of dict
+        :func:`run_demo`'s rows with ``init`` and ``seconds`` (LSTM plus RNN training time).
+    """
+    settings = {**DEFAULTS, **(PRESETS["quick"] if quick else {})}
+    settings.pop("lengths", None)
+    rows = []
+    for init in inits:
+        settings["init"] = init
+        for row in run_demo(lengths, seed=seed, n_jobs=n_jobs, out=out, **settings):
+            rows.append({**row, "init": init, "seconds": row["lstm_seconds"] + row["rnn_seconds"]})
     return rows
 
 
@@ -119,30 +197,32 @@ def main(argv=None):
                           description=__doc__.split("\n\n")[1])
     demo.add_argument("--quick", action="store_true",
                       help="tiny sizes (a smoke test, seconds; the numbers mean nothing)")
-    demo.add_argument("--lengths", type=int, nargs="+", help="minimal sequence lengths T")
+    demo.add_argument("--lengths", type=int, nargs="+",
+                      help="minimal sequence lengths T (default 100; e.g. --lengths 200 500)")
+    demo.add_argument("--init", choices=("chrono", "default"), default=None,
+                      help="LSTM gate-bias initialisation (default chrono, with T_max = T)")
     demo.add_argument("--n-train", type=int, help="training sequences per length")
-    demo.add_argument("--n-test", type=int, default=None, help="test sequences (default 2560)")
-    demo.add_argument("--epochs", type=int, help="training epochs per model")
+    demo.add_argument("--n-val", type=int, help="validation sequences per length")
+    demo.add_argument("--n-test", type=int, help="fresh test sequences (default 2560)")
+    demo.add_argument("--max-epochs", type=int, help="most training epochs of the LSTM")
     demo.add_argument("--hidden-size", type=int, help="hidden units")
-    demo.add_argument("--learning-rate", type=float, default=2e-2)
-    demo.add_argument("--batch-size", type=int, default=50)
+    demo.add_argument("--learning-rate", type=float, help="Adam's constant learning rate")
+    demo.add_argument("--batch-size", type=int, help="minibatch size")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--n-jobs", type=int, default=None)
     demo.add_argument("--plot", default="seqlstm_demo.png",
                       help="plot file (saved when matplotlib is installed)")
     args = parser.parse_args(argv)
 
-    preset = PRESETS["quick" if args.quick else "default"]
-    lengths = args.lengths or preset[0]
-    n_train = args.n_train or preset[1]
-    epochs = args.epochs or preset[2]
-    hidden = args.hidden_size or preset[3]
-    n_test = args.n_test or (100 if args.quick else 2560)
+    settings = {**DEFAULTS, **PRESETS["quick" if args.quick else "default"]}
+    for key in ("lengths", "init", "n_train", "n_val", "n_test", "max_epochs", "hidden_size",
+                "learning_rate", "batch_size"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
     start = time.perf_counter()
-    rows = run_demo(lengths, n_train, n_test, epochs, hidden, args.learning_rate,
-                    args.batch_size, args.seed, n_jobs=args.n_jobs)
-    print(f"total {time.perf_counter() - start:.0f} s (first run includes ~30 s of "
-          "one-off Numba compilation)")
+    rows = run_demo(seed=args.seed, n_jobs=args.n_jobs, **settings)
+    print(f"total {time.perf_counter() - start:.0f} s (a first run includes ~30 s of one-off "
+          "Numba compilation)")
     if plot_rows(rows, args.plot):
         print(f"plot saved to {args.plot}")
     else:

@@ -6,11 +6,18 @@ any netCDF tool can open:
 - every network parameter is a variable named like PyTorch's (``weight_ih_l0``,
   ``head_weight``...), in the compute dtype;
 - scaling statistics (``x_mean``, ``x_scale``, ``y_mean``, ``y_scale``), ``classes``,
-  ``feature_names_in``, ``output_names``, ``loss_curve`` and ``validation_scores`` are
-  variables;
+  ``feature_names_in``, ``output_names``, ``loss_curve``, ``learning_rate_curve``,
+  ``validation_scores`` and ``validation_loss_curve`` are variables;
 - the format version, the estimator's class, each hyperparameter (``hp_<name>``, as JSON text),
   the network configuration (``net_<name>``), scalar fitted attributes and a SHA-256 checksum of
   the numeric variables are global attributes.
+
+A :class:`~seqlstm.SeedEnsemble` is one file too: its settings, the wrapped estimator's class
+(``template_estimator``) and hyperparameters (``template_hp_<name>``), and every member's
+variables, dims and attributes as above, prefixed ``m<k>_``; one checksum covers them all.
+
+A hyperparameter missing from a file (one written before the parameter existed) takes its
+default, so older files keep loading.
 
 Loading reads numbers and strings only (never unpickles) and checks the format version and the
 checksum, so a truncated, corrupted or foreign file gives a clear ``ValueError``.  Writing goes
@@ -41,6 +48,16 @@ FORMAT_VERSION = 1
 _MAGIC = "seqlstm_format_version"
 _NET_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
              "output_size", "dtype")
+
+
+#: Hyperparameters added after files were first written, with the value that reproduces how a
+#: model in an older file was trained (a constant learning rate, a random validation split).
+_LATER_PARAMS = {"learning_rate": "constant", "warmup": 0, "plateau_patience": 5,
+                 "plateau_factor": 0.5, "validation_split": "random", "spinup": 0}
+
+
+def _floats(values):
+    return None if values is None else [float(v) for v in values]
 
 
 def _estimator_class(name):
@@ -89,11 +106,13 @@ def _strings(values):
 
 
 def save(estimator, path):
-    """Save a fitted :class:`~seqlstm.LSTMRegressor` or :class:`~seqlstm.LSTMClassifier`.
+    """Save a fitted seqlstm estimator (:class:`~seqlstm.LSTMRegressor`,
+    :class:`~seqlstm.LSTMClassifier`, :class:`~seqlstm.LSTMForecaster`, or a
+    :class:`~seqlstm.SeedEnsemble` of them, all members in the one file).
 
     Parameters
     ----------
-    estimator : LSTMRegressor or LSTMClassifier
+    estimator : LSTMRegressor, LSTMClassifier, LSTMForecaster or SeedEnsemble
         A fitted estimator.
     path : str or os.PathLike
         Destination file (conventionally ``*.nc``); replaced atomically if it exists.
@@ -108,13 +127,57 @@ def save(estimator, path):
     name = type(estimator).__name__
     cls = _estimator_class(name)
     if cls is None or not isinstance(estimator, cls):
-        raise TypeError(f"estimator: expected an LSTMRegressor or LSTMClassifier; found {name}.")
+        known = ", ".join(_estimator_names())
+        raise TypeError(f"estimator: expected a seqlstm estimator ({known}); found {name}.")
     state = estimator._to_state()
-    net = state["network"]
-    history = state["history"]
+    if "members" in state:
+        variables, attrs = _ensemble_payload(state)
+    else:
+        variables, attrs = _payload(state)
+        attrs = {_MAGIC: FORMAT_VERSION, "seqlstm_version": _version(), **attrs}
+    attrs["sha256"] = _checksum({k: v for k, (_, v) in variables.items()})
+    _atomic_write(path, variables, attrs)
+
+
+def _ensemble_payload(state):
+    """Variables and attributes of an ensemble: its own settings, the template's class and
+    hyperparameters (``template_hp_<name>``), and every member's variables, dims and
+    attributes with the prefix ``m<k>_``."""
+    template_name, template_params = state["template"]
     attrs = {
         _MAGIC: FORMAT_VERSION,
         "seqlstm_version": _version(),
+        "estimator": state["estimator"],
+        "title": f"seqlstm {state['estimator']} of {template_name} models",
+        "n_members": len(state["members"]),
+        "seeds": np.asarray(state["seeds"], dtype=np.int32),
+        "template_estimator": template_name,
+    }
+    for key, value in state["params"].items():
+        attrs[f"hp_{key}"] = _json_param(key, value)
+    for key, value in template_params.items():
+        attrs[f"template_hp_{key}"] = _json_param(key, value)
+    variables = {}
+    for k, member in enumerate(state["members"]):
+        prefix = _member_prefix(k)
+        member_vars, member_attrs = _payload(member)
+        for vname, (dims, values) in member_vars.items():
+            variables[prefix + vname] = (tuple(prefix + d for d in dims), values)
+        for key, value in member_attrs.items():
+            attrs[prefix + key] = value
+    return variables, attrs
+
+
+def _member_prefix(k):
+    return f"m{k}_"
+
+
+def _payload(state):
+    """Variables and attributes (no format version, no checksum) of one estimator's state."""
+    name = state["estimator"]
+    net = state["network"]
+    history = state["history"]
+    attrs = {
         "estimator": name,
         "title": f"seqlstm {name} model",
         "n_features_in": int(state["n_features_in"]),
@@ -126,10 +189,14 @@ def save(estimator, path):
             "loss_": history["loss_"],
             "best_loss_": history["best_loss_"],
             "best_validation_score_": history["best_validation_score_"],
+            "best_validation_loss_": history["best_validation_loss_"],
+            "stop_reason_": history["stop_reason_"],
             "y_1d": bool(state.get("y_1d", False)),
             "target_name": _plain_name(state.get("target_name")),
         }),
     }
+    if state.get("extra") is not None:   # an estimator's own plain values (JSON)
+        attrs["extra_json"] = json.dumps(state["extra"])
     for key, value in state["params"].items():
         attrs[f"hp_{key}"] = _json_param(key, value)
     for key, value in net.config().items():
@@ -140,9 +207,12 @@ def save(estimator, path):
         dims = tuple(f"{pname}_dim{i}" for i in range(view.ndim))
         variables[pname] = (dims, np.array(view))
     variables["loss_curve"] = (("epoch",), np.asarray(history["loss_curve_"], dtype=np.float64))
-    if history["validation_scores_"] is not None:
-        variables["validation_scores"] = (
-            ("epoch",), np.asarray(history["validation_scores_"], dtype=np.float64))
+    variables["learning_rate_curve"] = (
+        ("epoch",), np.asarray(history["learning_rate_curve_"], dtype=np.float64))
+    for key in ("validation_scores", "validation_loss_curve"):  # epochs with a validation set
+        if history[f"{key}_"] is not None:
+            variables[key] = (("validation_epoch",),
+                              np.asarray(history[f"{key}_"], dtype=np.float64))
     for key, dim in (("x_mean", "feature"), ("x_scale", "feature"), ("y_mean", "output"),
                      ("y_scale", "output")):
         if state.get(key) is not None:
@@ -164,8 +234,7 @@ def save(estimator, path):
             stored = cls_values.astype(np.float64)
         variables["classes"] = (("class",), stored)
 
-    attrs["sha256"] = _checksum({k: v for k, (_, v) in variables.items()})
-    _atomic_write(path, variables, attrs)
+    return variables, attrs
 
 
 def _plain_name(name):
@@ -204,7 +273,7 @@ def load(path):
 
     Returns
     -------
-    LSTMRegressor or LSTMClassifier
+    LSTMRegressor, LSTMClassifier or SeedEnsemble
         The fitted estimator; its predictions are bit-identical to the saved one's.
 
     Raises
@@ -249,16 +318,64 @@ def _restore(variables, attrs, path):
             f"path: expected format version <= {FORMAT_VERSION}; found {version} (written by "
             f"seqlstm {attrs.get('seqlstm_version', '?')}); upgrade seqlstm."
         )
-    name = str(attrs.get("estimator"))
+    if "n_members" in attrs:
+        return _restore_ensemble(variables, attrs, path)
+    return _restore_estimator(variables, attrs, path, check=True)
+
+
+def _class_of(attrs, key="estimator"):
+    name = str(attrs.get(key))
     cls = _estimator_class(name)
     if cls is None:
         raise ValueError(f"path: expected an estimator in {_estimator_names()}; found {name!r}.")
+    return cls
+
+
+def _params(cls, attrs, prefix="hp_"):
+    """Hyperparameters of ``cls`` stored as ``<prefix><name>``; a missing one (a file written
+    before the parameter existed) takes the value in :data:`_LATER_PARAMS` that reproduces how
+    such a model was trained, else keeps its default."""
     params = {}
-    for key in cls().get_params(deep=False):
-        if f"hp_{key}" not in attrs:
-            raise ValueError(f"path: the file lacks the hyperparameter attribute 'hp_{key}'.")
-        value = json.loads(str(attrs[f"hp_{key}"]))
+    for key in cls._get_param_names():
+        if f"{prefix}{key}" not in attrs:
+            if key in _LATER_PARAMS:
+                params[key] = _LATER_PARAMS[key]
+            continue
+        value = json.loads(str(attrs[f"{prefix}{key}"]))
         params[key] = tuple(value) if isinstance(value, list) else value
+    return params
+
+
+def _restore_ensemble(variables, attrs, path):
+    cls = _class_of(attrs)
+    template_cls = _class_of(attrs, "template_estimator")
+    numeric = {k: v for k, v in variables.items() if not k.startswith("_")}
+    if _checksum(numeric) != str(attrs.get("sha256")):
+        raise ValueError(
+            f"path: the weights and statistics do not match their checksum; {path!r} is "
+            f"corrupted or was edited."
+        )
+    members = []
+    for k in range(int(attrs["n_members"])):
+        prefix = _member_prefix(k)
+        sub_vars = {n[len(prefix):]: v for n, v in variables.items() if n.startswith(prefix)}
+        sub_attrs = {n[len(prefix):]: v for n, v in attrs.items() if n.startswith(prefix)}
+        if not sub_attrs:
+            raise ValueError(f"path: the file lacks member {k} of {attrs['n_members']}.")
+        members.append(_restore_estimator(sub_vars, sub_attrs, path, check=False))
+    state = {
+        "params": _params(cls, attrs),
+        "template": template_cls(**_params(template_cls, attrs, "template_hp_")),
+        "seeds": np.atleast_1d(attrs["seeds"]).astype(np.int64),
+        "members": members,
+    }
+    return cls._from_state(state)
+
+
+def _restore_estimator(variables, attrs, path, check):
+    """One estimator from its variables and attributes; ``check``: verify the checksum."""
+    cls = _class_of(attrs)
+    params = _params(cls, attrs)
 
     config = {key: json.loads(str(attrs[f"net_{key}"])) for key in _NET_KEYS}
     net = RecurrentNetwork.from_config(config)
@@ -274,7 +391,7 @@ def _restore(variables, attrs, path):
         view[...] = stored
     numeric = {k: v for k, v in variables.items() if not k.startswith("_") and k not in
                ("feature_names_in", "output_names")}
-    if _checksum(numeric) != str(attrs.get("sha256")):
+    if check and _checksum(numeric) != str(attrs.get("sha256")):
         raise ValueError(
             f"path: the weights and statistics do not match their checksum; {path!r} is "
             f"corrupted or was edited."
@@ -289,9 +406,13 @@ def _restore(variables, attrs, path):
             "loss_": fitted["loss_"],
             "loss_curve_": [float(v) for v in variables["loss_curve"]],
             "best_loss_": fitted["best_loss_"],
-            "validation_scores_": ([float(v) for v in variables["validation_scores"]]
-                                   if "validation_scores" in variables else None),
+            "validation_scores_": _floats(variables.get("validation_scores")),
             "best_validation_score_": fitted["best_validation_score_"],
+            # Entries added after format version 1 was first written: absent in older files.
+            "validation_loss_curve_": _floats(variables.get("validation_loss_curve")),
+            "best_validation_loss_": fitted.get("best_validation_loss_"),
+            "learning_rate_curve_": _floats(variables.get("learning_rate_curve")),
+            "stop_reason_": fitted.get("stop_reason_"),
             "n_iter_": int(attrs["n_iter"]),
             "t_": int(attrs["t"]),
         },
@@ -306,6 +427,8 @@ def _restore(variables, attrs, path):
         "target_name": fitted["target_name"],
         "output_names": _object_strings(variables.get("output_names")),
     }
+    if "extra_json" in attrs:
+        state["extra"] = json.loads(str(attrs["extra_json"]))
     if "classes" in variables:
         stored = variables["classes"]
         dtype = attrs["classes_dtype"]

@@ -18,7 +18,7 @@ from .data import to_sequences, wrap_features
 __all__ = ["SequenceScaler", "nan_mean_std", "scaling_statistics"]
 
 
-def nan_mean_std(values, lengths=None):
+def nan_mean_std(values, lengths=None, sample_weight=None):
     """Per-feature mean and standard deviation over samples and valid time steps.
 
     Parameters
@@ -28,6 +28,9 @@ def nan_mean_std(values, lengths=None):
     lengths : array-like of int of shape (n_samples,), optional
         Sequence lengths: time steps ``t >= lengths[i]`` of sample ``i`` are ignored whatever
         they hold.
+    sample_weight : array-like of shape (n_samples,), optional
+        Non-negative weight of every value of a sample (an integer weight counts like that many
+        copies of the sample).
 
     Returns
     -------
@@ -42,6 +45,14 @@ def nan_mean_std(values, lengths=None):
     if lengths is not None:
         in_sequence = np.arange(values.shape[1]) < np.asarray(lengths)[:, np.newaxis]
         valid &= in_sequence[:, :, np.newaxis]
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=np.float64)[:, np.newaxis, np.newaxis]
+        valid &= w > 0
+        count = np.where(valid, w, 0.0).sum(axis=(0, 1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(valid, w * values, 0.0).sum(axis=(0, 1)) / count
+            var = np.where(valid, w * (values - mean) ** 2, 0.0).sum(axis=(0, 1)) / count
+        return mean, np.sqrt(var)
     count = valid.sum(axis=(0, 1))
     with np.errstate(invalid="ignore", divide="ignore"):  # features without any valid value
         mean = np.where(valid, values, 0.0).sum(axis=(0, 1)) / count
@@ -49,12 +60,12 @@ def nan_mean_std(values, lengths=None):
     return mean, np.sqrt(var)
 
 
-def scaling_statistics(values, lengths=None):
+def scaling_statistics(values, lengths=None, sample_weight=None):
     """Centre and scale for standardizing each feature, as :class:`SequenceScaler` fits them.
 
     Parameters
     ----------
-    values, lengths
+    values, lengths, sample_weight
         As in :func:`nan_mean_std`.
 
     Returns
@@ -64,7 +75,7 @@ def scaling_statistics(values, lengths=None):
     scale : ndarray of float64, shape (n_features,)
         The standard deviation, 1 for a constant feature or one without any valid value.
     """
-    mean, std = nan_mean_std(values, lengths)
+    mean, std = nan_mean_std(values, lengths, sample_weight)
     return (np.where(np.isnan(mean), 0.0, mean),
             np.where((std > 0) & np.isfinite(std), std, 1.0))
 

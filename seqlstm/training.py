@@ -3,7 +3,9 @@
 :func:`run_epochs` trains a :class:`~seqlstm.network.RecurrentNetwork` in place for a number of
 epochs with scikit-learn's ``MLPRegressor`` semantics for ``tol``, ``n_iter_no_change``,
 ``early_stopping`` and the history (``loss_curve``, ``best_loss``, ``validation_scores``,
-``best_validation_score``, ``n_iter``, ``t``).  All state that must survive between calls
+``best_validation_score``, ``n_iter``, ``t``), plus learning-rate schedules
+(:class:`LearningRateSchedule`), per-sample weights, a validation loss and the reason training
+stopped.  All state that must survive between calls
 (``partial_fit``, ``warm_start``), the history included, lives in a :class:`TrainingState`, whose
 :meth:`TrainingState.history` gives the history as scikit-learn's fitted attributes.  Estimators
 call this module and never loop over data themselves; the arithmetic is done by the network and
@@ -34,6 +36,8 @@ from .optim import SGD, Adam
 
 __all__ = [
     "TrainingState",
+    "LearningRateSchedule",
+    "SCHEDULES",
     "make_optimizer",
     "run_epochs",
     "resolve_batch_size",
@@ -42,6 +46,116 @@ __all__ = [
     "network_config",
     "build_network",
 ]
+
+
+#: Names of the learning-rate schedules (the estimators' ``learning_rate`` parameter).
+SCHEDULES = ("constant", "plateau", "cosine")
+
+
+class LearningRateSchedule:
+    """The learning rate of every optimiser step: warm-up, then constant, plateau or cosine.
+
+    Pure bookkeeping, no data: the fit loop asks :meth:`rate` before each step, calls
+    :meth:`advance` after it and :meth:`end_epoch` after each epoch.  With ``W`` warm-up steps,
+    ``T`` planned steps and ``t`` the number of steps taken (from 0), the rate of step ``t`` is
+
+    - ``t < W`` (warm-up): ``lr * (t + 1) / W``, rising linearly from ``lr / W`` to ``lr``;
+    - "constant" and "plateau": ``lr``;
+    - "cosine": ``lr * 0.5 * (1 + cos(pi * u))`` with ``u = min(t - W, T - W) / (T - W)``, which
+      is ``lr * 0.5 * (1 + cos(pi * t / T))`` without warm-up and reaches 0 at ``t = T``,
+
+    where ``lr = learning_rate_init * scale``.  ``scale`` starts at 1; "plateau" multiplies it
+    by `factor` once the monitored loss has not improved by more than `tol` for `patience`
+    consecutive epochs (then counts afresh), and the fit loop halves it after a non-finite
+    loss.
+
+    Parameters
+    ----------
+    name : {"constant", "plateau", "cosine"}
+    learning_rate_init : float
+    total_steps : int
+        Planned optimiser steps ``T`` (the cosine's length).
+    warmup_steps : int, default 0
+    patience : int, default 5
+    factor : float, default 0.5
+    tol : float, default 0.0
+
+    Attributes
+    ----------
+    step : int
+        Steps taken.
+    scale : float
+    best : float
+        Smallest monitored loss seen ("plateau").
+    bad_epochs : int
+        Consecutive epochs without improvement since the last reduction ("plateau").
+    """
+
+    def __init__(self, name, learning_rate_init, *, total_steps, warmup_steps=0, patience=5,
+                 factor=0.5, tol=0.0):
+        if name not in SCHEDULES:
+            raise ValueError(
+                f"learning_rate: expected one of {', '.join(map(repr, SCHEDULES))}; "
+                f"found {name!r}.")
+        self.name = name
+        self.learning_rate_init = float(learning_rate_init)
+        self.total_steps = int(total_steps)
+        self.warmup_steps = int(warmup_steps)
+        self.patience = int(patience)
+        self.factor = float(factor)
+        self.tol = float(tol)
+        self.step = 0
+        self.scale = 1.0
+        self.best = math.inf
+        self.bad_epochs = 0
+
+    def rate(self, step=None):
+        """The learning rate of step `step` (default: the next step).
+
+        Returns
+        -------
+        float
+        """
+        t = self.step if step is None else int(step)
+        lr = self.learning_rate_init * self.scale
+        W = self.warmup_steps
+        if t < W:
+            return lr * (t + 1) / W
+        if self.name == "cosine":
+            span = self.total_steps - W
+            u = 1.0 if span <= 0 else min(t - W, span) / span
+            return lr * 0.5 * (1.0 + math.cos(math.pi * u))
+        return lr
+
+    def advance(self):
+        """Count one optimiser step."""
+        self.step += 1
+
+    def end_epoch(self, monitored):
+        """Record an epoch's monitored loss; "plateau" reduces the rate when it stalls.
+
+        Parameters
+        ----------
+        monitored : float
+            The validation loss, or the training loss without a validation set.
+
+        Returns
+        -------
+        bool
+            Whether the rate was reduced.
+        """
+        if self.name != "plateau":
+            return False
+        if monitored < self.best - self.tol:  # NaN never improves
+            self.best = float(monitored)
+            self.bad_epochs = 0
+            return False
+        self.bad_epochs += 1
+        if self.bad_epochs >= self.patience:
+            self.scale *= self.factor
+            self.bad_epochs = 0
+            return True
+        return False
 
 
 class TrainingState:
@@ -61,14 +175,21 @@ class TrainingState:
         Mean training loss of the last completed epoch.
     loss_curve : list of float
         Mean training loss of every completed epoch.
+    learning_rate_curve : list of float
+        Learning rate at the end of every completed epoch (the rate of the next step, after a
+        reduction on plateau); NaN for epochs of a model saved before it was recorded.
     validation_scores : list of float
-        Validation score of every completed epoch (early stopping only).
+        Validation score of every completed epoch (when a score is tracked).
+    validation_loss_curve : list of float
+        Validation loss of every completed epoch (when a validation loss is tracked).
     best_loss : float
         Smallest training loss seen (``inf`` before the first epoch).
     best_validation_score : float
         Largest validation score seen (``-inf`` before the first epoch).
+    best_validation_loss : float
+        Smallest validation loss seen (``inf`` before the first epoch).
     best_params : ndarray or None
-        Copy of the weights at the best validation score.
+        Copy of the weights at the best monitored validation epoch.
     no_improvement_count : int
         Consecutive epochs without improvement by more than ``tol``.
     n_iter : int
@@ -76,11 +197,17 @@ class TrainingState:
     t : int
         Number of training samples seen.
     early_stopping : bool
-        Whether the last call scored a validation set (the history then has validation scores
-        and no best loss, as in ``MLPRegressor``).
+        Whether the last call stopped on a validation quantity (the history then has no best
+        loss, as in ``MLPRegressor``).
+    scored, loss_validated : bool
+        Whether the last call tracked a validation score / a validation loss (the history has
+        ``validation_scores_`` / ``validation_loss_curve_`` only then).
+    schedule : LearningRateSchedule or None
+        The schedule of the last call.
     stop_reason : str or None
-        Why the last call stopped: "converged", "max_iter", "diverged", "interrupted", "epochs"
-        (it ran the epochs it was asked for).
+        Why the last call stopped: "converged" (training loss), "early_stopping" (validation),
+        "max_iter", "schedule_end" (a "cosine" schedule ran its planned length), "diverged",
+        "interrupted", "epochs" (it ran the epochs it was asked for).
     """
 
     def __init__(self, optimizer, rng):
@@ -88,43 +215,55 @@ class TrainingState:
         self.rng = rng
         self.loss = None
         self.loss_curve = []
+        self.learning_rate_curve = []
         self.validation_scores = []
+        self.validation_loss_curve = []
         self.best_loss = np.inf
         self.best_validation_score = -np.inf
+        self.best_validation_loss = np.inf
         self.best_params = None
         self.no_improvement_count = 0
         self.n_iter = 0
         self.t = 0
         self.early_stopping = False
+        self.scored = False
+        self.loss_validated = False
+        self.schedule = None
         self.stop_reason = None
 
     #: The fitted attributes that :meth:`history` gives, in scikit-learn's names.
     HISTORY = ("loss_", "loss_curve_", "best_loss_", "validation_scores_",
-               "best_validation_score_", "n_iter_", "t_")
+               "best_validation_score_", "validation_loss_curve_", "best_validation_loss_",
+               "learning_rate_curve_", "n_iter_", "t_", "stop_reason_")
 
     def history(self):
-        """The history as ``MLPRegressor``'s fitted attributes.
+        """The history as ``MLPRegressor``'s fitted attributes, and a few more.
 
         Returns
         -------
         dict
-            :attr:`HISTORY` -> value: ``loss_``, ``loss_curve_`` (a new list), ``n_iter_``,
-            ``t_``; with early stopping ``validation_scores_`` (a new list),
-            ``best_validation_score_`` (None before the first epoch) and ``best_loss_`` None;
-            without it ``best_loss_`` (None before the first epoch) and the validation entries
-            None.
+            :attr:`HISTORY` -> value: ``loss_``, ``loss_curve_`` and ``learning_rate_curve_``
+            (new lists), ``n_iter_``, ``t_``, ``stop_reason_``; ``best_loss_`` (None with
+            early stopping or before the first epoch); ``validation_scores_`` (a new list) and
+            ``best_validation_score_`` (None before the first epoch) when a validation score
+            was tracked, else None; ``validation_loss_curve_`` and ``best_validation_loss_``
+            likewise for the validation loss.
         """
         history = {"loss_": self.loss, "loss_curve_": list(self.loss_curve),
-                   "n_iter_": self.n_iter, "t_": self.t}
-        if self.early_stopping:
-            history["best_loss_"] = None
+                   "learning_rate_curve_": list(self.learning_rate_curve),
+                   "n_iter_": self.n_iter, "t_": self.t, "stop_reason_": self.stop_reason,
+                   "best_loss_": (None if self.early_stopping or not self.loss_curve
+                                  else self.best_loss),
+                   "validation_scores_": None, "best_validation_score_": None,
+                   "validation_loss_curve_": None, "best_validation_loss_": None}
+        if self.scored:
             history["validation_scores_"] = list(self.validation_scores)
             history["best_validation_score_"] = (None if not self.validation_scores
                                                  else self.best_validation_score)
-        else:
-            history["best_loss_"] = None if not self.loss_curve else self.best_loss
-            history["validation_scores_"] = None
-            history["best_validation_score_"] = None
+        if self.loss_validated:
+            history["validation_loss_curve_"] = list(self.validation_loss_curve)
+            history["best_validation_loss_"] = (None if not self.validation_loss_curve
+                                                else self.best_validation_loss)
         return history
 
     @classmethod
@@ -132,7 +271,9 @@ class TrainingState:
         """A state holding a saved :meth:`history`, without optimiser or generator.
 
         Training continues from it after the caller sets ``optimizer`` and ``rng``; the
-        improvement counter and the best weights start afresh.
+        improvement counter and the best weights start afresh.  Entries added after a file was
+        written may be missing: no ``learning_rate_curve_`` gives NaN per epoch, no
+        ``stop_reason_`` None, no validation loss None.
 
         Parameters
         ----------
@@ -147,13 +288,25 @@ class TrainingState:
         state.loss = history["loss_"]
         state.loss_curve = list(history["loss_curve_"])
         state.n_iter, state.t = history["n_iter_"], history["t_"]
-        state.early_stopping = history["validation_scores_"] is not None
+        rates = history.get("learning_rate_curve_")
+        state.learning_rate_curve = (list(rates) if rates is not None
+                                     else [math.nan] * len(state.loss_curve))
+        state.stop_reason = history.get("stop_reason_")
+        scores = history["validation_scores_"]
+        losses = history.get("validation_loss_curve_")
+        state.scored, state.loss_validated = scores is not None, losses is not None
+        validated = state.scored or state.loss_validated
+        state.early_stopping = history["best_loss_"] is None and validated
         if history["best_loss_"] is not None:
             state.best_loss = history["best_loss_"]
-        if state.early_stopping:
-            state.validation_scores = list(history["validation_scores_"])
+        if state.scored:
+            state.validation_scores = list(scores)
+        if state.loss_validated:
+            state.validation_loss_curve = list(losses)
         if history["best_validation_score_"] is not None:
             state.best_validation_score = history["best_validation_score_"]
+        if history.get("best_validation_loss_") is not None:
+            state.best_validation_loss = history["best_validation_loss_"]
         return state
 
 
@@ -177,16 +330,23 @@ def make_optimizer(solver, learning_rate_init, momentum, alpha, clip_norm):
     raise ValueError(f"solver: expected 'adam' or 'sgd'; found {solver!r}.")
 
 
+#: ``batch_size="auto"`` is ``min(AUTO_BATCH_SIZE, n_samples)``.
+AUTO_BATCH_SIZE = 32
+
+
 def resolve_batch_size(batch_size, n_samples):
-    """``"auto"`` -> ``min(200, n_samples)``; an int is clipped to ``n_samples`` (with a warning
+    """``"auto"`` -> ``min(32, n_samples)``; an int is clipped to ``n_samples`` (with a warning
     when it was larger), as in ``MLPRegressor``.
+
+    32 (Keras's default) rather than ``MLPRegressor``'s 200: a small data set then still gets
+    several optimiser steps per epoch (67 series gave one step per epoch at 200).
 
     Returns
     -------
     int
     """
     if isinstance(batch_size, str):
-        return min(200, n_samples)
+        return min(AUTO_BATCH_SIZE, n_samples)
     if batch_size > n_samples:
         warnings.warn(
             f"batch_size: got {batch_size}, larger than the {n_samples} training samples; "
@@ -212,6 +372,14 @@ def run_epochs(
     tbptt=None,
     dropout=0.0,
     score_fn=None,
+    val_loss_fn=None,
+    monitor="auto",
+    learning_rate="constant",
+    learning_rate_init=None,
+    warmup=0,
+    plateau_patience=5,
+    plateau_factor=0.5,
+    sample_weight=None,
     incremental=False,
     verbose=0,
 ):
@@ -232,23 +400,48 @@ def run_epochs(
         Epochs to run in this call (1 for ``partial_fit``).
     max_iter : int
         The estimator's ``max_iter``: a :class:`ConvergenceWarning` is issued when
-        ``state.n_iter`` reaches it without convergence, as in ``MLPRegressor``.
+        ``state.n_iter`` reaches it without convergence, as in ``MLPRegressor`` (not with
+        "cosine", whose planned end is no failure to converge).  ``partial_fit``'s "cosine"
+        decays over `max_iter` calls.
     batch_size : int
     shuffle : bool, default True
         Shuffle the samples at every epoch (with ``state.rng``).
     tol : float, default 1e-4
     n_iter_no_change : int, default 10
-        Training stops when the loss (or, with `score_fn`, the validation score) has not improved
-        by at least `tol` for more than `n_iter_no_change` consecutive epochs.
+        Training stops when the training loss (or, with `monitor`, the validation quantity) has
+        not improved by at least `tol` for more than `n_iter_no_change` consecutive epochs.
+        With "cosine" the training-loss test is off: the schedule sets the run's length.
     tbptt : None, int or (k1, k2)
     dropout : float, default 0.0
     score_fn : callable, optional
-        ``score_fn()`` returns the validation score of the current weights (higher is better).
-        Given: early stopping; the best weights are restored at the end.
+        ``score_fn()`` returns the validation score of the current weights (higher is better);
+        recorded every epoch.
+    val_loss_fn : callable, optional
+        ``val_loss_fn()`` returns the validation loss of the current weights; recorded every
+        epoch and monitored by "plateau" instead of the training loss.
+    monitor : {"auto", None, "score", "loss"}, default "auto"
+        Early stopping on the validation score or loss (the best weights are restored at the
+        end), or None (validation figures are only recorded).  "auto": "score" when `score_fn`
+        is given, else None.
+    learning_rate : {"constant", "plateau", "cosine"}, default "constant"
+        Schedule; see :class:`LearningRateSchedule`.  ``fit`` starts a new one at every call;
+        ``partial_fit`` keeps the one its first call started (its "cosine" decays over
+        `max_iter` calls, after which the rate stays 0).
+    learning_rate_init : float, optional
+        The schedule's base rate; default: the optimiser's rate at the call's start.
+    warmup : int, default 0
+        Epochs of linear warm-up.
+    plateau_patience : int, default 5
+    plateau_factor : float, default 0.5
+    sample_weight : ndarray of shape (n_samples,), optional
+        Non-negative weights: each minibatch's loss is the weighted mean of its samples'
+        losses, and the epoch loss the weighted mean over all samples.  A minibatch whose
+        weights are all zero makes no optimiser step.
     incremental : bool, default False
         ``partial_fit``: no convergence test.
     verbose : int, default 0
-        Show a tqdm progress bar over epochs with the loss and validation score.
+        Show a tqdm progress bar over epochs with the loss, learning rate and validation
+        figures.
 
     Returns
     -------
@@ -256,9 +449,23 @@ def run_epochs(
         `state`, with ``stop_reason`` set.
     """
     n_samples = X.shape[0]
-    early_stopping = state.early_stopping = score_fn is not None
-    good_params = network.get_flat()
-    good_optimizer = copy.deepcopy(state.optimizer)
+    if monitor == "auto":
+        monitor = "score" if score_fn is not None else None
+    if monitor not in (None, "score", "loss") or (monitor == "loss" and val_loss_fn is None):
+        raise ValueError(f"monitor: expected 'auto', None, 'score' (with score_fn) or 'loss' "
+                         f"(with val_loss_fn); found {monitor!r}.")
+    early_stopping = state.early_stopping = monitor is not None
+    state.scored = score_fn is not None
+    state.loss_validated = val_loss_fn is not None
+    steps = -(-n_samples // batch_size)
+    schedule = _schedule(state, learning_rate, learning_rate_init, max_epochs, max_iter, steps,
+                         warmup, plateau_patience, plateau_factor, tol, incremental)
+    weight_total = None if sample_weight is None else float(np.sum(sample_weight))
+    if weight_total is not None and not weight_total > 0:
+        raise ValueError("sample_weight: expected a positive weight on at least one training "
+                         "sample; found only zero weights.")
+    loss_test = not incremental and schedule.name != "cosine"
+    good = _snapshot(network, state)
     failures = 0
     state.stop_reason = "epochs"
     bar = _progress(verbose, max_epochs)
@@ -266,11 +473,12 @@ def run_epochs(
     try:
         while epoch < max_epochs:
             order = state.rng.permutation(n_samples) if shuffle else np.arange(n_samples)
-            epoch_loss = _one_epoch(network, state, X, y, order, loss, batch_size, tbptt, dropout)
+            epoch_loss = _one_epoch(network, state, X, y, order, loss, batch_size, tbptt, dropout,
+                                    sample_weight, weight_total)
             if epoch_loss is None:  # non-finite loss or gradient
                 failures += 1
-                network.set_flat(good_params)
-                state.optimizer = copy.deepcopy(good_optimizer)
+                _restore(network, state, good)
+                schedule = state.schedule
                 if failures >= 2:
                     state.stop_reason = "diverged"
                     warnings.warn(
@@ -281,8 +489,9 @@ def run_epochs(
                         ConvergenceWarning,
                     )
                     break
-                state.optimizer.learning_rate /= 2
-                good_optimizer = copy.deepcopy(state.optimizer)
+                schedule.scale /= 2
+                state.optimizer.learning_rate = schedule.rate()
+                good = _snapshot(network, state)
                 warnings.warn(
                     "Non-finite loss or gradient: rolled back to the weights of the last "
                     "completed epoch and halved the learning rate to "
@@ -295,34 +504,49 @@ def run_epochs(
             state.t += n_samples
             state.loss = epoch_loss + _penalty(network, state.optimizer)
             state.loss_curve.append(state.loss)
-            if early_stopping:
+            loss_improved = not state.loss > state.best_loss - tol
+            state.best_loss = min(state.best_loss, state.loss)
+            val_loss = None
+            if score_fn is not None:
                 score = float(score_fn())
                 state.validation_scores.append(score)
-                if score < state.best_validation_score + tol:
-                    state.no_improvement_count += 1
+            if val_loss_fn is not None:
+                val_loss = float(val_loss_fn())
+                state.validation_loss_curve.append(val_loss)
+            if early_stopping:
+                if monitor == "score":
+                    improved = not score < state.best_validation_score + tol
+                    best = score > state.best_validation_score
                 else:
-                    state.no_improvement_count = 0
-                if score > state.best_validation_score:
-                    state.best_validation_score = score
+                    improved = val_loss <= state.best_validation_loss - tol  # NaN: no
+                    best = val_loss < state.best_validation_loss
+                state.no_improvement_count = 0 if improved else state.no_improvement_count + 1
+                if best:
                     state.best_params = network.get_flat()
             else:
-                if state.loss > state.best_loss - tol:
-                    state.no_improvement_count += 1
-                else:
-                    state.no_improvement_count = 0
-                if state.loss < state.best_loss:
-                    state.best_loss = state.loss
-            good_params = network.get_flat()
-            good_optimizer = copy.deepcopy(state.optimizer)
-            _update_bar(bar, state, early_stopping)
-            if not incremental and state.no_improvement_count > n_iter_no_change:
-                state.stop_reason = "converged"
+                state.no_improvement_count = (0 if loss_improved
+                                              else state.no_improvement_count + 1)
+            if score_fn is not None:
+                state.best_validation_score = max(state.best_validation_score, score)
+            if val_loss is not None and val_loss < state.best_validation_loss:
+                state.best_validation_loss = val_loss
+            schedule.end_epoch(state.loss if val_loss is None else val_loss)
+            state.optimizer.learning_rate = schedule.rate()
+            state.learning_rate_curve.append(state.optimizer.learning_rate)
+            good = _snapshot(network, state)
+            _update_bar(bar, state)
+            if not incremental and state.no_improvement_count > n_iter_no_change and (
+                    early_stopping or loss_test):
+                state.stop_reason = "early_stopping" if early_stopping else "converged"
                 if verbose:
-                    what = "Validation score" if early_stopping else "Training loss"
+                    what = ("Validation " + monitor) if early_stopping else "Training loss"
                     bar.write(f"{what} did not improve more than tol={tol:f} for "
                               f"{n_iter_no_change} consecutive epochs. Stopping.")
                 break
-            if state.n_iter == max_iter:
+            if schedule.name == "cosine" and not incremental and epoch == max_epochs:
+                state.stop_reason = "schedule_end"
+                break
+            if state.n_iter == max_iter and schedule.name != "cosine":
                 state.stop_reason = "max_iter"
                 warnings.warn(
                     f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
@@ -331,8 +555,7 @@ def run_epochs(
                 )
                 break
     except KeyboardInterrupt:
-        network.set_flat(good_params)
-        state.optimizer = good_optimizer
+        _restore(network, state, good)
         state.stop_reason = "interrupted"
         kept = ("the best validation epoch" if early_stopping and state.best_params is not None
                 else "the last completed epoch")
@@ -348,20 +571,59 @@ def run_epochs(
     return state
 
 
-def _one_epoch(network, state, X, y, order, loss, batch_size, tbptt, dropout):
-    """One pass over the data; the mean loss, or None at the first non-finite batch."""
+def _schedule(state, name, learning_rate_init, max_epochs, max_iter, steps, warmup, patience,
+              factor, tol, incremental):
+    """The call's schedule: a new one per ``fit`` (over its `max_epochs`); ``partial_fit``
+    keeps the one its first call started (over `max_iter` calls) while the settings stay."""
+    if learning_rate_init is None:
+        learning_rate_init = state.optimizer.learning_rate
+    settings = (name, learning_rate_init, warmup, patience, factor, max_iter, "partial_fit")
+    previous = state.schedule
+    if incremental and previous is not None and getattr(previous, "settings", None) == settings:
+        return previous
+    schedule = LearningRateSchedule(
+        name, learning_rate_init, total_steps=(max_iter if incremental else max_epochs) * steps,
+        warmup_steps=warmup * steps, patience=patience, factor=factor, tol=tol)
+    schedule.settings = settings if incremental else None
+    state.schedule = schedule
+    return schedule
+
+
+def _snapshot(network, state):
+    """What a rollback restores: weights, optimiser and schedule at the end of an epoch."""
+    return network.get_flat(), copy.deepcopy(state.optimizer), copy.deepcopy(state.schedule)
+
+
+def _restore(network, state, snapshot):
+    params, optimizer, schedule = snapshot
+    network.set_flat(params)
+    state.optimizer = copy.deepcopy(optimizer)
+    state.schedule = copy.deepcopy(schedule)
+
+
+def _one_epoch(network, state, X, y, order, loss, batch_size, tbptt, dropout, sample_weight,
+               weight_total):
+    """One pass over the data; the (weighted) mean loss, or None at the first non-finite
+    batch."""
+    schedule = state.schedule
     total = 0.0
     n = len(order)
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
+        w = None if sample_weight is None else sample_weight[idx]
         value, grad = network.loss_and_grad(
-            X[idx], y[idx], loss=loss, tbptt=tbptt, dropout=dropout, random_state=state.rng
+            X[idx], y[idx], loss=loss, tbptt=tbptt, dropout=dropout, random_state=state.rng,
+            sample_weight=w,
         )
         if not math.isfinite(value) or not np.isfinite(grad).all():
             return None
-        state.optimizer.update_params(network.params, grad)
-        total += value * len(idx)
-    return total / n
+        mass = len(idx) if w is None else float(np.sum(w))
+        if mass > 0:
+            state.optimizer.learning_rate = schedule.rate()
+            state.optimizer.update_params(network.params, grad)
+        schedule.advance()
+        total += value * mass
+    return total / (n if weight_total is None else weight_total)
 
 
 def _penalty(network, optimizer):
@@ -394,10 +656,12 @@ def _progress(verbose, total):
     return tqdm(total=total, unit="epoch", desc="fit", leave=True)
 
 
-def _update_bar(bar, state, early_stopping):
-    postfix = {"loss": f"{state.loss:.4g}"}
-    if early_stopping:
+def _update_bar(bar, state):
+    postfix = {"loss": f"{state.loss:.4g}", "lr": f"{state.learning_rate_curve[-1]:.3g}"}
+    if state.scored:
         postfix["val_score"] = f"{state.validation_scores[-1]:.4g}"
+    if state.loss_validated:
+        postfix["val_loss"] = f"{state.validation_loss_curve[-1]:.4g}"
     bar.set_postfix(**postfix)
     bar.update(1)
 

@@ -491,9 +491,11 @@ def test_non_finite_loss_rolls_back_and_halves_learning_rate(monkeypatch):
 
     monkeypatch.setattr(network_module.RecurrentNetwork, "loss_and_grad", flaky)
     with pytest.warns(RuntimeWarning, match="halved the learning rate"):
-        model = LSTMRegressor(batch_size=8, **SMALL).fit(X, y)
+        model = LSTMRegressor(batch_size=8, learning_rate="constant", learning_rate_init=1e-3,
+                              **SMALL).fit(X, y)
     assert model.n_iter_ == 3
     assert model._state.optimizer.learning_rate == pytest.approx(5e-4)
+    assert model.learning_rate_curve_ == pytest.approx([5e-4] * 3)  # it failed in epoch 1
     assert np.isfinite(model.predict(X)).all()
 
 
@@ -518,7 +520,7 @@ def test_verbose_progress_bar(capsys):
     X, y = sequences()
     LSTMRegressor(verbose=1, **SMALL).fit(X, y)
     err = capsys.readouterr().err
-    assert "epoch" in err and "loss=" in err
+    assert "epoch" in err and "loss=" in err and "lr=" in err
 
 
 def test_inspect_and_gradient_flow_methods_use_the_scaled_input():
@@ -532,3 +534,222 @@ def test_inspect_and_gradient_flow_methods_use_the_scaled_input():
     np.testing.assert_allclose(ds["hidden"].isel(layer=0).values, direct[0]["h"], rtol=1e-6)
     flow = model.gradient_flow(X * 100.0 + 5.0)
     assert "lag" in flow.dims and np.all(np.isfinite(flow.values[~np.isnan(flow.values)]))
+
+
+# ---------------------------------------------------------------------------- issue 11
+
+
+def test_training_defaults():
+    for est in (LSTMRegressor(), LSTMClassifier()):
+        params = est.get_params()
+        assert params["batch_size"] == "auto" and params["learning_rate_init"] == 3e-3
+        assert params["learning_rate"] == "cosine" and params["max_iter"] == 200
+        assert params["warmup"] == 0 and params["early_stopping"] is False
+        assert params["validation_split"] == "random"
+
+
+def test_cosine_default_runs_its_length_and_reports_schedule_end():
+    X, y = sequences(n=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # the planned end is no failure
+        model = LSTMRegressor(hidden_size=4, max_iter=4, random_state=0).fit(X, y)
+    assert model.stop_reason_ == "schedule_end" and model.n_iter_ == 4
+    # 40 samples, batch 32: 2 steps per epoch, 8 in all; the rate of the next step per epoch.
+    expected = [3e-3 * 0.5 * (1 + np.cos(np.pi * t / 8)) for t in (2, 4, 6, 8)]
+    assert model.learning_rate_curve_ == pytest.approx(expected, abs=1e-15)
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(4\)"):
+        model = LSTMRegressor(hidden_size=4, max_iter=4, learning_rate="constant",
+                              random_state=0).fit(X, y)
+    assert model.stop_reason_ == "max_iter" and model.learning_rate_curve_ == [3e-3] * 4
+
+
+def test_unknown_schedule_name_is_an_error_naming_learning_rate():
+    X, y = sequences()
+    with pytest.raises(ValueError, match=r"'learning_rate' parameter of LSTMRegressor must be a "
+                                         r"str among .*Got 'linear'"):
+        LSTMRegressor(learning_rate="linear", **SMALL).fit(X, y)
+
+
+def _repeat(X, y, w):
+    return np.repeat(X, w, axis=0), np.repeat(y, w, axis=0)
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_integer_weights_equal_repeated_samples(cls):
+    X, y = sequences(n=12, ragged=False)
+    if cls is LSTMClassifier:
+        y = np.where(y > 0, "a", "b")
+    w = np.array([1, 2, 0, 3, 1, 1, 2, 0, 1, 3, 2, 1])  # 17 repeated: one batch either way
+    params = dict(hidden_size=4, max_iter=5, dtype="float64", shuffle=False, random_state=0)
+    weighted = cls(**params).fit(X, y, sample_weight=w)
+    repeated = cls(**params).fit(*_repeat(X, y, w))
+    np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-12)
+    method = "predict_proba" if cls is LSTMClassifier else "predict"
+    np.testing.assert_allclose(getattr(weighted, method)(X), getattr(repeated, method)(X),
+                               rtol=1e-10)
+    if cls is LSTMRegressor:  # weighted scaling statistics
+        np.testing.assert_allclose(weighted.x_mean_, repeated.x_mean_, rtol=1e-12)
+        np.testing.assert_allclose(weighted.y_scale_, repeated.y_scale_, rtol=1e-12)
+
+
+def test_zero_weight_equals_leaving_the_sample_out_per_step_too():
+    X, _ = sequences(n=16, T=6)
+    y = np.cumsum(np.nan_to_num(X[:, :, 0]), axis=1)
+    y[np.isnan(X).all(axis=2)] = np.nan
+    w = np.ones(16)
+    w[[2, 5, 11]] = 0
+    params = dict(hidden_size=4, max_iter=4, dtype="float64", return_sequences=True,
+                  shuffle=False, random_state=0)
+    weighted = LSTMRegressor(**params).fit(X, y, sample_weight=w)
+    kept = LSTMRegressor(**params).fit(X[w > 0], y[w > 0])
+    np.testing.assert_allclose(weighted.loss_curve_, kept.loss_curve_, rtol=1e-12)
+    np.testing.assert_allclose(weighted.predict(X), kept.predict(X), rtol=1e-10)
+    # partial_fit takes weights too
+    again = LSTMRegressor(**params).partial_fit(X, y, sample_weight=w)
+    assert again.n_iter_ == 1
+
+
+def test_float64_estimators_pass_sklearns_sample_weight_equivalence_check():
+    from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data
+
+    for est in (LSTMRegressor(hidden_size=8, max_iter=30, learning_rate_init=0.02,
+                              dtype="float64", random_state=0),
+                LSTMClassifier(hidden_size=8, max_iter=30, learning_rate_init=0.02,
+                               dtype="float64", random_state=0)):
+        check_sample_weight_equivalence_on_dense_data(type(est).__name__, est)
+
+
+def test_bad_sample_weight():
+    X, y = sequences()
+    cases = [
+        (-np.ones(24), "Negative values in data passed to sample_weight"),
+        (np.ones(23), r"sample_weight.shape == \(23,\), expected \(24,\)"),
+        (np.ones((24, 2)), "sample_weight: Sample weights must be 1D array or scalar"),
+        (np.zeros(24), "sample_weight: .*at least one non-zero"),
+    ]
+    for w, match in cases:
+        with pytest.raises(ValueError, match=match):
+            LSTMRegressor(**SMALL).fit(X, y, sample_weight=w)
+    with pytest.raises(ValueError, match="Negative values in data passed to sample_weight"):
+        LSTMRegressor(**SMALL).partial_fit(X, y, sample_weight=-np.ones(24))
+    labels = (y > 0).astype(int)
+    with pytest.raises(ValueError, match=r"sample_weight: expected a positive weight on samples "
+                                         r"of at least 2 classes; found 1 class"):
+        LSTMClassifier(**SMALL).fit(X, labels, sample_weight=labels)
+
+
+def test_validation_data_early_stopping_on_loss_keeps_the_best_epoch():
+    X, y = sequences(n=60)
+    X_val, y_val = sequences(n=20, seed=1)
+    model = LSTMRegressor(early_stopping="loss", n_iter_no_change=2, tol=0.0, hidden_size=4,
+                          max_iter=15, learning_rate_init=0.05, random_state=0)
+    model.fit(X, y, validation_data=(X_val, y_val))
+    assert model.t_ == 60 * model.n_iter_  # no sample held out
+    curve = model.validation_loss_curve_
+    assert len(curve) == len(model.validation_scores_) == model.n_iter_
+    assert model.best_validation_loss_ == min(curve) and model.best_loss_ is None
+    # The kept weights are the best validation loss epoch's (R² is the same in scaled units).
+    best = int(np.argmin(curve))
+    assert model.score(X_val, y_val) == pytest.approx(model.validation_scores_[best], rel=1e-6)
+    assert model.stop_reason_ == "early_stopping" and model.n_iter_ == best + 1 + 3
+
+
+def test_validation_data_without_early_stopping_is_recorded():
+    X, y = sequences(n=30)
+    X_val, y_val = sequences(n=10, seed=1)
+    model = LSTMClassifier(**SMALL).fit(X, y > 0, validation_data=(X_val, y_val > 0))
+    assert model.n_iter_ == 3 and model.t_ == 90 and model.stop_reason_ == "schedule_end"
+    assert len(model.validation_scores_) == len(model.validation_loss_curve_) == 3
+    assert model.validation_scores_[-1] == model.score(X_val, y_val > 0)
+    assert model.best_loss_ == min(model.loss_curve_)
+
+
+def test_bad_validation_data():
+    X, y = sequences()
+    with pytest.raises(ValueError, match=r"validation_data: X has 2 features, but LSTMRegressor "
+                                         r"is expecting 3 features"):
+        LSTMRegressor(**SMALL).fit(X, y, validation_data=(X[:, :, :2], y))
+    with pytest.raises(ValueError, match=r"validation_data: expected a pair \(X_val, y_val\) or "
+                                         r"a triple .*found ndarray"):
+        LSTMRegressor(**SMALL).fit(X, y, validation_data=X)
+    with pytest.raises(ValueError, match="validation_data: y: found 5 samples, but X has 24"):
+        LSTMRegressor(**SMALL).fit(X, y, validation_data=(X, y[:5]))
+    with pytest.raises(ValueError, match="validation_data: Negative values in data passed to "
+                                         "sample_weight_val"):
+        LSTMRegressor(**SMALL).fit(X, y, validation_data=(X, y, -np.ones(24)))
+    with pytest.raises(ValueError, match=r"validation_data: y: expected labels among classes_"):
+        LSTMClassifier(**SMALL).fit(X, y > 0, validation_data=(X, np.full(24, 3)))
+
+
+def test_time_split_holds_out_the_last_samples_in_order():
+    X, y = sequences(n=40)
+    model = LSTMRegressor(early_stopping=True, validation_split="time", validation_fraction=0.25,
+                          hidden_size=4, max_iter=6, learning_rate_init=0.05,
+                          random_state=0).fit(X, y)
+    assert model.t_ == 30 * model.n_iter_
+    # The restored best epoch's validation score is the score on the last 10 samples.
+    assert model.score(X[30:], y[30:]) == pytest.approx(model.best_validation_score_, rel=1e-6)
+    with pytest.raises(ValueError, match=r"'validation_split' parameter .*Got 'last'"):
+        LSTMRegressor(early_stopping=True, validation_split="last", **SMALL).fit(X, y)
+
+
+def test_stop_reason_early_stopping_and_partial_fit():
+    X, y = sequences(n=40)
+    model = LSTMRegressor(early_stopping="score", n_iter_no_change=1, tol=10.0, hidden_size=4,
+                          max_iter=20, random_state=0).fit(X, y)
+    assert model.stop_reason_ == "early_stopping" and model.n_iter_ == 3
+    assert LSTMRegressor(**SMALL).partial_fit(X, y).stop_reason_ == "epochs"
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping='loss'"):
+        LSTMRegressor(early_stopping="loss", **SMALL).partial_fit(X, y)
+
+
+# ---------------------------------------------------------------- long records: state and spinup
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_predict_in_pieces_equals_whole(cell):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 300, 3))                   # two long records
+    y = np.cumsum(X[:, :, :1], axis=1) * 0.1
+    model = LSTMRegressor(hidden_size=8, num_layers=2, cell=cell, return_sequences=True,
+                          max_iter=2, random_state=0).fit(X, y)
+    whole = model.predict(X)
+    pieces, state = [], None
+    for a, b in ((0, 40), (40, 41), (41, 300)):
+        out, state = model.predict(X[:, a:b], initial_state=state, return_state=True)
+        pieces.append(out)
+    np.testing.assert_array_equal(np.concatenate(pieces, axis=1), whole)
+    mean, std, _ = LSTMRegressor(hidden_size=4, return_sequences=True, loss="gaussian",
+                                 max_iter=1, random_state=0).fit(X, y).predict(
+        X, return_std=True, return_state=True)
+    assert mean.shape == std.shape == (2, 300, 1)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_spinup_leaves_the_first_steps_out_of_loss_and_score():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((6, 40, 2))
+    y = np.cumsum(X[:, :, 0], axis=1)
+    params = dict(hidden_size=6, return_sequences=True, max_iter=3, random_state=0,
+                  dtype="float64", standardize=False)
+    spun = LSTMRegressor(spinup=10, **params).fit(X, y)
+    masked_y = y.copy()
+    masked_y[:, :10] = np.nan
+    masked = LSTMRegressor(**params).fit(X, masked_y)
+    np.testing.assert_array_equal(spun.network_.get_flat(), masked.network_.get_flat())
+    assert spun.score(X, y) == masked.score(X, masked_y)
+    assert spun.score(X, y) != LSTMRegressor(**params).fit(X, masked_y).set_params(
+        spinup=0).score(X, y)
+
+
+def test_state_and_spinup_errors():
+    X = np.random.default_rng(0).standard_normal((4, 10, 2))
+    # (one epoch of the default "cosine" is its planned end: no ConvergenceWarning to expect)
+    model = LSTMRegressor(hidden_size=4, max_iter=1, random_state=0).fit(X, X[:, -1, 0])
+    with pytest.raises(ValueError, match="initial_state/return_state: expected a model with "
+                                         "return_sequences=True"):
+        model.predict(X, return_state=True)
+    with pytest.raises(ValueError, match="spinup: expected 0 for a model without "
+                                         "return_sequences; found 3"):
+        LSTMRegressor(hidden_size=4, max_iter=1, spinup=3).fit(X, X[:, -1, 0])
+    with pytest.raises(ValueError, match="spinup"):
+        LSTMRegressor(spinup=-1).fit(X, X[:, -1, 0])

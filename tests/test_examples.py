@@ -11,11 +11,18 @@ import sys
 import pytest
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
-EXAMPLES = sorted((pathlib.Path(__file__).parents[1] / "examples").glob("*.py"))
+ROOT = pathlib.Path(__file__).parents[1]
+HAS_SHARED_DATA = (ROOT / ".." / "shared" / "data" / "forecast" / "Airline.csv").exists()
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 #: What each example writes into its working directory (a figure only with matplotlib).
 WRITES = {
     "forecast_dataarray.py": ["comfort_model.nc"],
     "gradient_flow.py": ["gradient_flow.png"] if HAS_MATPLOTLIB else [],
+    "forecast_mackey_glass.py": ["mackey_glass_forecast.png"] if HAS_MATPLOTLIB else [],
+    "forecast_stations.py": ["stations_forecast.png"] if HAS_MATPLOTLIB else [],
+    # reads the development data beside the repository when it is there
+    "generate_text.py": [],
+    "forecast_classic.py": ["classic_series.png"] if HAS_MATPLOTLIB and HAS_SHARED_DATA else [],
 }
 
 

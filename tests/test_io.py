@@ -1,5 +1,6 @@
 """Tests of seqlstm.io: netCDF model files."""
 
+import json
 import os
 import pickle
 
@@ -28,6 +29,7 @@ def data(n=20, T=6, seed=0):
     dict(),
     dict(cell="gru", bidirectional=True, num_layers=2, dtype="float64", tbptt=(2, 4)),
     dict(loss="gaussian", standardize=False, early_stopping=True, validation_fraction=0.25),
+    dict(early_stopping="loss", learning_rate="plateau", warmup=1, validation_split="time"),
 ])
 def test_regressor_round_trip_bit_identical(tmp_path, params):
     X, y = data()
@@ -41,7 +43,9 @@ def test_regressor_round_trip_bit_identical(tmp_path, params):
     np.testing.assert_array_equal(loaded.network_.params, model.network_.params)
     assert loaded.network_.params.dtype == model.network_.params.dtype
     for attr in ("n_features_in_", "n_outputs_", "n_iter_", "t_", "loss_", "loss_curve_",
-                 "best_loss_", "validation_scores_", "best_validation_score_"):
+                 "best_loss_", "validation_scores_", "best_validation_score_",
+                 "validation_loss_curve_", "best_validation_loss_", "learning_rate_curve_",
+                 "stop_reason_"):
         assert getattr(loaded, attr) == getattr(model, attr), attr
     np.testing.assert_array_equal(loaded.feature_names_in_, model.feature_names_in_)
     if params.get("loss") == "gaussian":
@@ -51,6 +55,40 @@ def test_regressor_round_trip_bit_identical(tmp_path, params):
     loaded.set_params(early_stopping=False).partial_fit(X, y)
     assert loaded.n_iter_ == model.n_iter_ + 1
     assert len(loaded.loss_curve_) == len(model.loss_curve_) + 1
+
+
+def test_file_written_before_schedules_and_stop_reasons_still_loads(tmp_path):
+    X, y = data()
+    model = LSTMRegressor(hidden_size=3, max_iter=2, learning_rate="constant",
+                          random_state=0).fit(X, y)
+    path = tmp_path / "model.nc"
+    model.save(path)
+    # Rewrite the file as the first version of format 1 wrote it: without the later
+    # hyperparameters, the learning-rate curve, the validation loss and the stop reason.
+    variables, attrs, _ = seqlstm.io.read_netcdf(path)
+    assert "learning_rate_curve" in variables and "hp_learning_rate" in attrs
+    del variables["learning_rate_curve"]
+    for key in ("learning_rate", "warmup", "plateau_patience", "plateau_factor",
+                "validation_split"):
+        del attrs[f"hp_{key}"]
+    fitted = json.loads(attrs["fitted_json"])
+    del fitted["best_validation_loss_"], fitted["stop_reason_"]
+    attrs["fitted_json"] = json.dumps(fitted)
+    attrs["sha256"] = seqlstm.io._checksum(variables)
+    dims = {"loss_curve": ("epoch",), "feature_names_in": ("feature",),
+            "x_mean": ("feature",), "x_scale": ("feature",), "y_mean": ("output",),
+            "y_scale": ("output",)}
+    old = tmp_path / "old.nc"
+    seqlstm.io.write_netcdf(old, {k: (dims.get(k, tuple(f"{k}_dim{i}" for i in range(v.ndim))),
+                                      v) for k, v in variables.items()}, attrs)
+    loaded = load(old)
+    xr.testing.assert_identical(loaded.predict(X), model.predict(X))
+    assert loaded.learning_rate == "constant" and loaded.validation_split == "random"
+    assert loaded.stop_reason_ is None and loaded.validation_loss_curve_ is None
+    assert len(loaded.learning_rate_curve_) == 2 and np.isnan(loaded.learning_rate_curve_).all()
+    assert loaded.loss_curve_ == model.loss_curve_
+    loaded.partial_fit(X, y)  # and it keeps training
+    assert loaded.n_iter_ == 3 and loaded.learning_rate_curve_[-1] == model.learning_rate_init
 
 
 @pytest.mark.parametrize("labels", [["cat", "dog"], [3, 7], [False, True], [-1.0, 2.0]])
@@ -194,6 +232,6 @@ def test_weights_changed_with_a_netcdf_tool_fail_the_checksum(tmp_path):
 def test_save_errors(tmp_path):
     with pytest.raises(NotFittedError):
         LSTMRegressor().save(tmp_path / "m.nc")
-    with pytest.raises(TypeError, match="estimator: expected an LSTMRegressor or LSTMClassifier"):
+    with pytest.raises(TypeError, match="estimator: expected a seqlstm estimator"):
         save(object(), tmp_path / "m.nc")
     assert os.listdir(tmp_path) == []

@@ -6,6 +6,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from seqlstm.network import RecurrentNetwork
 from seqlstm.training import (
+    LearningRateSchedule,
     TrainingState,
     build_network,
     gaussian_moments,
@@ -127,7 +128,7 @@ def test_early_stopping_restores_best_weights():
     # MLP's rule: an epoch counts as no improvement when score < best + tol; stop when the
     # count exceeds n_iter_no_change (0.2, 0.3, 0.1 after the best 0.5).
     assert state.validation_scores == [0.1, 0.5, 0.2, 0.3, 0.1]
-    assert state.stop_reason == "converged" and state.n_iter == 5
+    assert state.stop_reason == "early_stopping" and state.n_iter == 5
     assert state.best_validation_score == 0.5
     np.testing.assert_array_equal(net.params, seen[1])
     assert not np.array_equal(seen[1], seen[-1])
@@ -213,8 +214,8 @@ def test_keyboard_interrupt_with_early_stopping_keeps_best():
 
 
 def test_helpers():
-    assert resolve_batch_size("auto", 50) == 50
-    assert resolve_batch_size("auto", 500) == 200
+    assert resolve_batch_size("auto", 20) == 20
+    assert resolve_batch_size("auto", 500) == 32
     with pytest.warns(UserWarning, match="batch_size: got 64, larger than the 10"):
         assert resolve_batch_size(64, 10) == 10
     p = softmax(np.array([[1000.0, 0.0], [np.nan, np.nan]]))
@@ -233,3 +234,186 @@ def test_helpers():
     # The rebuilt network's named views share its flat vector.
     copy.params[:] = 0
     assert all(np.all(v == 0) for v in copy.named_parameters().values())
+
+
+# ---------------------------------------------------------------------------- schedules
+
+
+def test_cosine_schedule_hand_computed():
+    # lr_t = 0.1 * 0.5 * (1 + cos(pi t / 4)): cos(pi/4) = 0.70710678, cos(3 pi/4) = -0.70710678
+    s = LearningRateSchedule("cosine", 0.1, total_steps=4)
+    expected = [0.1, 0.0853553390593, 0.05, 0.0146446609407, 0.0, 0.0]
+    assert [s.rate(t) for t in range(6)] == pytest.approx(expected, abs=1e-12)
+
+
+def test_warmup_then_constant_or_cosine_hand_computed():
+    s = LearningRateSchedule("constant", 0.1, total_steps=10, warmup_steps=4)
+    assert [s.rate(t) for t in range(6)] == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1, 0.1])
+    # Warm-up 2 of 6 steps, then the cosine over the remaining 4.
+    s = LearningRateSchedule("cosine", 0.1, total_steps=6, warmup_steps=2)
+    assert [s.rate(t) for t in range(7)] == pytest.approx(
+        [0.05, 0.1, 0.1, 0.0853553390593, 0.05, 0.0146446609407, 0.0], abs=1e-12)
+
+
+def _record_step_rates(state):
+    """Record the optimiser's learning rate at every update."""
+    rates = []
+    update = state.optimizer.update_params
+
+    def recording(params, grads):
+        rates.append(state.optimizer.learning_rate)
+        return update(params, grads)
+
+    state.optimizer.update_params = recording
+    return rates
+
+
+def test_run_epochs_sets_every_step_rate_from_the_schedule():
+    X, y = problem()  # 32 samples, batch 8: 4 steps per epoch
+    net, state = setup(lr=0.01)
+    rates = _record_step_rates(state)
+    with _no_warning(ConvergenceWarning):  # the planned end is no failure to converge
+        run(net, state, X, y, max_epochs=3, max_iter=3, learning_rate="cosine", warmup=1)
+    # 4 warm-up steps, then a cosine over the remaining 8 steps.
+    warm = [0.01 * (t + 1) / 4 for t in range(4)]
+    cosine = [0.01 * 0.5 * (1 + np.cos(np.pi * t / 8)) for t in range(8)]
+    assert rates == pytest.approx(warm + cosine, rel=1e-12)
+    # The curve holds the rate at the end of each epoch (that of the next step).
+    assert state.learning_rate_curve == pytest.approx([0.01, 0.005, 0.0], abs=1e-15)
+    assert state.stop_reason == "schedule_end" and state.n_iter == 3
+
+
+def test_cosine_turns_off_the_training_loss_convergence_test():
+    X, y = problem()
+    net, state = setup(lr=1e-12)  # no progress: a constant rate would stop after 5 epochs
+    with _no_warning(ConvergenceWarning):
+        run(net, state, X, y, max_epochs=9, max_iter=9, tol=1e-2, n_iter_no_change=3,
+            learning_rate="cosine")
+    assert state.n_iter == 9 and state.stop_reason == "schedule_end"
+
+
+def test_partial_fit_cosine_spans_max_iter_calls():
+    X, y = problem()
+    net, state = setup(lr=0.01)
+    for _ in range(5):
+        run(net, state, X, y, max_epochs=1, max_iter=4, incremental=True,
+            learning_rate="cosine", learning_rate_init=0.01)
+    expected = [0.01 * 0.5 * (1 + np.cos(np.pi * e / 4)) for e in (1, 2, 3, 4)] + [0.0]
+    assert state.learning_rate_curve == pytest.approx(expected, abs=1e-15)
+    assert state.stop_reason == "epochs"
+
+
+def test_plateau_schedule_reduces_after_exactly_patience_epochs():
+    s = LearningRateSchedule("plateau", 1.0, total_steps=100, patience=3, factor=0.5)
+    rates = []
+    for loss in [1.0, 0.5, 0.6, 0.7, 0.5, 0.4, 0.45, 0.41, 0.4, 0.4]:
+        s.end_epoch(loss)
+        rates.append(s.rate())
+    # 0.6, 0.7, 0.5 do not improve on 0.5: reduced after the third; 0.4 improves; then three
+    # epochs without improvement on 0.4 again.
+    assert rates == [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25]
+
+
+def test_plateau_in_the_fit_loop_monitors_the_validation_loss():
+    X, y = problem()
+    net, state = setup(lr=0.01)
+    losses = iter([1.0, 0.5, 0.6, 0.7, 0.5, 0.4, 0.45])
+    rates = _record_step_rates(state)
+    run(net, state, X, y, max_epochs=7, learning_rate="plateau", plateau_patience=3,
+        plateau_factor=0.5, tol=0.0, val_loss_fn=lambda: next(losses), monitor=None)
+    assert state.learning_rate_curve == pytest.approx([0.01] * 4 + [0.005] * 3)
+    assert rates == pytest.approx([0.01] * 20 + [0.005] * 8)  # 4 steps per epoch
+    assert state.validation_loss_curve == [1.0, 0.5, 0.6, 0.7, 0.5, 0.4, 0.45]
+    assert state.stop_reason == "epochs" and state.best_validation_loss == 0.4
+
+
+def test_plateau_without_validation_monitors_the_training_loss():
+    X, y = problem()
+    net, state = setup(lr=1e-12)  # the training loss does not improve by tol
+    run(net, state, X, y, max_epochs=5, learning_rate="plateau", plateau_patience=2,
+        plateau_factor=0.5, tol=1e-2, n_iter_no_change=50)
+    assert state.learning_rate_curve == pytest.approx([1e-12, 1e-12, 5e-13, 5e-13, 2.5e-13])
+
+
+def test_unknown_schedule_names_learning_rate():
+    with pytest.raises(ValueError, match="learning_rate: expected one of 'constant', "
+                                         "'plateau', 'cosine'; found 'linear'"):
+        LearningRateSchedule("linear", 0.1, total_steps=10)
+    X, y = problem()
+    net, state = setup()
+    with pytest.raises(ValueError, match="learning_rate: .*found 'step'"):
+        run(net, state, X, y, learning_rate="step")
+
+
+def test_early_stopping_on_validation_loss_restores_best_weights():
+    X, y = problem()
+    net, state = setup()
+    losses = iter([0.9, 0.5, 0.6, 0.55, 0.7, 0.4])
+    scores = iter([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    seen = []
+
+    def val_loss_fn():
+        seen.append(net.get_flat())
+        return next(losses)
+
+    run(net, state, X, y, max_epochs=6, score_fn=lambda: next(scores), val_loss_fn=val_loss_fn,
+        monitor="loss", n_iter_no_change=2, tol=0.0)
+    # 0.6, 0.55, 0.7 do not improve on 0.5: stop after the third (count 3 > 2).
+    assert state.validation_loss_curve == [0.9, 0.5, 0.6, 0.55, 0.7]
+    assert state.validation_scores == [0.1, 0.2, 0.3, 0.4, 0.5]  # recorded, not monitored
+    assert state.stop_reason == "early_stopping" and state.best_validation_loss == 0.5
+    np.testing.assert_array_equal(net.params, seen[1])
+    history = state.history()
+    assert history["best_loss_"] is None and history["best_validation_loss_"] == 0.5
+    assert history["stop_reason_"] == "early_stopping"
+
+
+def test_validation_recorded_without_early_stopping():
+    X, y = problem()
+    net, state = setup()
+    run(net, state, X, y, max_epochs=3, score_fn=lambda: 0.0, val_loss_fn=lambda: 1.0,
+        monitor=None, n_iter_no_change=1)
+    history = state.history()
+    assert history["validation_scores_"] == [0.0] * 3
+    assert history["validation_loss_curve_"] == [1.0] * 3
+    assert history["best_loss_"] == min(history["loss_curve_"])
+    assert state.stop_reason == "epochs"
+
+
+def test_epoch_loss_is_the_weighted_mean_with_sample_weight():
+    X, y = problem(n=20)
+    w = np.arange(20) % 4 * 0.5
+    net, _ = setup()
+    before = net.get_flat()
+    state = TrainingState(make_optimizer("sgd", 1e-12, 0.0, 0.0, None),
+                          np.random.default_rng(0))
+    run(net, state, X, y, max_epochs=1, batch_size=7, shuffle=False, sample_weight=w)
+    probe = build_network(network_config(net), before)
+    expected = sum(probe.loss(X[s:s + 7], y[s:s + 7], sample_weight=w[s:s + 7]) * w[s:s + 7].sum()
+                   for s in (0, 7, 14)) / w.sum()
+    assert state.loss == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="sample_weight: expected a positive weight"):
+        run(net, state, X, y, sample_weight=np.zeros(20))
+
+
+def test_a_batch_of_zero_weights_makes_no_step():
+    X, y = problem(n=16)
+    net, state = setup()
+    rates = _record_step_rates(state)
+    w = np.r_[np.zeros(8), np.ones(8)]
+    run(net, state, X, y, max_epochs=2, batch_size=8, shuffle=False, sample_weight=w)
+    assert len(rates) == 2  # one step per epoch: the first batch has no weight
+
+
+def test_rollback_also_restores_the_schedule():
+    X, y = problem()
+    net, state = setup(lr=0.01)
+    run(net, state, X, y, max_epochs=1)
+    _flaky(net, fail_at={2})
+    rates = _record_step_rates(state)
+    with pytest.warns(RuntimeWarning, match="halved the learning rate"):
+        run(net, state, X, y, max_epochs=2, max_iter=3, learning_rate="cosine",
+            learning_rate_init=0.01)
+    cosine = [0.01 * 0.5 * (1 + np.cos(np.pi * t / 8)) for t in range(8)]
+    # The failed attempt made 1 step; the repeated epoch restarts at step 0 at half the rate.
+    assert rates == pytest.approx(cosine[:1] + [r / 2 for r in cosine], rel=1e-12)

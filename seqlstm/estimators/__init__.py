@@ -1,4 +1,5 @@
-"""scikit-learn estimators: :class:`LSTMRegressor` and :class:`LSTMClassifier`.
+"""scikit-learn estimators: :class:`LSTMRegressor`, :class:`LSTMClassifier` and
+:class:`LSTMForecaster`.
 
 The estimators validate input with :mod:`seqlstm.data`, scale it, build a
 :class:`~seqlstm.network.RecurrentNetwork` and train it with :mod:`seqlstm.training`; they
@@ -9,6 +10,7 @@ The shared orchestration is in ``_base.py``, each estimator in its own module.
 """
 
 from ._classifier import LSTMClassifier
+from ._forecaster import LSTMForecaster
 from ._regressor import LSTMRegressor
 
-__all__ = ["LSTMRegressor", "LSTMClassifier"]
+__all__ = ["LSTMRegressor", "LSTMClassifier", "LSTMForecaster"]

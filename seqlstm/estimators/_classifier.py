@@ -22,8 +22,8 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
     Parameters are those of :class:`LSTMRegressor` without ``loss`` (the loss is softmax
     cross-entropy).  With ``return_sequences=True`` there is one label per time step and a
     missing label (None or NaN) is left out of the loss; predictions at padded steps are NaN
-    (numeric classes) or None.  With early stopping the validation score is the accuracy and
-    the split is stratified (many-to-one).
+    (numeric classes) or None.  The validation score is the accuracy, the validation loss the
+    cross-entropy, and a random validation split is stratified (many-to-one).
 
     Attributes
     ----------
@@ -32,7 +32,8 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
     n_outputs_ : int
         Number of network outputs (logits), one per class.
     network_, n_features_in_, feature_names_in_, loss_, loss_curve_, best_loss_, \
-validation_scores_, best_validation_score_, n_iter_, t_, x_mean_, x_scale_
+validation_scores_, best_validation_score_, validation_loss_curve_, best_validation_loss_, \
+learning_rate_curve_, n_iter_, t_, stop_reason_, x_mean_, x_scale_
         As in :class:`LSTMRegressor`.
 
     Examples
@@ -81,8 +82,17 @@ validation_scores_, best_validation_score_, n_iter_, t_, x_mean_, x_scale_
         codes[~missing] = np.searchsorted(self.classes_, observed)
         return codes
 
-    def _init_targets(self, targets):
+    def _init_targets(self, targets, weights=None):
         pass
+
+    def _check_weighted_targets(self, targets, weights):
+        codes = targets.reshape(len(targets), -1)
+        weighted = np.unique(codes[weights > 0][~np.isnan(codes[weights > 0])])
+        if len(weighted) < 2:
+            raise ValueError(
+                f"sample_weight: expected a positive weight on samples of at least 2 classes; "
+                f"found {len(weighted)} class(es) "
+                f"({[self.classes_[int(c)] for c in weighted]!r}).")
 
     def _target_state(self):
         return {"classes": self.classes_}
@@ -99,14 +109,16 @@ validation_scores_, best_validation_score_, n_iter_, t_, x_mean_, x_scale_
         _, counts = np.unique(y, return_counts=True)
         return y if counts.min() >= 2 else None
 
-    def _scaled_score(self, X, y):
+    def _scaled_score(self, X, y, weights=None):
         proba = self._raw(X)
         pred = np.argmax(np.nan_to_num(proba, nan=-np.inf), axis=-1).astype(float)
         mask = ~np.isnan(y)
-        return float(accuracy_score(y[mask], pred[mask]))
+        if weights is not None:
+            weights = np.broadcast_to(weights.reshape((-1,) + (1,) * (y.ndim - 1)), y.shape)[mask]
+        return float(accuracy_score(y[mask], pred[mask], sample_weight=weights))
 
     # -------------------------------------------------------------- public API
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, validation_data=None):
         """Fit the classifier.
 
         Parameters
@@ -116,15 +128,23 @@ validation_scores_, best_validation_score_, n_iter_, t_, x_mean_, x_scale_
         y : array-like or DataArray
             Labels ``(n_samples,)``, or ``(n_samples, n_time)`` with ``return_sequences``
             (None/NaN: missing).
+        sample_weight : array-like of shape (n_samples,), optional
+            As in :meth:`LSTMRegressor.fit`; at least two classes need a positive weight.
+        validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val), optional
+            As in :meth:`LSTMRegressor.fit` (the score is the accuracy).
 
         Returns
         -------
         self : LSTMClassifier
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight,
+                         validation_data=validation_data)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch (initialising the model at the first call).
+
+        With ``learning_rate="cosine"`` the rate decays over `max_iter` calls (then stays 0);
+        use "constant" for open-ended streaming.
 
         Parameters
         ----------
@@ -132,12 +152,14 @@ validation_scores_, best_validation_score_, n_iter_, t_, x_mean_, x_scale_
             As in :meth:`fit`.
         classes : array-like, optional
             All classes, needed at the first call when `y` does not hold them all.
+        sample_weight : array-like of shape (n_samples,), optional
+            As in :meth:`fit`.
 
         Returns
         -------
         self : LSTMClassifier
         """
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
     def _proba(self, data):
         return softmax(self._raw(self._scaled_X(data), data.lengths))

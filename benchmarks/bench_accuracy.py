@@ -1,0 +1,161 @@
+"""Accuracy benchmark on real data at the estimators' DEFAULTS; writes ``benchmarks/ACCURACY.md``.
+
+Classification: the five UCR/UEA development sets in ``../shared/data/ucr`` (GunPoint,
+ArrowHead, OSULeaf, ACSF1, PickupGestureWiimoteZ with its true variable lengths: NaN padding at
+the end of a series is read as padding), official train/test splits.  ``LSTMClassifier`` runs at
+its defaults; only ``hidden_size`` is set, once for all sets (``--hidden``, default 64).  For each
+set: single models from 5 seeds (mean ± std of test accuracy, fit time) and seed ensembles
+(probabilities of 3 members averaged, as ``seqlstm.SeedEnsemble`` does), 3 ensembles from
+disjoint seed triples (seeds 0-8), beside the published 1-NN Euclidean, 1-NN DTW, MLP, FCN and
+LSTM-FCN accuracies from the data's README.
+
+Adding problem (Hochreiter & Schmidhuber 1997, experiment 4): the command-line demo's runs at
+T = 100, 200, 500 (``--adding``), LSTM and RNN, with and without chrono initialisation: share of
+2560 fresh test sequences solved (|error| < 0.04) and wall time.
+
+Run::
+
+    python benchmarks/bench_accuracy.py [--data ../shared/data/ucr] [--sets GunPoint ...]
+                                        [--adding 100 200 500] [--quick]
+
+The CPU and the load at the start are written beside the figures; times are wall-clock.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import time
+import warnings
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+SETS = ("GunPoint", "ArrowHead", "OSULeaf", "ACSF1", "PickupGestureWiimoteZ")
+#: Published test accuracies (../shared/data/README.md).
+PUBLISHED = {
+    "GunPoint": {"1-NN ED": .913, "1-NN DTW": .907, "MLP": .928, "FCN": 1.000, "LSTM-FCN": 1.000},
+    "ArrowHead": {"1-NN ED": .800, "1-NN DTW": .703, "MLP": .784, "FCN": .843, "LSTM-FCN": .897},
+    "OSULeaf": {"1-NN ED": .521, "1-NN DTW": .591, "MLP": .560, "FCN": .979, "LSTM-FCN": .984},
+    "ACSF1": {"1-NN ED": .540, "1-NN DTW": .640, "MLP": .558, "FCN": .898, "LSTM-FCN": None},
+    "PickupGestureWiimoteZ": {"1-NN ED": .560, "1-NN DTW": .660, "MLP": .604, "FCN": .744,
+                              "LSTM-FCN": None},
+}
+SIMPLE = ("1-NN ED", "1-NN DTW", "MLP")
+
+
+def load_set(folder, name):
+    d = np.load(folder / f"{name}.npz", allow_pickle=False)
+    return d["X_train"], d["y_train"], d["X_test"], d["y_test"]
+
+
+def run_set(folder, name, hidden, n_singles=5, n_pool=9, member=3, max_iter=None):
+    from seqlstm import LSTMClassifier
+
+    X, y, Xt, yt = load_set(folder, name)
+    probas, singles, seconds = [], [], []
+    for seed in range(n_pool):
+        params = {"hidden_size": hidden, "random_state": seed}
+        if max_iter is not None:
+            params["max_iter"] = max_iter
+        start = time.perf_counter()
+        model = LSTMClassifier(**params).fit(X, y)
+        seconds.append(time.perf_counter() - start)
+        p = model.predict_proba(Xt)
+        probas.append(p)
+        acc = float(np.mean(model.classes_[p.argmax(axis=1)] == yt))
+        singles.append(acc)
+        print(f"{name} seed {seed}: {acc:.3f} ({seconds[-1]:.0f} s)", flush=True)
+    ensembles = []
+    for start in range(0, n_pool - member + 1, member):
+        p = np.mean(probas[start:start + member], axis=0)
+        ensembles.append(float(np.mean(model.classes_[p.argmax(axis=1)] == yt)))
+    return {"set": name, "singles": singles[:n_singles], "ensembles": ensembles,
+            "seconds": float(np.mean(seconds)), "n_train": len(X), "length": X.shape[1]}
+
+
+def run_adding(lengths, quick):
+    """The demo's runs at each length, LSTM and RNN, chrono and default initialisation."""
+    from seqlstm.__main__ import run_demo_rows
+
+    return run_demo_rows(lengths, quick=quick)
+
+
+def machine():
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start"
+
+
+def _pm(values):
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+
+
+def write_report(path, info, rows, adding, hidden):
+    lines = ["# Accuracy benchmark (defaults)", "", f"Machine: {info}.", "",
+             f"Command: `python benchmarks/bench_accuracy.py` — `LSTMClassifier(hidden_size="
+             f"{hidden})` at its other defaults on every set (no per-set setting).", "",
+             "## UCR/UEA development sets (test accuracy)", "",
+             "Single: 5 seeds (0-4), mean ± std.  Ensemble: 3 seed ensembles of 3 members "
+             "(seeds 0-2, 3-5, 6-8; averaged probabilities), mean ± std.  ✓/✗: the single "
+             "models' mean at or above every simple baseline (1-NN ED, 1-NN DTW, MLP).", "",
+             "| set | n train × T | single | ensemble | fit s | 1-NN ED | 1-NN DTW | MLP | FCN | "
+             "LSTM-FCN | ≥ simple baselines |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        pub = PUBLISHED[r["set"]]
+        best_simple = max(pub[k] for k in SIMPLE)
+        ok = "✓" if np.mean(r["singles"]) >= best_simple else "✗"
+        cols = " | ".join("–" if pub[k] is None else f"{pub[k]:.3f}"
+                          for k in ("1-NN ED", "1-NN DTW", "MLP", "FCN", "LSTM-FCN"))
+        lines.append(f"| {r['set']} | {r['n_train']} × {r['length']} | {_pm(r['singles'])} | "
+                     f"{_pm(r['ensembles'])} | {r['seconds']:.0f} | {cols} | {ok} |")
+    lines += ["", "Per seed:", ""]
+    for r in rows:
+        lines.append(f"- {r['set']}: singles {', '.join(f'{v:.3f}' for v in r['singles'])}; "
+                     f"ensembles {', '.join(f'{v:.3f}' for v in r['ensembles'])}")
+    if adding:
+        lines += ["", "## Adding problem (1997 criterion: |error| < 0.04 on 2560 fresh test "
+                  "sequences)", "", "| T | init | LSTM solved | RNN solved | epochs | s |",
+                  "|---|---|---|---|---|---|"]
+        for a in adding:
+            lines.append(f"| {a['length']} | {a['init']} | {a['lstm']:.1%} | {a['rnn']:.1%} | "
+                         f"{a.get('epochs', '')} | {a['seconds']:.0f} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=pathlib.Path,
+                        default=ROOT / ".." / "shared" / "data" / "ucr")
+    parser.add_argument("--sets", nargs="*", default=list(SETS))
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--adding", nargs="*", type=int, default=[100, 200, 500])
+    parser.add_argument("--quick", action="store_true", help="tiny run: checks the script")
+    parser.add_argument("--out", type=pathlib.Path, default=HERE / "ACCURACY.md")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    info = machine()
+    print(info, flush=True)
+    rows = []
+    for name in args.sets:
+        if args.quick:
+            rows.append(run_set(args.data, name, 4, n_singles=2, n_pool=2, member=2,
+                                max_iter=1))
+        else:
+            rows.append(run_set(args.data, name, args.hidden))
+        (HERE / "accuracy_rows.json").write_text(json.dumps(rows))    # partial results
+    adding = run_adding(args.adding, args.quick) if args.adding else []
+    write_report(args.out, info, rows, adding, args.hidden)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

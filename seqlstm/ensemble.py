@@ -1,0 +1,400 @@
+"""Seed ensembles: several copies of one estimator trained from different seeds.
+
+:class:`SeedEnsemble` wraps an :class:`~seqlstm.LSTMRegressor` or
+:class:`~seqlstm.LSTMClassifier` (any scikit-learn estimator with a ``random_state``
+parameter fits and predicts; saving needs seqlstm's).  It is itself a scikit-learn estimator:
+``clone``, ``get_params`` (``estimator__hidden_size``...), pipelines and searches work, and it
+behaves as a classifier or a regressor after the estimator it wraps.
+
+- Classifier: the members' probabilities are averaged (``predict_proba``); ``predict`` is the
+  class of highest mean probability.
+- Regressor with ``loss="gaussian"``: the members' Gaussians are combined into their uniform
+  mixture (Lakshminarayanan, Pritzel & Blundell 2017, "Simple and scalable predictive
+  uncertainty estimation using deep ensembles"): mean ``mu = mean_m mu_m`` and variance
+  ``mean_m (sigma_m^2 + mu_m^2) - mu^2``, computed as ``mean_m sigma_m^2 + mean_m (mu_m -
+  mu)^2`` (the same number, never negative), so it is at least the members' mean variance.
+- Regressor with squared error: the mean of the members' predictions; ``return_std=True``
+  gives their spread (population standard deviation across members).
+
+Predictions have the members' form: NumPy in, NumPy out; xarray in, the same labeled DataArray
+(coordinates, attributes, name) out.  Members are combined in a fixed order, so the same
+``random_state`` gives bit-identical results at any thread count.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, check_random_state
+
+__all__ = ["SeedEnsemble"]
+
+_SEED_MAX = np.iinfo(np.int32).max
+
+
+def _is_classifier_ensemble(ens):
+    return is_classifier(ens.estimator)
+
+
+def _values(out):
+    """The NumPy values of a member's output (NumPy or DataArray)."""
+    return np.asarray(getattr(out, "values", out), dtype=np.float64)
+
+
+def _like(template, values):
+    """``values`` in the form of a member's output ``template`` (DataArray or ndarray)."""
+    if hasattr(template, "dims"):
+        return template.copy(data=values)
+    return values
+
+
+class SeedEnsemble(BaseEstimator):
+    """Members cloned from one estimator with different seeds; averaged predictions.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The unfitted template, e.g. ``LSTMClassifier(hidden_size=32)``; it needs a
+        ``random_state`` parameter.  Its own ``random_state`` is replaced in every member.
+    n_estimators : int, default 5
+        Number of members.
+    random_state : None, int or RandomState, default None
+        Draws the members' seeds (``n_estimators`` integers); the same value gives
+        bit-identical members.
+    n_jobs : int or None, default None
+        Threads of every member (its ``n_jobs``); None keeps the template's setting.  The
+        members are fitted one after the other, each on these threads.
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The fitted members.
+    seeds_ : ndarray of int
+        The members' ``random_state``.
+    classes_ : ndarray
+        Class labels (classifier ensembles).
+    n_features_in_ : int
+        Number of features seen at fit.
+    feature_names_in_ : ndarray of str
+        Feature names of labeled input (when the members have them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqlstm import LSTMClassifier, SeedEnsemble
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 5, 2))
+    >>> y = np.where(X[:, 0, 0] > 0, "up", "down")
+    >>> ens = SeedEnsemble(LSTMClassifier(hidden_size=4, max_iter=2), n_estimators=3,
+    ...                    random_state=0).fit(X, y)
+    >>> ens.predict_proba(X).shape, ens.classes_
+    ((40, 2), array(['down', 'up'], dtype='<U4'))
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict", "get_params", "set_params"])],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integral],
+    }
+
+    def __init__(self, estimator, n_estimators=5, random_state=None, n_jobs=None):
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = self.estimator.__sklearn_tags__()
+        tags.estimator_type = inner.estimator_type
+        tags.input_tags = inner.input_tags
+        tags.target_tags = inner.target_tags
+        if inner.classifier_tags is not None:
+            tags.classifier_tags = inner.classifier_tags
+        if inner.regressor_tags is not None:
+            tags.regressor_tags = inner.regressor_tags
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "estimators_")
+
+    def _expected_failed_checks(self):
+        inner = getattr(self.estimator, "_expected_failed_checks", None)
+        return inner() if inner is not None else {}
+
+    # ------------------------------------------------------------------ fitting
+    def _members(self):
+        self._validate_params()
+        params = self.estimator.get_params(deep=False)
+        if "random_state" not in params:
+            raise ValueError(
+                f"estimator: expected an estimator with a random_state parameter; found "
+                f"{type(self.estimator).__name__}, which has none.")
+        seeds = check_random_state(self.random_state).randint(0, _SEED_MAX,
+                                                              size=self.n_estimators)
+        members = []
+        for seed in seeds:
+            member = clone(self.estimator).set_params(random_state=int(seed))
+            if self.n_jobs is not None and "n_jobs" in params:
+                member.set_params(n_jobs=self.n_jobs)
+            members.append(member)
+        return members, seeds
+
+    def fit(self, X, y):
+        """Fit every member on `X`, `y` (one after the other).
+
+        A member that fails leaves the ensemble as it was before the call.
+
+        Parameters
+        ----------
+        X, y
+            As the wrapped estimator's ``fit`` takes them.
+
+        Returns
+        -------
+        self : SeedEnsemble
+        """
+        members, seeds = self._members()
+        for member in members:
+            member.fit(X, y)
+        self._set_members(members, seeds)
+        return self
+
+    def _set_members(self, members, seeds):
+        first = members[0]
+        for name in ("classes_", "feature_names_in_"):
+            if not hasattr(first, name) and hasattr(self, name):
+                delattr(self, name)
+        self.estimators_ = list(members)
+        self.seeds_ = np.asarray(seeds, dtype=np.int64)
+        self.n_features_in_ = first.n_features_in_
+        if hasattr(first, "feature_names_in_"):
+            self.feature_names_in_ = first.feature_names_in_
+        if hasattr(first, "classes_"):
+            self.classes_ = first.classes_
+
+    # ------------------------------------------------------------------ classifier
+    @available_if(_is_classifier_ensemble)
+    def predict_proba(self, X):
+        """Mean of the members' class probabilities.
+
+        Parameters
+        ----------
+        X
+            As the members' ``predict_proba`` takes it.
+
+        Returns
+        -------
+        ndarray or DataArray
+            In the members' form (NaN at padded steps of per-step problems).
+        """
+        check_is_fitted(self)
+        outs = [m.predict_proba(X) for m in self.estimators_]
+        return _combine(outs, _mean)
+
+    def _labels(self, proba):
+        """Labels of the highest mean probability; missing (NaN/None) at padded steps."""
+        padded = np.isnan(proba).any(axis=-1)
+        labels = self.classes_[np.argmax(np.where(np.isnan(proba), -np.inf, proba), axis=-1)]
+        if padded.any():
+            if labels.dtype.kind == "f":
+                labels[padded] = np.nan
+            else:
+                labels = labels.astype(object)
+                labels[padded] = None
+        return labels
+
+    # ------------------------------------------------------------------ both
+    def predict(self, X, return_std=False):
+        """Ensemble prediction, in the members' form.
+
+        Parameters
+        ----------
+        X
+            As the members' ``predict`` takes it.
+        return_std : bool, default False
+            Regressors only: also return the standard deviation: of the Gaussian mixture for
+            ``loss="gaussian"`` members, of the members' predictions (their spread) otherwise.
+
+        Returns
+        -------
+        y_pred : ndarray or DataArray
+            Classifier: the class of highest mean probability; regressor: the mean.
+        y_std : ndarray or DataArray, only with `return_std`
+        """
+        check_is_fitted(self)
+        if is_classifier(self):
+            if return_std:
+                raise ValueError("return_std: expected False for a classifier ensemble; "
+                                 "found True (use predict_proba).")
+            if _is_dask(X):
+                return self._lazy_labels(X)
+            labels = self.estimators_[0].predict(X)
+            return _like(labels, self._labels(_values(self.predict_proba(X))))
+        mean, std = self._moments(X, return_std)
+        return (mean, std) if return_std else mean
+
+    def _lazy_labels(self, X):
+        """Labels of dask-backed input, lazily, through the first member's lazy path."""
+        from . import data as _data
+
+        first = self.estimators_[0]
+        if not hasattr(first, "_lazy"):
+            raise ValueError(f"X: dask-backed input needs seqlstm members; found "
+                             f"{type(first).__name__}.")
+
+        def chunk(values):
+            seqs = _data.to_sequences(values)
+            return self._labels(_mean([m._proba(seqs) for m in self.estimators_]))[..., None]
+
+        per_step = bool(getattr(first, "return_sequences", False))
+        dtype = object if per_step and self.classes_.dtype.kind != "f" else self.classes_.dtype
+        return first._lazy(chunk, X, 1, "output", None, dtype).squeeze("output", drop=True)
+
+    def _moments(self, X, return_std):
+        gaussian = getattr(self.estimators_[0], "loss", None) == "gaussian"
+        if gaussian:
+            outs = [m.predict(X, return_std=True) for m in self.estimators_]
+            mus, sigmas = [o[0] for o in outs], [o[1] for o in outs]
+        else:
+            mus, sigmas = [m.predict(X) for m in self.estimators_], None
+        mean = _combine(mus, _mean)
+        if not return_std:
+            return mean, None
+        if gaussian:
+            std = _combine(mus + sigmas, lambda a: _mixture_std(a[:len(mus)], a[len(mus):]))
+        else:
+            std = _combine(mus, lambda a: _mixture_std(a, None))
+        return mean, std
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy (classifier) or R² (regressor) of the ensemble's predictions, over the
+        entries where both the target and the prediction are present.
+
+        Parameters
+        ----------
+        X
+        y : array-like or DataArray
+            In the form the members take.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        pred = self.predict(X)
+        y_true = np.asarray(getattr(y, "values", y))
+        y_pred = np.asarray(getattr(pred, "values", pred))
+        if y_true.shape != y_pred.shape:
+            raise ValueError(f"y: expected shape {y_pred.shape} like the predictions; found "
+                             f"{y_true.shape}.")
+        n = y_true.shape[0]
+        w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        if w is not None and w.shape != (n,):
+            raise ValueError(f"sample_weight: expected shape ({n},); found {w.shape}.")
+        if w is not None:
+            w = np.broadcast_to(w.reshape((n,) + (1,) * (y_true.ndim - 1)), y_true.shape)
+        if is_classifier(self):
+            import pandas as pd
+
+            mask = ~(pd.isna(y_true) | pd.isna(y_pred))
+            return float(accuracy_score(y_true[mask], y_pred[mask],
+                                        sample_weight=None if w is None else w[mask]))
+        t = y_true.reshape(n, -1) if y_true.ndim <= 2 else y_true.reshape(-1, y_true.shape[-1])
+        p = y_pred.reshape(t.shape)
+        mask = np.isfinite(t).all(axis=1) & np.isfinite(p).all(axis=1)
+        if w is not None:
+            w = (w.reshape(n, -1)[:, 0] if y_true.ndim <= 2
+                 else w.reshape(-1, y_true.shape[-1])[:, 0])[mask]
+        return float(r2_score(t[mask], p[mask], sample_weight=w))
+
+    # ------------------------------------------------------------------ files
+    def save(self, path):
+        """Save the fitted ensemble as ONE netCDF file (see :func:`seqlstm.io.save`).
+
+        Returns
+        -------
+        self
+        """
+        from .io import save
+
+        save(self, path)
+        return self
+
+    def _to_state(self):
+        """The fitted ensemble as plain values, for :func:`seqlstm.io.save`: ``estimator``
+        (class name), ``params`` (this ensemble's own, without the template), ``template``
+        (the wrapped estimator's class name and ``get_params(deep=False)``), ``seeds`` and
+        ``members`` (each member's ``_to_state()``)."""
+        check_is_fitted(self)
+        params = self.get_params(deep=False)
+        template = params.pop("estimator")
+        if not hasattr(template, "_to_state"):
+            raise TypeError(f"estimator: expected a seqlstm estimator to save an ensemble; "
+                            f"found {type(template).__name__}.")
+        return {
+            "estimator": type(self).__name__,
+            "params": params,
+            "template": (type(template).__name__, template.get_params(deep=False)),
+            "seeds": self.seeds_,
+            "members": [m._to_state() for m in self.estimators_],
+        }
+
+    @classmethod
+    def _from_state(cls, state):
+        """A fitted ensemble from :meth:`_to_state`'s values as :func:`seqlstm.io.load` gives
+        them back: ``template`` as the unfitted wrapped estimator and ``members`` as fitted
+        estimators."""
+        ens = cls(estimator=state["template"], **state["params"])
+        ens._set_members(list(state["members"]), state["seeds"])
+        return ens
+
+
+def _is_dask(X):
+    data = getattr(X, "data", None)
+    if data is None and hasattr(X, "data_vars"):
+        data = next(iter(X.data_vars.values()), None)
+        data = getattr(data, "data", None)
+    return data is not None and type(data).__module__.startswith("dask")
+
+
+def _mean(arrays):
+    """Mean over members in a fixed order (the same bits at any thread count)."""
+    total = arrays[0] + 0.0
+    for a in arrays[1:]:
+        total = total + a
+    return total / len(arrays)
+
+
+def _mixture_std(mus, sigmas):
+    """Standard deviation of the members' uniform mixture (``sigmas`` None: point predictions,
+    the spread of ``mus``): ``sqrt(mean(sigma^2) + mean((mu - mean(mu))^2))``, which equals
+    ``mean(sigma^2 + mu^2) - mean(mu)^2`` and is never negative."""
+    mean = _mean(mus)
+    var = _mean([(mu - mean) ** 2 for mu in mus])
+    if sigmas is not None:
+        var = var + _mean([sigma ** 2 for sigma in sigmas])
+    return var ** 0.5
+
+
+def _combine(outs, formula):
+    """``formula`` applied to the members' outputs, returned in the members' form.
+
+    In-memory outputs are combined as NumPy values and put back into the first output's form
+    (coordinates, attributes and name kept); lazy (dask-backed) DataArrays are combined lazily
+    with xarray's arithmetic and get the first output's attributes and name.
+    """
+    first = outs[0]
+    if not _is_dask(first):
+        return _like(first, formula([_values(o) for o in outs]))
+    result = formula(outs)
+    result.attrs = dict(first.attrs)
+    result.name = first.name
+    return result

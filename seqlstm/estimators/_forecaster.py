@@ -1,0 +1,738 @@
+"""LSTMForecaster: forecasting along long records, many series, covariates and static attributes.
+
+The forecaster reads whole records (:mod:`seqlstm.data.records`), scales each variable, lists
+the windows a fit draws from and gathers each minibatch by index (:mod:`seqlstm.windowing`): the
+record is never cut into ``record × lookback`` copies.  One network reads ``lookback + horizon``
+steps and forecasts every horizon step from its per-step head; training runs in
+:func:`seqlstm.training.run_epochs` like the other estimators'.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from numbers import Integral, Real
+
+import numpy as np
+import xarray as xr
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, check_random_state
+
+from .._threads import numba_threads
+from ..data.records import future_times, select_columns, to_records
+from ..network import CELLS, RecurrentNetwork
+from ..training import (
+    TrainingState,
+    gaussian_moments,
+    make_optimizer,
+    resolve_batch_size,
+    run_epochs,
+)
+from ..windowing import WindowSet, list_windows, time_split
+from ._base import _SEED_MAX, _History
+
+__all__ = ["LSTMForecaster"]
+
+_PREDICT_CHUNK = 512  # windows per forward pass in predict: bounds memory on long records
+
+
+class LSTMForecaster(BaseEstimator):
+    """LSTM forecaster of one or many series, with covariates, static attributes and intervals.
+
+    Parameters
+    ----------
+    lookback : int, default 32
+        Steps of history each forecast reads.
+    horizon : int, default 1
+        Steps forecast at once (leads ``1 .. horizon``); :meth:`forecast` goes further
+        recursively.
+    target : str, int or list, optional
+        The variable(s) to forecast (names; column numbers for NumPy input).  Default: every
+        time-varying variable that is not a future covariate.  Other time-varying variables are
+        past covariates (known up to the issue time).
+    future_covariates : str or list, optional
+        Variables known ahead (calendar, forcing forecasts): they enter the forecast steps too,
+        and :meth:`forecast` needs their future values.
+    nan_inputs : {"skip", "mask"}, default "skip"
+        Windows whose inputs have NaN are skipped (counted in ``n_skipped_windows_``), or, with
+        "mask", kept with NaN set to the variable's mean and an indicator feature per variable.
+        NaN targets are always left out of the loss; NaN is never turned into a number silently.
+    window_norm : {None, "last"}, default None
+        "last": each window's targets are taken relative to the last value of its lookback
+        (a model of changes; helps on trending series such as Airline).
+    window_stride : int, default 1
+        Use every ``window_stride``-th window start for training (long records).
+    loss : {"mse", "gaussian"}, default "mse"
+        "gaussian": a mean and a standard deviation per lead (Gaussian negative log-likelihood);
+        :meth:`predict` then returns both, :meth:`predict_interval` the central intervals.
+    hidden_size, num_layers, cell, dropout
+        The network, as in :class:`~seqlstm.LSTMRegressor`.
+    solver, learning_rate_init, momentum, alpha, clip_norm, batch_size, max_iter, tol, \
+shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
+        Training, as in :class:`~seqlstm.LSTMRegressor` (``batch_size`` counts windows).
+    early_stopping : bool, default False
+        Hold out the LAST ``validation_fraction`` of each series' windows (time-ordered; the
+        training windows end before the held-out targets begin) and stop when the validation
+        skill against persistence stops improving; the best weights are kept.
+    validation_fraction : float, default 0.1
+    time_dim, feature_dim : str
+        Names of the time dim and of a DataArray's variable dim.
+
+    Attributes
+    ----------
+    network_ : RecurrentNetwork
+    variable_names_ : list of str
+        The time-varying variables seen in fit.
+    static_names_ : list of str
+    target_names_, past_covariate_names_, future_covariate_names_ : list of str
+    n_windows_ : int
+        Training windows (before the validation split).
+    n_skipped_windows_ : int
+        Windows left out because an input was NaN.
+    loss_curve_, validation_scores_, n_iter_, loss_, best_loss_, best_validation_score_, t_
+        The training history, as in :class:`~seqlstm.LSTMRegressor`.
+
+    Notes
+    -----
+    The network reads ``lookback + horizon`` steps: at lookback steps the targets, past and
+    future covariates and static attributes; at horizon steps the future covariates and static
+    attributes with a flag; the per-step head at each horizon step gives that lead's forecast
+    (layout in :mod:`seqlstm.windowing`).  Inputs are standardised per variable with statistics
+    of the fit data.
+    """
+
+    _parameter_constraints: dict = {
+        "lookback": [Interval(Integral, 1, None, closed="left")],
+        "horizon": [Interval(Integral, 1, None, closed="left")],
+        "target": [None, str, Integral, list, tuple],
+        "future_covariates": [None, str, list, tuple],
+        "nan_inputs": [StrOptions({"skip", "mask"})],
+        "window_norm": [None, StrOptions({"last"})],
+        "window_stride": [Interval(Integral, 1, None, closed="left")],
+        "loss": [StrOptions({"mse", "gaussian"})],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "cell": [StrOptions(set(CELLS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "solver": [StrOptions({"adam", "sgd"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "time_dim": [str],
+        "feature_dim": [str],
+        "n_jobs": [None, Integral],
+    }
+
+    loss_ = _History()
+    loss_curve_ = _History()
+    best_loss_ = _History()
+    validation_scores_ = _History()
+    best_validation_score_ = _History()
+    n_iter_ = _History()
+    t_ = _History()
+
+    def __init__(self, lookback=32, horizon=1, *, target=None, future_covariates=None,
+                 nan_inputs="skip", window_norm=None, window_stride=1, loss="mse",
+                 hidden_size=32, num_layers=1, cell="lstm", dropout=0.0, solver="adam",
+                 learning_rate_init=1e-3, momentum=0.9, alpha=0.0, clip_norm=1.0,
+                 batch_size="auto", max_iter=200, tol=1e-4, shuffle=True, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, random_state=None, verbose=0,
+                 dtype="float32", time_dim="time", feature_dim="feature", n_jobs=None):
+        self.lookback = lookback
+        self.horizon = horizon
+        self.target = target
+        self.future_covariates = future_covariates
+        self.nan_inputs = nan_inputs
+        self.window_norm = window_norm
+        self.window_stride = window_stride
+        self.loss = loss
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.cell = cell
+        self.dropout = dropout
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.alpha = alpha
+        self.clip_norm = clip_norm
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.verbose = verbose
+        self.dtype = dtype
+        self.time_dim = time_dim
+        self.feature_dim = feature_dim
+        self.n_jobs = n_jobs
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "network_")
+
+    # ------------------------------------------------------------------ data
+    def _records(self, data, arg="data"):
+        return to_records(data, time_dim=self.time_dim, feature_dim=self.feature_dim, arg=arg)
+
+    def _columns(self, names):
+        """Target, past-covariate and future-covariate columns of `names` from the params."""
+        fc = select_columns(names, self.future_covariates, "future_covariates")
+        rest = [i for i in range(len(names)) if i not in set(fc.tolist())]
+        tc = select_columns(names, self.target, "target", default=rest)
+        if len(tc) == 0:
+            raise ValueError(f"target: expected at least one variable to forecast; found none "
+                             f"(variables {names}, future covariates {self.future_covariates}).")
+        clash = sorted(set(tc.tolist()) & set(fc.tolist()))
+        if clash:
+            raise ValueError(f"target: expected variables that are not future covariates; found "
+                             f"{[names[i] for i in clash]} in both.")
+        used = set(tc.tolist()) | set(fc.tolist())
+        pc = np.asarray([i for i in range(len(names)) if i not in used], dtype=np.int64)
+        return tc, pc, fc
+
+    def _check_length(self, n_time, what):
+        if self.lookback + (self.horizon if what == "fit" else 0) > n_time:
+            need = ("lookback + horizon" if what == "fit" else "lookback")
+            raise ValueError(
+                f"lookback: expected {need} = "
+                f"{self.lookback + (self.horizon if what == 'fit' else 0)} steps at most the "
+                f"record length; found a record of {n_time} steps (lookback={self.lookback}, "
+                f"horizon={self.horizon}).")
+
+    def _check_fitted_records(self, rec, arg="data"):
+        check_is_fitted(self)
+        if rec.kind == "numpy":      # unnamed: the number of variables must match
+            same = len(rec.var_names) == len(self.variable_names_) and not self.static_names_
+        else:
+            same = (rec.var_names == self.variable_names_
+                    and rec.static_names == self.static_names_)
+        if not same:
+            raise ValueError(
+                f"{arg}: expected the variables seen in fit, time-varying "
+                f"{self.variable_names_} and static {self.static_names_}; found "
+                f"{rec.var_names} and {rec.static_names}.")
+
+    def _scaled(self, rec, fitted=None):
+        """The records and static attributes scaled with the fitted (or `fitted`) statistics,
+        in the compute dtype."""
+        f = self if fitted is None else fitted
+        data = np.ascontiguousarray((rec.values - f.x_mean_) / f.x_scale_, dtype=f.dtype_)
+        static = np.ascontiguousarray((rec.static - f.static_mean_) / f.static_scale_,
+                                      dtype=f.dtype_)
+        return data, static
+
+    def _window_set(self, data, static, series, starts, cols=None):
+        return WindowSet(data, static, series, starts, self.lookback, self.horizon,
+                         self._cols if cols is None else cols, self.nan_inputs == "mask",
+                         self.window_norm)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data, y=None):
+        """Fit on the records in `data`.
+
+        Parameters
+        ----------
+        data : ndarray, xarray.DataArray or xarray.Dataset
+            See :mod:`seqlstm.data.records` for the accepted layouts.
+        y : None
+            Unused: the targets are variables of `data` (``target``).
+
+        Returns
+        -------
+        self
+            On failure the estimator keeps its previous fitted state (if any).
+        """
+        self._validate_params()
+        if y is not None:
+            raise ValueError("y: expected None (the forecaster takes its targets from data, "
+                             f"see target=...); found {type(y).__name__}.")
+        rec = self._records(data)
+        fitted = _Fitted()
+        fitted.variable_names_, fitted.static_names_ = rec.var_names, rec.static_names
+        fitted._cols = self._columns(rec.var_names)
+        self._check_length(rec.n_time, "fit")
+        fitted.x_mean_, fitted.x_scale_ = _statistics(rec.values.reshape(-1, len(rec.var_names)),
+                                                      rec.var_names, "data")
+        fitted.static_mean_, fitted.static_scale_ = _statistics(rec.static, rec.static_names,
+                                                                "data")
+        fitted.dtype_ = np.dtype(self.dtype)
+        fitted.time_step_ = _time_step(rec.time)
+        data_s, static_s = self._scaled(rec, fitted)
+        mask = self.nan_inputs == "mask"
+        series, starts, skipped = list_windows(data_s, static_s, self.lookback, self.horizon,
+                                               fitted._cols, mask)
+        keep = starts % self.window_stride == 0
+        series, starts = series[keep], starts[keep]
+        if series.size == 0:
+            raise ValueError(
+                f"data: expected at least one window of lookback + horizon = "
+                f"{self.lookback + self.horizon} steps without NaN inputs; found none "
+                f"({int(skipped.sum())} windows skipped for NaN). Shorten lookback or use "
+                f"nan_inputs='mask'.")
+        fitted.n_windows_ = int(series.size)
+        fitted.n_skipped_windows_ = int(skipped.sum())
+        rs = check_random_state(self.random_state)
+        fitted._seeds_ = tuple(int(s) for s in rs.randint(0, _SEED_MAX, size=3))
+        nt, npc, nf = (len(c) for c in fitted._cols)
+        net = RecurrentNetwork(
+            input_size=WindowSet.n_inputs(nt, npc, nf, len(rec.static_names), mask),
+            hidden_size=self.hidden_size, num_layers=self.num_layers, cell=self.cell,
+            output_size=nt * (2 if self.loss == "gaussian" else 1), dtype=self.dtype,
+            random_state=fitted._seeds_[0])
+        score_fn = None
+        if self.early_stopping:
+            train, val = time_split(series, starts, self.validation_fraction, self.horizon)
+            if train.size == 0 or val.size == 0:
+                raise ValueError(
+                    f"early_stopping: expected enough windows for a training part and a "
+                    f"validation fraction of {self.validation_fraction}; found "
+                    f"{series.size} windows.")
+            val_set = self._window_set(data_s, static_s, series[val], starts[val],
+                                       fitted._cols)
+            series, starts = series[train], starts[train]
+            score_fn = partial(_window_skill, net, val_set, self.loss, nt)
+
+        windows = self._window_set(data_s, static_s, series, starts, fitted._cols)
+        state = TrainingState(make_optimizer(self.solver, self.learning_rate_init,
+                                             self.momentum, self.alpha, self.clip_norm),
+                              np.random.default_rng(fitted._seeds_[1]))
+        with numba_threads(self.n_jobs):
+            run_epochs(net, state, windows.inputs, windows.targets, loss=self.loss,
+                       max_epochs=self.max_iter, max_iter=self.max_iter,
+                       batch_size=resolve_batch_size(self.batch_size, len(windows)),
+                       shuffle=self.shuffle, tol=self.tol,
+                       n_iter_no_change=self.n_iter_no_change, dropout=self.dropout,
+                       score_fn=score_fn, verbose=self.verbose)
+        fitted.network_ = net
+        fitted._state = state
+        self.__dict__.update(vars(fitted))
+        return self
+
+    # ------------------------------------------------------------------ prediction
+    def _forecast_windows(self, windows):
+        """Mean and std (None for "mse") of every window's horizon, in the data's units.
+
+        Returns
+        -------
+        mean : ndarray, shape (n_windows, horizon, n_targets)
+        std : ndarray or None
+        """
+        nt = len(self._cols[0])
+        tc = self._cols[0]
+        n = len(windows)
+        mean = np.empty((n, self.horizon, nt))
+        std = np.empty_like(mean) if self.loss == "gaussian" else None
+        with numba_threads(self.n_jobs):
+            for b0 in range(0, n, _PREDICT_CHUNK):
+                idx = np.arange(b0, min(b0 + _PREDICT_CHUNK, n))
+                m, s = _horizon_outputs(self.network_, windows, idx, self.loss, nt)
+                mean[idx] = m * self.x_scale_[tc] + self.x_mean_[tc]
+                if std is not None:
+                    std[idx] = s * self.x_scale_[tc]
+        return mean, std
+
+    def _issued(self, rec):
+        """Forecasts issued at every time of `rec` with a full lookback.
+
+        Returns
+        -------
+        mean : ndarray, shape (n_series, n_issue, horizon, n_targets)
+            NaN where the window's inputs have NaN.
+        std : ndarray or None
+        """
+        self._check_fitted_records(rec)
+        self._check_length(rec.n_time, "predict")
+        data, static = self._scaled(rec)
+        L, Hz = self.lookback, self.horizon
+        n_issue = rec.n_time - L + 1
+        if self.nan_inputs == "mask":
+            series, starts, _ = list_windows(data, static, L, 0, self._cols, True)
+        else:
+            reach = Hz if len(self._cols[2]) else 0   # future covariates over the horizon
+            series, starts, _ = list_windows(data, static, L, reach, self._cols, False)
+        windows = self._window_set(data, static, series, starts)
+        m, s = self._forecast_windows(windows)
+        shape = (rec.n_series, n_issue, Hz, len(self._cols[0]))
+        mean = np.full(shape, np.nan)
+        mean[series, starts] = m
+        std = None
+        if s is not None:
+            std = np.full(shape, np.nan)
+            std[series, starts] = s
+        return mean, std
+
+    def predict(self, data):
+        """Forecasts issued at every time with a full lookback, for leads ``1 .. horizon``.
+
+        Parameters
+        ----------
+        data : ndarray, DataArray or Dataset
+            Records with the variables seen in fit.
+
+        Returns
+        -------
+        DataArray, Dataset, ndarray or tuple
+            xarray input: a DataArray ``(*sample_dims, time, lead[, variable])`` named after
+            the target, with the issue times as ``time``, ``lead`` = 1 .. horizon and a
+            ``valid_time`` coordinate ``(time, lead)``; with ``loss="gaussian"`` a Dataset of
+            ``mean`` and ``std``.  NumPy input: an array ``([series,] issue, lead[, target])``
+            (the series axis for 3-D input, the target axis unless the input was 1-D), and for
+            "gaussian" the tuple ``(mean, std)``.  Forecasts whose window has NaN inputs are
+            NaN.
+        """
+        rec = self._records(data)
+        mean, std = self._issued(rec)
+        return self._wrap(rec, mean, std, lead=True)
+
+    def predict_interval(self, data, coverage=0.8):
+        """Central forecast intervals of a Gaussian forecaster.
+
+        Parameters
+        ----------
+        data : ndarray, DataArray or Dataset
+        coverage : float, default 0.8
+            Probability inside each interval, in (0, 1).
+
+        Returns
+        -------
+        lower, upper
+            Like :meth:`predict`'s mean.
+        """
+        from ..metrics import gaussian_interval
+
+        check_is_fitted(self)
+        if self.loss != "gaussian":
+            raise ValueError("predict_interval: expected a forecaster fitted with "
+                             f"loss='gaussian'; found loss={self.loss!r}.")
+        if not (isinstance(coverage, Real) and 0 < coverage < 1):
+            raise ValueError(f"coverage: expected a number in (0, 1); found {coverage!r}.")
+        out = self.predict(data)
+        mean, std = (out["mean"], out["std"]) if isinstance(out, xr.Dataset) else out
+        return gaussian_interval(mean, std, coverage)
+
+    def forecast(self, data, steps, future_covariates=None):
+        """Forecast `steps` steps past the end of every record, recursively past `horizon`.
+
+        Blocks of `horizon` steps are forecast one after the other, each block's forecast mean
+        fed back as the targets' past for the next.
+
+        Parameters
+        ----------
+        data : ndarray, DataArray or Dataset
+            Records with the variables seen in fit; the forecasts start after their last step.
+        steps : int
+            Steps to forecast (>= 1).  Beyond `horizon` the model needs no past covariates.
+        future_covariates : ndarray, DataArray or Dataset, optional
+            Values of the future covariates for the `steps` forecast steps (required when the
+            model has future covariates): NumPy ``([series,] steps, n_future)`` or labeled
+            data with the same names and sample dims as `data`.
+
+        Returns
+        -------
+        DataArray, Dataset, ndarray or tuple
+            Like :meth:`predict` without the ``lead`` dim; ``time`` is extended with the
+            record's own frequency (NaN/NaT when it cannot be told).  With "gaussian", the std
+            of a later block is conditional on the earlier blocks' means.
+        """
+        check_is_fitted(self)
+        if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 1:
+            raise ValueError(f"steps: expected an integer >= 1; found {steps!r}.")
+        steps = int(steps)
+        rec = self._records(data)
+        self._check_fitted_records(rec)
+        self._check_length(rec.n_time, "predict")
+        tc, pc, fc = self._cols
+        if len(pc) and steps > self.horizon:
+            raise ValueError(
+                f"steps: expected at most horizon = {self.horizon} steps for a model with past "
+                f"covariates {[self.variable_names_[i] for i in pc]} (their future is unknown); "
+                f"found {steps}.")
+        data, static = self._scaled(rec)
+        S, T, L, Hz = rec.n_series, rec.n_time, self.lookback, self.horizon
+        # room for whole blocks; the future covariates after the last step asked for are never
+        # read by a forecast that is returned (the network is causal), so they are 0 (the mean)
+        padded = -(-steps // Hz) * Hz
+        ext = np.full((S, T + padded, data.shape[2]), np.nan, self.dtype_)
+        ext[:, :T] = data
+        if len(fc):
+            ext[:, T:, fc] = 0
+            ext[:, T:T + steps, fc] = self._future_values(future_covariates, rec, steps)
+        elif future_covariates is not None:
+            raise ValueError("future_covariates: expected None for a model without future "
+                             "covariates; found values.")
+        inputs = np.concatenate([tc, pc, fc])
+        gaps = np.isnan(ext[:, T - L:T][..., inputs]).any(axis=(1, 2))
+        if self.nan_inputs == "skip" and gaps.any():
+            raise ValueError(
+                f"data: expected the last lookback = {L} steps of every series without NaN "
+                f"inputs (nan_inputs='skip'); found NaN in series {np.flatnonzero(gaps)[:10]}.")
+        series = np.arange(S, dtype=np.int64)
+        mean = np.empty((S, steps, len(tc)))
+        std = np.empty_like(mean) if self.loss == "gaussian" else None
+        for b in range(0, steps, Hz):
+            n = min(Hz, steps - b)
+            windows = self._window_set(ext, static, series, np.full(S, T + b - L, np.int64))
+            m, s = self._forecast_windows(windows)
+            mean[:, b:b + n] = m[:, :n]
+            if std is not None:
+                std[:, b:b + n] = s[:, :n]
+            scaled = (m[:, :n] - self.x_mean_[tc]) / self.x_scale_[tc]
+            for j, col in enumerate(tc):
+                ext[:, T + b:T + b + n, col] = scaled[..., j]
+        return self._wrap(rec, mean, std, lead=False)
+
+    def _future_values(self, values, rec, steps):
+        """Scaled future covariates ``(n_series, steps, n_future)`` from the user's values."""
+        fc = self._cols[2]
+        names = [self.variable_names_[i] for i in fc]
+        if values is None:
+            raise ValueError(f"future_covariates: expected values of {names} for the {steps} "
+                             "forecast steps; found None.")
+        if isinstance(values, (xr.Dataset, xr.DataArray)):
+            fut = self._records(values, arg="future_covariates")
+            try:
+                cols = select_columns(fut.var_names, names, "future_covariates")
+            except ValueError:
+                raise ValueError(f"future_covariates: expected the variables {names}; found "
+                                 f"{fut.var_names}.") from None
+            arr = fut.values[:, :, cols]
+        else:
+            arr = np.asarray(values, dtype=np.float64)
+            if arr.ndim == 1 and len(fc) == 1:
+                arr = arr[:, None]
+            if arr.ndim == 2:
+                arr = arr[None]
+        if arr.ndim != 3 or arr.shape[0] not in (1, rec.n_series) or arr.shape[2] != len(fc):
+            raise ValueError(
+                f"future_covariates: expected values of shape ({rec.n_series}, >= {steps}, "
+                f"{len(fc)}) (series, step, covariate); found {arr.shape}.")
+        if arr.shape[1] < steps:
+            raise ValueError(f"future_covariates: expected values for the {steps} forecast steps; "
+                             f"found {arr.shape[1]}.")
+        arr = arr[:, :steps]
+        if np.isnan(arr).any() and self.nan_inputs == "skip":
+            raise ValueError("future_covariates: expected no NaN (nan_inputs='skip'); found NaN.")
+        return np.broadcast_to((arr - self.x_mean_[fc]) / self.x_scale_[fc],
+                               (rec.n_series, steps, len(fc)))
+
+    def score(self, data, y=None):
+        """Skill against persistence, ``1 - MSE(forecast) / MSE(persistence)``, over every
+        issued forecast, lead and target with an observation (higher is better; 0 is
+        persistence).
+
+        Parameters
+        ----------
+        data : ndarray, DataArray or Dataset
+        y : None
+            Unused.
+
+        Returns
+        -------
+        float
+        """
+        from ..metrics import skill
+
+        rec = self._records(data)
+        mean, _ = self._issued(rec)
+        truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback, self.horizon)
+        return float(skill(truth, mean, np.broadcast_to(last, truth.shape)))
+
+    # ------------------------------------------------------------------ labels
+    def _wrap(self, rec, mean, std, lead):
+        """Give forecasts ``(series, time[, lead], target)`` the input's form."""
+        names = [self.variable_names_[i] for i in self._cols[0]]
+        if rec.kind == "numpy":
+            def shape(a):
+                a = a if rec.ndim == 3 else a[0]
+                return a[..., 0] if rec.ndim == 1 else a
+            return shape(mean) if std is None else (shape(mean), shape(std))
+        if lead:
+            times = rec.time[self.lookback - 1:]
+            extended = np.concatenate([rec.time, future_times(rec.time, self.horizon)])
+            issue = np.arange(self.lookback - 1, rec.n_time)
+            valid = extended[issue[:, None] + np.arange(1, self.horizon + 1)[None, :]]
+        else:
+            times = future_times(rec.time, mean.shape[1])
+        dims = list(rec.sample_dims) + [rec.time_dim] + (["lead"] if lead else [])
+        coords = dict(rec.sample_coords)
+        coords[rec.time_dim] = times
+        if lead:
+            coords["lead"] = np.arange(1, self.horizon + 1)
+            coords["valid_time"] = ((rec.time_dim, "lead"), valid)
+        if len(names) > 1:
+            dims.append("variable")
+            coords["variable"] = names
+
+        def da(values, name):
+            values = values.reshape(rec.sample_shape + values.shape[1:])
+            if len(names) == 1:
+                values = values[..., 0]
+            return xr.DataArray(values, dims=dims, coords=coords, name=name,
+                                attrs=dict(rec.attrs))
+
+        name = names[0] if len(names) == 1 else None
+        if std is None:
+            return da(mean, name)
+        return xr.Dataset({"mean": da(mean, "mean"), "std": da(std, "std")},
+                          attrs=dict(rec.attrs))
+
+    # ------------------------------------------------------------------ files
+    def save(self, path):
+        """Save the fitted forecaster as a netCDF file (see :func:`seqlstm.io.save`).
+
+        Returns
+        -------
+        self
+        """
+        from ..io import save
+
+        save(self, path)
+        return self
+
+    def _to_state(self):
+        """The fitted forecaster as plain values, for :func:`seqlstm.io.save`."""
+        check_is_fitted(self)
+        return {
+            "estimator": type(self).__name__,
+            "params": self.get_params(deep=False),
+            "network": self.network_,
+            "seeds": self._seeds_,
+            "history": self._state.history(),
+            "n_features_in": len(self.variable_names_),
+            "feature_names_in": None,
+            "n_outputs": len(self._cols[0]),
+            "x_mean": self.x_mean_,
+            "x_scale": self.x_scale_,
+            "extra": {
+                "variable_names": list(self.variable_names_),
+                "static_names": list(self.static_names_),
+                "columns": [c.tolist() for c in self._cols],
+                "static_mean": self.static_mean_.tolist(),
+                "static_scale": self.static_scale_.tolist(),
+                "n_windows": self.n_windows_,
+                "n_skipped_windows": self.n_skipped_windows_,
+                "time_step": self.time_step_,
+            },
+        }
+
+    @classmethod
+    def _from_state(cls, state):
+        """A fitted forecaster from :meth:`_to_state`'s values (as :func:`seqlstm.io.load`
+        reads them)."""
+        est = cls(**state["params"])
+        extra = state["extra"]
+        est.network_ = state["network"]
+        est.dtype_ = np.dtype(est.network_.dtype)
+        est._seeds_ = tuple(int(s) for s in state["seeds"])
+        est._state = TrainingState.from_history(state["history"])
+        est.x_mean_ = np.asarray(state["x_mean"], dtype=np.float64)
+        est.x_scale_ = np.asarray(state["x_scale"], dtype=np.float64)
+        est.variable_names_ = list(extra["variable_names"])
+        est.static_names_ = list(extra["static_names"])
+        est._cols = tuple(np.asarray(c, dtype=np.int64) for c in extra["columns"])
+        est.static_mean_ = np.asarray(extra["static_mean"], dtype=np.float64)
+        est.static_scale_ = np.asarray(extra["static_scale"], dtype=np.float64)
+        est.n_windows_ = int(extra["n_windows"])
+        est.n_skipped_windows_ = int(extra["n_skipped_windows"])
+        est.time_step_ = extra["time_step"]
+        return est
+
+    # names of the columns, for users
+    @property
+    def target_names_(self):
+        check_is_fitted(self)
+        return [self.variable_names_[i] for i in self._cols[0]]
+
+    @property
+    def past_covariate_names_(self):
+        check_is_fitted(self)
+        return [self.variable_names_[i] for i in self._cols[1]]
+
+    @property
+    def future_covariate_names_(self):
+        check_is_fitted(self)
+        return [self.variable_names_[i] for i in self._cols[2]]
+
+
+class _Fitted:
+    """The fitted attributes of a fit in progress (copied onto the estimator on success)."""
+
+
+def _statistics(values, names, arg):
+    """NaN-aware mean and scale per column (scale 1 where the spread is zero)."""
+    if values.shape[1] == 0:
+        return np.zeros(0), np.ones(0)
+    count = np.sum(~np.isnan(values), axis=0)
+    if (count == 0).any():
+        empty = [n for n, c in zip(names, count) if c == 0]
+        raise ValueError(f"{arg}: expected observed values of every variable; found only NaN "
+                         f"in {empty}.")
+    mean = np.nanmean(values, axis=0)
+    scale = np.nanstd(values, axis=0)
+    scale[~(scale > 0)] = 1.0
+    return mean, scale
+
+
+def _time_step(time):
+    """The record's time step as a plain value for the model file (None if irregular)."""
+    if time.size < 2 or time.dtype.kind == "M":
+        return None
+    step = np.diff(time)
+    return float(step[0]) if np.allclose(step, step[0]) else None
+
+
+def _horizon_outputs(net, windows, idx, loss, nt):
+    """Mean (and std) of windows `idx` over the horizon, scaled units, references added."""
+    x, _, ref, _ = windows.batch(idx)
+    out = np.asarray(net.forward(x)[:, windows.lookback:], dtype=np.float64)
+    if loss == "gaussian":
+        mean, std = gaussian_moments(out, nt)
+    else:
+        mean, std = out, None
+    return mean + ref[:, None, :], std
+
+
+def _window_skill(net, windows, loss, nt):
+    """Skill against persistence of `net` on `windows` (scaled units): the validation score."""
+    idx = np.arange(len(windows))
+    mean, _ = _horizon_outputs(net, windows, idx, loss, nt)
+    _, y, ref, last = windows.batch(idx)
+    truth = y[:, windows.lookback:] + ref[:, None, :]
+    ok = ~np.isnan(truth)
+    err = np.sum((mean - truth)[ok] ** 2)
+    base = np.sum((np.broadcast_to(last[:, None, :], truth.shape) - truth)[ok] ** 2)
+    return 1.0 - err / base if base > 0 else -err
+
+
+def _observed(values, lookback, horizon):
+    """Observations and persistence for every issue time and lead.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n_series, n_time, n_targets)
+
+    Returns
+    -------
+    truth : ndarray, shape (n_series, n_issue, horizon, n_targets)
+        NaN past the record's end.
+    last : ndarray, shape (n_series, n_issue, 1, n_targets)
+        The value at the issue time.
+    """
+    S, T, nt = values.shape
+    padded = np.concatenate([values, np.full((S, horizon, nt), np.nan)], axis=1)
+    issue = np.arange(lookback - 1, T)
+    truth = padded[:, issue[:, None] + np.arange(1, horizon + 1)[None, :]]
+    return truth, values[:, issue][:, :, None, :]

@@ -1,0 +1,200 @@
+"""Forecasting windows as network minibatches: the forecaster's door to the window kernels.
+
+A :class:`WindowSet` holds the (scaled) records and a list of windows ``(series, start)``; its
+:meth:`WindowSet.batch` gathers a minibatch of windows by index with
+:func:`seqlstm.kernels.windows.gather_windows` (memory grows with batch × window, never with
+record × lookback) and lays them out as one network sequence of ``lookback + horizon`` steps:
+
+- at a lookback step: ``[targets, past covariates, future covariates, static, 0]``;
+- at a horizon step: ``[0 (targets unknown), 0 (past covariates unknown), future covariates,
+  static, 1]`` — the last feature flags the steps the network forecasts;
+- with ``mask_nan``: NaN inputs are set to 0 (the scaled mean) and one indicator feature per
+  time-varying input column (1 where the value was NaN) is appended;
+- with ``window_norm="last"``: the last lookback value of each target is subtracted from the
+  window's targets (inputs and horizon) and added back to forecasts, so a model learns changes
+  rather than levels (useful for trending series).
+
+The per-step targets are NaN over the lookback and the horizon's targets after it, so a per-step
+loss counts the forecast steps only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels.windows import gather_windows, valid_windows
+
+__all__ = ["WindowSet", "list_windows", "time_split"]
+
+
+def list_windows(data, static, lookback, horizon, cols, mask_nan):
+    """The windows a fit draws from, and the number skipped per series.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_series, n_time, n_vars)
+    static : ndarray, shape (n_series, n_static)
+    lookback, horizon : int
+    cols : tuple of 3 ndarray of int64
+        Target, past-covariate and future-covariate columns.
+    mask_nan : bool
+        Keep windows with NaN inputs (they are masked); otherwise skip them.
+
+    Returns
+    -------
+    series, starts : ndarray of int64
+    skipped : ndarray of int64, shape (n_series,)
+    """
+    if not mask_nan:
+        return valid_windows(data, static, lookback, horizon, *cols)
+    n_series, n_time = data.shape[:2]
+    n_win = max(n_time - lookback - horizon + 1, 0)
+    series = np.repeat(np.arange(n_series, dtype=np.int64), n_win)
+    starts = np.tile(np.arange(n_win, dtype=np.int64), n_series)
+    return series, starts, np.zeros(n_series, np.int64)
+
+
+class WindowSet:
+    """Windows of records, gathered into network minibatches on demand.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_series, n_time, n_vars)
+        Scaled records in the network's dtype, C-contiguous.
+    static : ndarray, shape (n_series, n_static)
+    series, starts : ndarray of int64, shape (n_windows,)
+    lookback, horizon : int
+    cols : tuple of 3 ndarray of int64
+        Target, past-covariate and future-covariate columns.
+    mask_nan : bool
+    window_norm : None or "last"
+
+    Attributes
+    ----------
+    inputs, targets : indexable views
+        ``inputs[idx]`` and ``targets[idx]`` give the network inputs ``(batch, lookback +
+        horizon, n_inputs)`` and per-step targets ``(batch, lookback + horizon, n_targets)`` of
+        windows ``idx`` (what :func:`seqlstm.training.run_epochs` indexes); ``shape[0]`` is the
+        number of windows.
+    """
+
+    def __init__(self, data, static, series, starts, lookback, horizon, cols, mask_nan,
+                 window_norm):
+        self.data, self.static = data, static
+        self.series = np.ascontiguousarray(series, dtype=np.int64)
+        self.starts = np.ascontiguousarray(starts, dtype=np.int64)
+        self.lookback, self.horizon = int(lookback), int(horizon)
+        self.cols = tuple(np.ascontiguousarray(c, dtype=np.int64) for c in cols)
+        self.mask_nan, self.window_norm = bool(mask_nan), window_norm
+        self._cache = (None, None)
+        self.inputs = _View(self, 0)
+        self.targets = _View(self, 1)
+
+    def __len__(self):
+        return self.series.shape[0]
+
+    @staticmethod
+    def n_inputs(n_targets, n_past, n_future, n_static, mask_nan):
+        """Width of the network's input for these column counts."""
+        n_var = n_targets + n_past + n_future
+        return n_var + n_static + 1 + (n_var if mask_nan else 0)
+
+    def batch(self, idx):
+        """Network inputs, per-step targets and the window references of windows `idx`.
+
+        Returns
+        -------
+        x : ndarray, shape (batch, lookback + horizon, n_inputs)
+        y : ndarray, shape (batch, lookback + horizon, n_targets)
+            NaN over the lookback.
+        ref : ndarray, shape (batch, n_targets)
+            What was subtracted from the targets (zeros without ``window_norm``).
+        last : ndarray, shape (batch, n_targets)
+            The last lookback value of each target (the persistence forecast), in scaled units.
+        """
+        key, value = self._cache
+        if key is not None and key.shape == np.shape(idx) and np.array_equal(key, idx):
+            return value
+        value = self._gather(np.asarray(idx))
+        self._cache = (np.array(idx, copy=True), value)
+        return value
+
+    def _gather(self, idx):
+        L, Hz = self.lookback, self.horizon
+        tc, pc, fc = self.cols
+        nt, npc, nf = len(tc), len(pc), len(fc)
+        ns = self.static.shape[1]
+        B = len(idx)
+        dtype = self.data.dtype
+        n_var = nt + npc + nf
+        win = np.empty((B, L, n_var + ns), dtype)
+        yh = np.empty((B, Hz, nt), dtype)
+        fh = np.empty((B, Hz, nf), dtype)
+        bad = gather_windows(self.data, self.static, self.series[idx], self.starts[idx], L, Hz,
+                             tc, pc, fc, win, yh, fh)
+        if bad >= 0:
+            raise IndexError(f"window {idx[bad]} does not lie in its record")
+        x = np.zeros((B, L + Hz, self.n_inputs(nt, npc, nf, ns, self.mask_nan)), dtype)
+        x[:, :L, :n_var + ns] = win
+        x[:, L:, nt + npc:n_var] = fh
+        x[:, L:, n_var:n_var + ns] = win[:, :1, n_var:]
+        x[:, L:, n_var + ns] = 1
+        last = win[:, L - 1, :nt].astype(np.float64)
+        if self.mask_nan:
+            ind = x[:, :, n_var + ns + 1:]
+            ind[:, :L] = np.isnan(win[:, :, :n_var])
+            ind[:, L:, nt + npc:] = np.isnan(fh)
+            np.nan_to_num(x, copy=False, nan=0.0)
+            last = np.nan_to_num(last, nan=0.0)
+        y = np.full((B, L + Hz, nt), np.nan, dtype)
+        y[:, L:] = yh
+        ref = np.zeros((B, nt))
+        if self.window_norm == "last":
+            ref = last.copy()
+            x[:, :L, :nt] -= ref[:, None, :].astype(dtype)
+            y[:, L:] -= ref[:, None, :].astype(dtype)
+        return x, y, ref, last
+
+
+class _View:
+    """``inputs`` or ``targets`` of a :class:`WindowSet`, indexable like an array."""
+
+    def __init__(self, windows, which):
+        self._windows, self._which = windows, which
+
+    @property
+    def shape(self):
+        return (len(self._windows),)
+
+    def __getitem__(self, idx):
+        return self._windows.batch(idx)[self._which]
+
+
+def time_split(series, starts, fraction, horizon):
+    """A time-ordered validation split of windows, per series.
+
+    The last ``ceil(fraction * n)`` windows of each series (by start) are held out; a training
+    window is kept only if its horizon ends before the first held-out window's horizon begins
+    (``start + horizon <= first held-out start``), so no target is in both parts.
+
+    Parameters
+    ----------
+    series, starts : ndarray of int64, shape (n_windows,)
+        Windows, sorted by series then start (as :func:`list_windows` gives them).
+    fraction : float
+        In (0, 1).
+    horizon : int
+
+    Returns
+    -------
+    train, val : ndarray of int64
+        Indices into `series` / `starts`.
+    """
+    ids, first, counts = np.unique(series, return_index=True, return_counts=True)
+    n_val = np.ceil(fraction * counts).astype(np.int64)
+    cut = first + counts - n_val                      # index of each series' first held-out
+    pos = np.arange(series.size) - np.repeat(first, counts)
+    held = pos >= np.repeat(counts - n_val, counts)
+    cut_start = np.repeat(starts[np.minimum(cut, series.size - 1)], counts)
+    train = np.flatnonzero(~held & (starts + horizon <= cut_start))
+    return train, np.flatnonzero(held)

@@ -1,0 +1,303 @@
+"""Tests of seqlstm.ensemble: SeedEnsemble."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import cross_val_score
+from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import check_random_state
+
+import seqlstm
+import seqlstm.io
+from seqlstm import LSTMClassifier, LSTMRegressor, SeedEnsemble, load
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+SMALL = dict(hidden_size=4, max_iter=3, learning_rate_init=0.02)
+
+
+def sequences(n=30, T=6, seed=0, labeled=False):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, T, 2))
+    X[::5, -2:] = np.nan
+    y = np.nansum(X[:, :, 0], axis=1)
+    if labeled:
+        X = xr.DataArray(X, dims=("station", "time", "feature"),
+                         coords={"station": np.arange(100, 100 + n), "feature": ["a", "b"]},
+                         attrs={"units": "m"})
+        y = xr.DataArray(y, dims=("station",), coords={"station": X.station}, name="total")
+    return X, y
+
+
+def labels(y):
+    return np.where(np.asarray(y) > 0, "wet", "dry")
+
+
+def test_is_an_estimator_of_the_wrapped_kind_and_exported():
+    assert "SeedEnsemble" in seqlstm.__all__ and seqlstm.SeedEnsemble is SeedEnsemble
+    reg = SeedEnsemble(LSTMRegressor(**SMALL), n_estimators=2, random_state=0)
+    clf = SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=2, random_state=0)
+    assert is_regressor(reg) and not is_classifier(reg)
+    assert is_classifier(clf) and not is_regressor(clf)
+    assert hasattr(clf, "predict_proba") and not hasattr(reg, "predict_proba")
+    params = reg.get_params(deep=True)
+    assert params["n_estimators"] == 2 and params["estimator__hidden_size"] == 4
+    reg.set_params(estimator__hidden_size=5, n_estimators=3)
+    assert reg.estimator.hidden_size == 5 and reg.n_estimators == 3
+    X, y = sequences()
+    reg.fit(X, y)
+    copy = clone(reg)
+    assert not hasattr(copy, "estimators_")
+    assert copy.get_params(deep=False)["n_estimators"] == 3
+    assert copy.estimator is not reg.estimator and copy.estimator.hidden_size == 5
+
+
+def test_members_are_clones_with_drawn_seeds():
+    X, y = sequences()
+    ens = SeedEnsemble(LSTMRegressor(random_state=99, **SMALL), n_estimators=3,
+                       random_state=7, n_jobs=1).fit(X, y)
+    expected = check_random_state(7).randint(0, np.iinfo(np.int32).max, size=3)
+    np.testing.assert_array_equal(ens.seeds_, expected)
+    assert [m.random_state for m in ens.estimators_] == [int(s) for s in expected]
+    assert all(m.n_jobs == 1 and m.hidden_size == 4 for m in ens.estimators_)
+    assert ens.estimator.random_state == 99 and not hasattr(ens.estimator, "network_")
+    single = LSTMRegressor(random_state=int(expected[1]), n_jobs=1, **SMALL).fit(X, y)
+    np.testing.assert_array_equal(ens.estimators_[1].network_.params, single.network_.params)
+    assert ens.n_features_in_ == 2
+    # n_jobs=None keeps the template's
+    ens = SeedEnsemble(LSTMRegressor(n_jobs=2, **SMALL), n_estimators=1).fit(X, y)
+    assert ens.estimators_[0].n_jobs == 2
+
+
+def test_bit_identical_at_one_and_two_threads():
+    from seqlstm._threads import numba_threads
+
+    X, y = sequences(n=40)
+    fits = []
+    for n in (1, 2):
+        with numba_threads(n):
+            fits.append(SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=3, random_state=0)
+                        .fit(X, labels(y)))
+    fits.append(SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=3, random_state=0,
+                             n_jobs=2).fit(X, labels(y)))
+    a = fits[0]
+    for b in fits[1:]:
+        for ma, mb in zip(a.estimators_, b.estimators_):
+            np.testing.assert_array_equal(ma.network_.params, mb.network_.params)
+        np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    other = SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=3, random_state=1).fit(X, labels(y))
+    assert not np.array_equal(a.predict_proba(X), other.predict_proba(X))
+
+
+def test_classifier_mean_probabilities_sum_to_one_and_argmax():
+    X, y = sequences()
+    ens = SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=3, random_state=0).fit(X, labels(y))
+    proba = ens.predict_proba(X)
+    members = [m.predict_proba(X) for m in ens.estimators_]
+    np.testing.assert_allclose(proba, sum(members) / 3, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(ens.classes_, ["dry", "wet"])
+    np.testing.assert_array_equal(ens.predict(X), ens.classes_[proba.argmax(axis=1)])
+    assert ens.score(X, labels(y)) == np.mean(ens.predict(X) == labels(y))
+
+
+def test_classifier_labeled_per_step_keeps_the_members_form():
+    X, y = sequences(labeled=True)
+    steps = xr.where(X.sel(feature="a") > 0, "up", "down").where(X.sel(feature="a").notnull())
+    ens = SeedEnsemble(LSTMClassifier(return_sequences=True, **SMALL), n_estimators=2,
+                       random_state=0).fit(X, steps)
+    proba = ens.predict_proba(X)
+    member = ens.estimators_[0].predict_proba(X)
+    assert isinstance(proba, xr.DataArray)
+    assert proba.dims == member.dims and proba.attrs == member.attrs
+    xr.testing.assert_identical(proba.coords.to_dataset(), member.coords.to_dataset())
+    padded = np.isnan(proba.values).any(axis=-1)
+    np.testing.assert_array_equal(padded, np.isnan(X.values).all(axis=-1))
+    np.testing.assert_allclose(proba.values.sum(axis=-1)[~padded], 1.0, rtol=0, atol=1e-12)
+    pred = ens.predict(X)
+    first = ens.estimators_[0].predict(X)
+    assert pred.dims == first.dims and pred.dtype == first.dtype
+    assert pd.isna(pred.values[padded]).all() and pd.isna(first.values[padded]).all()
+    assert set(pred.values[~padded]) <= {"up", "down"}
+
+
+def test_gaussian_regressor_mixture_mean_and_variance():
+    X, y = sequences(labeled=True)
+    ens = SeedEnsemble(LSTMRegressor(loss="gaussian", **SMALL), n_estimators=4,
+                       random_state=0).fit(X, y)
+    mean, std = ens.predict(X, return_std=True)
+    mus, sigmas = zip(*(m.predict(X, return_std=True) for m in ens.estimators_))
+    mus = np.array([m.values for m in mus])
+    sigmas = np.array([s.values for s in sigmas])
+    # Lakshminarayanan et al. 2017
+    np.testing.assert_allclose(mean.values, mus.mean(axis=0), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(std.values ** 2, (sigmas ** 2 + mus ** 2).mean(axis=0)
+                               - mus.mean(axis=0) ** 2, rtol=1e-9, atol=1e-9)
+    assert (std.values ** 2 >= (sigmas ** 2).mean(axis=0)).all()
+    assert ((std.values ** 2 - (sigmas ** 2).mean(axis=0)) > 0).any()   # members disagree
+    # the members' labeled form
+    member = ens.estimators_[0].predict(X)
+    for out in (mean, std, ens.predict(X)):
+        assert isinstance(out, xr.DataArray) and out.dims == ("station",)
+        assert out.name == member.name == "total"
+        np.testing.assert_array_equal(out.station, X.station)
+    xr.testing.assert_identical(ens.predict(X), mean)
+    assert np.isfinite(ens.score(X, y))
+
+
+def test_squared_error_regressor_mean_and_spread():
+    X, y = sequences()
+    ens = SeedEnsemble(LSTMRegressor(**SMALL), n_estimators=3, random_state=0).fit(X, y)
+    preds = np.array([m.predict(X) for m in ens.estimators_])
+    mean, spread = ens.predict(X, return_std=True)
+    assert isinstance(mean, np.ndarray) and mean.shape == (30,)
+    np.testing.assert_allclose(mean, preds.mean(axis=0), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(spread, preds.std(axis=0), rtol=1e-9, atol=1e-12)
+    from sklearn.metrics import r2_score
+
+    assert ens.score(X, y) == pytest.approx(r2_score(y, mean))
+
+
+@pytest.mark.parametrize("kind", ["classifier", "gaussian"])
+def test_netcdf_round_trip_bit_identical(tmp_path, kind):
+    X, y = sequences(labeled=True)
+    if kind == "classifier":
+        est, target = LSTMClassifier(chrono_t_max=6, **SMALL), labels(y)
+    else:
+        est, target = LSTMRegressor(loss="gaussian", cell="gru", **SMALL), y
+    ens = SeedEnsemble(est, n_estimators=3, random_state=0).fit(X, target)
+    path = tmp_path / "ens.nc"
+    ens.save(path)
+    loaded = load(path)
+    assert type(loaded) is SeedEnsemble
+    params, expected = loaded.get_params(), ens.get_params()
+    assert type(params.pop("estimator")) is type(expected.pop("estimator"))
+    assert params == expected and loaded.estimator.get_params() == est.get_params()
+    np.testing.assert_array_equal(loaded.seeds_, ens.seeds_)
+    for a, b in zip(loaded.estimators_, ens.estimators_):
+        assert type(a) is type(b) and a.get_params() == b.get_params()
+        np.testing.assert_array_equal(a.network_.params, b.network_.params)
+        assert a.loss_curve_ == b.loss_curve_
+    np.testing.assert_array_equal(loaded.feature_names_in_, ens.feature_names_in_)
+    if kind == "classifier":
+        xr.testing.assert_identical(loaded.predict_proba(X), ens.predict_proba(X))
+        xr.testing.assert_identical(loaded.predict(X), ens.predict(X))
+        np.testing.assert_array_equal(loaded.classes_, ens.classes_)
+    else:
+        for a, b in zip(loaded.predict(X, return_std=True), ens.predict(X, return_std=True)):
+            xr.testing.assert_identical(a, b)
+    # one file, readable by other netCDF tools
+    with xr.open_dataset(path, engine="scipy") as ds:
+        assert ds.attrs["estimator"] == "SeedEnsemble" and ds.attrs["n_members"] == 3
+        assert ds.attrs["m2_estimator"] == type(est).__name__
+        assert "m0_weight_ih_l0" in ds and "m2_head_weight" in ds
+
+
+def test_corrupted_ensemble_file(tmp_path):
+    X, y = sequences()
+    ens = SeedEnsemble(LSTMRegressor(**SMALL), n_estimators=2, random_state=0).fit(X, y)
+    path = tmp_path / "ens.nc"
+    ens.save(path)
+    variables, attrs, _ = seqlstm.io.read_netcdf(path)
+    with xr.open_dataset(path, engine="scipy") as ds:
+        dims = {name: ds[name].dims for name in ds.variables}
+    variables["m1_weight_hh_l0"] = variables["m1_weight_hh_l0"] * 2
+    seqlstm.io.write_netcdf(path, {k: (dims[k], v) for k, v in variables.items()}, attrs)
+    with pytest.raises(ValueError, match="checksum"):
+        load(path)
+    del attrs["m1_estimator"]
+    seqlstm.io.write_netcdf(path, {k: (dims[k], v) for k, v in variables.items()}, attrs)
+    with pytest.raises(ValueError):
+        load(path)
+
+
+def test_cross_val_score_uses_the_wrapped_kind():
+    X, y = sequences(n=24)
+    scores = cross_val_score(SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=2,
+                                          random_state=0), X, labels(y), cv=2)
+    assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
+
+
+def test_bad_input():
+    X, y = sequences()
+    with pytest.raises(ValueError, match="n_estimators"):
+        SeedEnsemble(LSTMRegressor(**SMALL), n_estimators=0).fit(X, y)
+    with pytest.raises(ValueError, match="estimator"):
+        SeedEnsemble("LSTMRegressor").fit(X, y)
+    with pytest.raises(ValueError, match="n_jobs"):
+        SeedEnsemble(LSTMRegressor(**SMALL), n_jobs="two").fit(X, y)
+    from sklearn.linear_model import LinearRegression
+
+    with pytest.raises(ValueError, match="estimator: expected an estimator with a random_state"):
+        SeedEnsemble(LinearRegression()).fit(X[:, 0], y)
+    ens = SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=2, random_state=0)
+    with pytest.raises(NotFittedError):
+        ens.predict(X)
+    with pytest.raises(NotFittedError):
+        ens.predict_proba(X)
+    with pytest.raises(NotFittedError):
+        ens.save("never.nc")
+    ens.fit(X, labels(y))
+    with pytest.raises(ValueError, match="return_std"):
+        ens.predict(X, return_std=True)
+    with pytest.raises(ValueError, match="features"):
+        ens.predict(X[:, :, :1])
+    with pytest.raises(ValueError, match="y: expected shape"):
+        ens.score(X, labels(y)[:5])
+    with pytest.raises(ValueError, match="sample_weight"):
+        ens.score(X, labels(y), sample_weight=np.ones(3))
+    # a failing fit leaves the fitted ensemble as it was
+    before = [m.network_.params.copy() for m in ens.estimators_]
+    with pytest.raises(ValueError):
+        ens.fit(X, np.full(30, "only one class"))
+    for m, p in zip(ens.estimators_, before):
+        np.testing.assert_array_equal(m.network_.params, p)
+    assert list(ens.classes_) == ["dry", "wet"]
+
+
+def test_generic_estimators_fit_but_only_seqlstm_ones_save(tmp_path):
+    rng = np.random.default_rng(0)
+    X2, y2 = rng.normal(size=(20, 3)), rng.normal(size=20)
+    ens = SeedEnsemble(DecisionTreeRegressor(max_features=1), n_estimators=3,
+                       random_state=0).fit(X2, y2)
+    preds = np.array([m.predict(X2) for m in ens.estimators_])
+    np.testing.assert_allclose(ens.predict(X2), preds.mean(axis=0), rtol=1e-13, atol=1e-13)
+    with pytest.raises(TypeError, match="estimator"):
+        ens.save(tmp_path / "tree.nc")
+    assert not (tmp_path / "tree.nc").exists()
+
+
+def test_dask_input_gives_lazy_equal_results():
+    pytest.importorskip("dask")
+    X, y = sequences(labeled=True)
+    lazy_X = X.chunk({"station": 7})
+    reg = SeedEnsemble(LSTMRegressor(loss="gaussian", **SMALL), n_estimators=2,
+                       random_state=0).fit(X, y)
+    for lazy, eager in zip(reg.predict(lazy_X, return_std=True), reg.predict(X, return_std=True)):
+        assert lazy.chunks is not None          # not computed yet
+        assert lazy.name == eager.name and lazy.attrs == eager.attrs
+        np.testing.assert_allclose(lazy.values, eager.values, rtol=1e-12, atol=1e-12)
+    clf = SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=2, random_state=0).fit(X, labels(y))
+    lazy = clf.predict_proba(lazy_X)
+    assert lazy.chunks is not None
+    np.testing.assert_allclose(lazy.values, clf.predict_proba(X).values, rtol=0, atol=1e-12)
+    lazy_labels = clf.predict(lazy_X)
+    assert lazy_labels.chunks is not None
+    np.testing.assert_array_equal(lazy_labels.values, clf.predict(X).values)
+
+
+@parametrize_with_checks(
+    [
+        SeedEnsemble(LSTMRegressor(hidden_size=8, max_iter=30, learning_rate_init=0.02),
+                     n_estimators=2, random_state=0),
+        SeedEnsemble(LSTMClassifier(hidden_size=8, max_iter=30, learning_rate_init=0.02),
+                     n_estimators=2, random_state=0),
+    ],
+    expected_failed_checks=lambda est: est._expected_failed_checks(),
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

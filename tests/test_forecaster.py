@@ -1,0 +1,230 @@
+"""LSTMForecaster: learning, coordinates, recursion, files, threads, errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+import seqlstm
+from seqlstm import LSTMForecaster
+from seqlstm._threads import numba_threads
+
+FAST = dict(hidden_size=8, max_iter=3, batch_size=16, random_state=0)
+
+
+def _sine(n=300, period=20, noise=0.05, seed=0):
+    t = np.arange(n)
+    return np.sin(2 * np.pi * t / period) + noise * np.random.default_rng(seed).standard_normal(n)
+
+
+def _stations(n_time=120):
+    """Two stations, daily, a forcing known ahead, a past covariate and a static attribute."""
+    rng = np.random.default_rng(1)
+    time = pd.date_range("2001-01-01", periods=n_time, freq="D")
+    rain = rng.gamma(1.0, 1.0, (2, n_time))
+    temp = np.sin(np.arange(n_time) / 10.0)[None, :] + np.zeros((2, 1))
+    area = np.array([1.0, 2.0])
+    flow = np.zeros((2, n_time))
+    for t in range(1, n_time):
+        flow[:, t] = 0.8 * flow[:, t - 1] + 0.3 * area * rain[:, t]
+    return xr.Dataset(
+        {"flow": (("station", "time"), flow), "rain": (("station", "time"), rain),
+         "temp": (("station", "time"), temp), "area": ("station", area)},
+        coords={"station": ["a", "b"], "time": time}, attrs={"title": "synthetic"})
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_learns_a_sine_better_than_persistence():
+    y = _sine(400)
+    model = LSTMForecaster(lookback=20, horizon=3, hidden_size=16, max_iter=30,
+                           learning_rate_init=1e-2, random_state=0).fit(y[:300])
+    assert model.score(y[300:]) > 0.5
+    assert model.n_windows_ == 300 - 20 - 3 + 1 and model.n_skipped_windows_ == 0
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_coordinates_written_out_datetime_two_series():
+    ds = _stations()
+    model = LSTMForecaster(lookback=5, horizon=2, target="flow", future_covariates="rain",
+                           **FAST).fit(ds)
+    assert model.target_names_ == ["flow"] and model.future_covariate_names_ == ["rain"]
+    assert model.past_covariate_names_ == ["temp"] and model.static_names_ == ["area"]
+    part = ds.isel(time=slice(0, 8))
+    pred = model.predict(part)
+    assert pred.dims == ("station", "time", "lead") and pred.name == "flow"
+    assert pred.attrs == {"title": "synthetic"}
+    np.testing.assert_array_equal(pred["station"], ["a", "b"])
+    # issue times: those with a full lookback, 2001-01-05 .. 2001-01-08
+    np.testing.assert_array_equal(pred["time"], pd.date_range("2001-01-05", periods=4).values)
+    np.testing.assert_array_equal(pred["lead"], [1, 2])
+    expected_valid = [["2001-01-06", "2001-01-07"], ["2001-01-07", "2001-01-08"],
+                      ["2001-01-08", "2001-01-09"], ["2001-01-09", "2001-01-10"]]
+    np.testing.assert_array_equal(pred["valid_time"].values,
+                                  np.array(expected_valid, dtype="datetime64[ns]"))
+    # the forecasts need the future covariate over the horizon: known for issue times whose
+    # horizon is in the record (01-05 and 01-06), NaN after
+    assert np.isfinite(pred.values[:, :2]).all() and np.isnan(pred.values[:, 2:]).all()
+    # every forecast equals the one computed on its window alone
+    alone = model.predict(ds.isel(time=slice(1, 8)))
+    np.testing.assert_array_equal(alone.sel(time="2001-01-06").values,
+                                  pred.sel(time="2001-01-06").values)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_coordinates_numeric_time_and_numpy_shapes():
+    y = _sine(60)
+    da = xr.DataArray(y, dims="time", coords={"time": 0.5 * np.arange(60)}, name="level")
+    model = LSTMForecaster(lookback=4, horizon=3, **FAST).fit(da)
+    pred = model.predict(da)
+    np.testing.assert_array_equal(pred["time"], 0.5 * np.arange(3, 60))
+    np.testing.assert_array_equal(pred["valid_time"].values[-1], [30.0, 30.5, 31.0])
+    fc = model.forecast(da, 5)
+    np.testing.assert_array_equal(fc["time"], [30.0, 30.5, 31.0, 31.5, 32.0])
+    # NumPy: (time,) -> (issue, lead); (series, time, var) -> (series, issue, lead, target)
+    out = model.predict(y)
+    assert out.shape == (57, 3)
+    np.testing.assert_array_equal(out, pred.values)
+    assert model.predict(y[None, :, None]).shape == (1, 57, 3, 1)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_forecast_recursion_equals_feeding_back_by_hand():
+    y = _sine(100)
+    model = LSTMForecaster(lookback=10, horizon=3, **FAST).fit(y)
+    six = model.forecast(y, 6)
+    first = model.predict(y)[-1]                     # issued at the last time: leads 1..3
+    np.testing.assert_array_equal(six[:3], first)
+    extended = np.concatenate([y, first]).astype(np.float64)
+    second = model.predict(extended)[-1]
+    np.testing.assert_allclose(six[3:], second, rtol=1e-6, atol=1e-6)  # float32 round trip
+    assert model.forecast(y, 2).shape == (2,)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_future_covariates_in_forecast():
+    ds = _stations()
+    model = LSTMForecaster(lookback=5, horizon=2, target="flow", future_covariates="rain",
+                           **FAST).fit(ds.drop_vars("temp"))
+    past = ds.drop_vars("temp").isel(time=slice(0, 100))
+    ahead = ds[["rain"]].isel(time=slice(100, 104))
+    out = model.forecast(past, 4, future_covariates=ahead)
+    assert out.dims == ("station", "time")
+    np.testing.assert_array_equal(out["time"], ds["time"].values[100:104])
+    # the forecast of the first block equals predict's at the record's last issue time
+    pred = model.predict(ds.drop_vars("temp").isel(time=slice(0, 102)))
+    np.testing.assert_array_equal(out.values[:, :2], pred.isel(time=-3).values)
+    with pytest.raises(ValueError, match="future_covariates: expected values for the 4 "
+                                         "forecast steps; found 3"):
+        model.forecast(past, 4, future_covariates=ahead.isel(time=slice(0, 3)))
+    with pytest.raises(ValueError, match=r"future_covariates: expected values of \['rain'\]"):
+        model.forecast(past, 4)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_gaussian_intervals_and_file_round_trip(tmp_path):
+    ds = _stations()
+    model = LSTMForecaster(lookback=6, horizon=2, target="flow", future_covariates=["rain"],
+                           loss="gaussian", **FAST).fit(ds)
+    out = model.predict(ds)
+    assert isinstance(out, xr.Dataset) and set(out.data_vars) == {"mean", "std"}
+    assert (out["std"].fillna(1) > 0).all()
+    lower, upper = model.predict_interval(ds, coverage=0.8)
+    np.testing.assert_allclose((upper - out["mean"]).fillna(0),
+                               (1.2815515655446004 * out["std"]).fillna(0), rtol=1e-12)
+    path = tmp_path / "forecaster.nc"
+    model.save(path)
+    loaded = seqlstm.load(path)
+    assert isinstance(loaded, LSTMForecaster)
+    assert loaded.static_names_ == ["area"] and loaded.future_covariate_names_ == ["rain"]
+    assert loaded.past_covariate_names_ == ["temp"]
+    xr.testing.assert_identical(loaded.predict(ds), out)
+    np.testing.assert_array_equal(loaded.loss_curve_, model.loss_curve_)
+    with pytest.raises(ValueError, match="predict_interval: expected a forecaster fitted with "
+                                         "loss='gaussian'"):
+        LSTMForecaster(lookback=6, **FAST).fit(ds, ).predict_interval(ds)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_gaps_skipped_or_masked():
+    y = _sine(80)
+    y[30] = np.nan
+    model = LSTMForecaster(lookback=5, horizon=2, **FAST).fit(y)
+    # windows whose lookback holds time 30: starts 26..30 (5 windows)
+    assert model.n_windows_ == 80 - 5 - 2 + 1 - 5 and model.n_skipped_windows_ == 5
+    pred = model.predict(y)
+    assert np.isnan(pred[30 - 4:30 - 4 + 5]).all() and np.isfinite(pred[:26]).all()
+    masked = LSTMForecaster(lookback=5, horizon=2, nan_inputs="mask", **FAST).fit(y)
+    assert masked.n_skipped_windows_ == 0 and np.isfinite(masked.predict(y)).all()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_bit_identical_at_one_and_two_threads():
+    ds = _stations()
+    outs = []
+    for n in (1, 2):
+        with numba_threads(n):
+            m = LSTMForecaster(lookback=5, horizon=2, target="flow", batch_size=64,
+                               hidden_size=8, max_iter=2, random_state=3).fit(ds)
+            outs.append(m.predict(ds).values)
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_and_clone():
+    y = np.stack([_sine(120, seed=s) for s in range(4)])[:, :, None]   # 4 series
+    search = GridSearchCV(LSTMForecaster(**FAST), {"lookback": [4, 8]}, cv=2).fit(y)
+    assert search.best_params_["lookback"] in (4, 8)
+    assert clone(search.best_estimator_).get_params()["lookback"] == search.best_params_[
+        "lookback"]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_early_stopping_time_ordered():
+    y = _sine(200)
+    model = LSTMForecaster(lookback=10, horizon=2, early_stopping=True, validation_fraction=0.2,
+                           **FAST).fit(y)
+    assert len(model.validation_scores_) == model.n_iter_
+
+
+def test_failed_fit_keeps_the_previous_model():
+    y = _sine(60)
+    with pytest.warns(Warning):
+        model = LSTMForecaster(lookback=5, **FAST).fit(y)
+    before = model.predict(y)
+    model.set_params(lookback=100)
+    with pytest.raises(ValueError, match="lookback: expected lookback \\+ horizon = 101 steps "
+                                         "at most the record length; found a record of 60"):
+        model.fit(y)
+    model.set_params(lookback=5)
+    np.testing.assert_array_equal(model.predict(y), before)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_bad_input():
+    ds = _stations()
+    with pytest.raises(ValueError, match="target: expected names of time-varying variables"):
+        LSTMForecaster(target="snow", **FAST).fit(ds)
+    with pytest.raises(ValueError, match="future_covariates: expected names of time-varying"):
+        LSTMForecaster(target="flow", future_covariates="wind", **FAST).fit(ds)
+    with pytest.raises(ValueError, match="target: expected variables that are not future"):
+        LSTMForecaster(target="flow", future_covariates="flow", **FAST).fit(ds)
+    with pytest.raises(ValueError, match="y: expected None"):
+        LSTMForecaster(**FAST).fit(ds, np.zeros(3))
+    bad_time = ds.assign_coords(time=ds["time"].values[::-1])
+    with pytest.raises(ValueError, match="data: expected a strictly increasing time coordinate"):
+        LSTMForecaster(target="flow", **FAST).fit(bad_time)
+    y = _sine(50)
+    model = LSTMForecaster(lookback=5, **FAST).fit(y)
+    for steps in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="steps: expected an integer >= 1"):
+            model.forecast(y, steps)
+    with pytest.raises(ValueError, match="lookback: expected lookback = 5 steps at most"):
+        model.predict(y[:3])
+    with pytest.raises(ValueError, match="data: expected the variables seen in fit"):
+        model.predict(np.zeros((50, 2)))
+    past = LSTMForecaster(lookback=5, horizon=2, target="flow", **FAST).fit(ds)
+    with pytest.raises(ValueError, match="steps: expected at most horizon = 2 steps for a model "
+                                         r"with past covariates \['rain', 'temp'\]"):
+        past.forecast(ds, 3)
