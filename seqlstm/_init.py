@@ -21,11 +21,16 @@ from numbers import Integral
 
 import numpy as np
 
+from .cells import CELLS
+
 __all__ = ["CHRONO_CELLS", "chrono_bias", "apply_chrono", "check_chrono"]
 
 #: Cells chrono initialisation applies to -> (number of gate blocks, forget-gate block or None).
 #: ``None``: no forget gate of its own (``"cifg"``: ``f = 1 - i``).
-CHRONO_CELLS = {"lstm": (4, 1), "peephole": (4, 1), "cifg": (3, None)}
+#: The LSTM family (the cells with a cell state), from ``seqlstm.cells``.
+CHRONO_CELLS = {cell.name: (cell.n_gates, cell.gates.index("forget_gate")
+                            if "forget_gate" in cell.gates else None)
+                for cell in CELLS.values() if cell.has_cell_state}
 
 
 def _check_t_max(t_max, name="t_max"):

@@ -12,25 +12,24 @@
 Both accept a :class:`~seqlstm.RecurrentNetwork` or a fitted estimator (any object with a
 ``network_`` attribute).  An estimator that transforms its input before the network (scaling)
 can provide ``_network_input(X)`` returning ``(values, lengths, SequenceData)`` (see
-:func:`network_input`).  Like every module but :mod:`seqlstm.data`, this one imports xarray
-only inside its functions.
+:func:`network_input`).  This module imports xarray only inside its functions (it returns
+labeled objects, but importing it stays cheap).
 """
 
 import numpy as np
 
+from .cells import CELLS
 from .data import to_sequences
+from .network.objective import LOSSES, loss_gradient
 
 __all__ = ["inspect", "gradient_flow", "network_input", "GATE_NAMES", "SATURATION_THRESHOLDS"]
 
-#: Variable names of each cell's gate blocks, in the kernels' order.
-GATE_NAMES = {
-    "lstm": ("input_gate", "forget_gate", "candidate", "output_gate"),
-    "peephole": ("input_gate", "forget_gate", "candidate", "output_gate"),
-    "cifg": ("input_gate", "candidate", "output_gate"),
-    "gru": ("reset_gate", "update_gate", "candidate"),
-    "rnn": (),
-}
-_TANH_BLOCKS = {"candidate"}
+#: Variable names of each cell's gate blocks, in the kernels' order (``seqlstm.cells``; the
+#: vanilla RNN's one block is its hidden state, reported as ``hidden``).
+GATE_NAMES = {cell.name: tuple(g for g in cell.gates if g != "hidden")
+              for cell in CELLS.values()}
+_TANH_BLOCKS = {gate for cell in CELLS.values()
+                for gate, act in zip(cell.gates, cell.activations) if act == "tanh"}
 #: A sigmoid gate is left-saturated below the first value and right-saturated above the second.
 SATURATION_THRESHOLDS = (0.1, 0.9)
 
@@ -195,8 +194,7 @@ def _headless(net):
     """The recurrent stack of ``net`` without its head (same parameters)."""
     if net.output_size is None:
         return net
-    twin = type(net)(net.input_size, net.hidden_size, num_layers=net.num_layers, cell=net.cell,
-                     bidirectional=net.bidirectional, output_size=None, dtype=str(net.dtype))
+    twin = type(net).from_config({**net.config(), "output_size": None})
     mine = net.named_parameters()
     for name, view in twin.named_parameters().items():
         view[...] = mine[name]
@@ -207,13 +205,9 @@ def _infer_loss(model):
     if getattr(model, "classes_", None) is not None:
         return "cross_entropy"
     loss = getattr(model, "loss", None)
-    if loss in ("mse", "gaussian", "cross_entropy"):
+    if loss in LOSSES:
         return loss
     return "mse"
-
-
-def _softplus(x):
-    return np.logaddexp(0.0, x)
 
 
 def _loss_grad(loss, pred, y, model):
@@ -231,15 +225,10 @@ def _loss_grad(loss, pred, y, model):
     y = np.asarray(y, dtype=np.float64).reshape(B, -1)
     if loss == "mse":
         return np.nan_to_num(2.0 * (pred - y))
-    if loss == "gaussian":
-        k = pred.shape[1] // 2
-        mu, raw = pred[:, :k], pred[:, k:]
-        var = _softplus(raw) + 1e-6
-        r = y - mu
-        dmu = -r / var
-        dvar = 0.5 * (1.0 / var - r * r / (var * var))
-        draw = dvar / (1.0 + np.exp(-raw))
-        return np.nan_to_num(np.concatenate([dmu, draw], axis=1))
+    if loss == "gaussian":       # the training loss's own gradient, unit weights, summed
+        _, grad = loss_gradient("gaussian", np.ascontiguousarray(pred), np.ascontiguousarray(y),
+                                np.ones(B), 1.0)
+        return grad
     raise ValueError(f"loss must be 'mse', 'gaussian' or 'cross_entropy', got {loss!r}")
 
 

@@ -39,7 +39,7 @@ import tempfile
 import numpy as np
 import xarray as xr
 
-from .training import build_network, network_config
+from .network import RecurrentNetwork
 
 __all__ = ["save", "load", "FORMAT_VERSION", "write_netcdf", "read_netcdf"]
 
@@ -199,7 +199,7 @@ def _payload(state):
         attrs["extra_json"] = json.dumps(state["extra"])
     for key, value in state["params"].items():
         attrs[f"hp_{key}"] = _json_param(key, value)
-    for key, value in network_config(net).items():
+    for key, value in net.config().items():
         attrs[f"net_{key}"] = json.dumps(value)
 
     variables = {}
@@ -378,7 +378,7 @@ def _restore_estimator(variables, attrs, path, check):
     params = _params(cls, attrs)
 
     config = {key: json.loads(str(attrs[f"net_{key}"])) for key in _NET_KEYS}
-    net = build_network(config)
+    net = RecurrentNetwork.from_config(config)
     for pname, view in net.named_parameters().items():
         if pname not in variables:
             raise ValueError(f"path: the file lacks the weight variable {pname!r}.")

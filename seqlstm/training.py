@@ -31,6 +31,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .network import MIN_VARIANCE, RecurrentNetwork, parse_tbptt, tbptt_windows
+from .network.objective import softplus
 from .optim import SGD, Adam
 
 __all__ = [
@@ -768,30 +769,18 @@ def gaussian_moments(raw, n_outputs):
     """
     raw = np.asarray(raw, dtype=np.float64)
     mean = raw[..., :n_outputs]
-    r = raw[..., n_outputs:]
-    softplus = np.maximum(r, 0.0) + np.log1p(np.exp(-np.abs(r)))
-    return mean, np.sqrt(softplus + MIN_VARIANCE)
-
-
-_CONFIG_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
-                "output_size", "dtype")
+    return mean, np.sqrt(softplus(raw[..., n_outputs:]) + MIN_VARIANCE)
 
 
 def network_config(network):
-    """The constructor arguments of `network`, as a dict of plain Python values."""
-    return {
-        "input_size": int(network.input_size),
-        "hidden_size": int(network.hidden_size),
-        "num_layers": int(network.num_layers),
-        "cell": str(network.cell),
-        "bidirectional": bool(network.bidirectional),
-        "output_size": None if network.output_size is None else int(network.output_size),
-        "dtype": network.dtype.name,
-    }
+    """The constructor arguments of `network`, as a dict of plain Python values
+    (:meth:`RecurrentNetwork.config <seqlstm.network.RecurrentNetwork.config>`)."""
+    return network.config()
 
 
 def build_network(config, params=None):
-    """Rebuild a network from :func:`network_config` and optionally its flat parameters.
+    """Rebuild a network from :func:`network_config` and optionally its flat parameters
+    (:meth:`RecurrentNetwork.from_config <seqlstm.network.RecurrentNetwork.from_config>`).
 
     Parameters
     ----------
@@ -802,7 +791,4 @@ def build_network(config, params=None):
     -------
     RecurrentNetwork
     """
-    net = RecurrentNetwork(**{k: config[k] for k in _CONFIG_KEYS}, random_state=0)
-    if params is not None:
-        net.set_flat(np.asarray(params, dtype=net.dtype))
-    return net
+    return RecurrentNetwork.from_config(config, params)

@@ -29,9 +29,7 @@ from ..preprocessing import scaling_statistics
 from ..training import (
     SCHEDULES,
     TrainingState,
-    build_network,
     make_optimizer,
-    network_config,
     resolve_batch_size,
     run_epochs,
 )
@@ -225,7 +223,7 @@ class _BaseLSTM(BaseEstimator):
         state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
         net = state.pop("network_", None)
         if net is not None:
-            state["_network_pickle"] = (network_config(net), net.get_flat())
+            state["_network_pickle"] = (net.config(), net.get_flat())
         return state
 
     def __setstate__(self, state):
@@ -233,7 +231,7 @@ class _BaseLSTM(BaseEstimator):
         packed = state.pop("_network_pickle", None)
         super().__setstate__(state)
         if packed is not None:
-            self.network_ = build_network(*packed)
+            self.network_ = RecurrentNetwork.from_config(*packed)
 
     # ------------------------------------------------------------------ validation
     def _check_hyperparameters(self):

@@ -3,8 +3,10 @@
 All kernels are compiled with ``cache=True`` (a warm start costs a fraction of a second
 instead of tens of seconds of compilation), ``error_model="numpy"`` (a float division does not
 stop a loop from vectorising) and a fastmath flag set that keeps NaN and inf semantics, so masks
-and divergence checks still work.  Tunables are passed as arguments, never read from globals,
-because Numba freezes globals at compile time.
+and divergence checks still work.  Numba freezes globals at compile time, so values that vary
+between calls are passed as arguments; the few constants compiled in (the cell codes of
+``seqlstm.cells`` and the product tunables of ``kernels/config.py``) are read from module
+globals, and changing a tunable needs a cache clear (see ``kernels/config.py``).
 
 Numba's on-disk cache is not invalidated when a function *called* by a kernel changes in another
 file (numba#1833), so kernels that call each other live in one module.

@@ -33,39 +33,24 @@ from numba import prange, types
 from numba.extending import overload
 from numba.np.linalg import ensure_blas
 
+from ..cells import CELLS
 from ._jit import OVERLOAD_OPTIONS, jit
 from .activations import sigmoid, tanh
+# the tunables, documented in config.py (PROJECTION_STEPS re-exported for the tests)
+from .config import PRODUCT_BLOCK, PROJECTION_STEPS, SMALL_PRODUCT  # noqa: F401
 
-LSTM, PEEPHOLE, CIFG, GRU, RNN = 0, 1, 2, 3, 4
-CELL_CODES = {"lstm": LSTM, "peephole": PEEPHOLE, "cifg": CIFG, "gru": GRU, "rnn": RNN}
+#: Cell codes (``seqlstm.cells``), module-level ints that the skeletons compare with their
+#: literal cell code.
+LSTM, PEEPHOLE, CIFG, GRU, RNN = (CELLS[name].code
+                                  for name in ("lstm", "peephole", "cifg", "gru", "rnn"))
+#: Cell name -> code.
+CELL_CODES = {cell.name: cell.code for cell in CELLS.values()}
 #: Number of gate blocks (rows of W_ih / W_hh in units of H) per cell.
-GATE_BLOCKS = {"lstm": 4, "peephole": 4, "cifg": 3, "gru": 3, "rnn": 1}
+GATE_BLOCKS = {cell.name: cell.n_gates for cell in CELLS.values()}
 #: Cells that carry a cell state ``c`` besides ``h``.
-HAS_CELL_STATE = {"lstm": True, "peephole": True, "cifg": True, "gru": False, "rnn": False}
-
-
-#: Largest per-step recurrent product (multiply-adds) computed in the no-transpose form
-#: ``(B, K) @ (K, N)`` with both operands C-contiguous.  OpenBLAS has small-matrix kernels for
-#: that form that skip packing: at (16, 32) @ (32, 128) it took 0.8 us against 2.1 us for the
-#: transposed form ``h @ W_hh.T``; from about 2^20 multiply-adds on, the transposed form was as
-#: fast or faster (8% at (64, 256) @ (256, 1024)).  Measured on a 2-core AVX-512 Xeon.
-SMALL_PRODUCT = 1 << 20
-#: Inference (no backward pass, so no stored activations) projects the input of this many steps
-#: at a time into a small buffer, just before the recurrence reaches them, so that the gate
-#: loops read it from cache and memory stays O(PROJECTION_STEPS) instead of O(T): one product
-#: over all steps wrote and re-read 3.2 MB per sub-batch at (T, B, G) = (100, 32, 256) and took
-#: 296 us, against 124 us in blocks of 8 steps (at (365, 64, 1024): 21 ms against 15 ms).
-#: Training keeps one product over all steps, into the activations the backward pass reads.
-PROJECTION_STEPS = 8
-
-
-#: Block size (gate columns) of the small per-step products.  OpenBLAS's small-matrix kernels
-#: ran faster on blocks of 128 gates than on the whole width: forward, (32, 64) @ (64, 256) took
-#: 7.5 us as two column blocks of W_hh^T held contiguously against 9.5 us whole, (64, 64) @
-#: (64, 256) 14.6 against 21.0; backward, (32, 256) @ (256, 64) 7.0 us as two blocks of rows of
-#: W_hh accumulated by BLAS against 8.7 us whole.  At (16, 32) @ (32, 128) one block is the
-#: whole.
-PRODUCT_BLOCK = 128
+HAS_CELL_STATE = {cell.name: cell.has_cell_state for cell in CELLS.values()}
+#: Codes of the cells that carry a cell state.
+_CELL_STATE_CODES = tuple(cell.code for cell in CELLS.values() if cell.has_cell_state)
 
 
 def _xxgemm(dtype):
@@ -296,13 +281,13 @@ def _layer_forward_typed(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0,
     """Compile ``layer_forward`` for the literal cell code: the other cells' branches are
     pruned before typing, so only the cell in use is compiled."""
     code = _cell_code(cell)
+    has_c = code in _CELL_STATE_CODES
 
     def impl(cell, reverse, x, w_ih, w_hh, b_ih, b_hh, peep, h0, c0, lengths, acts, aux,
              out, col, out_bm, rec_slot, hs, cs, hn, cn):
         T, B, I = x.shape
         G, H = w_hh.shape
         dt = x.dtype
-        has_c = code == LSTM or code == PEEPHOLE or code == CIFG
         # the input projection: one product over all steps into the full ``acts`` (training),
         # or, when ``acts`` is a buffer of P < T steps (inference), a product over the next P
         # steps each time the recurrence reaches them, read back from cache by the gate loops.

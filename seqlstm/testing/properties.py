@@ -29,6 +29,7 @@ import warnings
 import numpy as np
 
 from .. import _threads
+from ..cells import CELLS
 
 __all__ = [
     "NotApplicable",
@@ -62,8 +63,9 @@ TOLERANCES = {"float32": 1e-5, "float64": 1e-12}
 DTYPE_AGREEMENT_TOL = 1e-4
 #: Largest relative error of a gradient entry against central finite differences (float64).
 FD_TOL = 1e-5
-_SIGMOID_GATES = {"lstm": (True, True, False, True), "peephole": (True, True, False, True),
-                  "cifg": (True, False, True), "gru": (True, True, False), "rnn": (False,)}
+#: Per cell, whether each gate block is a sigmoid (else a tanh), from ``seqlstm.cells``.
+_SIGMOID_GATES = {cell.name: tuple(act == "sigmoid" for act in cell.activations)
+                  for cell in CELLS.values()}
 
 
 class NotApplicable(ValueError):
@@ -108,12 +110,14 @@ def network_like(net, dtype=None, random_state=None, copy_params=True):
     -------
     RecurrentNetwork
     """
-    new = type(net)(net.input_size, net.hidden_size, num_layers=net.num_layers, cell=net.cell,
-                    bidirectional=net.bidirectional, output_size=net.output_size,
-                    dtype=str(net.dtype) if dtype is None else dtype,
-                    random_state=random_state)
+    config = net.config()
+    if dtype is not None:
+        config["dtype"] = dtype
+    new = type(net).from_config(config)
     if copy_params:
         new.params[:] = net.params.astype(new.dtype)
+    else:
+        new.init_params(random_state)
     return new
 
 
@@ -532,7 +536,9 @@ def thread_agreement(model, X, random_state=None):
     """One and two threads give bit-identical outputs and gradients.
 
     The batch is repeated until it is split into several sub-batches (the unit of
-    parallelism), so that two threads really run concurrently.
+    parallelism), so that two threads really run concurrently; each thread count runs a fresh
+    copy of the network (the split is cached per network and batch size, so a fresh copy
+    computes its own).
 
     Raises
     ------
@@ -555,8 +561,9 @@ def thread_agreement(model, X, random_state=None):
     results = []
     for n in (1, 2):
         with _threads.numba_threads(n):
-            g, dx = net.vjp(X, G)
-            results.append((net.forward(X), net.forward_last(X), net.flatten_grads(g), dx))
+            copy = network_like(net)
+            g, dx = copy.vjp(X, G)
+            results.append((copy.forward(X), copy.forward_last(X), copy.flatten_grads(g), dx))
     worst = max(_compare(a, b) for a, b in zip(*results))
     same = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(*results))
     return bool(same), worst
