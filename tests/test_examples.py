@@ -22,6 +22,7 @@ WRITES = {
     "forecast_stations.py": ["stations_forecast.png"] if HAS_MATPLOTLIB else [],
     # reads the development data beside the repository when it is there
     "generate_text.py": [],
+    "long_record_tbptt.py": ["long_record.png"] if HAS_MATPLOTLIB else [],
     "forecast_classic.py": ["classic_series.png"] if HAS_MATPLOTLIB and HAS_SHARED_DATA else [],
 }
 
