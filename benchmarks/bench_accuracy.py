@@ -23,13 +23,12 @@ The CPU and the load at the start are written beside the figures; times are wall
 
 import argparse
 import json
-import os
 import pathlib
-import platform
 import time
 import warnings
 
 import numpy as np
+from _machine import machine
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -81,17 +80,6 @@ def run_adding(lengths, quick):
     from seqlstm.__main__ import run_demo_rows
 
     return run_demo_rows(lengths, quick=quick)
-
-
-def machine():
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start"
 
 
 def _pm(values):

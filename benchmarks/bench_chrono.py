@@ -20,11 +20,11 @@ The CPU and the load are written beside the figures; times are training wall-clo
 import argparse
 import os
 import pathlib
-import platform
 import time
 import warnings
 
 import numpy as np
+from _machine import machine as _machine_line
 
 from seqlstm import LSTMClassifier
 from seqlstm.datasets import make_temporal_order
@@ -62,17 +62,6 @@ def run(length, init, n_train, n_val, n_test, max_epochs, hidden, seed=0):
             "solved": solved(model, X_test, y_test)}
 
 
-def machine():
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", nargs="+", type=int, default=[100, 200, 500])
@@ -90,7 +79,7 @@ def main(argv=None):
     rows = [run(length, init, **sizes) for length in args.lengths
             for init in ("chrono", "default")]
     lines = ["# Chrono initialisation: temporal order problem", "",
-             f"Machine: {machine()}; load average {load_start:.1f} at the start, "
+             f"Machine: {_machine_line(load=False)}; load average {load_start:.1f} at the start, "
              f"{os.getloadavg()[0]:.1f} at the end.", "",
              f"Command: `python benchmarks/bench_chrono.py --lengths "
              f"{' '.join(map(str, args.lengths))} --max-epochs {sizes['max_epochs']}`"

@@ -23,15 +23,14 @@ Times are wall-clock on this machine; the CPU and the load are written beside th
 import argparse
 import importlib.util
 import json
-import os
 import pathlib
-import platform
 import subprocess
 import sys
 import time
 import warnings
 
 import numpy as np
+from _machine import machine as _machine
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -151,19 +150,6 @@ def memory(lengths):
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(rows[-1], flush=True)
     return rows
-
-
-def _machine():
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start"
 
 
 def write_report(path, machine, mg, cl, mem, baselines):

@@ -32,6 +32,8 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
+from .io import ModelFile
+
 __all__ = ["SeedEnsemble"]
 
 _SEED_MAX = np.iinfo(np.int32).max
@@ -53,7 +55,7 @@ def _like(template, values):
     return values
 
 
-class SeedEnsemble(BaseEstimator):
+class SeedEnsemble(ModelFile, BaseEstimator):
     """Members cloned from one estimator with different seeds; averaged predictions.
 
     Parameters
@@ -201,15 +203,9 @@ class SeedEnsemble(BaseEstimator):
 
     def _labels(self, proba):
         """Labels of the highest mean probability; missing (NaN/None) at padded steps."""
-        padded = np.isnan(proba).any(axis=-1)
-        labels = self.classes_[np.argmax(np.where(np.isnan(proba), -np.inf, proba), axis=-1)]
-        if padded.any():
-            if labels.dtype.kind == "f":
-                labels[padded] = np.nan
-            else:
-                labels = labels.astype(object)
-                labels[padded] = None
-        return labels
+        from .estimators._classifier import most_probable
+
+        return most_probable(proba, self.classes_)
 
     # ------------------------------------------------------------------ both
     def predict(self, X, return_std=False):
@@ -316,18 +312,6 @@ class SeedEnsemble(BaseEstimator):
         return float(r2_score(t[mask], p[mask], sample_weight=w))
 
     # ------------------------------------------------------------------ files
-    def save(self, path):
-        """Save the fitted ensemble as ONE netCDF file (see :func:`seqlstm.io.save`).
-
-        Returns
-        -------
-        self
-        """
-        from .io import save
-
-        save(self, path)
-        return self
-
     def _to_state(self):
         """The fitted ensemble as plain values, for :func:`seqlstm.io.save`: ``estimator``
         (class name), ``params`` (this ensemble's own, without the template), ``template``

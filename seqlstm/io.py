@@ -237,6 +237,25 @@ def _payload(state):
     return variables, attrs
 
 
+class ModelFile:
+    """Mixin of the estimators: :meth:`save` to a model file."""
+
+    def save(self, path):
+        """Save the fitted model as a netCDF file (see :func:`seqlstm.io.save`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination; written atomically.
+
+        Returns
+        -------
+        self
+        """
+        save(self, path)
+        return self
+
+
 def _plain_name(name):
     return name if isinstance(name, (str, int, float)) else None
 

@@ -24,6 +24,7 @@ from .. import data as _data
 from .._init import apply_chrono, check_chrono
 from .._threads import numba_threads
 from .._validation import check_features, record_feature_names
+from ..io import ModelFile
 from ..network import CELLS, RecurrentNetwork, parse_tbptt
 from ..preprocessing import scaling_statistics
 from ..training import (
@@ -40,6 +41,33 @@ _CHRONO_STREAM = 1  # chrono biases: default_rng((first seed, 1)), apart from th
 
 def _tbptt_constraint():
     return [None, Interval(Integral, 1, None, closed="left"), tuple, list]
+
+
+#: Parameter constraints shared by every estimator that trains a network: its shape, the
+#: optimiser, minibatches, the stopping rule's numbers, seeds, dtype, dims and threads.
+NETWORK_AND_TRAINING_CONSTRAINTS = {
+    "hidden_size": [Interval(Integral, 1, None, closed="left")],
+    "num_layers": [Interval(Integral, 1, None, closed="left")],
+    "cell": [StrOptions(set(CELLS))],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "solver": [StrOptions({"adam", "sgd"})],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "momentum": [Interval(Real, 0, 1, closed="left")],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
+    "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "shuffle": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "dtype": [StrOptions({"float32", "float64"})],
+    "time_dim": [str],
+    "feature_dim": [str],
+    "n_jobs": [None, Integral],
+}
 
 
 class _History:
@@ -61,7 +89,7 @@ class _History:
         raise AttributeError(f"{self.name} is read from the training history; it cannot be set.")
 
 
-class _BaseLSTM(BaseEstimator):
+class _BaseLSTM(ModelFile, BaseEstimator):
     """Shared fit/predict machinery; see :class:`LSTMRegressor` for the parameters.
 
     Subclasses give the loss and the targets' handling: ``_network_loss``,
@@ -70,38 +98,18 @@ class _BaseLSTM(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
-        "num_layers": [Interval(Integral, 1, None, closed="left")],
-        "cell": [StrOptions(set(CELLS))],
+        **NETWORK_AND_TRAINING_CONSTRAINTS,
         "bidirectional": ["boolean"],
         "return_sequences": ["boolean"],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
         "tbptt": _tbptt_constraint(),
-        "solver": [StrOptions({"adam", "sgd"})],
         "learning_rate": [StrOptions(set(SCHEDULES))],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "warmup": [Interval(Integral, 0, None, closed="left")],
         "plateau_patience": [Interval(Integral, 1, None, closed="left")],
         "plateau_factor": [Interval(Real, 0, 1, closed="neither")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "shuffle": ["boolean"],
         "early_stopping": ["boolean", StrOptions({"score", "loss"})],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "validation_split": [StrOptions({"random", "time"})],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
         "warm_start": ["boolean"],
-        "verbose": ["verbose"],
         "standardize": ["boolean"],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "time_dim": [str],
-        "feature_dim": [str],
-        "n_jobs": [None, Integral],
         "chrono_t_max": [None, Interval(Integral, 2, None, closed="left")],
     }
 
@@ -564,23 +572,6 @@ class _BaseLSTM(BaseEstimator):
         )
 
     # ------------------------------------------------------------------ files
-    def save(self, path):
-        """Save the fitted model as a netCDF file (see :func:`seqlstm.io.save`).
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-            Destination; written atomically.
-
-        Returns
-        -------
-        self
-        """
-        from ..io import save
-
-        save(self, path)
-        return self
-
     def _to_state(self):
         """The fitted estimator as plain values, for :func:`seqlstm.io.save`.
 

@@ -165,16 +165,7 @@ learning_rate_curve_, n_iter_, t_, stop_reason_, x_mean_, x_scale_
         return softmax(self._raw(self._scaled_X(data), data.lengths))
 
     def _labels(self, proba):
-        padded = np.isnan(proba).any(axis=-1)
-        idx = np.argmax(np.where(np.isnan(proba), -np.inf, proba), axis=-1)
-        labels = self.classes_[idx]
-        if padded.any():
-            if labels.dtype.kind == "f":
-                labels[padded] = np.nan
-            else:
-                labels = labels.astype(object)
-                labels[padded] = None
-        return labels
+        return most_probable(proba, self.classes_)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -249,3 +240,27 @@ learning_rate_curve_, n_iter_, t_, stop_reason_, x_mean_, x_scale_
                 w = np.broadcast_to(w[:, None], y_true.shape)[mask]
             y_true, y_pred = y_true[mask], y_pred[mask]
         return float(accuracy_score(y_true, y_pred, sample_weight=w))
+
+
+def most_probable(proba, classes):
+    """The labels of the highest probabilities; missing (NaN, or None for non-float labels) at
+    padded steps (rows of NaN).
+
+    Parameters
+    ----------
+    proba : ndarray, shape (..., n_classes)
+    classes : ndarray, shape (n_classes,)
+
+    Returns
+    -------
+    ndarray, shape proba.shape[:-1]
+    """
+    padded = np.isnan(proba).any(axis=-1)
+    labels = classes[np.argmax(np.where(np.isnan(proba), -np.inf, proba), axis=-1)]
+    if padded.any():
+        if labels.dtype.kind == "f":
+            labels[padded] = np.nan
+        else:
+            labels = labels.astype(object)
+            labels[padded] = None
+    return labels

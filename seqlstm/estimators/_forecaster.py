@@ -20,7 +20,8 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from .._threads import numba_threads
 from ..data.records import future_times, select_columns, to_records
-from ..network import CELLS, RecurrentNetwork
+from ..io import ModelFile
+from ..network import RecurrentNetwork
 from ..training import (
     TrainingState,
     gaussian_moments,
@@ -29,14 +30,14 @@ from ..training import (
     run_epochs,
 )
 from ..windowing import WindowSet, list_windows, time_split
-from ._base import _SEED_MAX, _History
+from ._base import _SEED_MAX, NETWORK_AND_TRAINING_CONSTRAINTS, _History
 
 __all__ = ["LSTMForecaster"]
 
 _PREDICT_CHUNK = 512  # windows per forward pass in predict: bounds memory on long records
 
 
-class LSTMForecaster(BaseEstimator):
+class LSTMForecaster(ModelFile, BaseEstimator):
     """LSTM forecaster of one or many series, with covariates, static attributes and intervals.
 
     Parameters
@@ -110,28 +111,8 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         "window_norm": [None, StrOptions({"last"})],
         "window_stride": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"mse", "gaussian"})],
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
-        "num_layers": [Interval(Integral, 1, None, closed="left")],
-        "cell": [StrOptions(set(CELLS))],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "solver": [StrOptions({"adam", "sgd"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "time_dim": [str],
-        "feature_dim": [str],
-        "n_jobs": [None, Integral],
+        **NETWORK_AND_TRAINING_CONSTRAINTS,
     }
 
     loss_ = _History()
@@ -590,18 +571,6 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                           attrs=dict(rec.attrs))
 
     # ------------------------------------------------------------------ files
-    def save(self, path):
-        """Save the fitted forecaster as a netCDF file (see :func:`seqlstm.io.save`).
-
-        Returns
-        -------
-        self
-        """
-        from ..io import save
-
-        save(self, path)
-        return self
-
     def _to_state(self):
         """The fitted forecaster as plain values, for :func:`seqlstm.io.save`."""
         check_is_fitted(self)
