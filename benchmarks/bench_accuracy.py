@@ -43,6 +43,7 @@ PUBLISHED = {
                               "LSTM-FCN": None},
 }
 SIMPLE = ("1-NN ED", "1-NN DTW", "MLP")
+CHEAP = ("GunPoint", "ArrowHead", "PickupGestureWiimoteZ")
 
 
 def load_set(folder, name):
@@ -50,13 +51,24 @@ def load_set(folder, name):
     return d["X_train"], d["y_train"], d["X_test"], d["y_test"]
 
 
-def run_set(folder, name, hidden, n_singles=5, n_pool=6, member=3, max_iter=None):
+#: Settings compared with the defaults on the cheaper sets (``--compare``): the previous
+#: defaults (minibatches of min(200, n), constant 1e-3, stop when the training loss stalls), a
+#: constant rate at the new batch size and rate (with that stopping rule), a 3x higher rate.
+VARIANTS = {
+    "previous defaults": dict(batch_size=200, learning_rate_init=1e-3,
+                              learning_rate="constant"),
+    "batch 32, constant 3e-3": dict(learning_rate="constant"),
+    "cosine from 1e-2": dict(learning_rate_init=1e-2),
+}
+
+
+def run_set(folder, name, hidden, n_singles=5, n_pool=6, member=3, max_iter=None, **settings):
     from seqlstm import LSTMClassifier
 
     X, y, Xt, yt = load_set(folder, name)
     probas, singles, seconds = [], [], []
     for seed in range(n_pool):
-        params = {"hidden_size": hidden, "random_state": seed}
+        params = {"hidden_size": hidden, "random_state": seed, **settings}
         if max_iter is not None:
             params["max_iter"] = max_iter
         start = time.perf_counter()
@@ -86,7 +98,7 @@ def _pm(values):
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
 
 
-def write_report(path, info, rows, adding, hidden):
+def write_report(path, info, rows, adding, hidden, compare=None):
     where = "; ".join(f"{part}: {m}" for part, m in info.items())
     lines = ["# Accuracy benchmark (defaults)", "", f"Machines (per part): {where}.", "",
              f"Command: `python benchmarks/bench_accuracy.py` — `LSTMClassifier(hidden_size="
@@ -110,6 +122,14 @@ def write_report(path, info, rows, adding, hidden):
     for r in rows:
         lines.append(f"- {r['set']}: singles {', '.join(f'{v:.3f}' for v in r['singles'])}; "
                      f"ensembles {', '.join(f'{v:.3f}' for v in r['ensembles'])}")
+    if compare:
+        lines += ["", "## Default candidates (single models, 5 seeds, test accuracy)", "",
+                  "The defaults against the alternatives in `VARIANTS` on the three cheaper "
+                  "sets, same hidden size and seeds.", "",
+                  "| settings | " + " | ".join(compare["defaults"]) + " |",
+                  "|---|" + "---|" * len(compare["defaults"])]
+        for variant, by_set in compare.items():
+            lines.append(f"| {variant} | " + " | ".join(_pm(v) for v in by_set.values()) + " |")
     if adding:
         lines += ["", "## Adding problem (1997 criterion: |error| < 0.04 on 2560 fresh test "
                   "sequences)", "", "| T | init | LSTM solved | RNN solved | epochs | s |",
@@ -131,6 +151,8 @@ def main(argv=None):
     parser.add_argument("--sets", nargs="*", default=list(SETS))
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--adding", nargs="*", type=int, default=[100, 200, 500])
+    parser.add_argument("--compare", action="store_true",
+                        help="also run the settings in VARIANTS on the cheaper sets")
     parser.add_argument("--quick", action="store_true", help="tiny run: checks the script")
     parser.add_argument("--out", type=pathlib.Path, default=HERE / "ACCURACY.md")
     args = parser.parse_args(argv)
@@ -156,8 +178,20 @@ def main(argv=None):
         rows["machine"]["adding"] = info
         if not args.quick:
             cache.write_text(json.dumps(rows))
+    if args.compare:
+        compare = {"defaults": {r: rows["ucr"][r]["singles"] for r in CHEAP if r in rows["ucr"]}}
+        for variant, settings in VARIANTS.items():
+            compare[variant] = {}
+            for name in CHEAP:
+                row = run_set(args.data, name, args.hidden, n_pool=5, member=5, **settings)
+                compare[variant][name] = row["singles"]
+        rows["compare"] = compare
+        rows["machine"]["compare"] = info
+        if not args.quick:
+            cache.write_text(json.dumps(rows))
     ucr = [rows["ucr"][name] for name in SETS if name in rows["ucr"]]
-    write_report(args.out, rows["machine"], ucr, rows["adding"], args.hidden)
+    write_report(args.out, rows["machine"], ucr, rows["adding"], args.hidden,
+                 rows.get("compare"))
     print(f"wrote {args.out}")
 
 
