@@ -47,13 +47,14 @@ __all__ = ["save", "load", "FORMAT_VERSION", "write_netcdf", "read_netcdf"]
 FORMAT_VERSION = 1
 _MAGIC = "seqlstm_format_version"
 _NET_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
-             "output_size", "dtype")
+             "output_size", "dtype", "readout")
 
 
 #: Hyperparameters added after files were first written, with the value that reproduces how a
 #: model in an older file was trained (a constant learning rate, a random validation split).
 _LATER_PARAMS = {"learning_rate": "constant", "warmup": 0, "plateau_patience": 5,
-                 "plateau_factor": 0.5, "validation_split": "random", "spinup": 0}
+                 "plateau_factor": 0.5, "validation_split": "random", "spinup": 0,
+                 "readout": "last"}
 
 
 def _floats(values):
@@ -396,7 +397,8 @@ def _restore_estimator(variables, attrs, path, check):
     cls = _class_of(attrs)
     params = _params(cls, attrs)
 
-    config = {key: json.loads(str(attrs[f"net_{key}"])) for key in _NET_KEYS}
+    config = {key: json.loads(str(attrs[f"net_{key}"])) for key in _NET_KEYS
+              if key != "readout" or f"net_{key}" in attrs}   # files before readouts: "last"
     net = RecurrentNetwork.from_config(config)
     for pname, view in net.named_parameters().items():
         if pname not in variables:

@@ -753,3 +753,21 @@ def test_state_and_spinup_errors():
         LSTMRegressor(hidden_size=4, max_iter=1, spinup=3).fit(X, X[:, -1, 0])
     with pytest.raises(ValueError, match="spinup"):
         LSTMRegressor(spinup=-1).fit(X, X[:, -1, 0])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_readout_last_plus_mean_round_trip(tmp_path):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((20, 9, 2))
+    X[3, 6:] = np.nan
+    y = np.nanmean(X[:, :, 0], axis=1)
+    model = LSTMRegressor(hidden_size=4, max_iter=3, readout="last+mean",
+                          random_state=0).fit(X, y)
+    assert model.network_.readout == "last+mean"
+    assert model.predict(X).shape == (20,)
+    model.save(tmp_path / "m.nc")
+    from seqlstm import load
+
+    np.testing.assert_array_equal(load(tmp_path / "m.nc").predict(X), model.predict(X))
+    with pytest.raises(ValueError, match="readout"):
+        LSTMRegressor(readout="first").fit(X, y)

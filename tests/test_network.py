@@ -629,3 +629,48 @@ def test_loss_and_grad_with_initial_state_against_finite_differences(cell):
                                   net.loss_and_grad(X, y)[1])
     with pytest.raises(ValueError, match="initial_state: expected full BPTT"):
         net.loss_and_grad(X, y, tbptt=(2, 3), initial_state=state)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_readout_last_plus_mean(bidirectional):
+    """forward_last reads [final states, mean output over valid steps]; its loss gradient
+    agrees with central differences; the setting travels with config()."""
+    rng = np.random.default_rng(5)
+    net = RecurrentNetwork(2, 3, num_layers=2, output_size=2, dtype="float64", random_state=0,
+                           bidirectional=bidirectional, readout="last+mean")
+    assert net.shapes["head_weight"] == (2, 2 * net.features_out)
+    X = rng.standard_normal((4, 7, 2))
+    X[1, 5:] = np.nan
+    X[2, 3:] = np.nan
+    lengths = np.array([7, 5, 3, 7])
+    y = rng.standard_normal((4, 2))
+    body = RecurrentNetwork(2, 3, num_layers=2, dtype="float64", random_state=0,
+                            bidirectional=bidirectional)
+    body.set_flat(net.get_flat()[:body.params.size])
+    out = body.forward(X)
+    H = 3
+    last = np.stack([np.concatenate([out[b, lengths[b] - 1, :H], out[b, 0, H:]])
+                     for b in range(4)])
+    mean = np.stack([out[b, :lengths[b]].mean(axis=0) for b in range(4)])
+    feats = np.concatenate([last, mean], axis=1)
+    views = net.named_parameters()
+    np.testing.assert_allclose(net.forward_last(X),
+                               feats @ views["head_weight"].T + views["head_bias"],
+                               rtol=1e-12, atol=1e-14)
+    p0 = net.get_flat().copy()
+
+    def value(p):
+        net.set_flat(p)
+        return net.loss(X, y)
+
+    net.set_flat(p0)
+    analytic = net.loss_and_grad(X, y)[1].copy()
+    numeric = np.array([(value(p0 + e) - value(p0 - e)) / 2e-6
+                        for e in np.eye(p0.size) * 1e-6])
+    assert np.linalg.norm(numeric - analytic) < 1e-7 * np.linalg.norm(analytic)
+    net.set_flat(p0)
+    same = RecurrentNetwork.from_config(net.config(), p0)
+    assert same.readout == "last+mean"
+    np.testing.assert_array_equal(same.forward_last(X), net.forward_last(X))
+    with pytest.raises(ValueError, match="readout: expected one of"):
+        RecurrentNetwork(2, 3, readout="mean")

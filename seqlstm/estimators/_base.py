@@ -25,7 +25,7 @@ from .._init import apply_chrono, check_chrono
 from .._threads import numba_threads
 from .._validation import check_features, record_feature_names
 from ..io import ModelFile
-from ..network import CELLS, RecurrentNetwork, parse_tbptt
+from ..network import CELLS, READOUTS, RecurrentNetwork, parse_tbptt
 from ..preprocessing import scaling_statistics
 from ..training import (
     SCHEDULES,
@@ -111,6 +111,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         "warm_start": ["boolean"],
         "standardize": ["boolean"],
         "chrono_t_max": [None, Interval(Integral, 2, None, closed="left")],
+        "readout": [StrOptions(set(READOUTS))],
     }
 
     # Set by subclasses.
@@ -164,6 +165,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         feature_dim="feature",
         n_jobs=None,
         chrono_t_max=None,
+        readout="last",
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -198,6 +200,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         self.feature_dim = feature_dim
         self.n_jobs = n_jobs
         self.chrono_t_max = chrono_t_max
+        self.readout = readout
 
     # ------------------------------------------------------------------ tags and state
     def __sklearn_tags__(self):
@@ -332,7 +335,8 @@ class _BaseLSTM(ModelFile, BaseEstimator):
     # ------------------------------------------------------------------ fitting
     def _architecture(self):
         return (self.hidden_size, self.num_layers, self.cell, bool(self.bidirectional),
-                bool(self.return_sequences), self.dtype, self._loss_name_of_params())
+                bool(self.return_sequences), self.dtype, self._loss_name_of_params(),
+                self.readout)
 
     def _loss_name_of_params(self):
         return self._loss_name
@@ -479,6 +483,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
             output_size=self._network_outputs(),
             dtype=self.dtype,
             random_state=self._seeds_[0],
+            readout=self.readout,
         )
         if self.chrono_t_max is not None:  # its own stream, derived from the first seed
             apply_chrono(self.network_, self.chrono_t_max, (self._seeds_[0], _CHRONO_STREAM))

@@ -131,6 +131,10 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         ``-b_f``, so that the units' memory time scales spread up to about `chrono_t_max`
         steps; set it to the longest lag the model must bridge (e.g. the sequence length).
         None keeps the default (forget-gate bias 1).  Not available for "gru" and "rnn".
+    readout : {"last", "last+mean"}, default "last"
+        Without ``return_sequences``: what the head reads of each sequence, the final state
+        or the final state and the mean of the top layer's outputs over the sequence's valid
+        steps (a summary that long, noisy sequences can use more easily).
     spinup : int, default 0
         With ``return_sequences``: the first ``spinup`` steps of every sequence are left out
         of the loss, the validation score and :meth:`score` (the state spins up from zeros over
@@ -231,6 +235,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         feature_dim="feature",
         n_jobs=None,
         chrono_t_max=None,
+        readout="last",
         spinup=0,
     ):
         super().__init__(
@@ -245,7 +250,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             n_iter_no_change=n_iter_no_change,
             random_state=random_state, warm_start=warm_start, verbose=verbose,
             standardize=standardize, dtype=dtype, time_dim=time_dim, feature_dim=feature_dim,
-            n_jobs=n_jobs, chrono_t_max=chrono_t_max,
+            n_jobs=n_jobs, chrono_t_max=chrono_t_max, readout=readout,
         )
         self.loss = loss
         self.spinup = spinup

@@ -16,13 +16,16 @@ import numpy as np
 from .._threads import computing
 from ..cells import CELLS, get_cell
 from . import inputs, layout, objective, torch_interop
-from .stack import Stack, final_states, summary
+from .stack import Stack, final_states, readout
 from .tbptt import parse_tbptt, stack_gradient
 from .workspace import Workspace, split, split_lengths, sum_parts
 
 #: Constructor arguments saved by :meth:`RecurrentNetwork.config`.
 _CONFIG_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
-                "output_size", "dtype")
+                "output_size", "dtype", "readout")
+#: How a sequence is summarised for per-sequence outputs (``forward_last`` and per-sequence
+#: targets): the final states, or the final states and the mean output over valid steps.
+READOUTS = ("last", "last+mean")
 
 
 class RecurrentNetwork:
@@ -41,7 +44,15 @@ class RecurrentNetwork:
         Size of a linear head applied to the outputs (``head_weight``, ``head_bias``).
     dtype : {"float32", "float64"}, default "float32"
     random_state : None, int or numpy Generator
-        Seed of the initialisation: Glorot-uniform input weights and orthogonal recurrent
+        Seed of the initialisation (see below).
+    readout : {"last", "last+mean"}, default "last"
+        The per-sequence summary read by :meth:`forward_last` and by per-sequence targets:
+        the top layer's final states, or those and the mean of its outputs over each
+        sequence's valid steps side by side (the head then reads twice as many features).
+
+    Notes on the initialisation
+    ---------------------------
+    Seed of the initialisation: Glorot-uniform input weights and orthogonal recurrent
         weights per gate block, zero biases except forget-gate bias 1 (for ``"cifg"``, whose
         forget gate is ``1 - i``, the input-gate bias is -1), zero peepholes.
 
@@ -60,7 +71,7 @@ class RecurrentNetwork:
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, cell="lstm", bidirectional=False,
-                 output_size=None, dtype="float32", random_state=None):
+                 output_size=None, dtype="float32", random_state=None, readout="last"):
         self.input_size = inputs.check_positive_int(input_size, "input_size")
         self.hidden_size = inputs.check_positive_int(hidden_size, "hidden_size")
         self.num_layers = inputs.check_positive_int(num_layers, "num_layers")
@@ -72,10 +83,14 @@ class RecurrentNetwork:
         if str(np.dtype(dtype)) not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = np.dtype(dtype)
+        if readout not in READOUTS:
+            raise ValueError(f"readout: expected one of {READOUTS}; found {readout!r}.")
+        self.readout = readout
         self._lock = threading.Lock()
         self._ws = Workspace(self.dtype)
         self.shapes = layout.param_shapes(cell, self.input_size, self.hidden_size,
-                                          self.num_layers, self.num_directions, self.output_size)
+                                          self.num_layers, self.num_directions, self.output_size,
+                                          2 if readout == "last+mean" else 1)
         self._layout, size = layout.flat_layout(self.shapes)
         self.params = np.zeros(size, self.dtype)
         self._set_views()
@@ -88,13 +103,13 @@ class RecurrentNetwork:
                 "num_layers": int(self.num_layers), "cell": str(self.cell),
                 "bidirectional": bool(self.bidirectional),
                 "output_size": None if self.output_size is None else int(self.output_size),
-                "dtype": self.dtype.name}
+                "dtype": self.dtype.name, "readout": self.readout}
 
     @classmethod
     def from_config(cls, config, params=None):
         """A network built from :meth:`config`'s dict (other keys ignored), with the flat
         parameters ``params`` when given (else initialised from ``random_state=0``)."""
-        net = cls(**{k: config[k] for k in _CONFIG_KEYS}, random_state=0)
+        net = cls(**{k: config[k] for k in _CONFIG_KEYS if k in config}, random_state=0)
         if params is not None:
             net.set_flat(np.asarray(params, dtype=net.dtype))
         return net
@@ -107,6 +122,7 @@ class RecurrentNetwork:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.__dict__.setdefault("readout", "last")       # pickled before readouts existed
         self._lock = threading.Lock()
         self._ws = Workspace(self.dtype)
         # the views must point into this object's own flat vector
@@ -259,14 +275,16 @@ class RecurrentNetwork:
         """
         x, lengths, _ = self._prepare(X, lengths, mask=False)
         B = x.shape[1]
-        n_out = self.features_out if self.output_size is None else self.output_size
+        width = self.features_out * (2 if self.readout == "last+mean" else 1)
+        n_out = width if self.output_size is None else self.output_size
         out = np.empty((B, n_out), self.dtype)
         chunks = self._chunks(B)
+        lens = split_lengths(lengths, chunks)
         with self._computing():
-            layers, _ = self._stack.forward(split(x, chunks), split_lengths(lengths, chunks),
-                                            store=False)
+            layers, tops = self._stack.forward(split(x, chunks), lens, store=False)
             for c, (b0, b1) in enumerate(chunks):
-                out[b0:b1] = objective.apply_head(summary(layers, c), self._head())
+                out[b0:b1] = objective.apply_head(
+                    readout(layers, c, tops[c], lens[c], self.readout), self._head())
         return out
 
     def vjp(self, X, grad_outputs, lengths=None, tbptt=None):
@@ -371,7 +389,8 @@ class RecurrentNetwork:
         parts = [self._zero_grads() for _ in chunks]
         grads = tuple(views for _, views in parts)
         target = objective.Objective(loss, y, per_step, w, mask, chunks, lens, self._head(),
-                                     grads, self.hidden_size, self.bidirectional, self._ws)
+                                     grads, self.hidden_size, self.bidirectional, self._ws,
+                                     self.readout)
         with self._computing():
             stack_gradient(self._stack, split(x, chunks), lens, target, tbptt, grads,
                            dropout_masks=(None if masks is None

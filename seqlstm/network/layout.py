@@ -20,7 +20,8 @@ def layer_names(cell, k, d):
             extra[0] if extra else None)
 
 
-def param_shapes(cell, input_size, hidden_size, num_layers, num_directions, output_size):
+def param_shapes(cell, input_size, hidden_size, num_layers, num_directions, output_size,
+                 readout_width=1):
     """Parameter name -> shape, in flat-vector order.
 
     Returns
@@ -43,7 +44,7 @@ def param_shapes(cell, input_size, hidden_size, num_layers, num_directions, outp
             for prefix, rows in spec.extra_params:
                 shapes[f"{prefix}_l{k}{SUFFIXES[d]}"] = (rows, H)
     if output_size is not None:
-        shapes["head_weight"] = (output_size, features_out)
+        shapes["head_weight"] = (output_size, features_out * readout_width)
         shapes["head_bias"] = (output_size,)
     return shapes
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..kernels import dense as _dense
 from ..kernels import losses as _losses
-from .stack import summary
+from .stack import readout
 
 LOSSES = ("mse", "gaussian", "cross_entropy")
 #: Smallest variance of the Gaussian head.
@@ -135,7 +135,7 @@ class Objective:
     """
 
     def __init__(self, loss, y, per_step, w, mask, chunks, lens, head, grads, hidden_size,
-                 bidirectional, ws):
+                 bidirectional, ws, readout="last"):
         T, B = mask.shape
         if per_step:                         # time-major targets, masked at padded steps
             yt = np.swapaxes(y, 0, 1).copy()
@@ -147,6 +147,7 @@ class Objective:
         self.loss, self.yt, self.per_step, self.w, self.T = loss, yt, per_step, w, T
         self.chunks, self.lens, self.head, self.grads = chunks, lens, head, grads
         self.H, self.bidirectional, self.ws = hidden_size, bidirectional, ws
+        self.readout = readout
         self.losses = [0.0] * len(chunks)
 
     def __call__(self, tops, layers):
@@ -162,7 +163,7 @@ class Objective:
             y2 = np.ascontiguousarray(self.yt[:, b0:b1]).reshape(T * (b1 - b0), -1)
             w2 = np.tile(wk, T)
         else:
-            feats = summary(layers, c)
+            feats = readout(layers, c, top, lk, self.readout)
             y2 = np.ascontiguousarray(self.yt[b0:b1])
             w2 = wk
         pred = apply_head(feats, self.head)
@@ -173,12 +174,16 @@ class Objective:
                                g["head_bias"])
         if self.per_step:
             return dfeats
-        dout = self.ws.buf((c, "dout"), (T, b1 - b0, 2 * H if self.bidirectional else H),
-                           zero=True)
+        F = 2 * H if self.bidirectional else H
+        dout = self.ws.buf((c, "dout"), (T, b1 - b0, F), zero=True)
+        if self.readout == "last+mean":       # the mean's gradient reaches every valid step
+            dmean = dfeats[:, F:] / np.maximum(lk, 1)[:, None]
+            valid = np.arange(T)[:, None] < lk[None, :]
+            dout[...] = np.where(valid[..., None], dmean[None, :, :], 0)
         idx = np.nonzero(lk > 0)[0]
-        dout[lk[idx] - 1, idx, :H] = dfeats[idx, :H]
+        dout[lk[idx] - 1, idx, :H] += dfeats[idx, :H]
         if self.bidirectional:
-            dout[0, idx, H:] = dfeats[idx, H:]
+            dout[0, idx, H:F] += dfeats[idx, H:F]
         return dout
 
     def value(self):

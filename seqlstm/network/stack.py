@@ -231,6 +231,33 @@ def summary(layers, c):
                                                axis=1))
 
 
+def readout(layers, c, top, lengths, how):
+    """One feature vector per sequence of sub-batch ``c``: the final states (``"last"``), or
+    the final states and the mean of the top layer's outputs over each sequence's valid steps
+    side by side (``"last+mean"``; zero mean for an empty sequence).
+
+    Parameters
+    ----------
+    layers : list
+    c : int
+    top : ndarray (time, sub-batch, features)
+        The top layer's outputs (time-major).
+    lengths : ndarray of int64 (sub-batch,)
+    how : {"last", "last+mean"}
+
+    Returns
+    -------
+    ndarray (sub-batch, features) or (sub-batch, 2 * features)
+    """
+    last = summary(layers, c)
+    if how == "last":
+        return last
+    valid = (np.arange(top.shape[0])[:, None] < lengths[None, :])[..., None]
+    total = np.where(valid, top, 0).sum(axis=0, dtype=np.float64)
+    mean = total / np.maximum(lengths, 1)[:, None]
+    return np.ascontiguousarray(np.concatenate([last, mean.astype(last.dtype)], axis=1))
+
+
 def final_states(layers, chunks, shape, dtype):
     """``(h_n, c_n)`` of every layer and direction, ``shape`` (layers * directions, B, H),
     gathered from the sub-batches."""
