@@ -33,12 +33,12 @@ PRESETS = {
 def _model(cell, length, hidden_size, learning_rate, batch_size, init, seed, n_jobs):
     from .estimators import LSTMRegressor
 
-    params = dict(hidden_size=hidden_size, cell=cell, learning_rate_init=learning_rate,
-                  batch_size=batch_size, random_state=seed, n_jobs=n_jobs,
-                  chrono_t_max=length if (init == "chrono" and cell != "rnn") else None)
-    if "learning_rate" in LSTMRegressor().get_params():   # a schedule: keep the rate constant
-        params["learning_rate"] = "constant"
-    return LSTMRegressor(**params)
+    # the 1997 setup: the output is read from the state at the sequence's end (readout
+    # "last"), the rate is constant while the demo trains epoch by epoch
+    return LSTMRegressor(hidden_size=hidden_size, cell=cell, learning_rate_init=learning_rate,
+                         learning_rate="constant", readout="last", batch_size=batch_size,
+                         random_state=seed, n_jobs=n_jobs,
+                         chrono_t_max=length if (init == "chrono" and cell != "rnn") else None)
 
 
 def _train(model, X, y, X_val, y_val, epochs, target, label, out):

@@ -165,7 +165,8 @@ def test_estimator_chrono_values_follow_the_first_seed(monkeypatch):
     model = LSTMRegressor(hidden_size=4, random_state=5, chrono_t_max=30)
     net = initial_network(monkeypatch, model, X, y)
     seed = model._seeds_[0]
-    expected = apply_chrono(RecurrentNetwork(2, 4, output_size=1, random_state=seed), 30,
+    expected = apply_chrono(RecurrentNetwork(2, 4, output_size=1, random_state=seed,
+                                             readout=model.readout), 30,
                             (seed, 1))
     np.testing.assert_array_equal(net.params, expected.params)
 

@@ -165,7 +165,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         feature_dim="feature",
         n_jobs=None,
         chrono_t_max=None,
-        readout="last",
+        readout="last+mean",
     ):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -483,7 +483,8 @@ class _BaseLSTM(ModelFile, BaseEstimator):
             output_size=self._network_outputs(),
             dtype=self.dtype,
             random_state=self._seeds_[0],
-            readout=self.readout,
+            # the head reads a summary of each sequence only without return_sequences
+            readout="last" if self.return_sequences else self.readout,
         )
         if self.chrono_t_max is not None:  # its own stream, derived from the first seed
             apply_chrono(self.network_, self.chrono_t_max, (self._seeds_[0], _CHRONO_STREAM))

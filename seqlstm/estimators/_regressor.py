@@ -131,10 +131,11 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         ``-b_f``, so that the units' memory time scales spread up to about `chrono_t_max`
         steps; set it to the longest lag the model must bridge (e.g. the sequence length).
         None keeps the default (forget-gate bias 1).  Not available for "gru" and "rnn".
-    readout : {"last", "last+mean"}, default "last"
+    readout : {"last+mean", "last"}, default "last+mean"
         Without ``return_sequences``: what the head reads of each sequence, the final state
-        or the final state and the mean of the top layer's outputs over the sequence's valid
-        steps (a summary that long, noisy sequences can use more easily).
+        and the mean of the top layer's outputs over the sequence's valid steps, or the final
+        state alone.  The mean gives every step a short gradient path to the output; on the
+        UCR development sets it raised accuracy on every set (benchmarks/ACCURACY.md).
     spinup : int, default 0
         With ``return_sequences``: the first ``spinup`` steps of every sequence are left out
         of the loss, the validation score and :meth:`score` (the state spins up from zeros over
@@ -235,7 +236,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         feature_dim="feature",
         n_jobs=None,
         chrono_t_max=None,
-        readout="last",
+        readout="last+mean",
         spinup=0,
     ):
         super().__init__(

@@ -246,6 +246,7 @@ class RecurrentNetwork:
         h0, c0 = inputs.initial_state(initial_state, state_shape, self.cell,
                                       self.has_cell_state, self.dtype)
         headless = self.output_size is None
+        self._check_per_step_head(headless)
         out = np.empty((B, T, self.features_out if headless else self.output_size), self.dtype)
         chunks = self._chunks(B)
         with self._computing():
@@ -263,6 +264,13 @@ class RecurrentNetwork:
             return out
         hn, cn = final_states(layers, chunks, state_shape, self.dtype)
         return (out, (hn, cn)) if self.has_cell_state else (out, hn)
+
+    def _check_per_step_head(self, headless):
+        if not headless and self.readout != "last":
+            raise ValueError(
+                f"readout: per-step outputs through the head need readout='last' (the head "
+                f"reads {2 * self.features_out} features per sequence); found "
+                f"readout={self.readout!r}.")
 
     def forward_last(self, X, lengths=None):
         """One output per sequence: the forward direction's state at the last valid step and
@@ -381,6 +389,8 @@ class RecurrentNetwork:
             raise ValueError(f"initial_state: expected full BPTT (tbptt=None) with an initial "
                              f"state; found tbptt={tbptt} for {T} steps.")
         y, per_step = objective.check_targets(y, loss, B, T, self.output_size)
+        if per_step:
+            self._check_per_step_head(False)
         w = objective.check_weights(sample_weight, B)
         masks = objective.dropout_masks(dropout, self.num_layers, (T, B, self.features_out),
                                         self.dtype, random_state)

@@ -86,11 +86,22 @@ def get_network(model):
     """
     net = getattr(model, "network_", None)
     if net is not None:
-        return net
+        return _per_step_view(net)
     if all(hasattr(model, a) for a in ("forward", "vjp", "params", "cell")):
-        return model
+        return _per_step_view(model)
     raise TypeError(f"model must be a RecurrentNetwork or a fitted estimator with a network_ "
                     f"attribute, got {type(model).__name__}")
+
+
+def _per_step_view(net):
+    """`net`, or, when its head reads a per-sequence summary (``readout`` other than
+    "last"), a headless copy of its recurrent layers: the properties are about per-step
+    outputs."""
+    if getattr(net, "readout", "last") == "last":
+        return net
+    body = type(net).from_config({**net.config(), "output_size": None, "readout": "last"})
+    body.params[:] = net.params[:body.params.size]     # the head's parameters come last
+    return body
 
 
 def network_like(net, dtype=None, random_state=None, copy_params=True):
