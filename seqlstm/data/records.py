@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -69,7 +68,6 @@ class Records:
     sample_shape: tuple = ()
     sample_coords: dict = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
-    _extra: Any = None
 
     @property
     def n_series(self):

@@ -184,14 +184,14 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         pc = np.asarray([i for i in range(len(names)) if i not in used], dtype=np.int64)
         return tc, pc, fc
 
-    def _check_length(self, n_time, what):
-        if self.lookback + (self.horizon if what == "fit" else 0) > n_time:
-            need = ("lookback + horizon" if what == "fit" else "lookback")
+    def _check_length(self, n_time, with_horizon):
+        """A record must hold the lookback (and, to fit, the horizon after it)."""
+        need, what = ((self.lookback + self.horizon, "lookback + horizon") if with_horizon
+                      else (self.lookback, "lookback"))
+        if need > n_time:
             raise ValueError(
-                f"lookback: expected {need} = "
-                f"{self.lookback + (self.horizon if what == 'fit' else 0)} steps at most the "
-                f"record length; found a record of {n_time} steps (lookback={self.lookback}, "
-                f"horizon={self.horizon}).")
+                f"lookback: expected {what} = {need} steps at most the record length; found a "
+                f"record of {n_time} steps (lookback={self.lookback}, horizon={self.horizon}).")
 
     def _check_fitted_records(self, rec, arg="data"):
         check_is_fitted(self)
@@ -244,7 +244,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         fitted = _Fitted()
         fitted.variable_names_, fitted.static_names_ = rec.var_names, rec.static_names
         fitted._cols = self._columns(rec.var_names)
-        self._check_length(rec.n_time, "fit")
+        self._check_length(rec.n_time, with_horizon=True)
         fitted.x_mean_, fitted.x_scale_ = _statistics(rec.values.reshape(-1, len(rec.var_names)),
                                                       rec.var_names, "data")
         fitted.static_mean_, fitted.static_scale_ = _statistics(rec.static, rec.static_names,
@@ -335,7 +335,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         std : ndarray or None
         """
         self._check_fitted_records(rec)
-        self._check_length(rec.n_time, "predict")
+        self._check_length(rec.n_time, with_horizon=False)
         data, static = self._scaled(rec)
         L, Hz = self.lookback, self.horizon
         n_issue = rec.n_time - L + 1
@@ -434,7 +434,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         steps = int(steps)
         rec = self._records(data)
         self._check_fitted_records(rec)
-        self._check_length(rec.n_time, "predict")
+        self._check_length(rec.n_time, with_horizon=False)
         tc, pc, fc = self._cols
         if len(pc) and steps > self.horizon:
             raise ValueError(
@@ -470,9 +470,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             mean[:, b:b + n] = m[:, :n]
             if std is not None:
                 std[:, b:b + n] = s[:, :n]
-            scaled = (m[:, :n] - self.x_mean_[tc]) / self.x_scale_[tc]
-            for j, col in enumerate(tc):
-                ext[:, T + b:T + b + n, col] = scaled[..., j]
+            ext[:, T + b:T + b + n, tc] = (m[:, :n] - self.x_mean_[tc]) / self.x_scale_[tc]
         return self._wrap(rec, mean, std, lead=False)
 
     def _future_values(self, values, rec, steps):
