@@ -71,7 +71,11 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         bit-identical members.
     n_jobs : int or None, default None
         Threads of every member (its ``n_jobs``); None keeps the template's setting.  The
-        members are fitted one after the other, each on these threads.
+        members are fitted one after the other, each on these threads: fitting them at the
+        same time on a thread pool, one thread each, was measured no faster on a busy 2-core
+        machine and about 10% faster on an idle one, while it multiplies peak memory.  On
+        cores busy with other processes, ``n_jobs=1`` was several times faster than two
+        threads per member.
 
     Attributes
     ----------
@@ -151,7 +155,7 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         return members, seeds
 
     def fit(self, X, y, sample_weight=None, validation_data=None):
-        """Fit every member on `X`, `y` (one after the other, see `n_jobs`).
+        """Fit every member on `X`, `y`, one after the other (see `n_jobs`).
 
         `sample_weight` and `validation_data` are passed on unchanged to every member's
         ``fit`` (and only when given, so wrapped estimators without them still fit); the
