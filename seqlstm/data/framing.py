@@ -16,8 +16,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 FRAME_TARGET_STEPS = 64
 
 
-def auto_frame_stride(n_time, target_steps=FRAME_TARGET_STEPS):
+def auto_frame_stride(n_time, target_steps=None):
     """The stride of ``frame_stride="auto"`` for sequences of up to `n_time` steps.
+
+    Parameters
+    ----------
+    n_time : int
+    target_steps : int, optional
+        Most network steps wanted (default :data:`FRAME_TARGET_STEPS`, read at call time).
 
     Returns
     -------
@@ -30,6 +36,8 @@ def auto_frame_stride(n_time, target_steps=FRAME_TARGET_STEPS):
     >>> auto_frame_stride(64), auto_frame_stride(65), auto_frame_stride(1460)
     (1, 2, 23)
     """
+    if target_steps is None:
+        target_steps = FRAME_TARGET_STEPS
     return max(1, math.ceil(int(n_time) / target_steps))
 
 
