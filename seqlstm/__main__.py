@@ -33,10 +33,12 @@ PRESETS = {
 def _model(cell, length, hidden_size, learning_rate, batch_size, init, seed, n_jobs):
     from .estimators import LSTMRegressor
 
-    # the 1997 setup: the output is read from the state at the sequence's end (readout
-    # "last"), the rate is constant while the demo trains epoch by epoch
+    # the 1997 setup: the network reads one step at a time (no frames) and the output is read
+    # from the state at the sequence's end (readout "last"); the rate is constant while the
+    # demo trains epoch by epoch
     return LSTMRegressor(hidden_size=hidden_size, cell=cell, learning_rate_init=learning_rate,
-                         learning_rate="constant", readout="last", batch_size=batch_size,
+                         learning_rate="constant", readout="last", frame_stride=1,
+                         batch_size=batch_size,
                          random_state=seed, n_jobs=n_jobs,
                          chrono_t_max=length if (init == "chrono" and cell != "rnn") else None)
 

@@ -194,6 +194,7 @@ def _payload(state):
             "stop_reason_": history["stop_reason_"],
             "y_1d": bool(state.get("y_1d", False)),
             "target_name": _plain_name(state.get("target_name")),
+            "frame_stride": int(state.get("frame_stride", 1)),
         }),
     }
     if state.get("extra") is not None:   # an estimator's own plain values (JSON)
@@ -446,6 +447,7 @@ def _restore_estimator(variables, attrs, path, check):
         "y_scale": variables.get("y_scale"),
         "y_1d": bool(fitted["y_1d"]),
         "target_name": fitted["target_name"],
+        "frame_stride": int(fitted.get("frame_stride", 1)),  # files before frames: 1
         "output_names": _object_strings(variables.get("output_names")),
     }
     if "extra_json" in attrs:

@@ -581,8 +581,8 @@ def test_integer_weights_equal_repeated_samples(cls):
         y = np.where(y > 0, "a", "b")
     w = np.array([1, 2, 0, 3, 1, 1, 2, 0, 1, 3, 2, 1])  # 17 repeated: one batch either way
     params = dict(hidden_size=4, max_iter=5, dtype="float64", shuffle=False, random_state=0)
-    weighted = cls(**params).fit(X, y, sample_weight=w)
-    repeated = cls(**params).fit(*_repeat(X, y, w))
+    weighted = cls(**params, batch_size=12).fit(X, y, sample_weight=w)
+    repeated = cls(**params, batch_size=17).fit(*_repeat(X, y, w))
     np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-12)
     method = "predict_proba" if cls is LSTMClassifier else "predict"
     np.testing.assert_allclose(getattr(weighted, method)(X), getattr(repeated, method)(X),
@@ -612,10 +612,11 @@ def test_zero_weight_equals_leaving_the_sample_out_per_step_too():
 def test_float64_estimators_pass_sklearns_sample_weight_equivalence_check():
     from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data
 
+    # one minibatch holds all samples (at most 27 in the check): weights then equal repeats
     for est in (LSTMRegressor(hidden_size=8, max_iter=30, learning_rate_init=0.02,
-                              dtype="float64", random_state=0),
+                              dtype="float64", random_state=0, batch_size=32),
                 LSTMClassifier(hidden_size=8, max_iter=30, learning_rate_init=0.02,
-                               dtype="float64", random_state=0)):
+                               dtype="float64", random_state=0, batch_size=32)):
         check_sample_weight_equivalence_on_dense_data(type(est).__name__, est)
 
 
@@ -771,3 +772,79 @@ def test_readout_last_plus_mean_round_trip(tmp_path):
     np.testing.assert_array_equal(load(tmp_path / "m.nc").predict(X), model.predict(X))
     with pytest.raises(ValueError, match="readout"):
         LSTMRegressor(readout="first").fit(X, y)
+
+
+# ---------------------------------------------------------------------------- frames
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_frame_stride_equals_a_model_fitted_on_frames(cls):
+    """frame_stride=s fits and predicts exactly as frame_stride=1 on the framed sequences."""
+    from seqlstm.data import frame_sequences
+
+    X, y = sequences(n=20, T=13, F=2)
+    if cls is LSTMClassifier:
+        y = np.where(y > 0, "a", "b")
+    lengths = (~np.isnan(X).all(axis=2)).sum(axis=1)
+    framed, _ = frame_sequences(X, lengths, 3)
+    params = dict(hidden_size=4, max_iter=3, random_state=0, standardize=False,
+                  dtype="float64")
+    a = cls(frame_stride=3, **params).fit(X, y)
+    b = cls(frame_stride=1, **params).fit(framed, y)
+    assert a.frame_stride_ == 3 and b.frame_stride_ == 1 and a.n_features_in_ == 2
+    assert a.network_.input_size == b.network_.input_size == 12
+    np.testing.assert_array_equal(a.network_.get_flat(), b.network_.get_flat())
+    method = "predict_proba" if cls is LSTMClassifier else "predict"
+    np.testing.assert_array_equal(getattr(a, method)(X), getattr(b, method)(framed))
+
+
+def test_frame_stride_auto():
+    X, y = sequences(n=8, T=64, ragged=False)
+    assert LSTMRegressor(**SMALL).fit(X, y).frame_stride_ == 1
+    X, y = sequences(n=8, T=200)  # the longest training sequence sets the stride
+    model = LSTMRegressor(**SMALL).fit(X, y)
+    assert model.frame_stride_ == 4 and model.network_.input_size == 3 * 8
+    assert model.predict(X[:, :50]).shape == (8,)  # shorter sequences predict as well
+    y_steps = np.nancumsum(X[:, :, 0], axis=1)
+    y_steps[np.isnan(X[:, :, 0])] = np.nan
+    assert LSTMRegressor(return_sequences=True, **SMALL).fit(X, y_steps).frame_stride_ == 1
+
+
+def test_frame_stride_with_per_step_outputs_is_an_error():
+    X, y = sequences(n=8, T=6, ragged=False)
+    y = np.cumsum(X[:, :, 0], axis=1)
+    with pytest.raises(ValueError, match="frame_stride: expected 'auto' or 1 with "
+                                         "return_sequences=True.*found 2"):
+        LSTMRegressor(return_sequences=True, frame_stride=2, **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="frame_stride"):
+        LSTMRegressor(frame_stride=0, **SMALL).fit(X, y[:, -1])
+
+
+def test_frames_survive_saving_and_inspect_labels_frame_starts(tmp_path):
+    from seqlstm import load
+
+    X, y = labeled(n=12, T=9)
+    model = LSTMRegressor(frame_stride=4, **SMALL).fit(X, y)
+    model.save(tmp_path / "m.nc")
+    loaded = load(tmp_path / "m.nc")
+    assert loaded.frame_stride_ == 4
+    np.testing.assert_array_equal(loaded.predict(X).values, model.predict(X).values)
+    ds = model.inspect(X)
+    assert ds.sizes["time"] == 3
+    np.testing.assert_array_equal(ds["time"].values, X["time"].values[::4])
+    # a model from before frames (no stride in its state) reads steps one by one
+    state = model._to_state()
+    del state["frame_stride"]
+    state["params"]["frame_stride"] = 1
+    assert type(model)._from_state(state).frame_stride_ == 1
+
+
+def test_frames_in_lazy_prediction():
+    da = pytest.importorskip("dask.array")
+    X, y = sequences(n=20, T=150)
+    model = LSTMClassifier(**SMALL).fit(X, np.where(y > 0, "a", "b"))
+    assert model.frame_stride_ == 3
+    lazy = xr.DataArray(da.from_array(X, chunks=(7, 150, 3)), dims=("sample", "time", "feature"))
+    proba = model.predict_proba(lazy)
+    assert isinstance(proba.data, da.Array)
+    np.testing.assert_array_equal(proba.values, model.predict_proba(X))

@@ -214,8 +214,9 @@ def test_keyboard_interrupt_with_early_stopping_keeps_best():
 
 
 def test_helpers():
-    assert resolve_batch_size("auto", 20) == 20
-    assert resolve_batch_size("auto", 500) == 32
+    assert resolve_batch_size("auto", 10) == 10
+    assert [resolve_batch_size("auto", n) for n in (20, 543, 544, 700, 1023, 1024, 10**6)] == [
+        16, 16, 17, 21, 31, 32, 32]
     with pytest.warns(UserWarning, match="batch_size: got 64, larger than the 10"):
         assert resolve_batch_size(64, 10) == 10
     p = softmax(np.array([[1000.0, 0.0], [np.nan, np.nan]]))

@@ -9,6 +9,8 @@ Estimators never look at dims or coordinates themselves.  They call
   (:mod:`.targets`), aligned with ``X``'s samples;
 - :func:`wrap_output` / :func:`wrap_labels` / :func:`wrap_features` (:mod:`.wrapping`) to give
   predictions the input's type, sample coordinates, time coordinate and attributes;
+- :func:`frame_sequences` (:mod:`.framing`) to group long sequences into half-overlapping
+  frames, the network's steps when ``frame_stride > 1``;
 - :func:`is_dask` / :func:`apply_lazily` / :func:`lazy_feature_info` (:mod:`.lazy`) to predict
   lazily on dask-backed input.
 
@@ -25,6 +27,7 @@ here.
 """
 
 from .._validation import record_feature_names  # noqa: F401 (former home)
+from .framing import frame_sequences, framed_data
 from .lazy import apply_lazily, is_dask, lazy_feature_info
 from .sequences import SequenceData, to_sequences
 from .targets import Targets, to_labels, to_targets
@@ -33,6 +36,8 @@ from .wrapping import wrap_features, wrap_labels, wrap_output
 
 __all__ = [
     "SequenceData",
+    "frame_sequences",
+    "framed_data",
     "Targets",
     "to_sequences",
     "to_targets",

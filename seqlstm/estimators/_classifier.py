@@ -162,7 +162,7 @@ learning_rate_curve_, n_iter_, t_, stop_reason_, x_mean_, x_scale_
         return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
     def _proba(self, data):
-        return softmax(self._raw(self._scaled_X(data), data.lengths))
+        return softmax(self._raw(*self._network_values(data)))
 
     def _labels(self, proba):
         return most_probable(proba, self.classes_)

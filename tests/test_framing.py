@@ -1,0 +1,53 @@
+"""Tests of seqlstm.data.framing: frames against a plain loop, lengths, the "auto" stride."""
+
+import numpy as np
+import pytest
+
+from seqlstm.data.framing import auto_frame_stride, frame_sequences, framed_lengths
+
+
+def reference_frames(values, lengths, stride):
+    """Frames written for clarity: frame j of sequence i holds steps j*s .. j*s + 2s - 1."""
+    n, T, F = values.shape
+    n_frames = -(-T // stride)
+    out = np.full((n, n_frames, 2 * stride * F), np.nan)
+    for i in range(n):
+        for j in range(-(-lengths[i] // stride)):
+            for m in range(2 * stride):
+                t = j * stride + m
+                for f in range(F):
+                    out[i, j, m * F + f] = values[i, t, f] if t < lengths[i] else 0.0
+    return out
+
+
+@pytest.mark.parametrize("stride", [2, 3, 5])
+@pytest.mark.parametrize("n_features", [1, 3])
+def test_frames_equal_the_plain_loop(stride, n_features):
+    rng = np.random.default_rng(stride * 10 + n_features)
+    T = 17
+    lengths = np.array([17, 16, 15, 10, 3, 1, 0, 6])
+    values = rng.normal(size=(len(lengths), T, n_features))
+    values[np.arange(T) >= lengths[:, None]] = np.nan
+    framed, out_lengths = frame_sequences(values, lengths, stride)
+    np.testing.assert_array_equal(framed, reference_frames(values, lengths, stride))
+    np.testing.assert_array_equal(out_lengths, -(-lengths // stride))
+    np.testing.assert_array_equal(out_lengths, framed_lengths(lengths, stride))
+    assert framed.flags.c_contiguous and framed.dtype == values.dtype
+    assert not np.shares_memory(framed, values)
+    # the padding is whole NaN steps after each sequence's frames, nothing else is NaN
+    valid = np.arange(framed.shape[1]) < out_lengths[:, None]
+    assert not np.isnan(framed[valid]).any() and np.isnan(framed[~valid]).all()
+
+
+def test_stride_one_is_the_input_and_float32_is_kept():
+    values = np.arange(12, dtype=np.float32).reshape(2, 3, 2)
+    framed, lengths = frame_sequences(values, np.array([3, 3]), 1)
+    assert framed is values and list(lengths) == [3, 3]
+    framed, _ = frame_sequences(values, np.array([3, 2]), 2)
+    assert framed.dtype == np.float32 and framed.shape == (2, 2, 8)
+
+
+def test_auto_stride():
+    assert [auto_frame_stride(t) for t in (1, 64, 65, 128, 129, 150, 1460)] == [
+        1, 1, 2, 2, 3, 3, 23]
+    assert auto_frame_stride(100, target_steps=10) == 10
