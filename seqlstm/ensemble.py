@@ -73,7 +73,7 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         Threads of every member (its ``n_jobs``); None keeps the template's setting.  The
         members are fitted one after the other, each on these threads: fitting them at the
         same time on a thread pool, one thread each, was measured no faster on a busy 2-core
-        machine and about 10% faster on an idle one, while it multiplies peak memory.  On
+        machine and 0-12% faster on an idle one, while it multiplies peak memory.  On
         cores busy with other processes, ``n_jobs=1`` was several times faster than two
         threads per member.
 
