@@ -130,7 +130,12 @@ def write_report(path, info, rows, adding, hidden, compare=None):
     where = "; ".join(f"{part}: {m}" for part, m in info.items())
     lines = ["# Accuracy benchmark (defaults)", "", f"Machines (per part): {where}.", "",
              f"Command: `python benchmarks/bench_accuracy.py` — `LSTMClassifier(hidden_size="
-             f"{hidden})` at its other defaults on every set (no per-set setting).", "",
+             f"{hidden})` at its other defaults on every set (no per-set setting); "
+             "`--compare` adds the default candidates.", "",
+             "Times are wall-clock seconds and comparable only between runs on a quiet machine "
+             "(load < 0.5 at start): with other jobs on the 2 cores, Numba's two threads wait "
+             "on each other and the same fit can take several times longer (3 to 60 s for one "
+             "TemporalOrder3 fit in the run below).  Accuracies do not depend on the load.", "",
              "## UCR/UEA development sets (test accuracy)", "",
              "Single: 5 seeds (0-4), mean ± std.  Ensemble: 2 seed ensembles of 3 members "
              "(seeds 0-2 and 3-5; averaged probabilities), mean ± std.  ✓/✗: the single "
