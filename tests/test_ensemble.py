@@ -93,6 +93,80 @@ def test_bit_identical_at_one_and_two_threads():
     assert not np.array_equal(a.predict_proba(X), other.predict_proba(X))
 
 
+def test_sample_weight_reaches_every_member():
+    X, y = sequences()
+    w = np.random.default_rng(3).integers(0, 4, size=30)
+    w[:2] = [0, 3]
+    ens = SeedEnsemble(LSTMRegressor(**SMALL), n_estimators=3, random_state=0)
+    ens.fit(X, y, sample_weight=w)
+    for member, seed in zip(ens.estimators_, ens.seeds_):
+        direct = LSTMRegressor(random_state=int(seed), **SMALL).fit(X, y, sample_weight=w)
+        np.testing.assert_array_equal(member.network_.params, direct.network_.params)
+        assert member.loss_curve_ == direct.loss_curve_
+    unweighted = SeedEnsemble(LSTMRegressor(**SMALL), n_estimators=3, random_state=0).fit(X, y)
+    assert not np.array_equal(unweighted.estimators_[0].network_.params,
+                              ens.estimators_[0].network_.params)
+    # classifiers and estimators outside seqlstm take them too
+    ens = SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=2, random_state=0)
+    ens.fit(X, labels(y), sample_weight=w)
+    direct = LSTMClassifier(random_state=int(ens.seeds_[1]), **SMALL)
+    direct.fit(X, labels(y), sample_weight=w)
+    np.testing.assert_array_equal(ens.estimators_[1].network_.params, direct.network_.params)
+    tree = SeedEnsemble(DecisionTreeRegressor(max_features=1), n_estimators=2, random_state=0)
+    tree.fit(X[:, 0], y, sample_weight=w)
+    direct = DecisionTreeRegressor(max_features=1, random_state=int(tree.seeds_[0]))
+    direct.fit(X[:, 0], y, sample_weight=w)
+    np.testing.assert_array_equal(tree.estimators_[0].predict(X[:, 0]), direct.predict(X[:, 0]))
+
+
+def test_validation_data_reaches_every_member():
+    X, y = sequences()
+    X_val, y_val = sequences(n=12, seed=1)
+    w_val = np.arange(12) % 3
+    for validation_data in [(X_val, y_val), (X_val, y_val, w_val)]:
+        ens = SeedEnsemble(LSTMRegressor(**SMALL), n_estimators=2, random_state=0)
+        ens.fit(X, y, validation_data=validation_data)
+        for member, seed in zip(ens.estimators_, ens.seeds_):
+            direct = LSTMRegressor(random_state=int(seed), **SMALL)
+            direct.fit(X, y, validation_data=validation_data)
+            assert len(member.validation_scores_) == 3
+            assert member.validation_scores_ == direct.validation_scores_
+            assert member.validation_loss_curve_ == direct.validation_loss_curve_
+            np.testing.assert_array_equal(member.network_.params, direct.network_.params)
+    assert ens.estimators_[0].validation_scores_ != ens.estimators_[1].validation_scores_
+    # early stopping on it: each member keeps its best weights, as a direct fit does
+    template = LSTMClassifier(early_stopping=True, n_iter_no_change=1, **SMALL)
+    ens = SeedEnsemble(template, n_estimators=2, random_state=0)
+    ens.fit(X, labels(y), sample_weight=np.arange(30) % 2 + 1,
+            validation_data=(X_val, labels(y_val)))
+    direct = clone(template).set_params(random_state=int(ens.seeds_[1]))
+    direct.fit(X, labels(y), sample_weight=np.arange(30) % 2 + 1,
+               validation_data=(X_val, labels(y_val)))
+    assert ens.estimators_[1].validation_scores_ == direct.validation_scores_
+    np.testing.assert_array_equal(ens.estimators_[1].network_.params, direct.network_.params)
+
+
+def test_bad_fit_arguments_name_the_argument_and_keep_the_ensemble():
+    X, y = sequences()
+    ens = SeedEnsemble(LSTMRegressor(**SMALL), n_estimators=2, random_state=0).fit(X, y)
+    before = [m.network_.params.copy() for m in ens.estimators_]
+    for bad in (np.ones(3), -np.ones(30), np.zeros(30), np.full(30, np.nan)):
+        with pytest.raises(ValueError, match="sample_weight"):
+            ens.fit(X, y, sample_weight=bad)
+    with pytest.raises(ValueError, match="validation_data"):
+        ens.fit(X, y, validation_data=(X,))
+    with pytest.raises(ValueError, match="validation_data"):
+        ens.fit(X, y, validation_data=(X[:, :, :1], y))
+    with pytest.raises(ValueError, match="sample_weight_val"):
+        ens.fit(X, y, validation_data=(X, y, -np.ones(30)))
+    for m, p in zip(ens.estimators_, before):
+        np.testing.assert_array_equal(m.network_.params, p)
+    tree = SeedEnsemble(DecisionTreeRegressor(), n_estimators=2, random_state=0)
+    with pytest.raises(ValueError, match="validation_data: expected an estimator whose fit"):
+        tree.fit(X[:, 0], y, validation_data=(X[:, 0], y))
+    assert not hasattr(tree, "estimators_")
+
+
 def test_classifier_mean_probabilities_sum_to_one_and_argmax():
     X, y = sequences()
     ens = SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=3, random_state=0).fit(X, labels(y))

@@ -837,3 +837,14 @@ def test_frames_survive_saving_and_inspect_labels_frame_starts(tmp_path):
     del state["frame_stride"]
     state["params"]["frame_stride"] = 1
     assert type(model)._from_state(state).frame_stride_ == 1
+
+
+def test_frames_in_lazy_prediction():
+    da = pytest.importorskip("dask.array")
+    X, y = sequences(n=20, T=150)
+    model = LSTMClassifier(**SMALL).fit(X, np.where(y > 0, "a", "b"))
+    assert model.frame_stride_ == 3
+    lazy = xr.DataArray(da.from_array(X, chunks=(7, 150, 3)), dims=("sample", "time", "feature"))
+    proba = model.predict_proba(lazy)
+    assert isinstance(proba.data, da.Array)
+    np.testing.assert_array_equal(proba.values, model.predict_proba(X))
