@@ -10,22 +10,27 @@ import numpy as np
 
 import seqlstm
 
-# One float32 cifg network at two sizes (one compiled kernel: the same types) whose gradients are
-# saved; H=8 runs the gate loops' short vector and scalar tails, H=32 their main vector loops.
+CELLS = ("lstm", "peephole", "cifg", "gru", "rnn")
+
+# Every cell in both dtypes at two sizes (one compiled kernel per cell and dtype: the same types)
+# whose loss and gradients are saved; H=8 runs the gate loops' short vector and scalar tails,
+# H=32 their main vector loops.  The fresh run compiles ten kernel sets (~2.5 min of the test).
 _SCRIPT = """
 import sys
 import numpy as np
 from seqlstm.network.core import RecurrentNetwork
 
 out = sys.argv[1]
-for H, B in ((8, 6), (32, 16)):
-    rng = np.random.default_rng(0)
-    net = RecurrentNetwork(3, H, cell="cifg", output_size=2, dtype="float32", random_state=0)
-    X = rng.standard_normal((B, 7, 3)).astype("float32")
-    y = rng.standard_normal((B, 2)).astype("float32")
-    loss, grad = net.loss_and_grad(X, y)
-    np.save(f"{out}/grad_{H}.npy", grad)
-"""
+for cell in {cells!r}:
+    for dtype in ("float32", "float64"):
+        for H in (8, 32):
+            rng = np.random.default_rng(0)
+            net = RecurrentNetwork(3, H, cell=cell, output_size=2, dtype=dtype, random_state=0)
+            X = rng.standard_normal((16, 7, 3)).astype(dtype)
+            y = rng.standard_normal((16, 2)).astype(dtype)
+            loss, grad = net.loss_and_grad(X, y)
+            np.save(f"{{out}}/{{cell}}_{{dtype}}_{{H}}.npy", np.append(grad, loss))
+""".format(cells=CELLS)
 
 
 def _run(tmp_path, name):
@@ -39,15 +44,20 @@ def _run(tmp_path, name):
     return out, result.stdout
 
 
-def test_cifg_float32_gradients_identical_after_a_cache_load(tmp_path):
-    # regression: a kernel compiled in the process called its helper's own code, a kernel
-    # loaded from the cache its re-optimised copy, and fast-math reassociation made the cifg
-    # float32 gradients differ in the last bits between a first run and the later ones
+def test_gradients_identical_after_a_cache_load(tmp_path):
+    # regression: a kernel compiled in the process called its helpers' own code, a kernel
+    # loaded from the cache its re-optimised weak copies of them; with fast-math reassociation
+    # the second optimisation reordered products, and the cifg float32 and the lstm, peephole
+    # and cifg float64 gradients differed in the last bits between a first run and later ones
     fresh, _ = _run(tmp_path, "fresh")
     cached, log = _run(tmp_path, "cached")
     loaded = [line for line in log.splitlines() if "data loaded" in line]
-    assert any("_backward_cifg" in line for line in loaded), log
-    for H in (8, 32):
-        a = np.load(fresh / f"grad_{H}.npy")
-        b = np.load(cached / f"grad_{H}.npy")
-        assert a.tobytes() == b.tobytes(), (H, np.abs(a - b).max())
+    for cell in CELLS:
+        assert any(f"_backward_{cell}" in line for line in loaded), (cell, log)
+    differ = []
+    for path in sorted(fresh.iterdir()):
+        a, b = np.load(path), np.load(cached / path.name)
+        if a.tobytes() != b.tobytes():
+            differ.append((path.stem, float(np.abs(a - b).max())))
+    assert len(list(fresh.iterdir())) == 2 * 2 * len(CELLS)
+    assert not differ, differ

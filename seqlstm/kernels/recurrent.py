@@ -444,13 +444,9 @@ def _cifg_bwd_rows(t, B, H, lengths, a4, cprev, cnew, do4, d, dh, dc, tmp):
             ig = a4[t, b, 0, j]
             a4[t, b, 1, j] = dc[b, j] * ig * (one - tmp[0, j] * tmp[0, j])
         for j in range(H):                       # input gate (forget gate 1 - i), dL/dc_{t-1}
-            # written in the order LLVM's reassociation settles on (the product dL/dc_{t-1}
-            # shared): a form it can still rewrite is compiled differently in the caller's
-            # copy of this function, so a fresh compile and a cache load gave different bits
             ig = a4[t, b, 0, j]
-            dcf = (one - ig) * dc[b, j]
-            a4[t, b, 0, j] = dcf * ig * (tmp[0, j] - cprev[b, j])
-            dc[b, j] = dcf
+            a4[t, b, 0, j] = dc[b, j] * (tmp[0, j] - cprev[b, j]) * ig * (one - ig)
+            dc[b, j] *= one - ig
 
 
 @jit
