@@ -179,6 +179,18 @@ def write_report(path, info, rows, adding, hidden, compare=None):
     path.write_text("\n".join(lines) + "\n")
 
 
+def _commit():
+    """", commit <short hash>" of the code measured (parts of the report may differ)."""
+    import subprocess
+
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return f", commit {sha}"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=pathlib.Path,
@@ -192,7 +204,7 @@ def main(argv=None):
     parser.add_argument("--out", type=pathlib.Path, default=HERE / "ACCURACY.md")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    info = machine()
+    info = machine() + _commit()
     print(info, flush=True)
     # rows are kept per part in a cache file, so that a part can be re-run alone
     # (e.g. --sets with no name re-runs only the adding problem)
