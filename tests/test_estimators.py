@@ -848,3 +848,17 @@ def test_frames_in_lazy_prediction():
     proba = model.predict_proba(lazy)
     assert isinstance(proba.data, da.Array)
     np.testing.assert_array_equal(proba.values, model.predict_proba(X))
+
+
+def test_pickles_from_before_frames_read_every_step():
+    X, y = sequences(n=12, T=80)
+    model = LSTMRegressor(frame_stride=1, **SMALL).fit(X, y)
+    state = model.__getstate__()
+    for key in ("frame_stride", "frame_stride_"):
+        del state[key]
+    state["_architecture_"] = state["_architecture_"][:-1]
+    old = LSTMRegressor.__new__(LSTMRegressor)
+    old.__setstate__(state)
+    assert old.frame_stride == 1 and old.frame_stride_ == 1
+    np.testing.assert_array_equal(old.predict(X), model.predict(X))
+    old.partial_fit(X, y)  # the architecture check accepts it

@@ -248,6 +248,13 @@ class _BaseLSTM(ModelFile, BaseEstimator):
     def __setstate__(self, state):
         state = dict(state)
         packed = state.pop("_network_pickle", None)
+        # pickles from before frames read every step: fill what they lack with that
+        if "frame_stride" not in state:
+            state["frame_stride"] = 1
+            if "_architecture_" in state:
+                state["_architecture_"] = tuple(state["_architecture_"]) + (1,)
+            if packed is not None or "network_" in state:
+                state["frame_stride_"] = 1
         super().__setstate__(state)
         if packed is not None:
             self.network_ = RecurrentNetwork.from_config(*packed)
