@@ -41,6 +41,11 @@ def auto_frame_stride(n_time, target_steps=None):
     return max(1, math.ceil(int(n_time) / target_steps))
 
 
+def framed_n_features(n_features, stride):
+    """Values per network step: ``2 * stride * n_features`` (``n_features`` for stride 1)."""
+    return n_features if stride == 1 else 2 * stride * n_features
+
+
 def framed_lengths(lengths, stride):
     """Number of frames of sequences of `lengths` steps: ``ceil(lengths / stride)``."""
     return -(-np.asarray(lengths, dtype=np.int64) // stride)
@@ -91,7 +96,7 @@ def frame_sequences(values, lengths, stride):
     padded[np.arange(padded.shape[1]) >= lengths[:, np.newaxis]] = 0.0
     windows = sliding_window_view(padded, 2 * stride, axis=1)[:, ::stride][:, :n_frames]
     framed = np.ascontiguousarray(windows.transpose(0, 1, 3, 2)).reshape(
-        n, n_frames, 2 * stride * n_features)
+        n, n_frames, framed_n_features(n_features, stride))
     out_lengths = framed_lengths(lengths, stride)
     framed[np.arange(n_frames) >= out_lengths[:, np.newaxis]] = np.nan
     return framed, out_lengths

@@ -24,7 +24,7 @@ from .. import data as _data
 from .._init import apply_chrono, check_chrono
 from .._threads import numba_threads
 from .._validation import check_features, record_feature_names
-from ..data.framing import auto_frame_stride, frame_sequences
+from ..data.framing import auto_frame_stride, frame_sequences, framed_n_features
 from ..io import ModelFile
 from ..network import CELLS, READOUTS, RecurrentNetwork, parse_tbptt
 from ..preprocessing import scaling_statistics
@@ -263,6 +263,10 @@ class _BaseLSTM(ModelFile, BaseEstimator):
     def _check_hyperparameters(self):
         self._validate_params()
         check_chrono(self.chrono_t_max, self.cell)
+        if self.return_sequences and self.frame_stride not in ("auto", 1):
+            raise ValueError(
+                "frame_stride: expected 'auto' or 1 with return_sequences=True (per-step outputs "
+                f"need per-step inputs); found {self.frame_stride!r}.")
         try:
             tbptt = parse_tbptt(self.tbptt)
         except ValueError as exc:
@@ -272,18 +276,12 @@ class _BaseLSTM(ModelFile, BaseEstimator):
             ) from None
         return tbptt
 
-    def _check_frame_stride(self):
-        if self.return_sequences and self.frame_stride not in ("auto", 1):
-            raise ValueError(
-                "frame_stride: expected 'auto' or 1 with return_sequences=True (per-step outputs "
-                f"need per-step inputs); found {self.frame_stride!r}.")
-
     def _resolve_frame_stride(self, data):
         """The fitted stride: "auto" gives frames only to per-sequence models of sequences
         longer than :data:`~seqlstm.data.framing.FRAME_TARGET_STEPS` steps."""
         if self.frame_stride != "auto":
             return int(self.frame_stride)
-        if self.return_sequences or data.n_samples == 0:
+        if self.return_sequences:
             return 1
         return auto_frame_stride(int(np.max(data.lengths)))
 
@@ -385,7 +383,6 @@ class _BaseLSTM(ModelFile, BaseEstimator):
     def _fit(self, X, y, *, incremental, classes=None, sample_weight=None,
              validation_data=None):
         tbptt = self._check_hyperparameters()
-        self._check_frame_stride()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -518,8 +515,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         self._init_targets(targets, weights)
         self.frame_stride_ = self._resolve_frame_stride(data)
         self.network_ = RecurrentNetwork(
-            input_size=data.n_features * (2 * self.frame_stride_ if self.frame_stride_ > 1
-                                          else 1),
+            input_size=framed_n_features(data.n_features, self.frame_stride_),
             hidden_size=self.hidden_size,
             num_layers=self.num_layers,
             cell=self.cell,
