@@ -16,22 +16,33 @@ from numpy.lib.array_utils import normalize_axis_tuple
 # --------------------------------------------------------------------------------------------
 
 
-def _mask(*arrays):
-    """True where none of ``arrays`` is NaN, and the arrays with 0 at the other points (so that
-    a value paired with a NaN never enters any arithmetic, not even to overflow)."""
+def _mask(*arrays, weight=None):
+    """Where none of ``arrays`` is NaN, and the arrays with 0 at the other points (so that a
+    value paired with a NaN never enters any arithmetic, not even to overflow).
+
+    The first result, ``keep``, is boolean; with ``weight`` (non-negative, broadcast against the
+    arrays) it is the weight of every point, 0 where a value is NaN, and the sums and means of
+    :func:`_msum` and :func:`_mmean` are weighted by it (a zero weight skips the point)."""
     keep = ~np.isnan(arrays[0])
     for a in arrays[1:]:
         keep = keep & ~np.isnan(a)
-    return (keep,) + tuple(np.where(keep, a, 0.0) for a in arrays)
+    arrays = tuple(np.where(keep, a, 0.0) for a in arrays)
+    if weight is not None:
+        keep = np.where(keep, weight, 0.0)
+    return (keep,) + arrays
 
 
 def _msum(values, keep, axis):
-    """Sum of ``values`` over ``axis`` where ``keep`` (skipped points contribute 0)."""
-    return np.sum(np.where(keep, values, 0.0), axis=axis)
+    """Sum of ``values`` over ``axis`` where ``keep`` (skipped points contribute 0), weighted
+    when ``keep`` holds weights."""
+    if keep.dtype == bool:
+        return np.sum(np.where(keep, values, 0.0), axis=axis)
+    return np.sum(np.where(keep > 0, values, 0.0) * keep, axis=axis)
 
 
 def _mmean(values, keep, axis, count=None):
-    """Mean of ``values`` over ``axis`` where ``keep``; NaN where nothing is kept."""
+    """Mean of ``values`` over ``axis`` where ``keep`` (weighted when ``keep`` holds weights);
+    NaN where nothing is kept."""
     if count is None:
         count = np.sum(keep, axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):

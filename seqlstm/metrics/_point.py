@@ -20,22 +20,22 @@ __all__ = ["mse", "rmse", "mae", "nse", "kge", "skill", "persistence", "skill_pe
 # --------------------------------------------------------------------------------------------
 
 
-def _mse_np(y_true, y_pred, axis):
-    keep, y_true, y_pred = _mask(y_true, y_pred)
+def _mse_np(y_true, y_pred, axis, weight=None):
+    keep, y_true, y_pred = _mask(y_true, y_pred, weight=weight)
     return _mmean((y_true - y_pred) ** 2, keep, axis)
 
 
-def _rmse_np(y_true, y_pred, axis):
-    return np.sqrt(_mse_np(y_true, y_pred, axis))
+def _rmse_np(y_true, y_pred, axis, weight=None):
+    return np.sqrt(_mse_np(y_true, y_pred, axis, weight))
 
 
-def _mae_np(y_true, y_pred, axis):
-    keep, y_true, y_pred = _mask(y_true, y_pred)
+def _mae_np(y_true, y_pred, axis, weight=None):
+    keep, y_true, y_pred = _mask(y_true, y_pred, weight=weight)
     return _mmean(np.abs(y_true - y_pred), keep, axis)
 
 
-def _nse_np(y_true, y_pred, axis):
-    keep, y_true, y_pred = _mask(y_true, y_pred)
+def _nse_np(y_true, y_pred, axis, weight=None):
+    keep, y_true, y_pred = _mask(y_true, y_pred, weight=weight)
     mean_obs = _expand(_mmean(y_true, keep, axis), axis)
     sse = _msum((y_true - y_pred) ** 2, keep, axis)
     sst = _msum((y_true - mean_obs) ** 2, keep, axis)
@@ -43,8 +43,8 @@ def _nse_np(y_true, y_pred, axis):
         return np.where(sst > 0, 1.0 - sse / np.where(sst > 0, sst, 1.0), np.nan)
 
 
-def _kge_np(y_true, y_pred, axis):
-    keep, y_true, y_pred = _mask(y_true, y_pred)
+def _kge_np(y_true, y_pred, axis, weight=None):
+    keep, y_true, y_pred = _mask(y_true, y_pred, weight=weight)
     count = np.sum(keep, axis=axis)
     mu_o = _mmean(y_true, keep, axis, count)
     mu_s = _mmean(y_pred, keep, axis, count)
@@ -70,7 +70,6 @@ def _skill_np(y_true, y_pred, y_ref, axis):
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(mse_ref > 0, 1.0 - mse_model / np.where(mse_ref > 0, mse_ref, 1.0),
                         np.nan)
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,6 +152,12 @@ def nse(y_true, y_pred, *, axis=None, dim=None):
     float64 or ndarray or DataArray
         NaN where the observed values are constant (the efficiency is undefined; scikit-learn's
         ``r2_score`` returns 1 or 0 there instead) or where no pair remains.
+
+    Examples
+    --------
+    >>> from seqlstm.metrics import nse
+    >>> float(nse([1.0, 2.0, 3.0, 4.0], [1.5, 2.0, 2.0, float("nan")]))  # 1 - 1.25 / 2
+    0.375
     """
     return _reduce(_nse_np, "nse", {"y_true": y_true, "y_pred": y_pred}, axis, dim)
 
