@@ -193,3 +193,30 @@ def test_scorers_refuse_predictions_of_another_shape():
         scorer(_Fixed(p1), X, y1, sample_weight=np.ones(3))
     with pytest.raises(ValueError, match=r"sample_weight: expected finite values >= 0"):
         scorer(_Fixed(p1), X, y1, sample_weight=-np.ones(5))
+
+
+def test_scorers_weight_samples_as_scikit_learn():
+    from sklearn.metrics import mean_squared_error
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(40, 2))
+    Y2 = np.column_stack([X @ [1.0, 2.0], X @ [-1.0, 0.5]]) + rng.normal(size=(40, 2))
+    w = rng.uniform(0.0, 3.0, size=40)
+    w[:5] = 0.0                    # a zero weight leaves the sample out
+    for y in (Y2[:, 0], Y2):
+        lin = LinearRegression().fit(X, y)
+        p = lin.predict(X)
+        score = {name: metrics.get_scorer(name)(lin, X, y, sample_weight=w)
+                 for name in metrics.SCORERS}
+        assert score["nse"] == pytest.approx(r2_score(y, p, sample_weight=w), rel=1e-12)
+        assert score["neg_mse"] == pytest.approx(-mean_squared_error(y, p, sample_weight=w),
+                                                 rel=1e-12)
+        assert score["neg_mae"] == pytest.approx(-mean_absolute_error(y, p, sample_weight=w),
+                                                 rel=1e-12)
+        assert score["neg_rmse"] == pytest.approx(-np.mean(np.sqrt(mean_squared_error(
+            y, p, sample_weight=w, multioutput="raw_values"))), rel=1e-12)
+        # integer weights count like copies of the sample
+        reps = np.repeat(np.arange(40), np.arange(40) % 3)
+        kge = metrics.get_scorer("kge")
+        assert kge(lin, X, y, sample_weight=np.arange(40) % 3) == pytest.approx(
+            kge(lin, X[reps], y[reps]), rel=1e-12)
