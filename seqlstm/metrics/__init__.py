@@ -35,8 +35,13 @@ Scores
 :func:`interval_coverage`    fraction of observations inside given intervals
 :func:`gaussian_coverage`    coverage of the central intervals of Gaussian forecasts
 :func:`get_scorer`           scikit-learn scorers: ``"neg_rmse"``, ``"neg_mse"``,
-                             ``"neg_mae"``, ``"nse"``, ``"kge"``
+                             ``"neg_mae"``, ``"nse"``, ``"kge"``; per target, over the
+                             samples and, for per-step estimators, their steps pooled
 ==========================  ==============================================================
+
+The point scores live in ``_point.py``, the probabilistic ones in ``_probabilistic.py``, the
+scorers in ``_scorers.py`` and the reduction they share in ``_core.py``; the names above are the
+public surface.
 
 CRPS is the closed form of Gneiting et al. (2005) through ``scipy.special``; it is tested against
 ``scoringrules.crps_normal`` when scoringrules is installed.  scoringrules needs only NumPy and
