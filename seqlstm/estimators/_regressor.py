@@ -104,10 +104,17 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         held out as `validation_split` says.
     validation_fraction : float in (0, 1), default 0.1
     validation_split : {"random", "time"}, default "random"
-        How `validation_fraction` is held out: "random" (seeded by `random_state`), or "time":
-        the LAST ``ceil(validation_fraction * n_samples)`` samples in their given order, not
-        shuffled; for windows cut in order from one record, so that the validation windows
-        come after the training windows instead of overlapping them.
+        How `validation_fraction` is held out: "random" (seeded by `random_state`), or "time"
+        for windows cut in order from one record: the LAST ``n_val =
+        ceil(validation_fraction * n_samples)`` samples in their given order validate, the
+        ``L - 1`` samples before them (``L = X.shape[1]``, the sequences' padded length) are
+        purged, used for neither training nor validation, and the first ``n_samples - n_val -
+        (L - 1)`` train (at least one, else a ValueError).  For windows of ``L`` steps cut at
+        stride 1 (window ``i`` holds steps ``i .. i + L - 1``), this is exactly the purge that
+        leaves no time step in both a training and a validation window, so the validation
+        windows come after the training windows instead of overlapping them (and with targets
+        at most one step past their window, such as next-step values, no target is in both
+        parts).
     n_iter_no_change : int, default 10
         Stop after more than this many epochs without improvement by `tol`.
     random_state : None, int or RandomState, default None
@@ -119,8 +126,10 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Show a progress bar over epochs.
     standardize : bool, default True
         Scale each feature of `X` and each output of `y` to zero mean and unit variance
-        (NaN-aware, over samples and valid time steps) with statistics learned at fit; the
-        predictions are in the units of `y`.
+        (NaN-aware, over samples and valid time steps) with statistics learned at fit from the
+        training samples only (not from `validation_data` or the held-out
+        `validation_fraction`); per-step targets count only the steps the loss counts (not
+        padded or ``spinup`` steps).  The predictions are in the units of `y`.
     dtype : {"float32", "float64"}, default "float32"
         Compute dtype of the network.
     time_dim, feature_dim : str, default "time", "feature"
@@ -301,14 +310,17 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             raise ValueError("y: expected at least one observed target; found only NaN.")
         return targets.values
 
-    def _init_targets(self, targets, weights=None):
-        if self.standardize:  # each (sample, step) target is one observation
-            flat = targets.reshape(-1, 1, targets.shape[-1])
-            if weights is not None:  # the sample's weight on each of its steps
-                weights = np.repeat(weights, flat.shape[0] // len(weights))
-            self.y_mean_, self.y_scale_ = scaling_statistics(flat, sample_weight=weights)
-        else:
+    def _init_targets(self, targets, lengths, weights=None):
+        """Target scaling statistics: per step, each observed (sample, step) target within the
+        sequence's length and after the spin-up is one observation, weighted by its sample's
+        weight; padded and spin-up steps are left out, as from the loss."""
+        if not self.standardize:
             self.y_mean_ = self.y_scale_ = None
+        elif targets.ndim == 3:
+            observed = self._spun_up(np.array(targets, dtype=np.float64))
+            self.y_mean_, self.y_scale_ = scaling_statistics(observed, lengths, weights)
+        else:
+            self.y_mean_, self.y_scale_ = scaling_statistics(targets, sample_weight=weights)
 
     def _target_state(self):
         return {"y_mean": self.y_mean_, "y_scale": self.y_scale_, "y_1d": self._y_1d,
