@@ -31,7 +31,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone, is_classifier
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (check_is_fitted, check_random_state,
@@ -316,8 +316,14 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         return mean, std
 
     def score(self, X, y, sample_weight=None):
-        """Accuracy (classifier) or R² (regressor) of the ensemble's predictions, over the
-        entries where both the target and the prediction are present.
+        """Accuracy (classifier) or R² (regressor) of the ensemble's predictions.
+
+        Regressor ensembles of seqlstm members score as :meth:`LSTMRegressor.score` does, on
+        the same code path (``y`` read as the members read it; per target, samples and, with
+        ``return_sequences``, their observed steps pooled; NaN targets, padded and spin-up
+        steps skipped), so an ensemble of one member scores exactly as that member.  Other
+        regressors' predictions are scored per sample.  Classifier ensembles: the accuracy over
+        the entries where both the label and the prediction are present.
 
         Parameters
         ----------
@@ -330,6 +336,14 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         -------
         float
         """
+        if not is_classifier(self):
+            from .metrics._scorers import nse_outputs
+
+            if self._has_score_arrays():
+                y_true, y_pred, per_step = self._score_arrays(X, y)
+            else:
+                y_true, y_pred, per_step = y, self.predict(X), False
+            return nse_outputs(y_true, y_pred, per_step=per_step, sample_weight=sample_weight)
         pred = self.predict(X)
         y_true = np.asarray(getattr(y, "values", y))
         y_pred = np.asarray(getattr(pred, "values", pred))
@@ -342,19 +356,27 @@ class SeedEnsemble(ModelFile, BaseEstimator):
             raise ValueError(f"sample_weight: expected shape ({n},); found {w.shape}.")
         if w is not None:
             w = np.broadcast_to(w.reshape((n,) + (1,) * (y_true.ndim - 1)), y_true.shape)
-        if is_classifier(self):
-            import pandas as pd
+        import pandas as pd
 
-            mask = ~(pd.isna(y_true) | pd.isna(y_pred))
-            return float(accuracy_score(y_true[mask], y_pred[mask],
-                                        sample_weight=None if w is None else w[mask]))
-        t = y_true.reshape(n, -1) if y_true.ndim <= 2 else y_true.reshape(-1, y_true.shape[-1])
-        p = y_pred.reshape(t.shape)
-        mask = np.isfinite(t).all(axis=1) & np.isfinite(p).all(axis=1)
-        if w is not None:
-            w = (w.reshape(n, -1)[:, 0] if y_true.ndim <= 2
-                 else w.reshape(-1, y_true.shape[-1])[:, 0])[mask]
-        return float(r2_score(t[mask], p[mask], sample_weight=w))
+        mask = ~(pd.isna(y_true) | pd.isna(y_pred))
+        return float(accuracy_score(y_true[mask], y_pred[mask],
+                                    sample_weight=None if w is None else w[mask]))
+
+    def _has_score_arrays(self):
+        return not is_classifier(self) and hasattr(self.estimator, "_score_arrays")
+
+    @available_if(_has_score_arrays)
+    def _score_arrays(self, X, y):
+        """Targets, ensemble predictions and whether they are per step, for scoring (the
+        scorers of :mod:`seqlstm.metrics` and :meth:`score`): ``y`` read by the first member as
+        its ``score`` reads it, and the mean of the members' predictions (the mean
+        :meth:`predict` returns), both ``(n_samples[, n_time], n_outputs)``."""
+        check_is_fitted(self)
+        first = self.estimators_[0]
+        data = first._validate_X(X, reset=False)
+        y_true = first._scoring_targets(y, data)
+        y_pred = _mean([m._predict_values(data)[0] for m in self.estimators_])
+        return y_true, y_pred, bool(first.return_sequences)
 
     # ------------------------------------------------------------------ files
     def _to_state(self):

@@ -236,6 +236,36 @@ def test_squared_error_regressor_mean_and_spread():
     assert ens.score(X, y) == pytest.approx(r2_score(y, mean))
 
 
+def test_regressor_ensemble_scores_through_the_regressors_path():
+    # per-step targets with a padded sequence and a missing observation: pooled over samples
+    # and steps, as LSTMRegressor.score
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(8, 10, 2))
+    y = np.cumsum(X[:, :, 0], axis=1)
+    X[-1, -3:] = y[-1, -3:] = np.nan
+    y[0, 4] = np.nan
+    w = rng.uniform(0.5, 2.0, size=8)
+    one = SeedEnsemble(LSTMRegressor(return_sequences=True, **SMALL), n_estimators=1,
+                       random_state=0).fit(X, y)
+    member = one.estimators_[0]
+    assert np.isfinite(one.score(X, y))
+    assert one.score(X, y) == member.score(X, y)
+    assert one.score(X, y, sample_weight=w) == member.score(X, y, sample_weight=w)
+    assert seqlstm.metrics.get_scorer("nse")(one, X, y) == one.score(X, y)
+    two = SeedEnsemble(LSTMRegressor(return_sequences=True, **SMALL), n_estimators=2,
+                       random_state=0).fit(X, y)
+    pred = two.predict(X)
+    keep = ~np.isnan(y)
+    from sklearn.metrics import r2_score
+
+    assert two.score(X, y) == pytest.approx(r2_score(y[keep], pred[keep]), rel=1e-12)
+    # per-sequence targets
+    X, y = sequences()
+    one = SeedEnsemble(LSTMRegressor(**SMALL), n_estimators=1, random_state=0).fit(X, y)
+    assert one.score(X, y) == one.estimators_[0].score(X, y)
+    assert seqlstm.metrics.get_scorer("nse")(one, X, y) == one.score(X, y)
+
+
 @pytest.mark.parametrize("kind", ["classifier", "gaussian"])
 def test_netcdf_round_trip_bit_identical(tmp_path, kind):
     X, y = sequences(labeled=True)

@@ -1,5 +1,6 @@
 """Tests of seqlstm.estimators: scikit-learn conformance, inputs/outputs, bad input, training."""
 
+import copy
 import pickle
 import re
 import warnings
@@ -10,14 +11,15 @@ import pytest
 import xarray as xr
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from seqlstm import network as network_module
+from seqlstm.estimators import _base
 from seqlstm.estimators import LSTMClassifier, LSTMRegressor
 from seqlstm.preprocessing import SequenceScaler
-from seqlstm.training import build_network, network_config
+from seqlstm.training import TrainingState, build_network, network_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -687,11 +689,190 @@ def test_time_split_holds_out_the_last_samples_in_order():
     model = LSTMRegressor(early_stopping=True, validation_split="time", validation_fraction=0.25,
                           hidden_size=4, max_iter=6, learning_rate_init=0.05,
                           random_state=0).fit(X, y)
-    assert model.t_ == 30 * model.n_iter_
+    # the last 10 validate, the 6 - 1 = 5 before them are purged, 25 train
+    assert model.t_ == 25 * model.n_iter_
     # The restored best epoch's validation score is the score on the last 10 samples.
     assert model.score(X[30:], y[30:]) == pytest.approx(model.best_validation_score_, rel=1e-6)
     with pytest.raises(ValueError, match=r"'validation_split' parameter .*Got 'last'"):
         LSTMRegressor(early_stopping=True, validation_split="last", **SMALL).fit(X, y)
+
+
+def _windows(record, length):
+    """Windows of `length` steps cut at stride 1, in order, from one record (time, feature)."""
+    steps = np.arange(len(record) - length + 1)[:, None] + np.arange(length)
+    return record[steps]
+
+
+def test_time_split_purges_the_windows_that_share_steps_with_the_validation_windows(
+        monkeypatch):
+    L = 6
+    record = np.random.default_rng(0).normal(size=(60, 2))
+    record[:, 1] = np.arange(60)            # the second feature is the time step itself
+    X = _windows(record, L)                 # 55 windows: window i covers steps i .. i + L - 1
+    y = X[:, -1, 0] + X[:, 0, 0]
+    seen = {}
+
+    def spy_train(network, state, X, y, **kwargs):
+        seen["train"] = np.array(X)
+        return real_run_epochs(network, state, X, y, **kwargs)
+
+    def spy_validation(self, X_val, y_val, w_val):
+        seen["val"] = np.array(X_val)
+        return real_validation(self, X_val, y_val, w_val)
+
+    real_run_epochs, real_validation = _base.run_epochs, LSTMRegressor._validation_functions
+    monkeypatch.setattr(_base, "run_epochs", spy_train)
+    monkeypatch.setattr(LSTMRegressor, "_validation_functions", spy_validation)
+    LSTMRegressor(early_stopping=True, validation_split="time", validation_fraction=0.2,
+                  standardize=False, dtype="float64", **SMALL).fit(X, y)
+    train_steps, val_steps = seen["train"][:, :, 1], seen["val"][:, :, 1]
+    # the validation block is the last ceil(0.2 * 55) = 11 windows, in order
+    np.testing.assert_array_equal(val_steps, X[44:, :, 1])
+    # no training window shares a time step with a validation window ...
+    assert not np.intersect1d(train_steps, val_steps).size
+    # ... and only the L - 1 = 5 windows that would are dropped
+    np.testing.assert_array_equal(train_steps, X[:44 - (L - 1), :, 1])
+
+    # too few samples for the validation block, the purged windows and a training set
+    with pytest.raises(ValueError, match=r"validation_split='time': expected more than "
+                                         r"ceil\(0.5 \* 10\) \+ 6 - 1 = 10 samples"):
+        LSTMRegressor(early_stopping=True, validation_split="time", validation_fraction=0.5,
+                      **SMALL).fit(X[:10], y[:10])
+
+
+def _fitted_state(model):
+    """Everything a fit leaves on `model`, comparable with np.testing.assert_equal: the network
+    by its configuration and parameters (bit for bit), the training state by its history,
+    optimiser moments and generator state, every other attribute deep-copied."""
+    state = {}
+    for name, value in vars(model).items():
+        if isinstance(value, network_module.RecurrentNetwork):
+            state[name] = ("network", value.config(), value.get_flat())
+        elif isinstance(value, TrainingState):
+            state[name] = ("training state", value.history(),
+                           copy.deepcopy(vars(value.optimizer) if value.optimizer else None),
+                           None if value.rng is None else value.rng.bit_generator.state)
+        else:
+            state[name] = copy.deepcopy(value)
+    return state
+
+
+def _fail_after_training(monkeypatch):
+    """Make every fit fail after its epochs ran (as an error in training would)."""
+    real = _base.run_epochs
+
+    def train_then_fail(network, state, *args, **kwargs):
+        real(network, state, *args, **kwargs)
+        raise RuntimeError("training failed")
+
+    monkeypatch.setattr(_base, "run_epochs", train_then_fail)
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+@pytest.mark.parametrize("failure", ["sample_weight", "validation_data", "training",
+                                     "warm_start training", "partial_fit training",
+                                     "partial_fit sample_weight"])
+def test_a_failing_fit_leaves_the_previous_model_as_it_was(cls, failure, monkeypatch):
+    X, y = labeled()                                   # named features temp, rain; 12 samples
+    y = y if cls is LSTMRegressor else xr.where(y > 0, "up", "down")
+    rng = np.random.default_rng(5)
+    X2 = rng.normal(size=(12, 7, 3))                   # other features, unnamed
+    y2 = (rng.normal(size=(12, 2)) if cls is LSTMRegressor     # two outputs instead of one
+          else rng.choice(np.array([0, 1, 2]), size=12))      # other classes
+    model = cls(warm_start=failure == "warm_start training", **SMALL)
+    if failure.startswith("partial_fit"):
+        model.partial_fit(X, y)
+    else:
+        model.fit(X, y)
+    before, predicted = _fitted_state(model), model.predict(X)
+    if failure == "sample_weight":
+        with pytest.raises(ValueError, match="sample_weight"):
+            model.fit(X2, y2, sample_weight=-np.ones(12))
+    elif failure == "validation_data":
+        with pytest.raises(ValueError, match="validation_data"):
+            model.fit(X2, y2, validation_data=(X2[:, :, :2], y2))
+    elif failure == "partial_fit sample_weight":
+        with pytest.raises(ValueError, match="sample_weight"):
+            model.partial_fit(X, y, sample_weight=-np.ones(12))
+    else:
+        _fail_after_training(monkeypatch)
+        with pytest.raises(RuntimeError, match="training failed"):
+            if failure == "training":
+                model.fit(X2, y2)
+            elif failure == "warm_start training":
+                model.fit(X, y)
+            else:
+                model.partial_fit(X, y)
+    np.testing.assert_equal(_fitted_state(model), before)
+    xr.testing.assert_identical(model.predict(X), predicted)
+
+
+@pytest.mark.parametrize("split", ["time", "random"])
+def test_scaling_statistics_come_from_the_training_samples_only(split):
+    X, y = sequences(n=40)                      # ragged, 6 steps
+    params = dict(early_stopping=True, validation_split=split, validation_fraction=0.25,
+                  **SMALL)
+    model = LSTMRegressor(**params).fit(X, y)
+    if split == "time":       # the last 10 validate; the 6 - 1 = 5 before them are dropped
+        train = np.arange(25)
+    else:                     # seeded by random_state, as train_test_split draws it
+        train, _ = train_test_split(np.arange(40), test_size=0.25,
+                                    random_state=model._seeds_[2])
+    np.testing.assert_allclose(model.x_mean_, np.nanmean(X[train].reshape(-1, 3), axis=0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(model.x_scale_, np.nanstd(X[train].reshape(-1, 3), axis=0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(model.y_mean_, [y[train].mean()], rtol=1e-12)
+    np.testing.assert_allclose(model.y_scale_, [y[train].std()], rtol=1e-12)
+    # samples the model does not train on (validation, purged) do not move the scaling
+    others = np.setdiff1d(np.arange(40), train)
+    X_far, y_far = X.copy(), y.copy()
+    X_far[others] *= 1000
+    y_far[others] *= 1000
+    far = LSTMRegressor(**params).fit(X_far, y_far)
+    for name in ("x_mean_", "x_scale_", "y_mean_", "y_scale_"):
+        np.testing.assert_array_equal(getattr(far, name), getattr(model, name))
+    clf = LSTMClassifier(**params).fit(X_far, y > 0)
+    if split == "time":
+        np.testing.assert_array_equal(clf.x_mean_, model.x_mean_)
+        np.testing.assert_array_equal(clf.x_scale_, model.x_scale_)
+
+
+def test_per_step_target_statistics_leave_out_padded_and_spin_up_steps():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(8, 12, 2))
+    X[::2, 9:] = np.nan                         # padding
+    y = 3 * rng.normal(size=(8, 12)) + 1
+    y[::2, 9:] = 1e3                            # values at padded steps: not observations
+    y[1, 5] = np.nan                            # a missing observation
+    model = LSTMRegressor(return_sequences=True, spinup=3, **SMALL).fit(X, y)
+    counted = y.copy()
+    counted[np.isnan(X).all(axis=2)] = np.nan
+    counted[:, :3] = np.nan
+    np.testing.assert_allclose(model.y_mean_, [np.nanmean(counted)], rtol=1e-12)
+    np.testing.assert_allclose(model.y_scale_, [np.nanstd(counted)], rtol=1e-12)
+    # so spinup=3 trains exactly like a fit whose first 3 targets are missing, standardized too
+    masked = LSTMRegressor(return_sequences=True, **SMALL).fit(X, counted)
+    np.testing.assert_array_equal(model.network_.get_flat(), masked.network_.get_flat())
+
+
+def test_classifier_validation_accuracy_counts_only_valid_steps():
+    rng = np.random.default_rng(3)
+
+    def data(n):
+        X = rng.normal(size=(n, 8, 2))
+        X[::2, 5:] = np.nan                     # padding
+        y = (np.nan_to_num(X[:, :, 0]) > 0).astype(int)
+        y[np.isnan(X).all(axis=2)] = 0          # labels at padded steps: not observations
+        return X, y
+
+    X, y = data(20)
+    X_val, y_val = data(10)
+    model = LSTMClassifier(return_sequences=True, **SMALL).fit(X, y,
+                                                              validation_data=(X_val, y_val))
+    valid = ~np.isnan(X_val).all(axis=2)
+    expected = np.mean(model.predict(X_val)[valid] == y_val[valid])
+    assert model.validation_scores_[-1] == pytest.approx(expected, rel=1e-12)
 
 
 def test_stop_reason_early_stopping_and_partial_fit():

@@ -188,6 +188,31 @@ def test_early_stopping_time_ordered():
     assert len(model.validation_scores_) == model.n_iter_
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_early_stopping_scales_with_the_training_part_only():
+    y = _sine(200)
+    params = dict(lookback=10, horizon=2, early_stopping=True, validation_fraction=0.2, **FAST)
+    model = LSTMForecaster(**params).fit(y)
+    # 189 windows, the last ceil(0.2 * 189) = 38 held out: the first starts at 151, its
+    # targets at 161; the training part is the steps before
+    np.testing.assert_allclose(model.x_mean_, [y[:161].mean()], rtol=1e-12)
+    np.testing.assert_allclose(model.x_scale_, [y[:161].std()], rtol=1e-12)
+    far = y.copy()
+    far[161:] *= 1000
+    other = LSTMForecaster(**params).fit(far)
+    np.testing.assert_array_equal(other.x_mean_, model.x_mean_)
+    np.testing.assert_array_equal(other.x_scale_, model.x_scale_)
+    # two series of different lengths (NaN at the end of one): each has its own cut
+    two = np.full((2, 200, 1), np.nan)
+    two[0, :, 0], two[1, :150, 0] = y, 2 * y[:150] + 1
+    both = LSTMForecaster(**params).fit(two)
+    # series 1: windows need a lookback without NaN (their horizon may hold NaN targets):
+    # starts 0 .. 140, 141 windows, the last 29 held out, the first at 112, targets from 122
+    part = np.concatenate([y[:161], 2 * y[:122] + 1])
+    np.testing.assert_allclose(both.x_mean_, [part.mean()], rtol=1e-12)
+    np.testing.assert_allclose(both.x_scale_, [part.std()], rtol=1e-12)
+
+
 def test_failed_fit_keeps_the_previous_model():
     y = _sine(60)
     with pytest.warns(Warning):

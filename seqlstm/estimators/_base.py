@@ -1,17 +1,20 @@
 """The estimators' shared base: it orchestrates and holds no numerical loops.
 
 A fit validates ``X`` (:mod:`seqlstm.data`, :mod:`seqlstm._validation`), encodes and scales the
-targets (the subclass's hooks), scales ``X`` with statistics from
-:func:`seqlstm.preprocessing.scaling_statistics`, builds the
-:class:`~seqlstm.network.RecurrentNetwork` once, and hands it to
+targets (the subclass's hooks), holds out a validation part if asked, scales ``X`` with
+statistics of the training samples from :func:`seqlstm.preprocessing.scaling_statistics`, builds
+the :class:`~seqlstm.network.RecurrentNetwork` once, and hands it to
 :func:`seqlstm.training.run_epochs` with a :class:`~seqlstm.training.TrainingState`, which keeps
-the history; the fitted history attributes are read from that state.  Predictions are wrapped in
-the input's form by :mod:`seqlstm.data`.  :meth:`_BaseLSTM._to_state` and
-:meth:`_BaseLSTM._from_state` are the only door :mod:`seqlstm.io` uses.
+the history; the fitted history attributes are read from that state.  All of it runs on a
+working copy of the estimator, whose fitted state the estimator adopts only when the fit
+succeeded.  Predictions are wrapped in the input's form by :mod:`seqlstm.data`.
+:meth:`_BaseLSTM._to_state` and :meth:`_BaseLSTM._from_state` are the only door
+:mod:`seqlstm.io` uses.
 """
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -382,6 +385,34 @@ class _BaseLSTM(ModelFile, BaseEstimator):
 
     def _fit(self, X, y, *, incremental, classes=None, sample_weight=None,
              validation_data=None):
+        """Fit on a working copy (:meth:`_working_copy`) and adopt its fitted state only when
+        the whole fit succeeded: a fit that fails, on its input or in training, leaves the
+        previous model exactly as it was."""
+        continuing = self.__sklearn_is_fitted__() and bool(self.warm_start or incremental)
+        work = self._working_copy(continuing)
+        work._fit_in_place(X, y, incremental=incremental, classes=classes,
+                           sample_weight=sample_weight, validation_data=validation_data)
+        for name in set(vars(self)) - set(vars(work)):  # removed by the fit (feature names)
+            del self.__dict__[name]
+        self.__dict__.update(vars(work))
+        return self
+
+    def _working_copy(self, continuing):
+        """A new estimator with these parameters and this fitted state for a fit to build on.
+
+        A fit replaces fitted attributes rather than changing them, except the network's
+        weights and the training state that a warm start or ``partial_fit`` continues: with
+        `continuing` these two are copied.
+        """
+        work = type(self).__new__(type(self))
+        work.__dict__.update(vars(self))
+        if continuing:  # (a network deep-copies with its views into its own flat vector)
+            work.network_ = copy.deepcopy(self.network_)
+            work._state = copy.deepcopy(self._state)
+        return work
+
+    def _fit_in_place(self, X, y, *, incremental, classes, sample_weight, validation_data):
+        """The fit itself, run by :meth:`_fit` on its working copy."""
         tbptt = self._check_hyperparameters()
         if y is None:
             raise ValueError(
@@ -405,24 +436,33 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         validation = None
         if validation_data is not None:
             validation = self._validation_input(validation_data, classes)
+        monitor = {False: None, True: "score", "score": "score", "loss": "loss"}[
+            self.early_stopping if isinstance(self.early_stopping, str)
+            else bool(self.early_stopping)]
         if first:
-            self._init_model(data, targets, weights)
+            rs = check_random_state(self.random_state)
+            self._seeds_ = tuple(int(s) for s in rs.randint(0, _SEED_MAX, size=3))
+        split = None
+        if monitor is not None and validation is None:  # hold out validation_fraction
+            split = self._validation_split(targets, data.n_time)
+        if first:  # the scaling statistics come from the training samples only
+            self._init_model(data, targets, weights, rows=None if split is None else split[0])
         X_train = self._scaled_X(data)
         y_train = self._scaled_targets(targets)
+        score_fn = val_loss_fn = None
+        if validation is not None:
+            vdata, vtargets, w_val = validation
+            X_val, y_val = self._scaled_X(vdata), self._scaled_targets(vtargets)
+        elif split is not None:
+            train, val = split
+            X_val, y_val = X_train[val], y_train[val]
+            X_train, y_train = X_train[train], y_train[train]
+            w_val = None if weights is None else weights[val]
+            weights = None if weights is None else weights[train]
 
         with numba_threads(self.n_jobs):
             state = self._training_state(fresh_optimizer=first or not incremental)
-            score_fn = val_loss_fn = None
-            monitor = {False: None, True: "score", "score": "score", "loss": "loss"}[
-                self.early_stopping if isinstance(self.early_stopping, str)
-                else bool(self.early_stopping)]
-            if monitor is not None or validation is not None:
-                if validation is not None:
-                    vdata, vtargets, w_val = validation
-                    X_val, y_val = self._scaled_X(vdata), self._scaled_targets(vtargets)
-                else:
-                    X_train, y_train, weights, X_val, y_val, w_val = self._validation_split(
-                        X_train, y_train, weights)
+            if validation is not None or split is not None:
                 score_fn, val_loss_fn = self._validation_functions(X_val, y_val, w_val)
             run_epochs(
                 self.network_,
@@ -503,16 +543,21 @@ class _BaseLSTM(ModelFile, BaseEstimator):
 
         return score_fn, val_loss_fn
 
-    def _init_model(self, data, targets, weights=None):
-        """Seeds, scaling statistics and a new network, initialised from the first seed."""
-        rs = check_random_state(self.random_state)
-        self._seeds_ = tuple(int(s) for s in rs.randint(0, _SEED_MAX, size=3))
+    def _init_model(self, data, targets, weights=None, rows=None):
+        """Scaling statistics and a new network, initialised from the first seed.
+
+        The statistics come from the samples `rows` (indices; None: all), the training samples
+        when a validation part is held out, so that validation data never sets the scaling.
+        """
         self.dtype_ = np.dtype(self.dtype)
+        rows = slice(None) if rows is None else rows
+        weights = None if weights is None else weights[rows]
+        lengths = data.lengths[rows]
         if self.standardize:
-            self.x_mean_, self.x_scale_ = scaling_statistics(data.values, data.lengths, weights)
+            self.x_mean_, self.x_scale_ = scaling_statistics(data.values[rows], lengths, weights)
         else:
             self.x_mean_ = self.x_scale_ = None
-        self._init_targets(targets, weights)
+        self._init_targets(targets[rows], lengths, weights)
         self.frame_stride_ = self._resolve_frame_stride(data)
         self.network_ = RecurrentNetwork(
             input_size=framed_n_features(data.n_features, self.frame_stride_),
@@ -549,27 +594,50 @@ class _BaseLSTM(ModelFile, BaseEstimator):
                                              self.momentum, self.alpha, self.clip_norm)
         return state
 
-    def _validation_split(self, X, y, weights=None):
-        """Hold out `validation_fraction` of the samples: at random (stratified for
-        classes) or, with ``validation_split="time"``, the last ones in their given order."""
-        n = X.shape[0]
-        n_val = int(np.ceil(self.validation_fraction * n))
+    def _validation_split(self, y, n_time):
+        """Indices ``(train, val)`` of the samples to train on and to validate on.
+
+        ``validation_split="random"``: ``ceil(validation_fraction * n_samples)`` samples drawn
+        at random (seeded by `random_state`; stratified for classes) validate, the others
+        train.  ``"time"``: the last ``n_val = ceil(validation_fraction * n_samples)`` samples,
+        in their given order, validate; the ``n_time - 1`` samples before them are purged
+        (used for neither), and the samples before those train.  For windows of ``n_time``
+        steps cut in order at stride 1 from one record (window ``i`` holding steps ``i`` to
+        ``i + n_time - 1``), the purge is exactly what keeps every training window's steps
+        before the first validation window's first step: no time step is in both parts (at a
+        stride ``s > 1`` it purges about ``s`` times more than needed).
+
+        Parameters
+        ----------
+        y : ndarray
+            The encoded targets, one row per sample.
+        n_time : int
+            The sequences' (padded) length in time steps, ``X.shape[1]``.
+
+        Returns
+        -------
+        train, val : ndarray of int
+        """
+        n = len(y)
+        fraction = self.validation_fraction
+        n_val = int(np.ceil(fraction * n))
+        if self.validation_split == "time":
+            gap = n_time - 1
+            if n - n_val - gap < 1:
+                raise ValueError(
+                    f"validation_split='time': expected more than ceil({fraction} * {n}) + "
+                    f"{n_time} - 1 = {n_val + gap} samples (the validation block, the "
+                    f"{gap} samples purged before it and at least one training sample); found "
+                    f"{n} samples of {n_time} steps. Lower validation_fraction, pass "
+                    f"validation_data, or cut more windows.")
+            return np.arange(n - n_val - gap), np.arange(n - n_val, n)
         if n < 2 or n_val >= n:
             raise ValueError(
                 f"early_stopping: expected enough samples for a validation fraction of "
-                f"{self.validation_fraction} and a training set; found {n} samples."
+                f"{fraction} and a training set; found {n} samples."
             )
-        if self.validation_split == "time":
-            train, val = np.arange(n - n_val), np.arange(n - n_val, n)
-        else:
-            train, val = train_test_split(
-                np.arange(n), test_size=self.validation_fraction, random_state=self._seeds_[2],
-                stratify=self._stratify(y),
-            )
-        w_train = w_val = None
-        if weights is not None:
-            w_train, w_val = weights[train], weights[val]
-        return X[train], y[train], w_train, X[val], y[val], w_val
+        return train_test_split(np.arange(n), test_size=fraction, random_state=self._seeds_[2],
+                                stratify=self._stratify(y))
 
     def _stratify(self, y):
         return None

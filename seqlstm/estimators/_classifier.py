@@ -82,7 +82,7 @@ learning_rate_curve_, n_iter_, t_, stop_reason_, x_mean_, x_scale_
         codes[~missing] = np.searchsorted(self.classes_, observed)
         return codes
 
-    def _init_targets(self, targets, weights=None):
+    def _init_targets(self, targets, lengths, weights=None):
         pass
 
     def _check_weighted_targets(self, targets, weights):
@@ -110,9 +110,12 @@ learning_rate_curve_, n_iter_, t_, stop_reason_, x_mean_, x_scale_
         return y if counts.min() >= 2 else None
 
     def _scaled_score(self, X, y, weights=None):
-        proba = self._raw(X)
-        pred = np.argmax(np.nan_to_num(proba, nan=-np.inf), axis=-1).astype(float)
-        mask = ~np.isnan(y)
+        """Accuracy over the observed labels at valid steps (padded steps have NaN outputs
+        and do not count, whatever label they hold)."""
+        logits = self._raw(X)
+        padded = np.isnan(logits).any(axis=-1)
+        pred = np.argmax(np.where(padded[..., None], 0.0, logits), axis=-1).astype(float)
+        mask = ~np.isnan(y) & ~padded
         if weights is not None:
             weights = np.broadcast_to(weights.reshape((-1,) + (1,) * (y.ndim - 1)), y.shape)[mask]
         return float(accuracy_score(y[mask], pred[mask], sample_weight=weights))

@@ -74,7 +74,9 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
     early_stopping : bool, default False
         Hold out the LAST ``validation_fraction`` of each series' windows (time-ordered; the
         training windows end before the held-out targets begin) and stop when the validation
-        skill against persistence stops improving; the best weights are kept.
+        skill against persistence stops improving; the best weights are kept.  The scaling
+        statistics then come from the training part only: each series' steps before its first
+        held-out target.
     validation_fraction : float, default 0.1
     time_dim, feature_dim : str
         Names of the time dim and of a DataArray's variable dim.
@@ -99,7 +101,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
     future covariates and static attributes; at horizon steps the future covariates and static
     attributes with a flag; the per-step head at each horizon step gives that lead's forecast
     (layout in :mod:`seqlstm.windowing`).  Inputs are standardised per variable with statistics
-    of the fit data.
+    of the fit data (with `early_stopping`, of its training part; NaN ignored).
     """
 
     _parameter_constraints: dict = {
@@ -245,16 +247,11 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         fitted.variable_names_, fitted.static_names_ = rec.var_names, rec.static_names
         fitted._cols = self._columns(rec.var_names)
         self._check_length(rec.n_time, with_horizon=True)
-        fitted.x_mean_, fitted.x_scale_ = _statistics(rec.values.reshape(-1, len(rec.var_names)),
-                                                      rec.var_names, "data")
-        fitted.static_mean_, fitted.static_scale_ = _statistics(rec.static, rec.static_names,
-                                                                "data")
-        fitted.dtype_ = np.dtype(self.dtype)
-        fitted.time_step_ = _time_step(rec.time)
-        data_s, static_s = self._scaled(rec, fitted)
         mask = self.nan_inputs == "mask"
-        series, starts, skipped = list_windows(data_s, static_s, self.lookback, self.horizon,
-                                               fitted._cols, mask)
+        # the windows depend only on where the record has NaN: listed before any scaling
+        series, starts, skipped = list_windows(np.ascontiguousarray(rec.values),
+                                               np.ascontiguousarray(rec.static), self.lookback,
+                                               self.horizon, fitted._cols, mask)
         keep = starts % self.window_stride == 0
         series, starts = series[keep], starts[keep]
         if series.size == 0:
@@ -265,6 +262,27 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                 f"nan_inputs='mask'.")
         fitted.n_windows_ = int(series.size)
         fitted.n_skipped_windows_ = int(skipped.sum())
+        values = rec.values
+        if self.early_stopping:
+            train, val = time_split(series, starts, self.validation_fraction, self.horizon)
+            if train.size == 0 or val.size == 0:
+                raise ValueError(
+                    f"early_stopping: expected enough windows for a training part and a "
+                    f"validation fraction of {self.validation_fraction}; found "
+                    f"{series.size} windows.")
+            # the scaling statistics come from each series' steps before its first held-out
+            # target (the held-out windows' lookbacks are training targets too)
+            end = np.full(rec.n_series, rec.n_time)
+            held, first = np.unique(series[val], return_index=True)
+            end[held] = starts[val][first] + self.lookback
+            values = np.where((np.arange(rec.n_time) < end[:, None])[..., None], values, np.nan)
+        fitted.x_mean_, fitted.x_scale_ = _statistics(values.reshape(-1, len(rec.var_names)),
+                                                      rec.var_names, "data")
+        fitted.static_mean_, fitted.static_scale_ = _statistics(rec.static, rec.static_names,
+                                                                "data")
+        fitted.dtype_ = np.dtype(self.dtype)
+        fitted.time_step_ = _time_step(rec.time)
+        data_s, static_s = self._scaled(rec, fitted)
         rs = check_random_state(self.random_state)
         fitted._seeds_ = tuple(int(s) for s in rs.randint(0, _SEED_MAX, size=3))
         nt, npc, nf = (len(c) for c in fitted._cols)
@@ -275,12 +293,6 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             random_state=fitted._seeds_[0])
         score_fn = None
         if self.early_stopping:
-            train, val = time_split(series, starts, self.validation_fraction, self.horizon)
-            if train.size == 0 or val.size == 0:
-                raise ValueError(
-                    f"early_stopping: expected enough windows for a training part and a "
-                    f"validation fraction of {self.validation_fraction}; found "
-                    f"{series.size} windows.")
             val_set = self._window_set(data_s, static_s, series[val], starts[val],
                                        fitted._cols)
             series, starts = series[train], starts[train]

@@ -6,11 +6,11 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .. import data as _data
+from ..metrics._scorers import nse_outputs
 from ..preprocessing import scaling_statistics
 from ..training import gaussian_moments
 from ._base import _BaseLSTM
@@ -104,10 +104,17 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         held out as `validation_split` says.
     validation_fraction : float in (0, 1), default 0.1
     validation_split : {"random", "time"}, default "random"
-        How `validation_fraction` is held out: "random" (seeded by `random_state`), or "time":
-        the LAST ``ceil(validation_fraction * n_samples)`` samples in their given order, not
-        shuffled; for windows cut in order from one record, so that the validation windows
-        come after the training windows instead of overlapping them.
+        How `validation_fraction` is held out: "random" (seeded by `random_state`), or "time"
+        for windows cut in order from one record: the LAST ``n_val =
+        ceil(validation_fraction * n_samples)`` samples in their given order validate, the
+        ``L - 1`` samples before them (``L = X.shape[1]``, the sequences' padded length) are
+        purged, used for neither training nor validation, and the first ``n_samples - n_val -
+        (L - 1)`` train (at least one, else a ValueError).  For windows of ``L`` steps cut at
+        stride 1 (window ``i`` holds steps ``i .. i + L - 1``), this is exactly the purge that
+        leaves no time step in both a training and a validation window, so the validation
+        windows come after the training windows instead of overlapping them (and with targets
+        at most one step past their window, such as next-step values, no target is in both
+        parts).
     n_iter_no_change : int, default 10
         Stop after more than this many epochs without improvement by `tol`.
     random_state : None, int or RandomState, default None
@@ -119,8 +126,10 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Show a progress bar over epochs.
     standardize : bool, default True
         Scale each feature of `X` and each output of `y` to zero mean and unit variance
-        (NaN-aware, over samples and valid time steps) with statistics learned at fit; the
-        predictions are in the units of `y`.
+        (NaN-aware, over samples and valid time steps) with statistics learned at fit from the
+        training samples only (not from `validation_data` or the held-out
+        `validation_fraction`); per-step targets count only the steps the loss counts (not
+        padded or ``spinup`` steps).  The predictions are in the units of `y`.
     dtype : {"float32", "float64"}, default "float32"
         Compute dtype of the network.
     time_dim, feature_dim : str, default "time", "feature"
@@ -304,14 +313,17 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             raise ValueError("y: expected at least one observed target; found only NaN.")
         return targets.values
 
-    def _init_targets(self, targets, weights=None):
-        if self.standardize:  # each (sample, step) target is one observation
-            flat = targets.reshape(-1, 1, targets.shape[-1])
-            if weights is not None:  # the sample's weight on each of its steps
-                weights = np.repeat(weights, flat.shape[0] // len(weights))
-            self.y_mean_, self.y_scale_ = scaling_statistics(flat, sample_weight=weights)
-        else:
+    def _init_targets(self, targets, lengths, weights=None):
+        """Target scaling statistics: per step, each observed (sample, step) target within the
+        sequence's length and after the spin-up is one observation, weighted by its sample's
+        weight; padded and spin-up steps are left out, as from the loss."""
+        if not self.standardize:
             self.y_mean_ = self.y_scale_ = None
+        elif targets.ndim == 3:
+            observed = self._spun_up(np.array(targets, dtype=np.float64))
+            self.y_mean_, self.y_scale_ = scaling_statistics(observed, lengths, weights)
+        else:
+            self.y_mean_, self.y_scale_ = scaling_statistics(targets, sample_weight=weights)
 
     def _target_state(self):
         return {"y_mean": self.y_mean_, "y_scale": self.y_scale_, "y_1d": self._y_1d,
@@ -339,9 +351,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
 
     def _scaled_score(self, X, y, weights=None):
         pred = self._raw(X)[..., : self.n_outputs_]
-        if weights is not None and y.ndim == 3:  # per step: the sample's weight on each step
-            weights = np.broadcast_to(weights[:, None], y.shape[:2])
-        return _masked_r2(y, pred, weights)
+        return nse_outputs(y, pred, per_step=y.ndim == 3, sample_weight=weights)
 
     # -------------------------------------------------------------- public API
     def fit(self, X, y, sample_weight=None, validation_data=None):
@@ -476,33 +486,42 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         return out.squeeze("output", drop=True) if labeled else out[..., 0]
 
     def score(self, X, y, sample_weight=None):
-        """Coefficient of determination R² of the predictions.
+        """Coefficient of determination R² (Nash–Sutcliffe efficiency) of the predictions.
 
-        With ``return_sequences`` the score is over all observed (non-NaN, non-padded) time
-        steps.
+        Computed per target over its observed points, then averaged over the targets: the
+        samples, and with ``return_sequences`` all their observed (non-NaN, non-padded,
+        past `spinup`) time steps pooled, so that one long record has one score.  It is
+        what the scorer ``seqlstm.metrics.get_scorer("nse")`` gives for the same data (one code
+        path); NaN where a target's observed values are constant.
 
         Parameters
         ----------
         X : array-like, list of 2-D arrays, DataArray or Dataset
         y : array-like, DataArray or Dataset
         sample_weight : array-like of shape (n_samples,), optional
+            Weight of each sample (with ``return_sequences``, of each of its steps).
 
         Returns
         -------
         float
         """
+        y_true, y_pred, per_step = self._score_arrays(X, y)
+        return nse_outputs(y_true, y_pred, per_step=per_step, sample_weight=sample_weight)
+
+    def _score_arrays(self, X, y):
+        """Targets, predictions and whether they are per step, for scoring: ``y`` read as
+        :meth:`fit` reads it (with its spin-up steps missing) and the predictions, both of
+        shape ``(n_samples[, n_time], n_outputs)``."""
         check_is_fitted(self)
         data = self._validate_X(X, reset=False)
+        y_true = self._scoring_targets(y, data)
+        return y_true, self._predict_values(data)[0], bool(self.return_sequences)
+
+    def _scoring_targets(self, y, data):
+        """``y`` as the float64 targets of the validated sequences ``data``, spin-up missing."""
         per_step = bool(self.return_sequences)
-        y_true = self._spun_up(np.array(_data.to_targets(y, data, per_step=per_step).values,
-                                        dtype=np.float64))
-        y_pred, _, _ = self._predict_values(data)
-        if not per_step:
-            return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
-        w = None
-        if sample_weight is not None:
-            w = np.broadcast_to(np.asarray(sample_weight, float)[:, None], y_true.shape[:2])
-        return _masked_r2(y_true, y_pred, w)
+        return self._spun_up(np.array(_data.to_targets(y, data, per_step=per_step).values,
+                                      dtype=np.float64))
 
 
 def _has_output_axis(y, data, per_step):
@@ -515,15 +534,3 @@ def _has_output_axis(y, data, per_step):
             core.add(data.time_dim)
         return any(d not in core for d in y.dims)
     return np.asarray(y).ndim == 2 + per_step
-
-
-def _masked_r2(y_true, y_pred, weights=None):
-    """R² over the rows (samples or sample-steps) whose targets and predictions are all finite."""
-    O = y_true.shape[-1]
-    t = y_true.reshape(-1, O)
-    p = y_pred.reshape(-1, O)
-    mask = np.isfinite(t).all(axis=1) & np.isfinite(p).all(axis=1)
-    w = None if weights is None else np.asarray(weights).reshape(-1)[mask]
-    if mask.sum() < 2:
-        return float("nan")
-    return float(r2_score(t[mask], p[mask], sample_weight=w))
