@@ -1,8 +1,11 @@
 """Seed ensembles: several copies of one estimator trained from different seeds.
 
 :class:`SeedEnsemble` wraps an :class:`~seqlstm.LSTMRegressor` or
-:class:`~seqlstm.LSTMClassifier` (any scikit-learn estimator with a ``random_state``
-parameter fits and predicts; saving needs seqlstm's).  It is itself a scikit-learn estimator:
+:class:`~seqlstm.LSTMClassifier`.  Other scikit-learn estimators with a ``random_state``
+parameter fit and predict too, given what combining them needs: a classifier needs
+``predict_proba``, a regressor with ``loss="gaussian"`` needs ``predict(X, return_std=True)``
+(``fit`` raises a ``TypeError`` otherwise); dask-backed input and saving need seqlstm's
+estimators.  It is itself a scikit-learn estimator:
 ``clone``, ``get_params`` (``estimator__hidden_size``...), pipelines and searches work, and it
 behaves as a classifier or a regressor after the estimator it wraps.
 
@@ -23,6 +26,7 @@ Predictions have the members' form: NumPy in, NumPy out; xarray in, the same lab
 
 from __future__ import annotations
 
+import inspect
 from numbers import Integral
 
 import numpy as np
@@ -63,7 +67,9 @@ class SeedEnsemble(ModelFile, BaseEstimator):
     ----------
     estimator : estimator
         The unfitted template, e.g. ``LSTMClassifier(hidden_size=32)``; it needs a
-        ``random_state`` parameter.  Its own ``random_state`` is replaced in every member.
+        ``random_state`` parameter, ``predict_proba`` if it is a classifier, and
+        ``predict(X, return_std=True)`` if it is a regressor with ``loss="gaussian"``.  Its
+        own ``random_state`` is replaced in every member.
     n_estimators : int, default 5
         Number of members.
     random_state : None, int or RandomState, default None
@@ -86,7 +92,7 @@ class SeedEnsemble(ModelFile, BaseEstimator):
     classes_ : ndarray
         Class labels (classifier ensembles).
     n_features_in_ : int
-        Number of features seen at fit.
+        Number of features seen at fit (when the members have it).
     feature_names_in_ : ndarray of str
         Feature names of labeled input (when the members have them).
 
@@ -144,6 +150,7 @@ class SeedEnsemble(ModelFile, BaseEstimator):
             raise ValueError(
                 f"estimator: expected an estimator with a random_state parameter; found "
                 f"{type(self.estimator).__name__}, which has none.")
+        self._check_combinable()
         seeds = check_random_state(self.random_state).randint(0, _SEED_MAX,
                                                               size=self.n_estimators)
         members = []
@@ -153,6 +160,21 @@ class SeedEnsemble(ModelFile, BaseEstimator):
                 member.set_params(n_jobs=self.n_jobs)
             members.append(member)
         return members, seeds
+
+    def _check_combinable(self):
+        """TypeError before any fitting when the members' predictions cannot be combined."""
+        name = type(self.estimator).__name__
+        if is_classifier(self.estimator):
+            if not hasattr(self.estimator, "predict_proba"):
+                raise TypeError(
+                    f"estimator: expected a classifier with predict_proba (the ensemble "
+                    f"averages the members' probabilities); found {name}, which has none.")
+        elif getattr(self.estimator, "loss", None) == "gaussian":
+            if "return_std" not in inspect.signature(self.estimator.predict).parameters:
+                raise TypeError(
+                    f"estimator: expected a loss='gaussian' regressor whose predict takes "
+                    f"return_std (the ensemble combines the members' Gaussians); found "
+                    f"{name}, whose predict does not.")
 
     def fit(self, X, y, sample_weight=None, validation_data=None):
         """Fit every member on `X`, `y`, one after the other (see `n_jobs`).
@@ -197,16 +219,13 @@ class SeedEnsemble(ModelFile, BaseEstimator):
 
     def _set_members(self, members, seeds):
         first = members[0]
-        for name in ("classes_", "feature_names_in_"):
-            if not hasattr(first, name) and hasattr(self, name):
-                delattr(self, name)
         self.estimators_ = list(members)
         self.seeds_ = np.asarray(seeds, dtype=np.int64)
-        self.n_features_in_ = first.n_features_in_
-        if hasattr(first, "feature_names_in_"):
-            self.feature_names_in_ = first.feature_names_in_
-        if hasattr(first, "classes_"):
-            self.classes_ = first.classes_
+        for name in ("classes_", "feature_names_in_", "n_features_in_"):
+            if hasattr(first, name):
+                setattr(self, name, getattr(first, name))
+            elif hasattr(self, name):
+                delattr(self, name)
 
     # ------------------------------------------------------------------ classifier
     @available_if(_is_classifier_ensemble)

@@ -51,10 +51,12 @@ _NET_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
 
 
 #: Hyperparameters added after files were first written, with the value that reproduces how a
-#: model in an older file was trained (a constant learning rate, a random validation split).
+#: model in an older file was trained (a constant learning rate, a random validation split, the
+#: final state read, every step read: frames came later).  ``chrono_t_max`` is absent: its
+#: default (None, no chrono initialisation) is how older models were initialised.
 _LATER_PARAMS = {"learning_rate": "constant", "warmup": 0, "plateau_patience": 5,
                  "plateau_factor": 0.5, "validation_split": "random", "spinup": 0,
-                 "readout": "last"}
+                 "readout": "last", "frame_stride": 1}
 
 
 def _floats(values):

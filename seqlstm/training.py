@@ -459,7 +459,9 @@ def run_epochs(
         With ``tbptt=(k1, k2)`` and per-step targets: each minibatch of sequences (e.g. long
         records) is trained along time window by window, carrying the state (see
         :func:`_stream_batch`): one optimiser step per ``k1`` steps, gradients through ``k2``
-        steps, memory O(batch × k2) besides the data.
+        steps, memory O(batch × k2) besides the data.  The epoch loss is then the weighted
+        mean over every scored target (each window's loss weighted by
+        :meth:`~seqlstm.network.RecurrentNetwork.loss_weight`).
 
     Returns
     -------
@@ -668,14 +670,17 @@ def _stream_batch(network, state, X, y, w, loss, tbptt, dropout):
     before ``w0`` as a constant; one optimiser step per window.  The state before the next
     window's start is computed from the current window's with the weights before the step (a
     forward pass without stored activations).  With the weights held fixed, the windows'
-    gradients add up to the engine's TBPTT gradient of the whole sequences.  Windows without an
-    observed target make no step.
+    gradients add up to the engine's TBPTT gradient of the whole sequences.  A window whose
+    observed targets (any target column, at valid steps) have no weight makes no step.
 
     Returns
     -------
     (float, float) or None
-        Sum over windows of the window loss times its observed target count, and that count;
-        None at the first non-finite loss or gradient.
+        Sum over windows of the window loss times its weight
+        (:meth:`~seqlstm.network.RecurrentNetwork.loss_weight`: the sample weights summed over
+        its observed targets), and the sum of those weights, so that their ratio is the
+        weighted mean over every scored target; None at the first non-finite loss or
+        gradient.
     """
     schedule = state.schedule
     windows = tbptt_windows(X.shape[1], *tbptt)
@@ -684,8 +689,8 @@ def _stream_batch(network, state, X, y, w, loss, tbptt, dropout):
     for i, (w0, s0, tc) in enumerate(windows):
         yw = np.array(y[:, w0:tc + 1], dtype=np.float64)
         yw[:, :s0 - w0] = np.nan                    # steps scored by earlier windows
-        observed = float(np.sum(~np.isnan(yw.reshape(yw.shape[0], yw.shape[1], -1)[..., 0])))
-        if observed:
+        mass = network.loss_weight(X[:, w0:tc + 1], yw, loss=loss, sample_weight=w)
+        if mass > 0:
             value, grad = network.loss_and_grad(
                 X[:, w0:tc + 1], yw, loss=loss, dropout=dropout, random_state=state.rng,
                 sample_weight=w, initial_state=carried)
@@ -694,11 +699,11 @@ def _stream_batch(network, state, X, y, w, loss, tbptt, dropout):
         if i + 1 < len(windows) and windows[i + 1][0] > w0:
             _, carried = network.forward(X[:, w0:windows[i + 1][0]], initial_state=carried,
                                          return_state=True)
-        if observed:
+        if mass > 0:
             state.optimizer.learning_rate = schedule.rate()
             state.optimizer.update_params(network.params, grad)
-            total += value * observed
-            count += observed
+            total += value * mass
+            count += mass
         schedule.advance()
     return total, count
 

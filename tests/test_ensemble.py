@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.base import BaseEstimator, RegressorMixin, clone, is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import cross_val_score
 from sklearn.tree import DecisionTreeRegressor
@@ -373,6 +373,52 @@ def test_generic_estimators_fit_but_only_seqlstm_ones_save(tmp_path):
     with pytest.raises(TypeError, match="estimator"):
         ens.save(tmp_path / "tree.nc")
     assert not (tmp_path / "tree.nc").exists()
+
+
+class _MeanRegressor(RegressorMixin, BaseEstimator):
+    """A regressor with a random_state and nothing else seqlstm's have (no n_features_in_)."""
+
+    def __init__(self, random_state=None, loss="squared_error"):
+        self.random_state = random_state
+        self.loss = loss
+
+    def fit(self, X, y):
+        self.mean_ = float(np.mean(y)) + check_random_state(self.random_state).normal()
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+def test_estimators_without_n_features_in_fit_and_predict():
+    rng = np.random.default_rng(0)
+    X2, y2 = rng.normal(size=(20, 3)), rng.normal(size=20)
+    ens = SeedEnsemble(_MeanRegressor(), n_estimators=3, random_state=0).fit(X2, y2)
+    assert not hasattr(ens, "n_features_in_")
+    means = [m.mean_ for m in ens.estimators_]
+    np.testing.assert_allclose(ens.predict(X2), np.mean(means), rtol=1e-13)
+    _, std = ens.predict(X2, return_std=True)
+    np.testing.assert_allclose(std, np.std(means), rtol=1e-12)
+
+
+def test_estimators_it_cannot_combine_are_refused_at_fit():
+    """A classifier without predict_proba, a Gaussian regressor without return_std: a clear
+    TypeError before any member is fitted, the ensemble left as it was."""
+    from sklearn.linear_model import RidgeClassifier
+
+    rng = np.random.default_rng(0)
+    X2, y2 = rng.normal(size=(20, 3)), rng.normal(size=20)
+    ens = SeedEnsemble(RidgeClassifier(), n_estimators=2, random_state=0)
+    with pytest.raises(TypeError, match="estimator: expected a classifier with predict_proba.*"
+                                        "found RidgeClassifier"):
+        ens.fit(X2, y2 > 0)
+    assert not hasattr(ens, "estimators_")
+    ens = SeedEnsemble(_MeanRegressor(), n_estimators=2, random_state=0).fit(X2, y2)
+    fitted = list(ens.estimators_)
+    with pytest.raises(TypeError, match="estimator: expected.*predict.*return_std.*"
+                                        "found _MeanRegressor"):
+        ens.set_params(estimator=_MeanRegressor(loss="gaussian")).fit(X2, y2)
+    assert ens.estimators_ == fitted
 
 
 def test_dask_input_gives_lazy_equal_results():

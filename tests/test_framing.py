@@ -51,3 +51,25 @@ def test_auto_stride():
     assert [auto_frame_stride(t) for t in (1, 64, 65, 128, 129, 150, 1460)] == [
         1, 1, 2, 2, 3, 3, 23]
     assert auto_frame_stride(100, target_steps=10) == 10
+
+
+def test_framed_data_keeps_the_time_labels_of_frame_starts_and_needs_none():
+    """Labeled input: the time coordinate keeps each frame's first step; a time dim without a
+    coordinate (as make_adding's) stays without one."""
+    import xarray as xr
+
+    from seqlstm.data import to_sequences
+    from seqlstm.data.framing import framed_data
+
+    values = np.arange(2 * 7 * 1, dtype=float).reshape(2, 7, 1)
+    labeled = xr.DataArray(values, dims=("sample", "time", "feature"),
+                           coords={"time": np.arange(7) * 10, "feature": ["x"]})
+    for X, time_coord in ((labeled, [0, 30, 60]), (labeled.drop_vars("time"), None)):
+        data = to_sequences(X)
+        framed, lengths = frame_sequences(data.values, data.lengths, 3)
+        out = framed_data(data, framed, lengths, 3)
+        assert out.values is framed and list(out.lengths) == [3, 3]
+        if time_coord is None:
+            assert "time" not in out.coords and list(out.coords["feature"].values) == ["x"]
+        else:
+            assert list(out.coords["time"].values) == time_coord

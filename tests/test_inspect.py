@@ -114,6 +114,27 @@ def test_inspect_estimator_hook_and_errors():
         inspect(object(), X)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_inspect_and_gradient_flow_of_a_framed_model_on_unlabeled_time():
+    """make_adding's time dim has no coordinate; a model reading frames inspects it, with the
+    frames as the time axis (still without a coordinate)."""
+    from seqlstm import LSTMRegressor
+
+    X, y = make_adding(8, length=60, random_state=0)
+    assert "time" not in X.coords and X.sizes["time"] > 64
+    model = LSTMRegressor(hidden_size=3, max_iter=1, random_state=0).fit(X, y)
+    assert model.frame_stride_ == 2
+    n_frames = -(-X.sizes["time"] // 2)
+    ds = inspect(model, X)
+    assert ds.sizes["time"] == n_frames and "time" not in ds.coords
+    values, _, _ = model._network_input(X)
+    np.testing.assert_array_equal(ds["hidden"].values[:, :, 0],
+                                  model.network_.trace(values)[0]["h"])
+    assert model.inspect(X).identical(ds)
+    flow = gradient_flow(model, X, y)
+    assert flow.sizes["lag"] == n_frames and np.isfinite(flow.sel(lag=0)).all()
+
+
 # --------------------------------------------------------------------------- gradient flow
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_gradient_flow_matches_vjp_without_target(cell):

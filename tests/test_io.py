@@ -91,6 +91,60 @@ def test_file_written_before_schedules_and_stop_reasons_still_loads(tmp_path):
     assert loaded.n_iter_ == 3 and loaded.learning_rate_curve_[-1] == model.learning_rate_init
 
 
+def _as_older_writer(path, out, prefixes=("",)):
+    """Rewrite the model file `path` to `out` as the writer before frames (b72a382) did: no
+    ``hp_frame_stride`` (nor ``template_hp_frame_stride``) attribute and no ``frame_stride``
+    in ``fitted_json``; the checksum recomputed as that writer computed it."""
+    with xr.open_dataset(path, engine="scipy", mask_and_scale=False, decode_times=False,
+                         cache=False) as ds:
+        ds = ds.load()
+    attrs = dict(ds.attrs)
+    found = 0
+    for key in list(attrs):
+        if key.endswith("hp_frame_stride"):
+            del attrs[key]
+            found += 1
+        elif key.endswith("fitted_json"):
+            fitted = json.loads(attrs[key])
+            del fitted["frame_stride"]
+            attrs[key] = json.dumps(fitted)
+            found += 1
+    assert found >= 2  # the current writer stores both: this rewrite removes something real
+    variables = {name: np.asarray(ds[name].values) for name in ds.variables}
+    numeric = {k: v for k, v in variables.items() if not k.endswith(
+        ("feature_names_in", "output_names"))}
+    attrs["sha256"] = seqlstm.io._checksum(numeric)
+    seqlstm.io.write_netcdf(out, {name: (ds[name].dims, variables[name]) for name in variables},
+                            attrs)
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_file_written_before_frames_reads_every_step(tmp_path, ensemble):
+    """A file from before frames (no frame_stride anywhere) is a model that read every step:
+    it loads with frame_stride=1, as its pickle does, not with today's default "auto"."""
+    from sklearn.base import clone
+
+    from seqlstm import SeedEnsemble
+
+    X, y = data(n=12, T=80)  # longer than 64 steps: "auto" would read frames
+    model = LSTMRegressor(hidden_size=3, max_iter=1, random_state=0, frame_stride=1)
+    if ensemble:
+        model = SeedEnsemble(model, n_estimators=2, random_state=0)
+    model.fit(X, y)
+    model.save(tmp_path / "model.nc")
+    _as_older_writer(tmp_path / "model.nc", tmp_path / "old.nc")
+    loaded = load(tmp_path / "old.nc")
+    params = {k: v for k, v in model.get_params().items() if k != "estimator"}
+    assert {k: v for k, v in loaded.get_params().items() if k != "estimator"} == params
+    members = loaded.estimators_ if ensemble else [loaded]
+    for member in members:
+        assert member.frame_stride == 1 and member.frame_stride_ == 1
+        assert member.network_.input_size == 2
+    xr.testing.assert_identical(loaded.predict(X), model.predict(X))
+    refit = clone(loaded).fit(X, y)  # refitting the loaded model trains as the old one did
+    xr.testing.assert_identical(refit.predict(X), model.predict(X))
+
+
 @pytest.mark.parametrize("labels", [["cat", "dog"], [3, 7], [False, True], [-1.0, 2.0]])
 def test_classifier_round_trip_keeps_class_types(tmp_path, labels):
     X, y = data()

@@ -242,6 +242,33 @@ def test_loss_gradient_equals_central_differences(loss):
                      flat) <= 1e-6
 
 
+@pytest.mark.parametrize("per_step", [False, True])
+def test_loss_weight_is_the_weight_the_loss_is_a_mean_over(per_step):
+    """loss * loss_weight is the weighted sum of the squared errors of the targets scored:
+    observed ones in any column, at valid steps only."""
+    net = RecurrentNetwork(2, 3, output_size=2, dtype="float64", random_state=0)
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((4, 6, 2))
+    X[1, 4:] = np.nan                                     # padded steps
+    y = rng.standard_normal((4, 6, 2) if per_step else (4, 2))
+    y[..., 0][rng.random(y.shape[:-1]) < 0.4] = np.nan    # first column often missing
+    y[0, ..., 0] = np.nan
+    w = np.array([0.5, 2.0, 1.0, 3.0])
+    pred = net.forward(X) if per_step else net.forward_last(X)
+    observed = ~np.isnan(y)
+    if per_step:
+        observed &= ~np.isnan(X[:, :, :1])
+    ws = w[:, None, None] if per_step else w[:, None]
+    expected_weight = float(np.sum(np.where(observed, ws, 0.0)))
+    expected_sum = float(np.sum(np.where(observed, ws * (pred - np.nan_to_num(y)) ** 2, 0.0)))
+    weight = net.loss_weight(X, y, sample_weight=w)
+    assert weight == pytest.approx(expected_weight, rel=1e-12)
+    assert net.loss(X, y, sample_weight=w) * weight == pytest.approx(expected_sum, rel=1e-12)
+    assert net.loss_weight(X, y) == observed.sum()
+    with pytest.raises(ValueError, match="loss"):
+        net.loss_weight(X, y, loss="hinge")
+
+
 # --------------------------------------------------------------------------- truncation
 def test_tbptt_windows_follow_williams_and_peng():
     assert tbptt_windows(7, 2, 3) == [(0, 0, 1), (1, 2, 3), (3, 4, 5), (4, 6, 6)]

@@ -457,6 +457,80 @@ def test_stream_windows_sum_to_the_engines_tbptt_gradient(tbptt):
     assert total / count == pytest.approx(value, rel=1e-12)
 
 
+def _two_target_record():
+    """Three samples of 15 steps and two targets: the first target is missing over the whole
+    second TBPTT(5, 5) window while the second is observed; the last sample is padded for its
+    last 3 steps, where targets are given but not scored."""
+    rng = np.random.default_rng(3)
+    net = RecurrentNetwork(2, 4, output_size=2, dtype="float64", random_state=0)
+    X = rng.standard_normal((3, 15, 2))
+    X[2, 12:] = np.nan
+    y = rng.standard_normal((3, 15, 2))
+    y[:, 5:10, 0] = np.nan
+    y[0, 11, 1] = np.nan
+    return net, X, y
+
+
+def test_stream_window_with_only_a_later_target_observed_trains():
+    from seqlstm.training import _stream_batch
+
+    net, X, y = _two_target_record()
+    state = TrainingState(_Recorder(), np.random.default_rng(0))
+    state.schedule = LearningRateSchedule("constant", 1.0, total_steps=10)
+    _stream_batch(net, state, X, y, None, "mse", (5, 5), 0.0)
+    assert len(state.optimizer.grads) == 3        # the second window trains on target 2
+    _, carried = net.forward(X[:, :5], return_state=True)
+    yw = y[:, 5:10]
+    value, grad = net.loss_and_grad(X[:, 5:10], yw, initial_state=carried)
+    assert value > 0 and np.abs(grad).max() > 0
+    np.testing.assert_array_equal(state.optimizer.grads[1], grad)
+
+
+@pytest.mark.parametrize("weights", [None, [1.0, 3.0, 0.5]])
+def test_stream_epoch_loss_is_the_weighted_mean_over_observed_targets(weights):
+    """Unmoved weights: the streamed epoch loss (minibatches of 2 and 1 samples) is the
+    engine's weighted mean over every observed target at a valid step, and the windows'
+    gradients weighted by their target weight add up to the engine's TBPTT gradient."""
+    from seqlstm.network import tbptt_windows
+    from seqlstm.training import _stream_batch
+
+    net, X, y = _two_target_record()
+    w = None if weights is None else np.asarray(weights)
+    state = TrainingState(_Recorder(), np.random.default_rng(0))
+    run_epochs(net, state, X, y, loss="mse", max_epochs=1, max_iter=10, batch_size=2,
+               shuffle=False, tbptt=(5, 5), stateful=True, sample_weight=w)
+    value, engine = net.loss_and_grad(X, y, tbptt=(5, 5), sample_weight=w)
+    assert state.loss_curve[0] == pytest.approx(value, rel=1e-12)
+    # by hand: each window's engine loss times its weight over observed, valid targets
+    total = mass = 0.0
+    for rows in ([0, 1], [2]):
+        carried = None
+        wr = np.ones(len(rows)) if w is None else w[rows]
+        for w0, s0, tc in tbptt_windows(15, 5, 5):
+            yw = y[rows, w0:tc + 1].copy()
+            yw[:, :s0 - w0] = np.nan
+            valid = ~np.isnan(X[rows, w0:tc + 1, 0])
+            m = float(np.sum(wr[:, None, None] * (~np.isnan(yw) & valid[..., None])))
+            total += net.loss(X[rows, w0:tc + 1], yw, sample_weight=wr,
+                              initial_state=carried) * m
+            mass += m
+            _, carried = net.forward(X[rows, w0:tc + 1], initial_state=carried,
+                                     return_state=True)
+    assert total / mass == pytest.approx(value, rel=1e-12)
+    state = TrainingState(_Recorder(), np.random.default_rng(0))
+    state.schedule = LearningRateSchedule("constant", 1.0, total_steps=10)
+    total, mass = _stream_batch(net, state, X, y, w, "mse", (5, 5), 0.0)
+    assert total / mass == pytest.approx(value, rel=1e-12)
+    masses = []
+    for w0, s0, tc in tbptt_windows(15, 5, 5):
+        valid = ~np.isnan(X[:, s0:tc + 1, 0])
+        obs = ~np.isnan(y[:, s0:tc + 1]) & valid[..., None]
+        masses.append(float(np.sum((np.ones(3) if w is None else w)[:, None, None] * obs)))
+    assert sum(masses) == pytest.approx(mass, rel=1e-12)
+    streamed = sum(g * m for g, m in zip(state.optimizer.grads, masses)) / mass
+    np.testing.assert_allclose(streamed, engine, rtol=1e-10, atol=1e-13)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_stateful_fit_learns_a_lag_on_one_long_record():
     from seqlstm import LSTMRegressor

@@ -107,11 +107,12 @@ def framed_data(data, values, lengths, stride):
 
     `values` and `lengths` are the frames (:func:`frame_sequences`); a labeled input's time
     coordinate keeps the label of each frame's first step, so per-step outputs on the frames
-    (hidden states, gates) are labeled by when each frame starts.
+    (hidden states, gates) are labeled by when each frame starts.  A time dim without
+    coordinates (as :func:`~seqlstm.datasets.make_adding` gives) stays without them.
     """
     import dataclasses
 
     coords = data.coords
     if coords is not None and data.time_dim is not None:
-        coords = coords.isel({data.time_dim: slice(None, None, stride)})
+        coords = coords.isel({data.time_dim: slice(None, None, stride)}, missing_dims="ignore")
     return dataclasses.replace(data, values=values, lengths=lengths, coords=coords)

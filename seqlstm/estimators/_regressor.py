@@ -140,8 +140,11 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Chrono initialisation (Tallec & Ollivier 2018) of the LSTM-family cells' gate biases:
         forget-gate biases ``b_f ~ log U(1, chrono_t_max - 1)`` and input-gate biases
         ``-b_f``, so that the units' memory time scales spread up to about `chrono_t_max`
-        steps; set it to the longest lag the model must bridge (e.g. the sequence length).
-        None keeps the default (forget-gate bias 1).  Not available for "gru" and "rnn".
+        network steps; set it to the longest lag the model must bridge, counted in the steps
+        the network reads: the sequence length ``T`` step by step, but about ``T / s``
+        (``ceil(T / s)``) with frames of stride ``s`` (`frame_stride`; "auto" reads sequences
+        longer than 64 steps in frames, fitted as ``frame_stride_``).  None keeps the default
+        (forget-gate bias 1).  Not available for "gru" and "rnn".
     readout : {"last+mean", "last"}, default "last+mean"
         Without ``return_sequences``: what the head reads of each sequence, the final state
         and the mean of the top layer's outputs over the sequence's valid steps, or the final

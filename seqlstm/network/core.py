@@ -410,6 +410,31 @@ class RecurrentNetwork:
                            c0s=None if c0 is None else split(c0, chunks))
         return target.value(), sum_parts([flat for flat, _ in parts])
 
+    def loss_weight(self, X, y, loss="mse", lengths=None, sample_weight=None):
+        """The weight :meth:`loss_and_grad`'s loss is a mean over: the sum of the sample
+        weights over the observed targets (at valid steps, for per-step targets).
+
+        ``loss * loss_weight`` is the weighted sum of the losses of the single targets, so
+        losses of several batches (or windows along time) combine into their weighted mean as
+        ``sum(loss_i * weight_i) / sum(weight_i)``; a zero weight means nothing is scored.
+
+        Parameters
+        ----------
+        X, y, loss, lengths, sample_weight
+            As in :meth:`loss_and_grad`.
+
+        Returns
+        -------
+        float
+        """
+        if loss not in objective.LOSSES:
+            raise ValueError(f"loss must be one of {objective.LOSSES}, got {loss!r}")
+        _, _, mask = self._prepare(X, lengths)
+        T, B = mask.shape
+        y, per_step = objective.check_targets(y, loss, B, T, self.output_size)
+        w = objective.check_weights(sample_weight, B)
+        return float(objective.scored_targets(y, per_step, w, mask)[1])
+
     def loss(self, X, y, loss="mse", lengths=None, sample_weight=None, initial_state=None):
         """The loss alone (no gradient); see ``loss_and_grad``."""
         value, _ = self.loss_and_grad(X, y, loss=loss, lengths=lengths,

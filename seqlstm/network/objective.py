@@ -93,6 +93,35 @@ def check_weights(sample_weight, B):
     return w
 
 
+def scored_targets(y, per_step, w, mask):
+    """The targets as the loss reads them, and the loss's normaliser.
+
+    Parameters
+    ----------
+    y : ndarray
+        From :func:`check_targets`.
+    per_step : bool
+    w : ndarray (sample,)
+        Row weights.
+    mask : ndarray of bool (time, sample)
+        Valid steps.
+
+    Returns
+    -------
+    yt : ndarray
+        Per-step targets time-major with padded steps NaN; per-sequence targets as given.
+    norm : float
+        The sum of the row weights over the observed (non-NaN) targets of `yt`: the losses
+        are weighted means over them, so ``loss * norm`` is the weighted sum.
+    """
+    if not per_step:
+        return y, _losses.observed_weight(y, w)
+    T, B = mask.shape
+    yt = np.swapaxes(y, 0, 1).copy()
+    yt[~mask] = np.nan
+    return yt, _losses.observed_weight(yt.reshape(T * B, -1), np.tile(w, T))
+
+
 def dropout_masks(dropout, num_layers, shape, dtype, random_state):
     """Inverted-dropout masks of the outputs (``shape`` (time, sample, features)) of every
     layer but the last, or None (no dropout, or a single layer)."""
@@ -137,13 +166,7 @@ class Objective:
     def __init__(self, loss, y, per_step, w, mask, chunks, lens, head, grads, hidden_size,
                  bidirectional, ws, readout="last"):
         T, B = mask.shape
-        if per_step:                         # time-major targets, masked at padded steps
-            yt = np.swapaxes(y, 0, 1).copy()
-            yt[~mask] = np.nan
-            self.norm = _losses.observed_weight(yt.reshape(T * B, -1), np.tile(w, T))
-        else:
-            yt = y
-            self.norm = _losses.observed_weight(y, w)
+        yt, self.norm = scored_targets(y, per_step, w, mask)
         self.loss, self.yt, self.per_step, self.w, self.T = loss, yt, per_step, w, T
         self.chunks, self.lens, self.head, self.grads = chunks, lens, head, grads
         self.H, self.bidirectional, self.ws = hidden_size, bidirectional, ws
