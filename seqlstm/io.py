@@ -51,10 +51,11 @@ _NET_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
 
 
 #: Hyperparameters added after files were first written, with the value that reproduces how a
-#: model in an older file was trained (a constant learning rate, a random validation split).
+#: model in an older file was trained (a constant learning rate, a random validation split)
+#: and read its input (2-D X as (n_samples, n_features)).
 _LATER_PARAMS = {"learning_rate": "constant", "warmup": 0, "plateau_patience": 5,
                  "plateau_factor": 0.5, "validation_split": "random", "spinup": 0,
-                 "readout": "last"}
+                 "readout": "last", "input_2d": "features"}
 
 
 def _floats(values):
