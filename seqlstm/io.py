@@ -51,12 +51,13 @@ _NET_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
 
 
 #: Hyperparameters added after files were first written, with the value that reproduces how a
-#: model in an older file was trained (a constant learning rate, a random validation split, the
-#: final state read, every step read: frames came later).  ``chrono_t_max`` is absent: its
-#: default (None, no chrono initialisation) is how older models were initialised.
+#: model in an older file was trained and read its input (a constant learning rate, a random
+#: validation split, the final state read, every step read: frames came later; 2-D X as
+#: (n_samples, n_features)).  ``chrono_t_max`` is absent: its default (None, no chrono
+#: initialisation) is how older models were initialised.
 _LATER_PARAMS = {"learning_rate": "constant", "warmup": 0, "plateau_patience": 5,
                  "plateau_factor": 0.5, "validation_split": "random", "spinup": 0,
-                 "readout": "last", "frame_stride": 1}
+                 "readout": "last", "frame_stride": 1, "input_2d": "features"}
 
 
 def _floats(values):

@@ -212,8 +212,9 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _validate(self, X, *, reset):
         """Convert `X`, set (``reset``) or check the number of features and feature names."""
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-        data = to_sequences(
-            X, time_dim=self.time_dim, feature_dim=self.feature_dim, dtype=dtype, allow_nan=True
+        data = to_sequences(  # 2-D is (n_samples, n_features), as for StandardScaler
+            X, time_dim=self.time_dim, feature_dim=self.feature_dim, dtype=dtype, allow_nan=True,
+            input_2d="features",
         )
         if reset:
             record_feature_names(self, data)

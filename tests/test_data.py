@@ -62,10 +62,80 @@ def test_numpy_3d_round_trip():
 
 def test_numpy_2d_is_length_one_sequences():
     X = RNG.normal(size=(5, 3))
-    data = to_sequences(X)
+    data = to_sequences(X, input_2d="features")
     assert data.values.shape == (5, 1, 3)
     np.testing.assert_array_equal(data.lengths, np.ones(5))
     np.testing.assert_array_equal(wrap_features(data.values, data), X)
+
+
+def test_numpy_2d_is_refused_without_a_reading():
+    # (n_samples, n_time) univariate series and (n_samples, n_features) single steps look
+    # alike: nothing is guessed, the message shows both reshapes and the option
+    X = RNG.normal(size=(5, 30))
+    for kwargs in ({}, {"input_2d": None}):
+        with pytest.raises(ValueError) as info:
+            to_sequences(X, arg="Xtrain", **kwargs)
+        message = str(info.value)
+        assert message.startswith("Xtrain: ")
+        assert "shape (5, 30)" in message
+        assert "Xtrain[:, :, None]" in message and "Xtrain[:, None, :]" in message
+        assert "(5, 30, 1)" in message and "(5, 1, 30)" in message
+        assert "input_2d='series'" in message and "input_2d='features'" in message
+    with pytest.raises(ValueError, match=r"input_2d: expected None, 'series' or 'features'; "
+                                         r"found 'time'"):
+        to_sequences(X, input_2d="time")
+
+
+def test_numpy_2d_as_series_equals_explicit_reshape():
+    X = RNG.normal(size=(4, 7))
+    X[1, 5:] = np.nan  # padding at the end of a series
+    data = to_sequences(X, input_2d="series")
+    explicit = to_sequences(X[:, :, None])
+    np.testing.assert_array_equal(data.values, explicit.values)
+    np.testing.assert_array_equal(data.lengths, [7, 5, 7, 7])
+    assert data.feature_names is None
+    back = wrap_features(data.values, data)  # transformers give the input's own shape back
+    assert back.shape == X.shape
+    np.testing.assert_array_equal(back, X)
+    features = to_sequences(X[:, :5], input_2d="features")
+    np.testing.assert_array_equal(features.values, to_sequences(X[:, None, :5]).values)
+    # 3-D input and lists of sequences are explicit: the option does not change them
+    X3 = RNG.normal(size=(2, 3, 2))
+    for reading in (None, "series", "features"):
+        np.testing.assert_array_equal(to_sequences(X3, input_2d=reading).values, X3)
+        assert to_sequences([X3[0], X3[1, :2]], input_2d=reading).values.shape == (2, 3, 2)
+
+
+def test_dataframe_read_as_series_has_no_feature_names():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"2020": [1.0, 2.0], "2021": [3.0, 4.0], "2022": [5.0, 6.0]})
+    data = to_sequences(df, input_2d="series")
+    assert data.values.shape == (2, 3, 1)
+    assert data.feature_names is None  # the columns are time steps, not features
+    with pytest.raises(ValueError, match="input_2d"):
+        to_sequences(df)
+
+
+def test_dataarrays_name_their_dims_whatever_input_2d():
+    da = make_dataarray()
+    for reading in ("series", "features"):
+        np.testing.assert_array_equal(to_sequences(da, input_2d=reading).values,
+                                      to_sequences(da).values)
+    # a (sample, time) DataArray without a feature dim is refused as documented, with the fix
+    series = da.isel(member=0, feature=0, drop=True)
+    assert series.dims == ("station", "time")
+    for reading in (None, "series", "features"):
+        with pytest.raises(ValueError, match=r"X: expected a DataArray with a time dim named "
+                                             r"'time' \(time_dim\) and a feature dim named "
+                                             r"'feature' \(feature_dim\); found dims "
+                                             r"\('station', 'time'\).*expand_dims"):
+            to_sequences(series, input_2d=reading)
+    fixed = to_sequences(series.expand_dims("feature", axis=-1))
+    np.testing.assert_array_equal(fixed.values[:, :, 0], series.values)
+    # a (sample, feature) DataArray is sequences of length one (no time dim), as documented
+    steps = da.isel(member=0, time=0, drop=True)
+    data = to_sequences(steps, input_2d="series")
+    assert data.values.shape == (3, 1, 2) and data.time_dim is None
 
 
 def test_list_of_sequences_is_padded():
@@ -93,7 +163,7 @@ def test_bool_and_int_converted(dtype):
 def test_dataframe_columns_become_feature_names():
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
-    data = to_sequences(df)
+    data = to_sequences(df, input_2d="features")
     assert data.values.shape == (2, 1, 2)
     assert list(data.feature_names) == ["a", "b"]
 
@@ -267,7 +337,7 @@ def test_wrong_ndim(shape):
 @pytest.mark.parametrize("shape", [(0, 3, 2), (2, 0, 2), (2, 3, 0), (0, 2)])
 def test_empty(shape):
     with pytest.raises(ValueError, match=r"X: found array with 0 .*expected at least one sample"):
-        to_sequences(np.ones(shape))
+        to_sequences(np.ones(shape), input_2d="features" if len(shape) == 2 else None)
     with pytest.raises(ValueError, match=r"found array with 0"):
         to_sequences(xr.DataArray(np.ones(shape + (1,) * (3 - len(shape))),
                                   dims=("sample", "time", "feature")))
@@ -297,7 +367,8 @@ def test_non_numeric_dtype(X):
 
 
 def test_object_dtype():
-    assert to_sequences(np.array([[1, 2.5]], dtype=object)).values.dtype == np.float64
+    assert to_sequences(np.array([[1, 2.5]], dtype=object),
+                        input_2d="features").values.dtype == np.float64
     with pytest.raises(ValueError, match=r"X: expected numeric data; found dtype object"):
         to_sequences(np.array([[1, "x"]], dtype=object))
     with pytest.raises(TypeError, match=r"X: expected numeric data; found dtype object"):

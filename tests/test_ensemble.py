@@ -1,5 +1,7 @@
 """Tests of seqlstm.ensemble: SeedEnsemble."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -326,6 +328,23 @@ def test_cross_val_score_uses_the_wrapped_kind():
     assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
 
 
+def test_two_d_input_follows_the_members_input_2d(tmp_path):
+    X = np.random.default_rng(3).normal(size=(20, 8))  # (n_samples, n_time) series
+    y = X[:, -2:].sum(axis=1)
+    with pytest.raises(ValueError, match=re.escape("X[:, :, None]")):
+        SeedEnsemble(LSTMRegressor(**SMALL), n_estimators=2, random_state=0).fit(X, y)
+    a = SeedEnsemble(LSTMRegressor(input_2d="series", **SMALL), n_estimators=2,
+                     random_state=0).fit(X, y)
+    b = SeedEnsemble(LSTMRegressor(**SMALL), n_estimators=2, random_state=0).fit(X[:, :, None], y)
+    assert a.n_features_in_ == 1
+    np.testing.assert_array_equal(a.predict(X), b.predict(X[:, :, None]))
+    a.save(tmp_path / "ens.nc")
+    loaded = load(tmp_path / "ens.nc")
+    assert loaded.estimator.input_2d == "series"
+    assert all(m.input_2d == "series" for m in loaded.estimators_)
+    np.testing.assert_array_equal(loaded.predict(X), a.predict(X))
+
+
 def test_bad_input():
     X, y = sequences()
     with pytest.raises(ValueError, match="n_estimators"):
@@ -440,11 +459,14 @@ def test_dask_input_gives_lazy_equal_results():
     np.testing.assert_array_equal(lazy_labels.values, clf.predict(X).values)
 
 
+# scikit-learn's checks feed 2-D (n_samples, n_features) data: that is input_2d="features"
 @parametrize_with_checks(
     [
-        SeedEnsemble(LSTMRegressor(hidden_size=8, max_iter=30, learning_rate_init=0.02),
+        SeedEnsemble(LSTMRegressor(hidden_size=8, max_iter=30, learning_rate_init=0.02,
+                                   input_2d="features"),
                      n_estimators=2, random_state=0),
-        SeedEnsemble(LSTMClassifier(hidden_size=8, max_iter=30, learning_rate_init=0.02),
+        SeedEnsemble(LSTMClassifier(hidden_size=8, max_iter=30, learning_rate_init=0.02,
+                                    input_2d="features"),
                      n_estimators=2, random_state=0),
     ],
     expected_failed_checks=lambda est: est._expected_failed_checks(),

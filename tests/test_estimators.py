@@ -31,10 +31,13 @@ def expected_failed_checks(estimator):
     return estimator._expected_failed_checks()
 
 
+# scikit-learn's checks feed 2-D (n_samples, n_features) data: that is input_2d="features"
 @parametrize_with_checks(
     [
-        LSTMRegressor(hidden_size=8, max_iter=30, learning_rate_init=0.02, random_state=0),
-        LSTMClassifier(hidden_size=8, max_iter=30, learning_rate_init=0.02, random_state=0),
+        LSTMRegressor(hidden_size=8, max_iter=30, learning_rate_init=0.02, random_state=0,
+                      input_2d="features"),
+        LSTMClassifier(hidden_size=8, max_iter=30, learning_rate_init=0.02, random_state=0,
+                       input_2d="features"),
     ],
     expected_failed_checks=expected_failed_checks,
 )
@@ -107,8 +110,104 @@ def test_two_d_input_is_length_one_sequences():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(30, 4))
     y = X @ np.array([1.0, -1.0, 0.5, 0.0])
-    model = LSTMRegressor(**SMALL).fit(X, y)
+    model = LSTMRegressor(input_2d="features", **SMALL).fit(X, y)
     np.testing.assert_array_equal(model.predict(X), model.predict(X[:, None, :]))
+
+
+def two_d(n=30, T=12, seed=1):
+    """(n_samples, n_time) univariate series, as most users hold them, with a label."""
+    X = np.random.default_rng(seed).normal(size=(n, T))
+    return X, X[:, -3:].sum(axis=1)
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+def test_two_d_input_refused_at_defaults(cls):
+    X, y = two_d()
+    y = y if cls is LSTMRegressor else np.where(y > 0, "up", "down")
+    model = cls(**SMALL)
+    with pytest.raises(ValueError) as info:
+        model.fit(X, y)
+    message = str(info.value)
+    assert message.startswith("X: ") and "shape (30, 12)" in message
+    assert "X[:, :, None]" in message and "X[:, None, :]" in message
+    assert "input_2d='series'" in message and "input_2d='features'" in message
+    assert not hasattr(model, "network_") and not hasattr(model, "n_features_in_")
+    # predict with 2-D follows the fitted setting: a model fitted on 3-D at the defaults
+    # refuses 2-D too
+    model.fit(X[:, :, None], y)
+    with pytest.raises(ValueError, match=re.escape("X[:, :, None]")):
+        model.predict(X)
+    with pytest.raises(ValueError, match=re.escape("X[:, None, :]")):
+        model.score(X, y)
+    with pytest.raises(ValueError, match=re.escape("X[:, :, None]")):
+        LSTMRegressor(**SMALL).fit(X[:, :, None], X).partial_fit(X, X[:, :1])
+
+
+@pytest.mark.parametrize("cls", [LSTMRegressor, LSTMClassifier])
+@pytest.mark.parametrize("reading, reshape", [
+    ("series", lambda X: X[:, :, None]), ("features", lambda X: X[:, None, :])])
+def test_input_2d_equals_the_explicit_reshape(cls, reading, reshape):
+    X, y = two_d()
+    y = y if cls is LSTMRegressor else np.where(y > 0, "up", "down")
+    a = cls(input_2d=reading, **SMALL).fit(X, y)
+    b = cls(**SMALL).fit(reshape(X), y)  # the same random_state: bit-identical models
+    np.testing.assert_array_equal(a.network_.params, b.network_.params)
+    assert a.n_features_in_ == b.n_features_in_ == (1 if reading == "series" else 12)
+    X_new = two_d(n=7, seed=2)[0]
+    # predict with 2-D input follows the fitted setting
+    np.testing.assert_array_equal(a.predict(X_new), b.predict(reshape(X_new)))
+    np.testing.assert_array_equal(a.predict(X_new), a.predict(reshape(X_new)))
+    if cls is LSTMClassifier:
+        np.testing.assert_array_equal(a.predict_proba(X_new), b.predict_proba(reshape(X_new)))
+    assert a.score(X, y) == b.score(reshape(X), y)
+
+
+def test_input_2d_series_per_step_and_padding():
+    X, _ = two_d(n=20, T=10)
+    X[::4, 8:] = np.nan  # shorter series, NaN-padded at the end
+    y = np.cumsum(np.nan_to_num(X), axis=1)  # one target per step: (n_samples, n_time)
+    y[np.isnan(X)] = np.nan
+    a = LSTMRegressor(input_2d="series", return_sequences=True, **SMALL).fit(X, y)
+    b = LSTMRegressor(return_sequences=True, **SMALL).fit(X[:, :, None], y)
+    pred = a.predict(X)
+    assert pred.shape == (20, 10)
+    np.testing.assert_array_equal(pred, b.predict(X[:, :, None]))
+    assert np.isnan(pred[::4, 8:]).all() and not np.isnan(pred[1]).any()
+
+
+def test_input_2d_is_checked_and_kept_by_clone_and_grid_search():
+    X, y = two_d()
+    with pytest.raises(ValueError, match="input_2d"):
+        LSTMRegressor(input_2d="time", **SMALL).fit(X, y)
+    model = LSTMRegressor(input_2d="series", **SMALL)
+    assert clone(model).get_params()["input_2d"] == "series"
+    search = GridSearchCV(model, {"hidden_size": [2, 3]}, cv=2).fit(X, y)
+    assert search.best_estimator_.n_features_in_ == 1
+
+
+def test_pickles_from_before_input_2d_read_2d_as_they_did():
+    X = np.random.default_rng(1).normal(size=(30, 4))
+    y = X @ np.array([1.0, -1.0, 0.5, 0.0])
+    model = LSTMRegressor(input_2d="features", **SMALL).fit(X, y)
+    state = model.__getstate__()
+    del state["input_2d"]
+    old = LSTMRegressor.__new__(LSTMRegressor)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert old.input_2d == "features"
+    np.testing.assert_array_equal(old.predict(X), model.predict(X))
+
+
+def test_input_2d_does_not_touch_labeled_input():
+    X, y = labeled()
+    for reading in ("series", "features"):
+        a = LSTMRegressor(input_2d=reading, **SMALL).fit(X, y)
+        b = LSTMRegressor(**SMALL).fit(X, y)
+        xr.testing.assert_identical(a.predict(X), b.predict(X))
+    # a (sample, time) DataArray has no feature dim: refused as documented, whatever input_2d
+    series = X.isel(site=0, feature=0, drop=True)
+    with pytest.raises(ValueError, match=r"X: expected a DataArray .*feature dim named "
+                                         r"'feature'.*expand_dims"):
+        LSTMRegressor(input_2d="series", **SMALL).fit(series, y.isel(site=0, drop=True))
 
 
 def test_standardize_stats_and_units():
@@ -614,11 +713,14 @@ def test_zero_weight_equals_leaving_the_sample_out_per_step_too():
 def test_float64_estimators_pass_sklearns_sample_weight_equivalence_check():
     from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data
 
-    # one minibatch holds all samples (at most 27 in the check): weights then equal repeats
+    # one minibatch holds all samples (at most 27 in the check): weights then equal repeats;
+    # the check's 2-D data are (n_samples, n_features)
     for est in (LSTMRegressor(hidden_size=8, max_iter=30, learning_rate_init=0.02,
-                              dtype="float64", random_state=0, batch_size=32),
+                              dtype="float64", random_state=0, batch_size=32,
+                              input_2d="features"),
                 LSTMClassifier(hidden_size=8, max_iter=30, learning_rate_init=0.02,
-                               dtype="float64", random_state=0, batch_size=32)):
+                               dtype="float64", random_state=0, batch_size=32,
+                               input_2d="features")):
         check_sample_weight_equivalence_on_dense_data(type(est).__name__, est)
 
 

@@ -145,6 +145,44 @@ def test_file_written_before_frames_reads_every_step(tmp_path, ensemble):
     xr.testing.assert_identical(refit.predict(X), model.predict(X))
 
 
+@pytest.mark.parametrize("reading", [None, "series", "features"])
+def test_input_2d_round_trips(tmp_path, reading):
+    X2 = np.random.default_rng(4).normal(size=(16, 5))
+    y = X2.sum(axis=1)
+    X = X2[:, :, None] if reading != "features" else X2[:, None, :]
+    model = LSTMRegressor(hidden_size=3, max_iter=2, random_state=0, input_2d=reading)
+    model.fit(X2 if reading else X, y)
+    model.save(tmp_path / "m.nc")
+    loaded = load(tmp_path / "m.nc")
+    assert loaded.input_2d == reading
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    if reading is None:
+        with pytest.raises(ValueError, match="input_2d"):
+            loaded.predict(X2)
+    else:
+        np.testing.assert_array_equal(loaded.predict(X2), model.predict(X2))
+
+
+def test_file_written_before_input_2d_reads_2d_as_it_did(tmp_path):
+    # models saved before input_2d read 2-D X as (n_samples, n_features): they keep doing so
+    X = np.random.default_rng(5).normal(size=(16, 4))
+    y = X @ [1.0, -1.0, 0.5, 0.0]
+    model = LSTMRegressor(hidden_size=3, max_iter=2, random_state=0,
+                          input_2d="features").fit(X, y)
+    model.save(tmp_path / "model.nc")
+    variables, attrs, _ = seqlstm.io.read_netcdf(tmp_path / "model.nc")
+    del attrs["hp_input_2d"]
+    dims = {"loss_curve": ("epoch",), "learning_rate_curve": ("epoch",),
+            "x_mean": ("feature",), "x_scale": ("feature",), "y_mean": ("output",),
+            "y_scale": ("output",)}
+    old = tmp_path / "old.nc"
+    seqlstm.io.write_netcdf(old, {k: (dims.get(k, tuple(f"{k}_dim{i}" for i in range(v.ndim))),
+                                      v) for k, v in variables.items()}, attrs)
+    loaded = load(old)
+    assert loaded.input_2d == "features"
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X[:, None, :]))
+
+
 @pytest.mark.parametrize("labels", [["cat", "dog"], [3, 7], [False, True], [-1.0, 2.0]])
 def test_classifier_round_trip_keeps_class_types(tmp_path, labels):
     X, y = data()

@@ -1,6 +1,8 @@
 """Tests of seqlstm.testing: strategies, every stability property (passing on the real network
 and failing on a deliberately broken one), and the check_stability battery and report."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -551,6 +553,45 @@ def test_check_stability_on_seqlstm_estimator():
     assert report.passed, report
     assert report["save_load_roundtrip"].passed is True
     assert report["refit_determinism"].passed is True
+
+
+@pytest.mark.filterwarnings("error::UserWarning")
+def test_check_stability_reads_the_estimators_dims():
+    import xarray as xr
+
+    X = _X(B=8, T=6, lengths=[6, 6, 5, 4, 6, 3, 2, 6])
+    # the user's own dim names, in an order of their own
+    da = xr.DataArray(X.transpose(1, 2, 0), dims=("step", "var", "station"),
+                      coords={"var": ["rain", "temp"], "station": np.arange(8) * 10})
+    y = xr.DataArray(X[:, 0, 0], dims="station", coords={"station": da.station})
+    est = LSTMRegressor(hidden_size=4, max_iter=3, random_state=0, time_dim="step",
+                        feature_dim="var").fit(da, y)
+    report = check_stability(est, da, max_examples=3)
+    assert report.passed, report
+    # it drew from the sequences as the model reads them: the report of the (station, step,
+    # var) array itself
+    assert str(report) == str(check_stability(est, X, max_examples=3))
+    # explicit dims still win over the model's
+    names = ["finite_outputs", "padding_invariance"]
+    renamed = da.rename(step="time", var="feature")
+    assert str(check_stability(est, renamed, time_dim="time", feature_dim="feature",
+                               max_examples=3, properties=names)) == str(
+        check_stability(est, X, max_examples=3, properties=names))
+    with pytest.raises(ValueError, match=r"time dim named 'step' \(time_dim\)"):
+        check_stability(est, renamed, max_examples=2, properties=names)
+
+
+def test_check_stability_reads_2d_input_as_the_estimator_does():
+    X = _X(B=8, T=6, n_in=1)[:, :, 0]  # (n_samples, n_time) univariate series
+    est = LSTMRegressor(hidden_size=4, max_iter=2, random_state=0, input_2d="series").fit(
+        X, X[:, -1])
+    names = ["finite_outputs", "padding_invariance", "save_load_roundtrip"]
+    report = check_stability(est, X, max_examples=3, properties=names)
+    assert report.passed, report
+    assert str(report) == str(check_stability(est, X[:, :, None], max_examples=3,
+                                              properties=names))
+    with pytest.raises(ValueError, match=re.escape("X[:, :, None]")):
+        check_stability(RecurrentNetwork(1, 2), X, max_examples=2)
 
 
 # ------------------------------------------------------------------------- check_stability

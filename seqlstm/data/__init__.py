@@ -16,8 +16,10 @@ Estimators never look at dims or coordinates themselves.  They call
 
 Conventions
 -----------
-NumPy input is ``(sample, time, feature)`` (``(sample, feature)`` means sequences of length one)
-and gives NumPy output.  A DataArray needs a time dim and a feature dim (names are parameters);
+NumPy input is ``(sample, time, feature)`` and gives NumPy output.  A 2-D array is read only
+as the caller's ``input_2d`` says: "series", ``(sample, time)`` univariate series, or
+"features", ``(sample, feature)`` sequences of length one; without it, it is refused (never
+guessed).  A DataArray needs a time dim and a feature dim (names are parameters);
 every other dim is a sample dim, and several sample dims are stacked into one, in C order.  A
 Dataset's data variables are the features.  Padding is NaN at the end of a sequence: whole time
 steps where every feature is NaN.  NaN or inf anywhere else is an error.

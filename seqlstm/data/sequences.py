@@ -4,6 +4,11 @@
 :class:`SequenceData`: a fresh C-contiguous float array ``(n_samples, n_time, n_features)``, the
 length of every NaN-padded sequence, the feature names and the input's labels (dims,
 coordinates, attrs) that :mod:`seqlstm.data.wrapping` uses to label outputs like the input.
+
+A 2-D NumPy array is ambiguous: ``(n_samples, n_time)`` univariate series (how most users hold
+them) and ``(n_samples, n_features)`` single steps look alike.  It is read only through an
+explicit ``input_2d`` ("series" or "features"); without one it is refused with a message that
+shows both reshapes.
 """
 
 from __future__ import annotations
@@ -14,9 +19,14 @@ from typing import Any, Hashable
 import numpy as np
 import xarray as xr
 
-__all__ = ["SequenceData", "to_sequences"]
+__all__ = ["SequenceData", "to_sequences", "INPUT_2D"]
 
 _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned int, float
+
+#: The readings of a 2-D NumPy array (``input_2d``): "series", ``(n_samples, n_time)``
+#: univariate series (as ``X[:, :, None]``); "features", ``(n_samples, n_features)``
+#: sequences of one step (as ``X[:, None, :]``).  None refuses 2-D input.
+INPUT_2D = ("series", "features")
 
 
 class _DtypeError(TypeError, ValueError):
@@ -40,6 +50,8 @@ class SequenceData:
         Type of the input.
     ndim : int
         Number of dims of NumPy input (2 or 3; 3 for a list of sequences).
+    input_2d : {"series", "features"} or None
+        How 2-D NumPy input was read (None for any other input).
     dims : tuple of str
         Dims of labeled input, in the input's order (feature dim last for a Dataset).
     sample_dims : tuple of str
@@ -64,6 +76,7 @@ class SequenceData:
     feature_names: np.ndarray | None = None
     kind: str = "numpy"
     ndim: int = 3
+    input_2d: str | None = None
     dims: tuple = ()
     sample_dims: tuple = ()
     sample_shape: tuple = ()
@@ -90,15 +103,16 @@ class SequenceData:
 
 
 def to_sequences(
-    X, *, time_dim="time", feature_dim="feature", arg="X", dtype=np.float64, allow_nan=False
+    X, *, time_dim="time", feature_dim="feature", arg="X", dtype=np.float64, allow_nan=False,
+    input_2d=None,
 ):
     """Validate sequence input and convert it to a float array with lengths.
 
     Parameters
     ----------
     X : array-like, list of 2-D arrays, xarray.DataArray or xarray.Dataset
-        - array-like of shape (n_samples, n_time, n_features), or (n_samples, n_features) for
-          sequences of length one (features are always the last axis);
+        - array-like of shape (n_samples, n_time, n_features) (features are always the last
+          axis), or 2-D as `input_2d` says;
         - list or tuple of arrays of shape (n_time_i, n_features): sequences of different
           lengths, NaN-padded at the end;
         - DataArray with dims `time_dim` and `feature_dim`; every other dim is a sample dim
@@ -114,6 +128,14 @@ def to_sequences(
     allow_nan : bool, default False
         Accept NaN anywhere (for NaN-aware transformers); inf is still rejected and lengths still
         count the trailing all-NaN steps as padding.
+    input_2d : {None, "series", "features"}, default None
+        How a 2-D array-like (NumPy array, nested list, DataFrame) is read: "series" as
+        ``(n_samples, n_time)`` univariate series, the same as ``X[:, :, None]`` (trailing NaN
+        is padding; a DataFrame's columns are time steps, so they give no feature names);
+        "features" as ``(n_samples, n_features)`` sequences of one step, the same as
+        ``X[:, None, :]``.  None refuses 2-D input (a ValueError that shows both reshapes): the
+        two layouts look alike and are never guessed.  Other input is not affected (labeled
+        input names its dims).
 
     Returns
     -------
@@ -127,10 +149,15 @@ def to_sequences(
         ValueError, as scikit-learn's estimator checks expect), sparse, or an object array holding
         non-numbers such as dicts.
     ValueError
-        If a dim is missing, the shape is wrong or empty, an object array holds strings that are
-        not numbers, or NaN/inf occur outside padding.  Messages follow scikit-learn's wording
-        where scikit-learn's estimator checks look for it.
+        If a dim is missing, the shape is wrong or empty, 2-D input comes without `input_2d`,
+        an object array holds strings that are not numbers, or NaN/inf occur outside padding.
+        Messages follow scikit-learn's wording where scikit-learn's estimator checks look for
+        it.
     """
+    if input_2d is not None and input_2d not in INPUT_2D:
+        raise ValueError(
+            f"input_2d: expected None, 'series' or 'features'; found {input_2d!r}."
+        )
     if isinstance(X, xr.Dataset):
         if feature_dim in X.dims:
             raise ValueError(
@@ -147,10 +174,10 @@ def to_sequences(
         return data
     if isinstance(X, xr.DataArray):
         return _from_dataarray(X, time_dim, feature_dim, arg, dtype, allow_nan)
-    return _from_array(X, arg, dtype, allow_nan)
+    return _from_array(X, arg, dtype, allow_nan, input_2d)
 
 
-def _from_array(X, arg, dtype, allow_nan):
+def _from_array(X, arg, dtype, allow_nan, input_2d=None):
     """NumPy-like input (including lists of sequences and DataFrames)."""
     if hasattr(X, "toarray"):  # scipy.sparse: densifying could exhaust memory
         raise TypeError(
@@ -179,9 +206,28 @@ def _from_array(X, arg, dtype, allow_nan):
     ndim = array.ndim
     values = _as_float(array, arg, dtype)
     if ndim == 2:
-        values = values[:, np.newaxis, :]
-    data = SequenceData(values, None, feature_names, ndim=ndim)
+        if input_2d is None:
+            raise ValueError(_ambiguous_2d_message(arg, array.shape))
+        if input_2d == "series":
+            values, feature_names = values[:, :, np.newaxis], None  # columns are time steps
+        else:
+            values = values[:, np.newaxis, :]
+    data = SequenceData(values, None, feature_names, ndim=ndim,
+                        input_2d=input_2d if ndim == 2 else None)
     return _finish(data, arg, allow_nan, array.shape)
+
+
+def _ambiguous_2d_message(arg, shape):
+    """Why 2-D input is refused, with both reshapes and the option that reads it."""
+    n, m = shape
+    return (
+        f"{arg}: expected a 3-D array (n_samples, n_time, n_features), or a 2-D array with "
+        f"input_2d set to say how to read it; found a 2-D array of shape {shape} and "
+        f"input_2d=None. 2-D input is ambiguous and is not guessed: for {n} univariate series "
+        f"of {m} time steps pass {arg}[:, :, None] (shape {(n, m, 1)}) or set "
+        f"input_2d='series'; for {n} sequences of one time step with {m} features pass "
+        f"{arg}[:, None, :] (shape {(n, 1, m)}) or set input_2d='features'."
+    )
 
 
 def _from_list(X, arg, dtype, allow_nan):
@@ -207,7 +253,10 @@ def _from_dataarray(da, time_dim, feature_dim, arg, dtype, allow_nan):
         raise ValueError(
             f"{arg}: expected a DataArray with a time dim named {time_dim!r} (time_dim) and a "
             f"feature dim named {feature_dim!r} (feature_dim); found dims {tuple(da.dims)}. "
-            f"Pass time_dim=... and feature_dim=... to name yours."
+            f"Pass time_dim=... and feature_dim=... to name yours"
+            + (f", or add a feature dim to a single variable with "
+               f"{arg}.expand_dims({feature_dim!r}, axis=-1)."
+               if feature_dim not in da.dims and has_time else ".")
         )
     _check_dtype(da.dtype, arg)
     sample_shape = tuple(da.sizes[d] for d in sample_dims)

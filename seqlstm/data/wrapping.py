@@ -91,12 +91,15 @@ def wrap_features(values, data):
     Returns
     -------
     ndarray, xarray.DataArray or xarray.Dataset
-        NumPy input: `values` (with the time axis dropped again for 2-D input; a list of
-        sequences gives the padded 3-D array).  DataArray input: a DataArray like the input.
+        NumPy input: `values` (2-D input gets its shape back: the feature axis is dropped for
+        ``input_2d="series"``, the time axis for "features"; a list of sequences gives the
+        padded 3-D array).  DataArray input: a DataArray like the input.
         Dataset input: a Dataset with the input's data variables.
     """
     if data.kind == "numpy":
-        return values[:, 0, :] if data.ndim == 2 else values
+        if data.ndim == 2:
+            return values[:, :, 0] if data.input_2d == "series" else values[:, 0, :]
+        return values
     out = _wrap(values, data, True, (data.feature_dim,), data.name)
     if data.kind == "dataset":
         out = out.to_dataset(dim=data.feature_dim)

@@ -28,6 +28,7 @@ from .._init import apply_chrono, check_chrono
 from .._threads import numba_threads
 from .._validation import check_features, record_feature_names
 from ..data.framing import auto_frame_stride, frame_sequences, framed_n_features
+from ..data.sequences import INPUT_2D
 from ..io import ModelFile
 from ..network import CELLS, READOUTS, RecurrentNetwork, parse_tbptt
 from ..preprocessing import scaling_statistics
@@ -117,6 +118,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         "chrono_t_max": [None, Interval(Integral, 2, None, closed="left")],
         "readout": [StrOptions(set(READOUTS))],
         "frame_stride": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "input_2d": [None, StrOptions(set(INPUT_2D))],
     }
 
     # Set by subclasses.
@@ -168,6 +170,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         dtype="float32",
         time_dim="time",
         feature_dim="feature",
+        input_2d=None,
         n_jobs=None,
         chrono_t_max=None,
         readout="last+mean",
@@ -204,6 +207,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         self.dtype = dtype
         self.time_dim = time_dim
         self.feature_dim = feature_dim
+        self.input_2d = input_2d
         self.n_jobs = n_jobs
         self.chrono_t_max = chrono_t_max
         self.readout = readout
@@ -251,6 +255,8 @@ class _BaseLSTM(ModelFile, BaseEstimator):
     def __setstate__(self, state):
         state = dict(state)
         packed = state.pop("_network_pickle", None)
+        # pickles from before input_2d read 2-D X as (n_samples, n_features): keep that
+        state.setdefault("input_2d", "features")
         # pickles from before frames read every step: fill what they lack with that
         if "frame_stride" not in state:
             state["frame_stride"] = 1
@@ -289,7 +295,8 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         return auto_frame_stride(int(np.max(data.lengths)))
 
     def _validate_X(self, X, *, reset):
-        data = _data.to_sequences(X, time_dim=self.time_dim, feature_dim=self.feature_dim)
+        data = _data.to_sequences(X, time_dim=self.time_dim, feature_dim=self.feature_dim,
+                                  input_2d=self.input_2d)
         if data.kind != "numpy" and data.time_dim is None and len(data.sample_dims) > 1:
             raise ValueError(
                 f"X: expected a time dim named {self.time_dim!r} (time_dim); found dims "

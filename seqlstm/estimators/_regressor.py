@@ -134,6 +134,13 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Compute dtype of the network.
     time_dim, feature_dim : str, default "time", "feature"
         Dims of labeled input.
+    input_2d : {None, "series", "features"}, default None
+        How a 2-D NumPy ``X`` is read (at fit and predict alike): "series" as
+        ``(n_samples, n_time)`` univariate series, exactly as ``X[:, :, None]``; "features" as
+        ``(n_samples, n_features)`` sequences of one step, exactly as ``X[:, None, :]`` (what
+        scikit-learn's tools mean by 2-D data).  None refuses 2-D ``X`` with a ValueError that
+        shows both reshapes: the two layouts look alike and are never guessed.  3-D arrays,
+        lists of sequences and labeled input (which names its dims) are not affected.
     n_jobs : int or None, default None
         Number of threads (None: Numba's current setting; -1: all).
     chrono_t_max : int >= 2 or None, default None
@@ -258,6 +265,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         dtype="float32",
         time_dim="time",
         feature_dim="feature",
+        input_2d=None,
         n_jobs=None,
         chrono_t_max=None,
         readout="last+mean",
@@ -276,7 +284,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             n_iter_no_change=n_iter_no_change,
             random_state=random_state, warm_start=warm_start, verbose=verbose,
             standardize=standardize, dtype=dtype, time_dim=time_dim, feature_dim=feature_dim,
-            n_jobs=n_jobs, chrono_t_max=chrono_t_max, readout=readout,
+            input_2d=input_2d, n_jobs=n_jobs, chrono_t_max=chrono_t_max, readout=readout,
             frame_stride=frame_stride,
         )
         self.loss = loss
@@ -360,9 +368,8 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Parameters
         ----------
         X : array-like, list of 2-D arrays, DataArray or Dataset
-            Sequences ``(n_samples, n_time, n_features)`` (or ``(n_samples, n_features)`` for
-            sequences of length one), NaN-padded at the end; see
-            :func:`seqlstm.data.to_sequences`.
+            Sequences ``(n_samples, n_time, n_features)``, NaN-padded at the end (2-D arrays
+            as `input_2d` says); see :func:`seqlstm.data.to_sequences`.
         y : array-like, DataArray or Dataset
             ``(n_samples,)`` or ``(n_samples, n_outputs)``; with ``return_sequences``
             ``(n_samples, n_time[, n_outputs])`` where NaN marks a missing observation.

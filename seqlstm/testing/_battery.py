@@ -1,5 +1,6 @@
 """check_stability: run the property battery on a user's network or fitted estimator."""
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -176,8 +177,8 @@ def _short_repr(model):
 
 
 def check_stability(model, X=None, *, max_examples=10, random_state=0, properties=None,
-                    raise_on_failure=False, n_jobs=1, loader=None, time_dim="time",
-                    feature_dim="feature"):
+                    raise_on_failure=False, n_jobs=1, loader=None, time_dim=None,
+                    feature_dim=None):
     """Run the numerical-stability battery on a network or a fitted estimator.
 
     Each property of :mod:`seqlstm.testing.properties` is run by hypothesis on up to
@@ -195,8 +196,10 @@ def check_stability(model, X=None, *, max_examples=10, random_state=0, propertie
         own predictions as targets).  The other properties run on ``model.network_`` with the
         raw input (an estimator's input scaling is not applied).
     X : array-like or xarray.DataArray/Dataset, optional
-        The user's sequences ``(sample, time, feature)`` (labeled input as in
-        :func:`seqlstm.data.to_sequences`).
+        The user's sequences ``(sample, time, feature)``, read as the model reads them: labeled
+        input with the estimator's ``time_dim`` and ``feature_dim`` (as in
+        :func:`seqlstm.data.to_sequences`), a 2-D array as its ``input_2d`` says (a bare
+        network, which has no such setting, refuses 2-D input).
     max_examples : int, default 10
         Examples per property (the fitting/saving properties try at most 2).
     random_state : int, default 0
@@ -213,8 +216,9 @@ def check_stability(model, X=None, *, max_examples=10, random_state=0, propertie
         thread-agreement property compares 1 and 2 threads itself).  None leaves the setting.
     loader : callable, optional
         ``path -> estimator`` for the round trip; default :func:`seqlstm.load`.
-    time_dim, feature_dim : str
-        Dim names of labeled ``X``.
+    time_dim, feature_dim : str, optional
+        Dim names of labeled ``X``; default the estimator's ``time_dim`` and ``feature_dim``
+        (else "time" and "feature").
 
     Returns
     -------
@@ -241,12 +245,18 @@ def check_stability(model, X=None, *, max_examples=10, random_state=0, propertie
     if X is not None:
         from ..data import to_sequences
 
-        X = to_sequences(X, time_dim=time_dim, feature_dim=feature_dim).values
+        # the model's own reading of X: its dims and its reading of 2-D arrays
+        time_dim = time_dim or getattr(model, "time_dim", None) or "time"
+        feature_dim = feature_dim or getattr(model, "feature_dim", None) or "feature"
+        X = to_sequences(X, time_dim=time_dim, feature_dim=feature_dim,
+                         input_2d=getattr(model, "input_2d", None)).values
         if X.shape[2] != net.input_size:
             raise ValueError(f"X has {X.shape[2]} features, but the network expects "
                              f"{net.input_size}")
     results = []
-    with numba_threads(n_jobs):
+    with numba_threads(n_jobs), warnings.catch_warnings():
+        # the battery feeds the estimator the values of labeled X: not the user's doing
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
         for i, name in enumerate(names):
             results.append(_run_property(name, model, net, X, max_examples,
                                          int(random_state) + 7919 * i, loader))
