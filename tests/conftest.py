@@ -2,9 +2,11 @@
 
 hypothesis is a test dependency (the ``test`` extra of pyproject.toml), like pytest itself: the
 suite needs it and fails at once, with the install command, when it is missing.  This loads
-seqlstm's hypothesis profile for CI ("seqlstm-ci": few examples, derandomized,
-``deadline=None`` because the first call of a kernel compiles).  Set
-``SEQLSTM_HYPOTHESIS_PROFILE=seqlstm-thorough`` for a longer run.
+seqlstm's hypothesis profile for CI ("seqlstm-ci": 100 examples per test, derandomized so that
+every run checks the same cases, ``deadline=None`` because the first call of a kernel
+compiles).  ``HYPOTHESIS_PROFILE=nightly`` (1000 random examples per test; or "thorough", or a
+full profile name) runs a longer exploration; see :mod:`seqlstm.testing`.  The older variable
+``SEQLSTM_HYPOTHESIS_PROFILE`` is read when ``HYPOTHESIS_PROFILE`` is not set.
 """
 
 import os
@@ -16,4 +18,5 @@ except ModuleNotFoundError as exc:
         raise
     raise ImportError("seqlstm's tests need hypothesis: pip install -e '.[test]'") from exc
 
-load_profile(os.environ.get("SEQLSTM_HYPOTHESIS_PROFILE", "seqlstm-ci"))
+load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+             or os.environ.get("SEQLSTM_HYPOTHESIS_PROFILE", "seqlstm-ci"))

@@ -225,6 +225,22 @@ def test_standardize_stats_and_units():
     assert raw.x_mean_ is None and raw.y_mean_ is None
 
 
+def test_gaussian_std_in_the_targets_units():
+    """The predicted standard deviation is in the user's units: targets 10 * y + 3 (and
+    0.1 * y - 5 for a second output) give the same standardized problem, so the same training up
+    to rounding, and means 10 * m + 3 with standard deviations 10 * s."""
+    X, y = sequences()
+    Y = np.column_stack([y, np.nansum(X[:, :, 1], axis=1)])
+    scale, offset = np.array([10.0, 0.1]), np.array([3.0, -5.0])
+    kwargs = dict(loss="gaussian", hidden_size=4, max_iter=5, dtype="float64", random_state=0)
+    mean, std = LSTMRegressor(**kwargs).fit(X, Y).predict(X, return_std=True)
+    mean2, std2 = LSTMRegressor(**kwargs).fit(X, Y * scale + offset).predict(X,
+                                                                            return_std=True)
+    assert mean.shape == std.shape == (24, 2) and np.all(std > 0)
+    np.testing.assert_allclose(std2, std * scale, rtol=1e-9)
+    np.testing.assert_allclose(mean2, mean * scale + offset, rtol=1e-9, atol=1e-9)
+
+
 def test_gaussian_loss_return_std():
     X, y = sequences()
     model = LSTMRegressor(loss="gaussian", **SMALL).fit(X, y)
@@ -506,7 +522,18 @@ def test_pipeline_gridsearch_clone_cross_val_score():
     pipe.fit(X, y)
     assert pipe.predict(X).shape == (30,)
     grid = GridSearchCV(LSTMRegressor(**SMALL), {"hidden_size": [2, 4]}, cv=2).fit(X, y)
-    assert grid.best_params_["hidden_size"] in (2, 4)
+    # the search's scores are the candidates' cross-validated scores, and it keeps the best
+    by_hand = {h: cross_val_score(LSTMRegressor(**{**SMALL, "hidden_size": h}), X, y, cv=2)
+               for h in (2, 4)}
+    for i, h in enumerate(grid.cv_results_["param_hidden_size"]):
+        for k in range(2):
+            assert grid.cv_results_[f"split{k}_test_score"][i] == by_hand[h][k]
+        assert grid.cv_results_["mean_test_score"][i] == pytest.approx(by_hand[h].mean(),
+                                                                       rel=1e-12)
+    assert by_hand[2].mean() != by_hand[4].mean()
+    assert grid.best_params_ == {"hidden_size": max(by_hand, key=lambda h: by_hand[h].mean())}
+    refit = LSTMRegressor(**{**SMALL, **grid.best_params_}).fit(X, y)
+    np.testing.assert_array_equal(grid.predict(X), refit.predict(X))
     scores = cross_val_score(LSTMClassifier(**SMALL), X, y > 0, cv=3)
     assert scores.shape == (3,) and np.all((0 <= scores) & (scores <= 1))
     fitted = LSTMRegressor(**SMALL).fit(X, y)
@@ -570,14 +597,40 @@ def test_partial_fit_and_warm_start():
         warm.fit(X, y)
 
 
-def test_early_stopping_attributes_and_best_weights():
+def test_early_stopping_attributes_and_best_weights(monkeypatch):
+    """With early stopping the fitted weights are, bit for bit, those of the epoch with the best
+    validation score (not the last epoch's), and the model predicts with them."""
     X, y = sequences(n=60)
+    epochs = []             # per validation score (one per epoch): the weights it was computed on
+    scaled_score = LSTMRegressor._scaled_score
+
+    def recording(self, X_val, y_val, weights=None):
+        epochs.append((self.network_.get_flat(), X_val, y_val, weights))
+        return scaled_score(self, X_val, y_val, weights)
+
+    monkeypatch.setattr(LSTMRegressor, "_scaled_score", recording)
     model = LSTMRegressor(early_stopping=True, validation_fraction=0.2, n_iter_no_change=2,
-                          hidden_size=4, max_iter=15, learning_rate_init=0.05,
-                          random_state=0).fit(X, y)
+                          hidden_size=4, max_iter=15, learning_rate="constant",
+                          learning_rate_init=0.05, random_state=0).fit(X, y)
+    monkeypatch.undo()
     assert model.best_loss_ is None
-    assert len(model.validation_scores_) == model.n_iter_
+    assert len(model.validation_scores_) == model.n_iter_ == len(epochs)
     assert model.best_validation_score_ == max(model.validation_scores_)
+    # it stopped on the validation score, epochs after the best one (so restoring matters)
+    assert model.stop_reason_ == "early_stopping"
+    best = int(np.argmax(model.validation_scores_))
+    assert best < model.n_iter_ - 1
+    best_weights, X_val, y_val, w_val = epochs[best]
+    assert not np.array_equal(best_weights, epochs[-1][0])
+    np.testing.assert_array_equal(model.network_.get_flat(), best_weights)
+    # predictions come from those weights: the fitted model scores the validation set exactly
+    # as the best epoch did, and predicts as a network holding the best epoch's weights
+    assert model._scaled_score(X_val, y_val, w_val) == model.best_validation_score_
+    last = pickle.loads(pickle.dumps(model))
+    last.network_.set_flat(epochs[-1][0])
+    assert not np.array_equal(last.predict(X), model.predict(X))
+    last.network_.set_flat(best_weights)
+    np.testing.assert_array_equal(last.predict(X), model.predict(X))
 
 
 def test_non_finite_loss_rolls_back_and_halves_learning_rate(monkeypatch):

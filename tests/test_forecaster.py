@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, cross_val_score
 
 import seqlstm
 from seqlstm import LSTMForecaster
@@ -175,17 +175,100 @@ def test_bit_identical_at_one_and_two_threads():
 def test_grid_search_and_clone():
     y = np.stack([_sine(120, seed=s) for s in range(4)])[:, :, None]   # 4 series
     search = GridSearchCV(LSTMForecaster(**FAST), {"lookback": [4, 8]}, cv=2).fit(y)
-    assert search.best_params_["lookback"] in (4, 8)
+    # the search's scores are the candidates' cross-validated scores, and it keeps the best
+    by_hand = {n: cross_val_score(LSTMForecaster(**FAST, lookback=n), y, cv=2) for n in (4, 8)}
+    for i, n in enumerate(search.cv_results_["param_lookback"]):
+        for k in range(2):
+            assert search.cv_results_[f"split{k}_test_score"][i] == by_hand[n][k]
+        assert search.cv_results_["mean_test_score"][i] == pytest.approx(by_hand[n].mean(),
+                                                                         rel=1e-12)
+    assert by_hand[4].mean() != by_hand[8].mean()
+    assert search.best_params_ == {"lookback": max(by_hand, key=lambda n: by_hand[n].mean())}
+    np.testing.assert_array_equal(
+        search.predict(y), LSTMForecaster(**FAST, **search.best_params_).fit(y).predict(y))
     assert clone(search.best_estimator_).get_params()["lookback"] == search.best_params_[
         "lookback"]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_early_stopping_time_ordered():
-    y = _sine(200)
-    model = LSTMForecaster(lookback=10, horizon=2, early_stopping=True, validation_fraction=0.2,
-                           **FAST).fit(y)
-    assert len(model.validation_scores_) == model.n_iter_
+def test_gaussian_std_in_the_data_units():
+    """The forecast standard deviation is in the data's units: a record 10 * y + 3 gives the
+    same standardized problem, so the same training up to rounding, and forecasts 10 * m + 3
+    with standard deviations 10 * s."""
+    y = _sine(120)
+    kwargs = dict(lookback=8, horizon=2, loss="gaussian", dtype="float64", **FAST)
+    mean, std = LSTMForecaster(**kwargs).fit(y).predict(y)
+    mean2, std2 = LSTMForecaster(**kwargs).fit(10 * y + 3).predict(10 * y + 3)
+    assert mean.shape == std.shape == (120 - 8 + 1, 2)
+    ok = np.isfinite(mean)
+    assert ok.sum() > 100 and np.all(std[ok] > 0)
+    np.testing.assert_allclose(std2[ok], 10 * std[ok], rtol=1e-9)
+    np.testing.assert_allclose(mean2[ok], 10 * mean[ok] + 3, rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_early_stopping_time_ordered(monkeypatch):
+    """Early stopping holds out the last windows of each series, after a purge gap: every
+    validation target comes after every training target; the fitted weights are, bit for bit,
+    those of the epoch with the best validation score."""
+    from seqlstm.estimators import _forecaster
+
+    made, trained, epochs = [], [], []
+    window_set, run_epochs = LSTMForecaster._window_set, _forecaster.run_epochs
+    window_skill = _forecaster._window_skill
+
+    def recording_window_set(self, *args, **kwargs):
+        made.append(window_set(self, *args, **kwargs))
+        return made[-1]
+
+    def recording_run_epochs(net, state, inputs, targets, **kwargs):
+        trained.extend(w for w in made if w.inputs is inputs)
+        return run_epochs(net, state, inputs, targets, **kwargs)
+
+    def recording_window_skill(net, windows, loss, nt):
+        epochs.append((net.get_flat(), windows))
+        return window_skill(net, windows, loss, nt)
+
+    monkeypatch.setattr(LSTMForecaster, "_window_set", recording_window_set)
+    monkeypatch.setattr(_forecaster, "run_epochs", recording_run_epochs)
+    monkeypatch.setattr(_forecaster, "_window_skill", recording_window_skill)
+    y = np.stack([_sine(150, seed=s) for s in range(2)])[:, :, None]   # 2 series
+    lookback, horizon = 10, 3
+    model = LSTMForecaster(lookback=lookback, horizon=horizon, early_stopping=True,
+                           validation_fraction=0.2, n_iter_no_change=2, tol=0.0,
+                           hidden_size=8, max_iter=40, batch_size=16, learning_rate_init=0.05,
+                           random_state=0).fit(y)
+    monkeypatch.undo()
+
+    # the windows: training ones first in time, then a gap, then the validation ones
+    (train,) = trained
+    val = {id(w): w for _, w in epochs}
+    assert len(val) == 1
+    (val,) = val.values()
+    per_series = 150 - lookback - horizon + 1
+    n_val = int(np.ceil(0.2 * per_series))
+    for s in range(2):
+        t_starts = np.sort(train.starts[train.series == s])
+        v_starts = np.sort(val.starts[val.series == s])
+        np.testing.assert_array_equal(v_starts, np.arange(per_series - n_val, per_series))
+        # a window starting at t has its targets at t + lookback .. t + lookback + horizon - 1:
+        # the last training target is before the first validation target, and only the
+        # windows whose targets would reach into the validation part are left out
+        assert t_starts.max() + lookback + horizon - 1 < v_starts.min() + lookback
+        np.testing.assert_array_equal(t_starts, np.arange(v_starts.min() - horizon + 1))
+    assert model.n_windows_ == 2 * per_series
+
+    # the weights: those of the best validation epoch, which is not the last one
+    assert len(model.validation_scores_) == model.n_iter_ == len(epochs)
+    # it stopped early, on the validation score: n_iter_no_change + 1 epochs without a better
+    # one (tol=0) after the best
+    assert model.n_iter_ < 40
+    best = int(np.argmax(model.validation_scores_))
+    assert best == model.n_iter_ - 1 - (model.n_iter_no_change + 1)
+    assert model.best_validation_score_ == model.validation_scores_[best]
+    assert not np.array_equal(epochs[best][0], epochs[-1][0])
+    np.testing.assert_array_equal(model.network_.get_flat(), epochs[best][0])
+    assert window_skill(model.network_, val, model.loss, 1) == model.best_validation_score_
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

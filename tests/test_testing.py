@@ -328,7 +328,9 @@ def test_dtype_agreement_holds(case):
     assert ok, worst
 
 
-@settings(max_examples=5)
+# the costliest property test (two thread counts and a refit per example): half the profile's
+# examples (50 in CI)
+@settings(max_examples=max(1, settings.default.max_examples // 2))
 @given(configs_and_inputs(max_magnitude=100.0))
 def test_thread_agreement_and_determinism_hold(case):
     config, X = case
@@ -666,9 +668,40 @@ def test_profiles_registered_not_loaded_by_seqlstm():
     code = ("import seqlstm, sys; assert 'hypothesis' not in sys.modules; "
             "import seqlstm.testing; from hypothesis import settings; "
             "assert not settings._current_profile.startswith('seqlstm'); "
-            "settings.get_profile('seqlstm-ci'); settings.get_profile('seqlstm-thorough')")
+            "settings.get_profile('seqlstm-ci'); settings.get_profile('seqlstm-thorough'); "
+            "settings.get_profile('seqlstm-nightly')")
     subprocess.run([sys.executable, "-c", code], check=True)
-    assert PROFILES["seqlstm-ci"]["deadline"] is None
+    for profile in PROFILES.values():
+        assert profile["deadline"] is None
+    # CI: enough examples to matter, the same ones every run; nightly: more, and new ones
+    assert PROFILES["seqlstm-ci"]["max_examples"] >= 100 and PROFILES["seqlstm-ci"]["derandomize"]
+    nightly = PROFILES["seqlstm-nightly"]
+    assert nightly["max_examples"] > PROFILES["seqlstm-ci"]["max_examples"]
+    assert not nightly["derandomize"] and nightly["print_blob"]
     assert PROFILES["seqlstm-thorough"]["max_examples"] > PROFILES["seqlstm-ci"]["max_examples"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="name: expected one of .*found 'nope'"):
         load_profile("nope")
+
+
+def test_suite_loads_the_profile_named_by_hypothesis_profile():
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    conftest = pathlib.Path(__file__).with_name("conftest.py")
+    code = ("import runpy; from hypothesis import settings; "
+            f"runpy.run_path({str(conftest)!r}); "
+            "print(settings._current_profile, settings.default.max_examples, "
+            "settings.default.derandomize)")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HYPOTHESIS_PROFILE", "SEQLSTM_HYPOTHESIS_PROFILE")}
+
+    def loaded(**extra):
+        result = subprocess.run([sys.executable, "-c", code], env={**env, **extra},
+                                capture_output=True, text=True, check=True)
+        return result.stdout.split()
+
+    assert loaded() == ["seqlstm-ci", "100", "True"]
+    assert loaded(HYPOTHESIS_PROFILE="nightly") == ["seqlstm-nightly", "1000", "False"]
+    assert loaded(SEQLSTM_HYPOTHESIS_PROFILE="seqlstm-thorough")[0] == "seqlstm-thorough"
