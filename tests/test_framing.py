@@ -39,6 +39,21 @@ def test_frames_equal_the_plain_loop(stride, n_features):
     assert not np.isnan(framed[valid]).any() and np.isnan(framed[~valid]).all()
 
 
+@pytest.mark.parametrize("T, stride", [(1, 2), (2, 2), (3, 5)])
+def test_sequences_of_one_frame(T, stride):
+    # no longer than one stride: a single frame (a model that reads frames predicting on
+    # short sequences); the frames are still a new, writable array with NaN padding
+    rng = np.random.default_rng(T)
+    lengths = np.array([T, 1, 0])
+    values = rng.normal(size=(3, T, 2))
+    values[np.arange(T) >= lengths[:, None]] = np.nan
+    framed, out_lengths = frame_sequences(values, lengths, stride)
+    np.testing.assert_array_equal(framed, reference_frames(values, lengths, stride))
+    np.testing.assert_array_equal(out_lengths, [1, 1, 0])
+    assert framed.flags.writeable and framed.flags.c_contiguous
+    assert not np.shares_memory(framed, values)
+
+
 def test_stride_one_is_the_input_and_float32_is_kept():
     values = np.arange(12, dtype=np.float32).reshape(2, 3, 2)
     framed, lengths = frame_sequences(values, np.array([3, 3]), 1)

@@ -596,6 +596,65 @@ def test_check_stability_reads_2d_input_as_the_estimator_does():
         check_stability(RecurrentNetwork(1, 2), X, max_examples=2)
 
 
+def _recording(monkeypatch, names):
+    """Wrap the properties `names` of the battery so that they record every input."""
+    seen = {name: [] for name in names}
+    for name in names:
+        func, kind, threshold = P.PROPERTIES[name]
+
+        def recorder(model, X, *args, _func=func, _seen=seen[name], **kwargs):
+            _seen.append(np.array(X, dtype=np.float64))
+            return _func(model, X, *args, **kwargs)
+
+        monkeypatch.setitem(P.PROPERTIES, name, (recorder, kind, threshold))
+    return seen
+
+
+def _rows_of(Xe, X):
+    """Every sequence of Xe is a sequence of X cut to Xe's length (NaN where X is NaN)."""
+    T = Xe.shape[1]
+    return all(any(np.array_equal(row, full[:T], equal_nan=True) for full in X) for row in Xe)
+
+
+@pytest.mark.filterwarnings("error::UserWarning")
+def test_check_stability_on_a_framed_estimator_at_defaults(monkeypatch):
+    import xarray as xr
+
+    from seqlstm.inspect import network_input
+
+    # sequences of 80-100 steps in the user's units: at the default frame_stride="auto" the
+    # network reads standardized frames of 2 * frame_stride_ steps
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(80, 101, size=8)
+    X = 5.0 + 10.0 * rng.standard_normal((8, 100, 2))
+    X[np.arange(100)[None, :] >= lengths[:, None]] = np.nan
+    y = np.nanmean(X[:, :, 0], axis=1)
+    est = LSTMRegressor(hidden_size=4, max_iter=2, random_state=0).fit(X, y)
+    assert est.frame_stride_ > 1 and est.network_.input_size == 2 * est.frame_stride_ * 2
+    network_level = ["padding_invariance", "causality", "cell_state_growth"]
+    seen = _recording(monkeypatch, network_level + ["save_load_roundtrip"])
+    report = check_stability(est, X, max_examples=3)
+    assert report.passed, report
+    assert len(report) == len(P.PROPERTIES)
+    assert all(r.examples >= 1 for r in report if r.passed is not None)
+    # the network's properties ran on the network's own input (scaled, framed, padded in
+    # frames); the estimator's round trip on the user's sequences
+    X_net = network_input(est, X)[0].astype(np.float64)
+    for name in ["padding_invariance", "causality"]:     # drawn from the data only
+        assert seen[name] and all(_rows_of(Xe, X_net) for Xe in seen[name]), name
+    assert all(Xe.shape[2] == est.network_.input_size for Xe in seen["cell_state_growth"])
+    assert seen["save_load_roundtrip"]
+    assert all(_rows_of(Xe, X) for Xe in seen["save_load_roundtrip"])
+    # the same data labeled with the model's dims give the same report
+    da = xr.DataArray(X, dims=("sample", "time", "feature"))
+    assert str(check_stability(est, da, max_examples=3)) == str(report)
+    # without X, the estimator's own properties get sequences of the model's features
+    names = ["finite_outputs", "save_load_roundtrip", "refit_determinism"]
+    alone = check_stability(est, max_examples=2, properties=names)
+    assert alone.passed, alone
+    assert all(r.examples >= 1 for r in alone)
+
+
 # ------------------------------------------------------------------------- check_stability
 @pytest.mark.parametrize("cell", CELLS)
 def test_check_stability_every_cell(cell):

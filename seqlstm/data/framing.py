@@ -95,7 +95,8 @@ def frame_sequences(values, lengths, stride):
     padded[:, :n_time] = values
     padded[np.arange(padded.shape[1]) >= lengths[:, np.newaxis]] = 0.0
     windows = sliding_window_view(padded, 2 * stride, axis=1)[:, ::stride][:, :n_frames]
-    framed = np.ascontiguousarray(windows.transpose(0, 1, 3, 2)).reshape(
+    # a copy always: with one frame the windows' view is already contiguous (and read-only)
+    framed = np.array(windows.transpose(0, 1, 3, 2), order="C").reshape(
         n, n_frames, framed_n_features(n_features, stride))
     out_lengths = framed_lengths(lengths, stride)
     framed[np.arange(n_frames) >= out_lengths[:, np.newaxis]] = np.nan

@@ -143,11 +143,12 @@ def _trim(X):
     return X[:, :max(T, 1)]
 
 
-def _input_strategy(net, X, kind):
-    dtype = str(net.dtype)
-    limit = MAX_MAGNITUDE[dtype] if kind == "extreme" else _LIMITS[kind]
+def _input_strategy(dtype, n_features, X, kind):
+    """Inputs of `n_features` features: random sequences and/or random subsets of `X`
+    (trimmed to their longest), at the magnitudes of `kind`."""
+    limit = MAX_MAGNITUDE[str(dtype)] if kind == "extreme" else _LIMITS[kind]
     random = sequences(n_samples=st.integers(1, 4), n_time=st.integers(1, 10),
-                       n_features=net.input_size, max_magnitude=limit)
+                       n_features=n_features, max_magnitude=limit)
     if X is None:
         return random
     B = X.shape[0]
@@ -187,6 +188,22 @@ def check_stability(model, X=None, *, max_examples=10, random_state=0, propertie
     random subsets of the user's sequences (rescaled to the magnitudes each property needs).
     Failing examples are not shrunk.
 
+    On a fitted estimator, the network's properties (all but ``refit_determinism`` and
+    ``save_load_roundtrip``) are checked on ``model.network_`` with the input the estimator
+    gives it: ``X`` prepared by the estimator's own code
+    (:func:`seqlstm.inspect.network_input`), standardized with the fitted statistics and, for
+    a model that reads frames (``frame_stride_ > 1``, the default ``frame_stride="auto"`` on
+    sequences longer than 64 steps), grouped into frames of ``2 * frame_stride_`` steps, NaN
+    after each sequence's last frame.  Time is then counted in network steps, one per frame:
+    ``causality`` checks that the output after frame ``j`` does not depend on later frames (it
+    does see input steps up to ``j * frame_stride_ + 2 * frame_stride_ - 1``, the end of frame
+    ``j``), ``padding_invariance`` appends NaN frames and runs each sequence alone on its own
+    frames, ``tbptt_equals_full`` truncates in frames, ``cell_state_growth`` counts frames.
+    The random draws are arrays of the network's input width (any input, not only one cut
+    into frames).  ``refit_determinism`` and ``save_load_roundtrip`` fit and predict with the
+    estimator on its own input, subsets of the sequences of ``X`` (random draws of
+    ``n_features_in_`` features without ``X``).
+
     Parameters
     ----------
     model : RecurrentNetwork or fitted estimator
@@ -194,7 +211,8 @@ def check_stability(model, X=None, *, max_examples=10, random_state=0, propertie
         :func:`seqlstm.load` enable the save/load round trip, ``get_params``/``set_params``/
         ``fit`` the refit determinism (two fits with ``max_iter`` capped at 2, on the model's
         own predictions as targets).  The other properties run on ``model.network_`` with the
-        raw input (an estimator's input scaling is not applied).
+        input the estimator prepares for it (its ``_network_input``: scaling, frames) when it
+        has that method, else with ``X`` itself.
     X : array-like or xarray.DataArray/Dataset, optional
         The user's sequences ``(sample, time, feature)``, read as the model reads them: labeled
         input with the estimator's ``time_dim`` and ``feature_dim`` (as in
@@ -242,23 +260,22 @@ def check_stability(model, X=None, *, max_examples=10, random_state=0, propertie
                          f"{list(P.PROPERTIES)}")
     if not isinstance(max_examples, (int, np.integer)) or max_examples < 1:
         raise ValueError(f"max_examples must be a positive integer, got {max_examples!r}")
+    X_model = X_net = None
     if X is not None:
         from ..data import to_sequences
 
         # the model's own reading of X: its dims and its reading of 2-D arrays
         time_dim = time_dim or getattr(model, "time_dim", None) or "time"
         feature_dim = feature_dim or getattr(model, "feature_dim", None) or "feature"
-        X = to_sequences(X, time_dim=time_dim, feature_dim=feature_dim,
-                         input_2d=getattr(model, "input_2d", None)).values
-        if X.shape[2] != net.input_size:
-            raise ValueError(f"X has {X.shape[2]} features, but the network expects "
-                             f"{net.input_size}")
+        X_model = to_sequences(X, time_dim=time_dim, feature_dim=feature_dim,
+                               input_2d=getattr(model, "input_2d", None)).values
+        X_net = _network_values(model, net, X_model)
     results = []
     with numba_threads(n_jobs), warnings.catch_warnings():
         # the battery feeds the estimator the values of labeled X: not the user's doing
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         for i, name in enumerate(names):
-            results.append(_run_property(name, model, net, X, max_examples,
+            results.append(_run_property(name, model, net, X_model, X_net, max_examples,
                                          int(random_state) + 7919 * i, loader))
     report = StabilityReport(results, _short_repr(model))
     if raise_on_failure and not report.passed:
@@ -266,9 +283,31 @@ def check_stability(model, X=None, *, max_examples=10, random_state=0, propertie
     return report
 
 
-def _run_property(name, model, net, X, max_examples, run_seed, loader):
+def _network_values(model, net, X):
+    """The user's sequences `X` (as the model reads them) as the model feeds them to its
+    network: an estimator's own preparation (:func:`seqlstm.inspect.network_input`, its
+    ``_network_input``: standardized with the fitted statistics, in frames when
+    ``frame_stride_ > 1``, NaN-padded in network steps), else `X` itself; float64."""
+    from ..inspect import network_input
+
+    with warnings.catch_warnings():
+        # the battery hands the estimator the values of labeled X: not the user's doing
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        values = np.asarray(network_input(model, X)[0], dtype=np.float64)
+    if values.shape[2] != net.input_size:
+        raise ValueError(f"X has {values.shape[2]} features, but the network expects "
+                         f"{net.input_size}")
+    return values
+
+
+def _run_property(name, model, net, X_model, X_net, max_examples, run_seed, loader):
     func, kind, threshold = P.PROPERTIES[name]
     n_max = min(max_examples, _EXPENSIVE.get(name, max_examples))
+    if name in P.ESTIMATOR_PROPERTIES:  # fit / predict: the sequences as the model reads them
+        strategy = _input_strategy(net.dtype, getattr(model, "n_features_in_", net.input_size),
+                                   X_model, kind)
+    else:                               # the network: its own input
+        strategy = _input_strategy(net.dtype, net.input_size, X_net, kind)
     state = {"n": 0, "worst": np.nan, "failure": None}
 
     def call(Xe, s):
@@ -283,7 +322,7 @@ def _run_property(name, model, net, X, max_examples, run_seed, loader):
     @settings(max_examples=n_max, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
     @seed(run_seed)
-    @given(_input_strategy(net, X, kind), st.integers(0, 2**32 - 1))
+    @given(strategy, st.integers(0, 2**32 - 1))
     def run(Xe, s):
         if state["failure"] is not None:
             raise _Failed

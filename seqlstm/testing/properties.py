@@ -5,7 +5,12 @@ Every property is a function ``prop(model, X, **options) -> (ok, worst)``:
 - ``model`` is a :class:`~seqlstm.RecurrentNetwork` or a fitted estimator (anything with a
   ``network_`` attribute; the estimator itself is only needed by :func:`refit_determinism` and
   :func:`save_load_roundtrip`);
-- ``X`` is an array ``(sample, time, feature)``, NaN-padded at the end of each sequence;
+- ``X`` is an array ``(sample, time, feature)``, NaN-padded at the end of each sequence.  For
+  an estimator, the properties of :data:`ESTIMATOR_PROPERTIES` (which fit, predict or save it)
+  take ``X`` as the estimator does; every other property is about ``model.network_`` and takes
+  ``X`` as the network reads it, ``seqlstm.inspect.network_input(model, X)[0]`` (standardized
+  with the fitted statistics and, when ``frame_stride_ > 1``, in frames of
+  ``2 * frame_stride_`` steps: time is then counted in network steps, one per frame);
 - ``ok`` is a bool and ``worst`` the worst value seen (a float, larger is worse; what it
   measures is in each property's docstring and in :data:`PROPERTIES`).
 
@@ -34,6 +39,7 @@ from ..cells import CELLS
 __all__ = [
     "NotApplicable",
     "PROPERTIES",
+    "ESTIMATOR_PROPERTIES",
     "TOLERANCES",
     "DTYPE_AGREEMENT_TOL",
     "get_network",
@@ -677,6 +683,10 @@ def save_load_roundtrip(model, X, loader=None):
             and np.array_equal(q0, q1, equal_nan=q0.dtype.kind == "f"))
     return bool(same), worst
 
+
+#: Properties that fit, predict with or save an estimator: given an estimator, they take the
+#: sequences as it reads them (the others take its network's input).
+ESTIMATOR_PROPERTIES = ("refit_determinism", "save_load_roundtrip")
 
 #: name -> (function, input kind, description of the threshold), in the battery's order.
 #: Input kinds: "extreme" (up to MAX_MAGNITUDE), "moderate" (|x| <= 100), "scaled" (|x| <= 2).
