@@ -1062,6 +1062,25 @@ def test_predict_in_pieces_equals_whole(cell):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_predict_in_pieces_equals_whole_wide_layers_and_head():
+    # 32 hidden units and 6 outputs: products wide enough that OpenBLAS computes a row in
+    # another way depending on how many rows share the call (also with AVX-512), so the pieces
+    # equal the whole only if every step's products have the same shapes in both
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 100, 3))
+    y = np.cumsum(X[:, :, :1], axis=1) * 0.1 + np.arange(6) * 0.1
+    model = LSTMRegressor(hidden_size=32, num_layers=2, return_sequences=True, max_iter=1,
+                          random_state=0).fit(X, y)
+    whole = model.predict(X)
+    assert whole.shape == (2, 100, 6)
+    pieces, state = [], None
+    for a, b in ((0, 13), (13, 14), (14, 40), (40, 100)):
+        out, state = model.predict(X[:, a:b], initial_state=state, return_state=True)
+        pieces.append(out)
+    np.testing.assert_array_equal(np.concatenate(pieces, axis=1), whole)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_spinup_leaves_the_first_steps_out_of_loss_and_score():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((6, 40, 2))
@@ -1183,7 +1202,13 @@ def test_frames_in_lazy_prediction():
     lazy = xr.DataArray(da.from_array(X, chunks=(7, 150, 3)), dims=("sample", "time", "feature"))
     proba = model.predict_proba(lazy)
     assert isinstance(proba.data, da.Array)
-    np.testing.assert_array_equal(proba.values, model.predict_proba(X))
+    got = proba.values
+    # each chunk gives the bits of predicting its samples in memory
+    for b0 in (0, 7, 14):
+        np.testing.assert_array_equal(got[b0:b0 + 7], model.predict_proba(X[b0:b0 + 7]))
+    # and the whole array to float32 rounding: a sample predicted in a batch of another size
+    # goes through BLAS products of another row count (README, "Reproducibility")
+    np.testing.assert_allclose(got, model.predict_proba(X), rtol=1e-6, atol=1e-7)
 
 
 def test_pickles_from_before_frames_read_every_step():

@@ -9,6 +9,7 @@ import pytest
 
 import reference as ref
 from seqlstm import RecurrentNetwork, _threads
+from seqlstm.kernels import config as _config
 from seqlstm.kernels import recurrent as _rec
 from seqlstm.network import parse_tbptt, tbptt_windows
 
@@ -96,17 +97,20 @@ def test_forward_and_vjp_match_reference(cfg):
 
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("bi", [False, True])
-def test_sequences_longer_than_a_projection_block_match_reference(cell, bi):
+@pytest.mark.parametrize("P", sorted({_rec.PROJECTION_STEPS, 8}))
+def test_sequences_longer_than_a_projection_block_match_reference(cell, bi, P, monkeypatch):
     """Inference projects the input in blocks of PROJECTION_STEPS steps into a small buffer
     (so does the forward pass of TBPTT): sequences spanning several blocks, with lengths ending
-    inside, at and just after block boundaries, in both directions."""
-    P = _rec.PROJECTION_STEPS
+    inside, at and just after block boundaries, in both directions.  The network reads the
+    block length at run time: the shipped value (one step) and blocks of 8 steps."""
+    monkeypatch.setattr(_config, "PROJECTION_STEPS", P)
     t = 2 * P + 3
     X, _ = data(seed=1, b=6, t=t)
-    lengths = np.array([t, P, P + 1, 1, 2 * P - 1, 0])
+    lengths = np.array([t, P, P + 1, 1, max(1, 2 * P - 1), 0])
     for k, L in enumerate(lengths):
         X[k, L:] = np.nan
-    assert_matches_reference(make_net(cell, 2, bi), X, lengths, (None, (P - 3, P + 2)))
+    assert_matches_reference(make_net(cell, 2, bi), X, lengths,
+                             (None, (max(1, P - 3), P + 2)))
 
 
 #: Hidden sizes per cell giving gate widths (GATE_BLOCKS * H) above PRODUCT_BLOCK and not a

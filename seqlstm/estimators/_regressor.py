@@ -426,7 +426,8 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         return_state : bool, default False
             Also return the state after each sequence's last valid step, to continue a long
             record piece by piece: predicting consecutive pieces, each from the previous
-            piece's state, gives bit for bit the predictions of the whole record.
+            piece's state, gives bit for bit the predictions of the whole record, on AVX2 and
+            AVX-512 alike (every step's products have the same shapes either way).
 
         Returns
         -------

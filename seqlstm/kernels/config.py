@@ -52,7 +52,18 @@ SMALL_PRODUCT = 1 << 20
 #: Training keeps one product over all steps, into the activations the backward pass reads
 #: (blocks were 3% faster at benchmark config B only).  Commits 9ad0881, 04db105.  Read by the
 #: network at run time.
-PROJECTION_STEPS = 8
+#:
+#: It is 1, one step at a time: every step's input projection is then a product of the
+#: sub-batch's rows, whatever the length of the call, so a record predicted in pieces with the
+#: carried state gives the same bits as predicted whole.  With blocks of 8 steps a step's rows
+#: shared a product with a varying number of other steps' rows, and OpenBLAS computes a row in
+#: another order depending on the product's row count and the row's place in it (its Haswell
+#: sgemm kernel, used on AVX2 CPUs, sums full 8-row blocks and the leftover rows differently):
+#: the pieces differed from the whole in the last bits on AVX2 machines, and with 32 hidden
+#: units also with AVX-512.  Blocks of 1 and of 8 steps took the same time within the noise on
+#: benchmark configs A, B and C (inference, float32, one thread, loaded 2-core AVX-512 EPYC:
+#: minima 1.01x, 0.92x, 0.99x).  Keep it at 1 unless that guarantee is given up.
+PROJECTION_STEPS = 1
 
 #: Block size (gate columns) of the small per-step products.  OpenBLAS's small-matrix kernels
 #: ran faster on blocks of 128 gates than on the whole width: forward, (32, 64) @ (64, 256) took

@@ -7,8 +7,15 @@ from ._jit import jit
 
 
 @jit
-def dense_forward(x, w, b, out):
+def dense_forward(x, w, b, out, block):
     """Write ``x @ w.T + b`` into ``out``.
+
+    A row's result does not depend on how many rows the call holds, only on ``block``: with
+    more than 4 outputs the rows go to BLAS in products of ``block`` rows (the last may be
+    shorter), because OpenBLAS computes a row in another order depending on the row count of
+    the product and the row's place in it (its micro-kernels treat the rows left over after
+    full register blocks apart).  The per-step head passes one step's rows per block, so a
+    record predicted in pieces gets the same bits as predicted whole.
 
     Parameters
     ----------
@@ -16,11 +23,15 @@ def dense_forward(x, w, b, out):
     w : ndarray, shape (O, F)
     b : ndarray, shape (O,)
     out : ndarray, shape (N, O)
+    block : int
+        Rows per BLAS product (``N`` for one product).
     """
     N, F = x.shape
     O = w.shape[0]
     if O > 4:
-        np.dot(x, w.T, out)
+        for r0 in range(0, N, block):
+            r1 = min(N, r0 + block)
+            np.dot(x[r0:r1], w.T, out[r0:r1])
         for r in range(N):
             for j in range(O):
                 out[r, j] += b[j]

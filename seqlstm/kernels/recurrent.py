@@ -4,7 +4,8 @@ Arrays are time-major and C-contiguous: ``x`` is ``(T, B, I)``.  One call runs t
 loop of one layer direction for a (sub-)batch in compiled code:
 
 1. the input projection of all steps is one matrix product (inference, which stores no
-   activations, computes it for ``PROJECTION_STEPS`` steps at a time into a small buffer);
+   activations, computes it for ``PROJECTION_STEPS`` steps at a time into a small buffer:
+   one step, so that a step's products have the same shapes whatever the length of the call);
 2. inside the time loop only the recurrent product ``h @ W_hh.T`` and the fused gate
    arithmetic run, in buffers allocated once before the loop;
 3. (backward) the weight gradients are matrix products over all steps after the loop.

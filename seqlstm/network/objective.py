@@ -38,7 +38,8 @@ def loss_gradient(loss, pred, y, w, norm):
 
 def apply_head(feats, head):
     """``feats @ W.T + b`` over the last axis, for ``head = (W, b)``; ``feats`` itself when
-    ``head`` is None."""
+    ``head`` is None.  Per-step features ``(T, b, F)`` are multiplied one step (``b`` rows) at a
+    time, so a step's result does not depend on how many steps the call holds."""
     if head is None:
         return feats
     w, b = head
@@ -46,7 +47,8 @@ def apply_head(feats, head):
     shape = feats.shape
     f2 = np.ascontiguousarray(feats.reshape(-1, shape[-1]))
     out = np.empty((f2.shape[0], n_out), w.dtype)
-    _dense.dense_forward(f2, w, b, out)
+    block = shape[-2] if len(shape) == 3 else f2.shape[0]
+    _dense.dense_forward(f2, w, b, out, max(1, block))
     return out.reshape(shape[:-1] + (n_out,))
 
 
