@@ -47,10 +47,11 @@ wall-clock.
 
 import argparse
 import json
+import os
 import pathlib
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, TimeoutError, as_completed
 
 import numpy as np
 from _machine import machine
@@ -172,19 +173,17 @@ def accuracy(model, X, y, proba=None):
     return float(np.mean(model.classes_[proba.argmax(axis=1)] == y))
 
 
-def cv_set(folder, name, hidden, n_folds=N_FOLDS, max_iter=None, **settings):
-    """Stratified k-fold CV accuracy inside the training split of one set (one seed a fold)."""
+def cv_fold(folder, name, fold, hidden, n_folds=N_FOLDS, max_iter=None, **settings):
+    """Accuracy on fold `fold` of one set's training split (stratified k-fold) of a model
+    (``random_state=fold``) fitted on the other folds, and its fit seconds."""
     from sklearn.model_selection import StratifiedKFold
 
     X, y = load_train(folder, name)
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=0)
-    scores, seconds = [], []
-    for k, (fit_idx, val_idx) in enumerate(folds.split(np.zeros(len(y)), y)):
-        model, s = fit_model(X[fit_idx], y[fit_idx], hidden, seed=k, max_iter=max_iter,
-                             **settings)
-        scores.append(accuracy(model, X[val_idx], y[val_idx]))
-        seconds.append(s)
-    return {"folds": scores, "seconds": float(np.mean(seconds))}
+    fit_idx, val_idx = list(folds.split(np.zeros(len(y)), y))[fold]
+    model, seconds = fit_model(X[fit_idx], y[fit_idx], hidden, seed=fold, max_iter=max_iter,
+                               **settings)
+    return accuracy(model, X[val_idx], y[val_idx]), seconds
 
 
 def selection_score(by_set):
@@ -266,7 +265,8 @@ def _kept_machine(path, part):
     return next((e[len(part) + 2:] for e in entries if e.startswith(f"{part}: ")), None)
 
 
-def write_report(path, info, rows, adding, hidden, cv=None, chosen=None, kept_adding=()):
+def write_report(path, info, rows, adding, hidden, cv=None, chosen=None, kept_adding=(),
+                 left_out=()):
     where = "; ".join(f"{part}: {m}" for part, m in info.items())
     settings = {} if chosen in (None, DEFAULTS) else VARIANTS[chosen]
     lines = ["# Accuracy benchmark (defaults chosen by CV on the training splits)", "",
@@ -299,6 +299,8 @@ def write_report(path, info, rows, adding, hidden, cv=None, chosen=None, kept_ad
             "the longest training sequence of the fold takes (frames counted: "
             "`ceil(T_max / s)` with `s = ceil(T_max / 64)`, e.g. 64 for ACSF1, 50 for "
             "GunPoint, 33 for the generated set).", "",
+            *([f"Not finished within the run's time limit (`--cv-minutes`), hence neither "
+               f"shown nor eligible: {', '.join(left_out)}.", ""] if left_out else []),
             "Earlier versions of this file compared the candidates by their TEST accuracy "
             "(`--compare`); that table is gone: the test splits choose nothing now.", "",
             f"Chosen: **{chosen}**" + ("" if chosen == DEFAULTS else
@@ -383,11 +385,16 @@ def main(argv=None):
                         help="choose the defaults by CV on the training splits first")
     parser.add_argument("--jobs", type=int, default=1,
                         help="processes for the CV fits (accuracies do not depend on it)")
+    parser.add_argument("--cv-minutes", type=float, default=None,
+                        help="stop starting CV fits after this long; candidates left unfinished "
+                             "are named in the report and not chosen")
     parser.add_argument("--quick", action="store_true", help="tiny run: checks the script")
     parser.add_argument("--out", type=pathlib.Path, default=HERE / "ACCURACY.md")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    info = machine() + _commit()
+    threads = os.environ.get("NUMBA_NUM_THREADS")
+    info = (machine() + (f", {threads} Numba thread(s) per process" if threads else "")
+            + f", {args.jobs} process(es)" + _commit())
     print(info, flush=True)
     kept_adding = _kept_section(args.out, ADDING_HEADING)
     kept_adding_machine = _kept_machine(args.out, "adding")
@@ -400,23 +407,49 @@ def main(argv=None):
     if args.cv:
         n_folds = 2 if args.quick else N_FOLDS
         candidates = {DEFAULTS: {}, **VARIANTS, **REPORTED_ONLY}
-        tasks = [(variant, name) for variant in candidates for name in COMPARED]
-        # the step-by-step (no frames) candidates are the slow ones: start them first
-        tasks.sort(key=lambda t: candidates[t[0]].get("frame_stride") != 1)
+        # (variant, set, fold) -> (accuracy, seconds); a run cut short resumes from the cache
         done = {}
+        for entry in rows.get("cv_partial", []):
+            if len(entry) == 3:         # a whole set: (variant, set, {"folds", "seconds"})
+                v, n, r = entry
+                done.update({(v, n, k): (a, r["seconds"]) for k, a in enumerate(r["folds"])})
+            else:                       # one fold: (variant, set, fold, accuracy, seconds)
+                done[tuple(entry[:3])] = tuple(entry[3:])
+        tasks = [(v, n, k) for v in candidates for n in COMPARED for k in range(n_folds)
+                 if (v, n, k) not in done]
+        # the step-by-step (no frames) candidates are the slow ones: last, so that a deadline
+        # (--cv-minutes) leaves out whole slow candidates, never the defaults
+        tasks.sort(key=lambda t: candidates[t[0]].get("frame_stride") == 1)
+        remaining = None if args.cv_minutes is None else 60 * args.cv_minutes
+
+        def record(future, task):
+            done[task] = future.result()
+            print(f"CV {task[0]} | {task[1]} | fold {task[2]}: {done[task][0]:.3f} "
+                  f"({done[task][1]:.0f} s)", flush=True)
+            rows["cv_partial"] = [[*key, *value] for key, value in done.items()]
+            if not args.quick:
+                cache.write_text(json.dumps(rows))
+
         with ProcessPoolExecutor(args.jobs) as pool:
-            futures = {pool.submit(cv_set, args.data, name, n_folds=n_folds, **size,
-                                   **candidates[variant]): (variant, name)
-                       for variant, name in tasks}
-            for future in as_completed(futures):
-                variant, name = futures[future]
-                done[variant, name] = future.result()
-                print(f"CV {variant} | {name}: {_pm(done[variant, name]['folds'])}", flush=True)
-                rows["cv_partial"] = [[v, n, r] for (v, n), r in done.items()]
-                if not args.quick:
-                    cache.write_text(json.dumps(rows))
-        cv = {variant: {name: done[variant, name] for name in COMPARED}
-              for variant in candidates}
+            futures = {pool.submit(cv_fold, args.data, n, k, n_folds=n_folds, **size,
+                                   **candidates[v]): (v, n, k) for v, n, k in tasks}
+            try:
+                for future in as_completed(futures, timeout=remaining):
+                    record(future, futures[future])
+            except TimeoutError:
+                print("CV deadline reached: unfinished candidates are left out", flush=True)
+                pool.shutdown(wait=True, cancel_futures=True)
+                for future, task in futures.items():
+                    if task not in done and future.done() and not future.cancelled():
+                        record(future, task)
+        complete = [v for v in candidates
+                    if all((v, n, k) in done for n in COMPARED for k in range(n_folds))]
+        if DEFAULTS not in complete:
+            raise SystemExit("CV of the defaults unfinished: nothing chosen (rerun to resume)")
+        cv = {v: {n: {"folds": [done[v, n, k][0] for k in range(n_folds)],
+                      "seconds": float(np.mean([done[v, n, k][1] for k in range(n_folds)]))}
+                  for n in COMPARED} for v in complete}
+        rows["cv_left_out"] = [v for v in candidates if v not in complete]
         rows.pop("cv_partial", None)
         rows["cv"] = cv
         rows["chosen"] = choose(cv)
@@ -425,15 +458,15 @@ def main(argv=None):
         print(f"chosen: {rows['chosen']}", flush=True)
     chosen = rows.get("chosen", DEFAULTS)
     settings = {} if chosen == DEFAULTS else VARIANTS[chosen]
-    for name in args.sets:
-        if args.quick:
-            row = run_set(args.data, name, n_singles=2, n_pool=2, member=2, **size, **settings)
-        else:
-            row = run_set(args.data, name, **size, **settings)
-        rows["ucr"][name] = row
-        rows["machine"][name] = info
-        if not args.quick:
-            cache.write_text(json.dumps(rows))
+    counts = dict(n_singles=2, n_pool=2, member=2) if args.quick else {}
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(run_set, args.data, name, **counts, **size, **settings): name
+                   for name in args.sets}
+        for future in as_completed(futures):
+            rows["ucr"][futures[future]] = future.result()
+            rows["machine"][futures[future]] = info
+            if not args.quick:
+                cache.write_text(json.dumps(rows))
     if args.adding:
         rows["adding"] = run_adding(args.adding, args.quick)
         rows["machine"]["adding"] = info
@@ -443,7 +476,7 @@ def main(argv=None):
         rows["machine"]["adding (kept from the earlier report)"] = kept_adding_machine
     ucr = [rows["ucr"][name] for name in SETS if name in rows["ucr"]]
     write_report(args.out, rows["machine"], ucr, rows["adding"], args.hidden,
-                 rows.get("cv"), rows.get("chosen"), kept_adding)
+                 rows.get("cv"), rows.get("chosen"), kept_adding, rows.get("cv_left_out", []))
     print(f"wrote {args.out}")
 
 
