@@ -125,9 +125,11 @@ def choose(run, series, grid, origins, seeds):
     table : list of (dict, float)
         Every candidate with its mean validation RMSE.
     """
-    table = [(settings, float(np.mean([run(series, origin, seed, **settings)
-                                       for origin in origins for seed in seeds])))
-             for settings in grid]
+    table = []
+    for settings in grid:
+        scores = [run(series, origin, seed, **settings) for origin in origins for seed in seeds]
+        table.append((settings, float(np.mean(scores))))
+        print(f"  validation RMSE {table[-1][1]:.3f}: {run.__name__} {settings}", flush=True)
     return min(table, key=lambda row: row[1])[0], table
 
 
