@@ -91,12 +91,13 @@ def main(argv=None):
     sizes = (dict(n_train=60, n_val=20, n_test=20, max_epochs=1, hidden=4) if args.quick else
              dict(n_train=args.n_train, n_val=1000, n_test=2560, max_epochs=args.max_epochs,
                   hidden=args.hidden))
-    load_start = os.getloadavg()[0]
+    load_start, commit = os.getloadavg()[0], _commit()
     rows = [run(length, init, **sizes) for length in args.lengths
             for init in ("chrono", "default")]
     lines = ["# Chrono initialisation: temporal order problem", "",
              f"Machine: {_machine_line(load=False)}; load average {load_start:.1f} at the start, "
-             f"{os.getloadavg()[0]:.1f} at the end{_commit()}.", "",
+             f"{os.getloadavg()[0]:.1f} at the end{commit}.  Training seconds include "
+             "Numba's compilation in the first row when the cache is cold.", "",
              f"Command: `python benchmarks/bench_chrono.py --lengths "
              f"{' '.join(map(str, args.lengths))} --max-epochs {sizes['max_epochs']}`"
              f"{' --quick' if args.quick else ''}; {sizes['n_train']} training sequences, "

@@ -25,6 +25,7 @@ as it was, with its machine label.
 import argparse
 import importlib.util
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -44,6 +45,16 @@ def _classic():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _commit():
+    """", commit <short hash>" of the code measured, or ""."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return f", commit {sha}"
 
 
 def mackey_glass(leads, epochs, n_train=2000, n_test=1000):
@@ -262,7 +273,9 @@ def main(argv=None):
                         choices=["mg", "classic", "memory"])
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    machine = _machine()
+    threads = os.environ.get("NUMBA_NUM_THREADS")
+    machine = (_machine() + (f", {threads} Numba thread(s)" if threads else "")
+               + _commit())
     print(machine, flush=True)
     # each part's rows are kept in a cache file so that one part can be re-run (--parts)
     cache = HERE / "forecast_rows.json"
