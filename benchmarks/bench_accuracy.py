@@ -49,6 +49,7 @@ import argparse
 import json
 import os
 import pathlib
+import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, TimeoutError, as_completed
@@ -266,12 +267,12 @@ def _kept_machine(path, part):
 
 
 def write_report(path, info, rows, adding, hidden, cv=None, chosen=None, kept_adding=(),
-                 left_out=()):
+                 left_out=(), command="--cv"):
     where = "; ".join(f"{part}: {m}" for part, m in info.items())
     settings = {} if chosen in (None, DEFAULTS) else VARIANTS[chosen]
     lines = ["# Accuracy benchmark (defaults chosen by CV on the training splits)", "",
              f"Machines (per part): {where}.", "",
-             "Command: `python benchmarks/bench_accuracy.py --cv --jobs 2` — "
+             f"Command: `python benchmarks/bench_accuracy.py {command}` — "
              f"`LSTMClassifier(hidden_size={hidden})` at its other defaults on every set (no "
              "per-set setting).", "",
              "Times are wall-clock seconds and comparable only between runs on a quiet machine "
@@ -476,7 +477,8 @@ def main(argv=None):
         rows["machine"]["adding (kept from the earlier report)"] = kept_adding_machine
     ucr = [rows["ucr"][name] for name in SETS if name in rows["ucr"]]
     write_report(args.out, rows["machine"], ucr, rows["adding"], args.hidden,
-                 rows.get("cv"), rows.get("chosen"), kept_adding, rows.get("cv_left_out", []))
+                 rows.get("cv"), rows.get("chosen"), kept_adding, rows.get("cv_left_out", []),
+                 " ".join(argv if argv is not None else sys.argv[1:]))
     print(f"wrote {args.out}")
 
 
