@@ -342,8 +342,9 @@ def resolve_batch_size(batch_size, n_samples):
     larger), as in ``MLPRegressor``.
 
     Small data sets get several optimiser steps per epoch (``MLPRegressor``'s 200 gave a set of
-    67 series one step per epoch; 16, the FCN baseline's cap, beat 32 on the UCR development
-    sets, benchmarks/ACCURACY.md), large ones keep the cheaper epochs of 32 (16 costs ~20% more
+    67 series one step per epoch; 16, the FCN baseline's cap, scored above 32 on four of the
+    five UCR development sets in cross-validation inside their training splits,
+    benchmarks/ACCURACY.md), large ones keep the cheaper epochs of 32 (16 costs ~20% more
     time per epoch at 4096 sequences).
 
     Returns

@@ -148,7 +148,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         tbptt=None,
         solver="adam",
         learning_rate="cosine",
-        learning_rate_init=3e-3,
+        learning_rate_init=1e-2,
         warmup=0,
         plateau_patience=5,
         plateau_factor=0.5,
