@@ -507,8 +507,7 @@ def test_second_divergence_stops_with_convergence_warning(monkeypatch):
     def broken(self, *args, **kwargs):
         return float("inf"), np.zeros(self.n_params, self.dtype)
 
-    # the plain initialisation (no chrono), which build_network(...).init_params reproduces
-    model = LSTMRegressor(chrono_t_max=None, **SMALL)
+    model = LSTMRegressor(**SMALL)
     monkeypatch.setattr(network_module.RecurrentNetwork, "loss_and_grad", broken)
     with pytest.warns(ConvergenceWarning, match="diverged twice"):
         model.fit(X, y)
@@ -645,10 +644,8 @@ def test_bad_sample_weight():
 def test_validation_data_early_stopping_on_loss_keeps_the_best_epoch():
     X, y = sequences(n=60)
     X_val, y_val = sequences(n=20, seed=1)
-    # chrono_t_max=None: the initialisation this run (which stops early) was set up with
     model = LSTMRegressor(early_stopping="loss", n_iter_no_change=2, tol=0.0, hidden_size=4,
-                          max_iter=15, learning_rate_init=0.05, random_state=0,
-                          chrono_t_max=None)
+                          max_iter=15, learning_rate_init=0.05, random_state=0)
     model.fit(X, y, validation_data=(X_val, y_val))
     assert model.t_ == 60 * model.n_iter_  # no sample held out
     curve = model.validation_loss_curve_

@@ -365,17 +365,3 @@ def test_file_without_fitted_chrono_keeps_its_initialisation(tmp_path, value):
     # a refit of the loaded model starts from the initialisation the file's model had
     np.testing.assert_array_equal(clone(loaded).fit(X, y).network_.params,
                                   model.network_.params)
-
-
-@pytest.mark.parametrize("Est", [LSTMRegressor, LSTMClassifier])
-def test_default_lstm_is_chrono_initialised_over_the_network_steps(monkeypatch, Est):
-    """The default (issue 19): chrono over the training sequences' network steps."""
-    X, y = ragged_like(T=10)
-    y = y > 0 if Est is LSTMClassifier else y
-    model = Est(hidden_size=4, random_state=0, frame_stride=1)
-    assert model.chrono_t_max == "auto"
-    net = initial_network(monkeypatch, model, X, y)
-    assert model.chrono_t_max_ == 10
-    explicit = initial_network(monkeypatch, Est(hidden_size=4, random_state=0, frame_stride=1,
-                                                chrono_t_max=10), X, y)
-    np.testing.assert_array_equal(net.params, explicit.params)

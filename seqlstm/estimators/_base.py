@@ -175,7 +175,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         time_dim="time",
         feature_dim="feature",
         n_jobs=None,
-        chrono_t_max="auto",
+        chrono_t_max=None,
         readout="last+mean",
         frame_stride="auto",
     ):

@@ -136,7 +136,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Dims of labeled input.
     n_jobs : int or None, default None
         Number of threads (None: Numba's current setting; -1: all).
-    chrono_t_max : int >= 2, "auto" or None, default "auto"
+    chrono_t_max : int >= 2, "auto" or None, default None
         Chrono initialisation (Tallec & Ollivier 2018) of the LSTM-family cells' gate biases:
         forget-gate biases ``b_f ~ log U(1, chrono_t_max - 1)`` and input-gate biases
         ``-b_f``, so that the units' memory time scales spread up to about `chrono_t_max`
@@ -147,9 +147,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         network steps of the longest training sequence, ``ceil(T_max / frame_stride_)``
         (the held-out validation part not counted), for "lstm", "peephole" and "cifg"; for
         "gru" and "rnn", which have no forget gate, and for sequences of one step, "auto" means
-        None.  None keeps the plain initialisation (forget-gate bias 1; the default before
-        issue 19: it left the LSTM at chance on the adding problem at T = 100 read through
-        the last state, ``benchmarks/CHRONO_DEFAULTS.md``).  An int is not available for
+        None.  None keeps the default (forget-gate bias 1).  An int is not available for
         "gru" and "rnn".  The value used is fitted as ``chrono_t_max_``.
     readout : {"last+mean", "last"}, default "last+mean"
         Without ``return_sequences``: what the head reads of each sequence, the final state
@@ -270,7 +268,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         time_dim="time",
         feature_dim="feature",
         n_jobs=None,
-        chrono_t_max="auto",
+        chrono_t_max=None,
         readout="last+mean",
         frame_stride="auto",
         spinup=0,
