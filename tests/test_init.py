@@ -1,5 +1,8 @@
 """Tests of seqlstm._init: chrono initialisation of the gate biases."""
 
+import json
+import pickle
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -334,7 +337,6 @@ def test_estimator_round_trip_keeps_chrono_auto(tmp_path):
     refit = clone(loaded).fit(X, y > 0)
     assert refit.chrono_t_max_ == 4
     np.testing.assert_array_equal(refit.network_.params, model.network_.params)
-    import pickle
     assert pickle.loads(pickle.dumps(model)).chrono_t_max_ == 4
 
 
@@ -348,7 +350,6 @@ def test_file_without_fitted_chrono_keeps_its_initialisation(tmp_path, value):
     path = tmp_path / "old.nc"
     model.save(path)
     variables, attrs, _ = seqlstm.io.read_netcdf(path)
-    import json
     fitted = json.loads(attrs["fitted_json"])
     del fitted["chrono_t_max"]
     attrs["fitted_json"] = json.dumps(fitted)
