@@ -52,12 +52,14 @@ _NET_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
 
 #: Hyperparameters added after files were first written, with the value that reproduces how a
 #: model in an older file was trained and read its input (a constant learning rate, a random
-#: validation split, the final state read, every step read: frames came later; 2-D X as
-#: (n_samples, n_features)).  ``chrono_t_max`` is absent: its default (None, no chrono
-#: initialisation) is how older models were initialised.
+#: validation split, the final state read, every step read: frames came later; no chrono
+#: initialisation: "auto" came later; 2-D X as (n_samples, n_features)).  A fit of such a model
+#: (``clone``, ``warm_start=False``) starts from the initialisation it was trained with, whatever
+#: today's defaults are.
 _LATER_PARAMS = {"learning_rate": "constant", "warmup": 0, "plateau_patience": 5,
                  "plateau_factor": 0.5, "validation_split": "random", "spinup": 0,
-                 "readout": "last", "frame_stride": 1, "input_2d": "features"}
+                 "readout": "last", "frame_stride": 1, "chrono_t_max": None,
+                 "input_2d": "features"}
 
 
 def _floats(values):
@@ -198,6 +200,7 @@ def _payload(state):
             "y_1d": bool(state.get("y_1d", False)),
             "target_name": _plain_name(state.get("target_name")),
             "frame_stride": int(state.get("frame_stride", 1)),
+            "chrono_t_max": state.get("chrono_t_max"),
         }),
     }
     if state.get("extra") is not None:   # an estimator's own plain values (JSON)
@@ -451,6 +454,8 @@ def _restore_estimator(variables, attrs, path, check):
         "y_1d": bool(fitted["y_1d"]),
         "target_name": fitted["target_name"],
         "frame_stride": int(fitted.get("frame_stride", 1)),  # files before frames: 1
+        # files before "auto": the parameter's value is the one the network was initialised with
+        "chrono_t_max": fitted.get("chrono_t_max", params.get("chrono_t_max")),
         "output_names": _object_strings(variables.get("output_names")),
     }
     if "extra_json" in attrs:

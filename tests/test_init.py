@@ -1,5 +1,8 @@
 """Tests of seqlstm._init: chrono initialisation of the gate biases."""
 
+import json
+import pickle
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -221,3 +224,145 @@ def test_file_without_chrono_attribute_loads_with_default(tmp_path):
     loaded = load(path)
     assert loaded.chrono_t_max is None
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+# ---------------------------------------------------------------------------------------------
+# chrono_t_max="auto": the number of network steps of the longest training sequence
+
+
+def ragged_like(n=24, T=10, seed=0):
+    """Sequences of 4 to `T` steps (NaN after the end), the longest `T` steps."""
+    X, y = adding_like(n, T, seed)
+    lengths = np.random.default_rng(seed + 1).integers(4, T + 1, n)
+    lengths[3] = T
+    for k, length in enumerate(lengths):
+        X[k, length:] = np.nan
+    return X, np.array([X[k, :length, 0].sum() for k, length in enumerate(lengths)])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "peephole", "cifg"])
+@pytest.mark.parametrize("stride, steps", [(1, 10), (3, 4), (4, 3)])
+def test_estimator_chrono_auto_is_the_network_steps(monkeypatch, cell, stride, steps):
+    X, y = ragged_like(T=10)
+    params = dict(hidden_size=4, cell=cell, random_state=3, frame_stride=stride)
+    auto = LSTMRegressor(chrono_t_max="auto", **params)
+    net = initial_network(monkeypatch, auto, X, y)
+    assert auto.chrono_t_max_ == steps and auto.frame_stride_ == stride
+    assert auto.chrono_t_max == "auto"      # the parameter is left as the user gave it
+    explicit = LSTMRegressor(chrono_t_max=steps, **params)
+    expected = initial_network(monkeypatch, explicit, X, y)
+    assert explicit.chrono_t_max_ == steps
+    np.testing.assert_array_equal(net.params, expected.params)   # bit for bit
+    plain = initial_network(monkeypatch, LSTMRegressor(chrono_t_max=None, **params), X, y)
+    assert not np.array_equal(net.params, plain.params)
+
+
+def test_estimator_chrono_auto_counts_frames_of_auto_stride(monkeypatch):
+    X, y = adding_like(n=8, T=200)   # "auto" frames sequences longer than 64 steps
+    model = LSTMRegressor(hidden_size=4, random_state=0, chrono_t_max="auto")
+    net = initial_network(monkeypatch, model, X, y)
+    s = model.frame_stride_
+    assert s > 1 and model.chrono_t_max_ == -(-200 // s)
+    expected = initial_network(monkeypatch, LSTMRegressor(hidden_size=4, random_state=0,
+                                                          chrono_t_max=-(-200 // s)), X, y)
+    np.testing.assert_array_equal(net.params, expected.params)
+
+
+def test_estimator_chrono_auto_counts_training_sequences_only(monkeypatch):
+    # the validation block (the last samples) is held out of the training sequences, so its
+    # longer sequences do not set T_max
+    X, y = adding_like(n=40, T=12)
+    X[:20, 6:] = np.nan
+    model = LSTMRegressor(hidden_size=4, random_state=0, chrono_t_max="auto",
+                          early_stopping=True, validation_split="time",
+                          validation_fraction=0.25, frame_stride=1)
+    initial_network(monkeypatch, model, X, y)
+    train, val = model._validation_split(y, X.shape[1])
+    assert train.max() < 20 and val.min() >= 20
+    assert model.chrono_t_max_ == 6
+
+
+@pytest.mark.parametrize("Est", [LSTMRegressor, LSTMClassifier])
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_estimator_chrono_auto_is_none_without_forget_gate(monkeypatch, Est, cell):
+    X, y = ragged_like()
+    y = y > 0 if Est is LSTMClassifier else y
+    auto = Est(hidden_size=4, cell=cell, random_state=0, chrono_t_max="auto")
+    net = initial_network(monkeypatch, auto, X, y)
+    assert auto.chrono_t_max_ is None
+    plain = initial_network(monkeypatch, Est(hidden_size=4, cell=cell, random_state=0,
+                                             chrono_t_max=None), X, y)
+    np.testing.assert_array_equal(net.params, plain.params)
+    monkeypatch.undo()   # and a real fit runs
+    assert Est(hidden_size=3, max_iter=1, cell=cell, chrono_t_max="auto").fit(X, y).n_iter_ == 1
+
+
+def test_estimator_chrono_auto_one_step_sequences_is_none(monkeypatch):
+    X, y = adding_like()
+    X2 = X[:, :1, :]                 # sequences of one step, no lag to remember
+    model = LSTMRegressor(hidden_size=4, random_state=0, chrono_t_max="auto")
+    net = initial_network(monkeypatch, model, X2, y)
+    assert model.chrono_t_max_ is None
+    plain = initial_network(monkeypatch, LSTMRegressor(hidden_size=4, random_state=0), X2, y)
+    np.testing.assert_array_equal(net.params, plain.params)
+
+
+def test_estimator_explicit_and_none_chrono_recorded(monkeypatch):
+    X, y = adding_like()
+    for value in (None, 7):
+        model = LSTMRegressor(hidden_size=4, random_state=0, chrono_t_max=value)
+        initial_network(monkeypatch, model, X, y)
+        assert model.chrono_t_max_ == value
+
+
+@pytest.mark.parametrize("bad", ["Auto", "none", ""])
+def test_estimator_bad_chrono_t_max_strings(bad):
+    X, y = adding_like()
+    model = LSTMRegressor(hidden_size=3, max_iter=1, chrono_t_max=bad)
+    with pytest.raises(ValueError, match="chrono_t_max.*'auto'"):
+        model.fit(X, y)
+    assert not hasattr(model, "network_")
+
+
+def test_estimator_round_trip_keeps_chrono_auto(tmp_path):
+    X, y = ragged_like()
+    model = LSTMClassifier(hidden_size=3, max_iter=2, random_state=0, chrono_t_max="auto",
+                           frame_stride=3).fit(X, y > 0)
+    assert model.chrono_t_max_ == 4
+    model.save(tmp_path / "m.nc")
+    loaded = load(tmp_path / "m.nc")
+    assert loaded.chrono_t_max == "auto" and loaded.chrono_t_max_ == 4
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    refit = clone(loaded).fit(X, y > 0)
+    assert refit.chrono_t_max_ == 4
+    np.testing.assert_array_equal(refit.network_.params, model.network_.params)
+    assert pickle.loads(pickle.dumps(model)).chrono_t_max_ == 4
+
+
+@pytest.mark.parametrize("value", [None, 9])
+def test_file_without_fitted_chrono_keeps_its_initialisation(tmp_path, value):
+    """A file written before ``chrono_t_max_`` existed: the fitted value is the parameter's;
+    without ``hp_chrono_t_max`` either, the parameter is None (how such models were made)."""
+    X, y = adding_like()
+    model = LSTMRegressor(hidden_size=3, max_iter=1, random_state=0, chrono_t_max=value)
+    model.fit(X, y)
+    path = tmp_path / "old.nc"
+    model.save(path)
+    variables, attrs, _ = seqlstm.io.read_netcdf(path)
+    fitted = json.loads(attrs["fitted_json"])
+    del fitted["chrono_t_max"]
+    attrs["fitted_json"] = json.dumps(fitted)
+    if value is None:
+        del attrs["hp_chrono_t_max"]
+    dims = {name: tuple(f"{name}_dim{i}" for i in range(v.ndim)) for name, v in variables.items()}
+    for name, dim in (("loss_curve", ("epoch",)), ("x_mean", ("feature",)),
+                      ("x_scale", ("feature",)), ("y_mean", ("output",)),
+                      ("y_scale", ("output",))):
+        dims[name] = dim
+    seqlstm.io.write_netcdf(path, {k: (dims[k], v) for k, v in variables.items()}, attrs)
+    loaded = load(path)
+    assert loaded.chrono_t_max == value and loaded.chrono_t_max_ == value
+    # a refit of the loaded model starts from the initialisation the file's model had
+    np.testing.assert_array_equal(clone(loaded).fit(X, y).network_.params,
+                                  model.network_.params)

@@ -24,10 +24,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state
 
 from .. import data as _data
-from .._init import apply_chrono, check_chrono
+from .._init import CHRONO_CELLS, apply_chrono, check_chrono
 from .._threads import numba_threads
 from .._validation import check_features, record_feature_names
-from ..data.framing import auto_frame_stride, frame_sequences, framed_n_features
+from ..data.framing import (auto_frame_stride, frame_sequences, framed_lengths,
+                            framed_n_features)
 from ..data.sequences import INPUT_2D
 from ..io import ModelFile
 from ..network import CELLS, READOUTS, RecurrentNetwork, parse_tbptt
@@ -94,6 +95,11 @@ class _History:
         raise AttributeError(f"{self.name} is read from the training history; it cannot be set.")
 
 
+def _fitted_chrono(value):
+    """A stored ``chrono_t_max_`` as an int or None ("auto" cannot be stored unresolved)."""
+    return None if value is None or isinstance(value, str) else int(value)
+
+
 class _BaseLSTM(ModelFile, BaseEstimator):
     """Shared fit/predict machinery; see :class:`LSTMRegressor` for the parameters.
 
@@ -115,7 +121,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         "validation_split": [StrOptions({"random", "time"})],
         "warm_start": ["boolean"],
         "standardize": ["boolean"],
-        "chrono_t_max": [None, Interval(Integral, 2, None, closed="left")],
+        "chrono_t_max": [None, StrOptions({"auto"}), Interval(Integral, 2, None, closed="left")],
         "readout": [StrOptions(set(READOUTS))],
         "frame_stride": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "input_2d": [None, StrOptions(set(INPUT_2D))],
@@ -264,6 +270,9 @@ class _BaseLSTM(ModelFile, BaseEstimator):
                 state["_architecture_"] = tuple(state["_architecture_"]) + (1,)
             if packed is not None or "network_" in state:
                 state["frame_stride_"] = 1
+        # pickles from before "auto": the network was initialised with the parameter's value
+        if "chrono_t_max_" not in state and (packed is not None or "network_" in state):
+            state["chrono_t_max_"] = _fitted_chrono(state.get("chrono_t_max"))
         super().__setstate__(state)
         if packed is not None:
             self.network_ = RecurrentNetwork.from_config(*packed)
@@ -271,7 +280,8 @@ class _BaseLSTM(ModelFile, BaseEstimator):
     # ------------------------------------------------------------------ validation
     def _check_hyperparameters(self):
         self._validate_params()
-        check_chrono(self.chrono_t_max, self.cell)
+        if not (isinstance(self.chrono_t_max, str) and self.chrono_t_max == "auto"):
+            check_chrono(self.chrono_t_max, self.cell)
         if self.return_sequences and self.frame_stride not in ("auto", 1):
             raise ValueError(
                 "frame_stride: expected 'auto' or 1 with return_sequences=True (per-step outputs "
@@ -293,6 +303,18 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         if self.return_sequences:
             return 1
         return auto_frame_stride(int(np.max(data.lengths)))
+
+    def _resolve_chrono_t_max(self, lengths):
+        """The fitted chrono ``T_max`` (``chrono_t_max_``) for training sequences of `lengths`
+        steps, read in frames of ``frame_stride_``: "auto" is the number of network steps of
+        the longest one, ``ceil(max(lengths) / frame_stride_)``, for the LSTM-family cells
+        (None, no chrono, for the others or sequences of one network step)."""
+        if not (isinstance(self.chrono_t_max, str) and self.chrono_t_max == "auto"):
+            return None if self.chrono_t_max is None else int(self.chrono_t_max)
+        if self.cell not in CHRONO_CELLS:
+            return None
+        steps = int(np.max(framed_lengths(lengths, self.frame_stride_)))
+        return steps if steps >= 2 else None
 
     def _validate_X(self, X, *, reset):
         data = _data.to_sequences(X, time_dim=self.time_dim, feature_dim=self.feature_dim,
@@ -578,8 +600,9 @@ class _BaseLSTM(ModelFile, BaseEstimator):
             # the head reads a summary of each sequence only without return_sequences
             readout="last" if self.return_sequences else self.readout,
         )
-        if self.chrono_t_max is not None:  # its own stream, derived from the first seed
-            apply_chrono(self.network_, self.chrono_t_max, (self._seeds_[0], _CHRONO_STREAM))
+        self.chrono_t_max_ = self._resolve_chrono_t_max(lengths)
+        if self.chrono_t_max_ is not None:  # its own stream, derived from the first seed
+            apply_chrono(self.network_, self.chrono_t_max_, (self._seeds_[0], _CHRONO_STREAM))
         self._architecture_ = self._architecture()
         self._state = None
 
@@ -722,6 +745,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
             "x_mean": self.x_mean_,
             "x_scale": self.x_scale_,
             "frame_stride": self.frame_stride_,
+            "chrono_t_max": self.chrono_t_max_,
             **self._target_state(),
         }
 
@@ -740,6 +764,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         est._state = TrainingState.from_history(state["history"])
         est.x_mean_, est.x_scale_ = state["x_mean"], state["x_scale"]
         est.frame_stride_ = int(state.get("frame_stride", 1))  # files before frames: 1
+        est.chrono_t_max_ = _fitted_chrono(state.get("chrono_t_max", est.chrono_t_max))
         est._set_target_state(state)
         est._architecture_ = est._architecture()
         return est

@@ -35,7 +35,8 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
         Number of network outputs (logits), one per class.
     network_, n_features_in_, feature_names_in_, loss_, loss_curve_, best_loss_, \
 validation_scores_, best_validation_score_, validation_loss_curve_, best_validation_loss_, \
-learning_rate_curve_, n_iter_, t_, stop_reason_, x_mean_, x_scale_
+learning_rate_curve_, n_iter_, t_, stop_reason_, x_mean_, x_scale_, frame_stride_, \
+chrono_t_max_
         As in :class:`LSTMRegressor`.
 
     Examples

@@ -145,15 +145,19 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         lists of sequences and labeled input (which names its dims) are not affected.
     n_jobs : int or None, default None
         Number of threads (None: Numba's current setting; -1: all).
-    chrono_t_max : int >= 2 or None, default None
+    chrono_t_max : int >= 2, "auto" or None, default None
         Chrono initialisation (Tallec & Ollivier 2018) of the LSTM-family cells' gate biases:
         forget-gate biases ``b_f ~ log U(1, chrono_t_max - 1)`` and input-gate biases
         ``-b_f``, so that the units' memory time scales spread up to about `chrono_t_max`
         network steps; set it to the longest lag the model must bridge, counted in the steps
         the network reads: the sequence length ``T`` step by step, but about ``T / s``
         (``ceil(T / s)``) with frames of stride ``s`` (`frame_stride`; "auto" reads sequences
-        longer than 64 steps in frames, fitted as ``frame_stride_``).  None keeps the default
-        (forget-gate bias 1).  Not available for "gru" and "rnn".
+        longer than 64 steps in frames, fitted as ``frame_stride_``).  "auto": the number of
+        network steps of the longest training sequence, ``ceil(T_max / frame_stride_)``
+        (the held-out validation part not counted), for "lstm", "peephole" and "cifg"; for
+        "gru" and "rnn", which have no forget gate, and for sequences of one step, "auto" means
+        None.  None keeps the default (forget-gate bias 1).  An int is not available for
+        "gru" and "rnn".  The value used is fitted as ``chrono_t_max_``.
     readout : {"last+mean", "last"}, default "last+mean"
         Without ``return_sequences``: what the head reads of each sequence, the final state
         and the mean of the top layer's outputs over the sequence's valid steps, or the final
@@ -216,6 +220,11 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         "interrupted", or "epochs" (``partial_fit``, or a warm start that ran its epochs).
     x_mean_, x_scale_ : ndarray of shape (n_features_in_,) or None
         Input scaling statistics (None without `standardize`).
+    frame_stride_ : int
+        The frame stride the network reads the sequences with (`frame_stride` resolved).
+    chrono_t_max_ : int or None
+        The chrono ``T_max`` the network was initialised with (`chrono_t_max` resolved; None:
+        no chrono initialisation).
     y_mean_, y_scale_ : ndarray of shape (n_outputs_,) or None
         Target scaling statistics (None without `standardize`).
 
