@@ -1,7 +1,9 @@
 """The machine line the benchmarks write beside their figures."""
 
 import os
+import pathlib
 import platform
+import subprocess
 
 
 def machine(load=True):
@@ -20,3 +22,19 @@ def machine(load=True):
         pass
     text = f"{cpu}, {os.cpu_count()} cores"
     return f"{text}, load {os.getloadavg()[0]:.1f} at start" if load else text
+
+
+def commit(sep=", "):
+    """`sep` + "commit <short hash>" of the code measured (git's HEAD), or "" outside a git tree.
+
+    Returns
+    -------
+    str
+    """
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                             cwd=pathlib.Path(__file__).parent, capture_output=True, text=True,
+                             check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return f"{sep}commit {sha}"

@@ -55,7 +55,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor, TimeoutError, as_completed
 
 import numpy as np
-from _machine import machine
+from _machine import commit, machine
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -361,18 +361,6 @@ def write_report(path, info, rows, adding, hidden, cv=None, chosen=None, kept_ad
     path.write_text("\n".join(lines).rstrip("\n") + "\n")
 
 
-def _commit():
-    """", commit <short hash>" of the code measured (parts of the report may differ)."""
-    import subprocess
-
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
-                             capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-    return f", commit {sha}"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=pathlib.Path,
@@ -395,7 +383,7 @@ def main(argv=None):
     warnings.simplefilter("ignore")
     threads = os.environ.get("NUMBA_NUM_THREADS")
     info = (machine() + (f", {threads} Numba thread(s) per process" if threads else "")
-            + f", {args.jobs} process(es)" + _commit())
+            + f", {args.jobs} process(es)" + commit())
     print(info, flush=True)
     kept_adding = _kept_section(args.out, ADDING_HEADING)
     kept_adding_machine = _kept_machine(args.out, "adding")

@@ -27,6 +27,7 @@ import time
 import warnings
 
 import numpy as np
+from _machine import commit as _commit
 from _machine import machine as _machine_line
 
 from seqlstm import LSTMClassifier
@@ -66,18 +67,6 @@ def run(length, init, n_train, n_val, n_test, max_epochs, hidden, seed=0):
             "solved": solved(model, X_test, y_test)}
 
 
-def _commit():
-    """"; commit <short hash>" of the code measured, or ""."""
-    import subprocess
-
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
-                             capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-    return f"; commit {sha}"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", nargs="+", type=int, default=[100, 200, 500])
@@ -91,7 +80,7 @@ def main(argv=None):
     sizes = (dict(n_train=60, n_val=20, n_test=20, max_epochs=1, hidden=4) if args.quick else
              dict(n_train=args.n_train, n_val=1000, n_test=2560, max_epochs=args.max_epochs,
                   hidden=args.hidden))
-    load_start, commit = os.getloadavg()[0], _commit()
+    load_start, commit = os.getloadavg()[0], _commit("; ")
     rows = [run(length, init, **sizes) for length in args.lengths
             for init in ("chrono", "default")]
     lines = ["# Chrono initialisation: temporal order problem", "",

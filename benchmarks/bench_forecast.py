@@ -33,6 +33,7 @@ import time
 import warnings
 
 import numpy as np
+from _machine import commit as _commit
 from _machine import machine as _machine
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -45,16 +46,6 @@ def _classic():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _commit():
-    """", commit <short hash>" of the code measured, or ""."""
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
-                             capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-    return f", commit {sha}"
 
 
 def mackey_glass(leads, epochs, n_train=2000, n_test=1000):
