@@ -36,7 +36,11 @@ _NUM = r"(-?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf))"
 #: every number a pattern captures must be finite.
 PRINTS = {
     "forecast_classic.py": [
-        rf"^series +LSTMForecaster RMSE", rf"^Airline +{_NUM} ± +{_NUM} +{_NUM} +seasonal naive",
+        rf"^ *validation RMSE {_NUM}: airline \{{", rf"^ *validation RMSE {_NUM}: lynx \{{",
+        r"^ *Airline: validation RMSE \(training period, rolling origins\) per candidate:$",
+        r"^ *Lynx: validation RMSE \(training period, rolling origins\) per candidate:$",
+        r"^ +chosen: \{", r"^ *series +test RMSE \(chosen settings\)",
+        rf"^Airline +{_NUM} ± +{_NUM} +{_NUM} +seasonal naive",
         rf"^Lynx +{_NUM} ± +{_NUM} +{_NUM} +persistence", rf"^ +seeds: {_NUM}$"],
     "forecast_dataarray.py": [
         r"<xarray\.DataArray", rf"^R² on held-out stations: {_NUM}$",
