@@ -20,6 +20,11 @@ Run::
     python benchmarks/bench_chrono_defaults.py [--task adding|temporal] [--lengths 100 200]
         [--configs lstm-none lstm-auto rnn] [--max-iter 30] [--n-train 10000] [--n-test 2560]
 
+``--task ucr-cv`` instead cross-validates ``LSTMClassifier(hidden_size=64, readout="last")`` at
+its other defaults, with ``chrono_t_max`` None and "auto", inside the training splits of the five
+UCR development sets (the folds, seeds and data of ``bench_accuracy.py --cv``; the test splits are
+not read): does chrono help or cost when the last state is the only readout?
+
 Each run prints one Markdown table row (task, T, configuration, fitted ``chrono_t_max_``,
 test share solved, epochs, stop reason, training seconds); the CPU and the load at the start
 are printed first.  The figures are recorded in ``benchmarks/CHRONO_DEFAULTS.md``.
@@ -69,17 +74,56 @@ def run(task, length, config, n_train, n_test, max_iter, hidden=64, seed=0, n_jo
     return solved, model, seconds
 
 
+def ucr_cv(data, jobs):
+    """Fold accuracies of readout="last" with chrono_t_max None and "auto" on each UCR set's
+    training split (``bench_accuracy.cv_fold``); prints one Markdown row per configuration."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import bench_accuracy as acc
+
+    configs = {"readout 'last', chrono_t_max=None": dict(readout="last"),
+               "readout 'last', chrono_t_max=\"auto\"": dict(readout="last",
+                                                             chrono_t_max="auto")}
+    tasks = [(config, name, fold) for config in configs for name in acc.SETS
+             for fold in range(acc.N_FOLDS)]
+    with ProcessPoolExecutor(jobs) as pool:
+        futures = [pool.submit(acc.cv_fold, data, name, fold, 64, **configs[config])
+                   for config, name, fold in tasks]
+        results = [f.result() for f in futures]
+    folds = {}
+    for (config, name, _), (score, _) in zip(tasks, results):
+        folds.setdefault(config, {}).setdefault(name, []).append(score)
+    print("| settings | " + " | ".join(acc.SETS) + " | mean of the 5 sets |")
+    print("|---|" + "---|" * (len(acc.SETS) + 1))
+    for config, by_set in folds.items():
+        means = [float(np.mean(by_set[name])) for name in acc.SETS]
+        cells = [f"{m:.3f} ({', '.join(f'{v:.3f}' for v in by_set[name])})"
+                 for m, name in zip(means, acc.SETS)]
+        print(f"| {config} | " + " | ".join(cells) + f" | {np.mean(means):.3f} |", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", choices=("adding", "temporal"), default="adding")
+    parser.add_argument("--task", choices=("adding", "temporal", "ucr-cv"), default="adding")
     parser.add_argument("--lengths", type=int, nargs="+", default=[100])
     parser.add_argument("--configs", nargs="+", choices=tuple(CONFIGS), default=list(CONFIGS))
     parser.add_argument("--max-iter", type=int, default=30)
     parser.add_argument("--n-train", type=int, default=10_000)
     parser.add_argument("--n-test", type=int, default=2_560)
     parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--data", default=None,
+                        help="ucr-cv: folder of the UCR .npz files (default: bench_accuracy's)")
+    parser.add_argument("--jobs", type=int, default=2, help="ucr-cv: processes")
     args = parser.parse_args(argv)
     print(f"# {_machine_line()}", flush=True)
+    if args.task == "ucr-cv":
+        import pathlib
+
+        import bench_accuracy as acc
+
+        default = acc.ROOT / ".." / "shared" / "data" / "ucr"
+        ucr_cv(pathlib.Path(args.data) if args.data else default, args.jobs)
+        return
     print("| task | T | configuration | chrono_t_max_ | solved | epochs | stop | seconds |")
     print("|---|---|---|---|---|---|---|---|", flush=True)
     for length in args.lengths:
