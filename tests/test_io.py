@@ -57,6 +57,19 @@ def test_regressor_round_trip_bit_identical(tmp_path, params):
     assert len(loaded.loss_curve_) == len(model.loss_curve_) + 1
 
 
+#: Dims of the named variables a model file holds (the others get placeholder dims).
+_DIMS = {"loss_curve": ("epoch",), "learning_rate_curve": ("epoch",),
+         "feature_names_in": ("feature",), "x_mean": ("feature",), "x_scale": ("feature",),
+         "y_mean": ("output",), "y_scale": ("output",)}
+
+
+def _write_back(out, variables, attrs):
+    """Write `variables` and `attrs` read by ``read_netcdf`` (and edited as an older writer
+    would have left them) to the model file `out`."""
+    seqlstm.io.write_netcdf(out, {k: (_DIMS.get(k, tuple(f"{k}_dim{i}" for i in range(v.ndim))),
+                                      v) for k, v in variables.items()}, attrs)
+
+
 def test_file_written_before_schedules_and_stop_reasons_still_loads(tmp_path):
     X, y = data()
     model = LSTMRegressor(hidden_size=3, max_iter=2, learning_rate="constant",
@@ -75,12 +88,8 @@ def test_file_written_before_schedules_and_stop_reasons_still_loads(tmp_path):
     del fitted["best_validation_loss_"], fitted["stop_reason_"]
     attrs["fitted_json"] = json.dumps(fitted)
     attrs["sha256"] = seqlstm.io._checksum(variables)
-    dims = {"loss_curve": ("epoch",), "feature_names_in": ("feature",),
-            "x_mean": ("feature",), "x_scale": ("feature",), "y_mean": ("output",),
-            "y_scale": ("output",)}
     old = tmp_path / "old.nc"
-    seqlstm.io.write_netcdf(old, {k: (dims.get(k, tuple(f"{k}_dim{i}" for i in range(v.ndim))),
-                                      v) for k, v in variables.items()}, attrs)
+    _write_back(old, variables, attrs)
     loaded = load(old)
     xr.testing.assert_identical(loaded.predict(X), model.predict(X))
     assert loaded.learning_rate == "constant" and loaded.validation_split == "random"
@@ -172,12 +181,8 @@ def test_file_written_before_input_2d_reads_2d_as_it_did(tmp_path):
     model.save(tmp_path / "model.nc")
     variables, attrs, _ = seqlstm.io.read_netcdf(tmp_path / "model.nc")
     del attrs["hp_input_2d"]
-    dims = {"loss_curve": ("epoch",), "learning_rate_curve": ("epoch",),
-            "x_mean": ("feature",), "x_scale": ("feature",), "y_mean": ("output",),
-            "y_scale": ("output",)}
     old = tmp_path / "old.nc"
-    seqlstm.io.write_netcdf(old, {k: (dims.get(k, tuple(f"{k}_dim{i}" for i in range(v.ndim))),
-                                      v) for k, v in variables.items()}, attrs)
+    _write_back(old, variables, attrs)
     loaded = load(old)
     assert loaded.input_2d == "features"
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X[:, None, :]))
