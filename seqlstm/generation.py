@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from .training import gaussian_moments, softmax
+from .network.outputs import gaussian_moments, softmax
 
 __all__ = ["generate"]
 

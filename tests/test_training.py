@@ -437,7 +437,8 @@ class _Recorder:
 @pytest.mark.parametrize("tbptt", [(5, 5), (4, 9), (3, 4)])
 def test_stream_windows_sum_to_the_engines_tbptt_gradient(tbptt):
     from seqlstm.network import tbptt_windows
-    from seqlstm.training import LearningRateSchedule, TrainingState, _stream_batch
+    from seqlstm.training import LearningRateSchedule, TrainingState
+    from seqlstm.training._stream import stream_batch as _stream_batch
 
     rng = np.random.default_rng(0)
     net = RecurrentNetwork(2, 4, num_layers=2, output_size=1, dtype="float64", random_state=0)
@@ -472,7 +473,7 @@ def _two_target_record():
 
 
 def test_stream_window_with_only_a_later_target_observed_trains():
-    from seqlstm.training import _stream_batch
+    from seqlstm.training._stream import stream_batch as _stream_batch
 
     net, X, y = _two_target_record()
     state = TrainingState(_Recorder(), np.random.default_rng(0))
@@ -492,7 +493,7 @@ def test_stream_epoch_loss_is_the_weighted_mean_over_observed_targets(weights):
     engine's weighted mean over every observed target at a valid step, and the windows'
     gradients weighted by their target weight add up to the engine's TBPTT gradient."""
     from seqlstm.network import tbptt_windows
-    from seqlstm.training import _stream_batch
+    from seqlstm.training._stream import stream_batch as _stream_batch
 
     net, X, y = _two_target_record()
     w = None if weights is None else np.asarray(weights)

@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .. import data as _data
-from ..training import softmax
+from ..network.outputs import softmax
 from ._base import _BaseLSTM
 
 __all__ = ["LSTMClassifier"]

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import data as _data
 from ..metrics._scorers import nse_outputs
 from ..preprocessing import scaling_statistics
-from ..training import gaussian_moments
+from ..network.outputs import gaussian_moments
 from ._base import _BaseLSTM
 
 __all__ = ["LSTMRegressor"]

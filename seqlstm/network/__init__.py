@@ -10,6 +10,8 @@ inputs.py          checks of ``X``, ``lengths``, initial states and output gradi
 stack.py           forward and backward passes over the layers and directions
 tbptt.py           full and truncated BPTT (windows, ``parse_tbptt``)
 objective.py       targets, weights, the linear head and the losses
+outputs.py         output transforms: softmax, Gaussian moments of the head's raw outputs
+builders.py        a network's configuration as plain values, and a network rebuilt from it
 torch_interop.py   exchange with ``torch.nn.LSTM`` / ``GRU`` / ``RNN``
 =================  ===========================================================================
 """

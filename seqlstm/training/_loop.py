@@ -1,0 +1,110 @@
+"""The epoch loop: :func:`run_epochs`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..network import parse_tbptt
+from ._monitor import Monitor, Rollback, penalty, progress, update_bar
+from ._schedules import start_schedule
+from ._settings import TrainingSettings
+from ._stream import one_epoch, steps_per_epoch
+
+__all__ = ["run_epochs"]
+
+
+def run_epochs(network, state, X, y, settings=None, *, score_fn=None, val_loss_fn=None,
+               sample_weight=None, **options):
+    """Train `network` in place for up to ``settings.max_epochs`` epochs.
+
+    Parameters
+    ----------
+    network : RecurrentNetwork
+        Network with a head; its ``params`` are updated in place.
+    state : TrainingState
+        Optimiser, random generator and history; updated in place.
+    X : ndarray of shape (n_samples, n_time, n_features) or indexable
+        Training sequences in the network's dtype, NaN-padded at the end (or any object that
+        gives such minibatches for arrays of sample indices and has ``shape[0]``, such as
+        :class:`~seqlstm.windowing.WindowSet`'s ``inputs``).
+    y : ndarray or indexable
+        Targets as :meth:`RecurrentNetwork.loss_and_grad` takes them, indexed like `X`.
+    settings : TrainingSettings, optional
+        How to train.  Keyword `options` are :class:`TrainingSettings` fields: they build the
+        settings (without `settings`) or replace some of them.
+    score_fn : callable, optional
+        ``score_fn()`` returns the validation score of the current weights (higher is better);
+        recorded every epoch.
+    val_loss_fn : callable, optional
+        ``val_loss_fn()`` returns the validation loss of the current weights; recorded every
+        epoch and monitored by "plateau" instead of the training loss.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Non-negative weights: each minibatch's loss is the weighted mean of its samples'
+        losses, and the epoch loss the weighted mean over all samples.  A minibatch whose
+        weights are all zero makes no optimiser step.
+
+    Returns
+    -------
+    TrainingState
+        `state`, with ``stop_reason`` set: "converged" (training loss), "early_stopping"
+        (validation), "max_iter", "schedule_end" (a "cosine" schedule ran its planned
+        length), "diverged", "interrupted" or "epochs" (it ran the epochs it was asked for).
+
+    Notes
+    -----
+    A non-finite loss or gradient rolls back to the end of the last completed epoch, halves the
+    rate and repeats the epoch; a second one stops training (:class:`Rollback`).
+    ``KeyboardInterrupt`` stops cleanly with the weights of the last completed epoch.  With
+    early stopping the weights of the best validation epoch are restored at the end.
+    """
+    s = (TrainingSettings(**options) if settings is None
+         else dataclasses.replace(settings, **options))
+    n_samples = X.shape[0]
+    monitor = Monitor(state, s, score_fn, val_loss_fn)
+    tbptt = parse_tbptt(s.tbptt)
+    stream = tbptt if s.stateful and tbptt is not None else None
+    steps = steps_per_epoch(n_samples, X.shape[1] if stream else None, s.batch_size, stream)
+    start_schedule(state, s, steps)
+    weight_total = _weight_total(sample_weight)
+    rollback = Rollback(network, state)
+    state.stop_reason = "epochs"
+    bar = progress(s.verbose, s.max_epochs)
+    epoch = 0
+    try:
+        while epoch < s.max_epochs:
+            order = state.rng.permutation(n_samples) if s.shuffle else np.arange(n_samples)
+            loss = one_epoch(network, state, X, y, order, s.loss, s.batch_size, tbptt, s.dropout,
+                             sample_weight, weight_total, stream)
+            if loss is None:  # non-finite loss or gradient: rolled back
+                if rollback.diverged():
+                    continue
+                break
+            epoch += 1
+            watched = monitor.end_epoch(network, loss + penalty(network, state.optimizer),
+                                        n_samples)
+            state.schedule.end_epoch(watched)
+            state.optimizer.learning_rate = state.schedule.rate()
+            state.learning_rate_curve.append(state.optimizer.learning_rate)
+            rollback.commit()
+            update_bar(bar, state)
+            if monitor.stop(epoch, bar):
+                break
+    except KeyboardInterrupt:
+        rollback.interrupted(monitor.early_stopping)
+    finally:
+        bar.close()
+    monitor.keep_best(network)
+    return state
+
+
+def _weight_total(sample_weight):
+    """``sum(sample_weight)`` (None without weights); a ValueError when no weight is positive."""
+    if sample_weight is None:
+        return None
+    total = float(np.sum(sample_weight))
+    if not total > 0:
+        raise ValueError("sample_weight: expected a positive weight on at least one training "
+                         "sample; found only zero weights.")
+    return total
