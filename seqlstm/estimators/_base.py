@@ -15,6 +15,7 @@ succeeded.  Predictions are wrapped in the input's form by :mod:`seqlstm.data`.
 from __future__ import annotations
 
 import copy
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -35,6 +36,7 @@ from ..network import CELLS, READOUTS, RecurrentNetwork, parse_tbptt
 from ..preprocessing import scaling_statistics
 from ..training import (
     SCHEDULES,
+    TrainingSettings,
     TrainingState,
     make_optimizer,
     resolve_batch_size,
@@ -76,6 +78,18 @@ NETWORK_AND_TRAINING_CONSTRAINTS = {
 }
 
 
+#: Parameter constraints of the schedule, early stopping and chrono initialisation, shared by
+#: every estimator that trains through :class:`_Trained` (sequence estimators and forecaster).
+SCHEDULE_AND_STOPPING_CONSTRAINTS = {
+    "learning_rate": [StrOptions(set(SCHEDULES))],
+    "warmup": [Interval(Integral, 0, None, closed="left")],
+    "plateau_patience": [Interval(Integral, 1, None, closed="left")],
+    "plateau_factor": [Interval(Real, 0, 1, closed="neither")],
+    "early_stopping": ["boolean", StrOptions({"score", "loss"})],
+    "chrono_t_max": [None, StrOptions({"auto"}), Interval(Integral, 2, None, closed="left")],
+}
+
+
 class _History:
     """A read-only fitted attribute taken from the estimator's training state's history."""
 
@@ -100,35 +114,19 @@ def _fitted_chrono(value):
     return None if value is None or isinstance(value, str) else int(value)
 
 
-class _BaseLSTM(ModelFile, BaseEstimator):
-    """Shared fit/predict machinery; see :class:`LSTMRegressor` for the parameters.
+class _Trained:
+    """The training every estimator shares: sequence estimators and forecaster alike.
 
-    Subclasses give the loss and the targets' handling: ``_network_loss``,
-    ``_network_outputs``, ``_encode_y``, ``_init_targets``, ``_scaled_targets``,
-    ``_scaled_score``, ``_stratify`` and ``_target_state`` / ``_set_target_state``.
+    A fit runs on a working copy (:meth:`_fit`, :meth:`_working_copy`) whose fitted state the
+    estimator adopts only when the whole fit succeeded; :meth:`_train` hands the network to
+    :func:`seqlstm.training.run_epochs` with the estimator's schedule, stopping rule and
+    minibatch settings (:meth:`_settings`) and a :class:`~seqlstm.training.TrainingState`
+    (:meth:`_training_state`), whose history gives the fitted history attributes
+    (:class:`_History`).  Chrono initialisation (:meth:`_chrono_steps`, :meth:`_apply_chrono`)
+    is shared too.  The subclass defines ``_fit_in_place`` (the fit itself) and has the
+    parameters of :data:`NETWORK_AND_TRAINING_CONSTRAINTS` and
+    :data:`SCHEDULE_AND_STOPPING_CONSTRAINTS`.
     """
-
-    _parameter_constraints: dict = {
-        **NETWORK_AND_TRAINING_CONSTRAINTS,
-        "bidirectional": ["boolean"],
-        "return_sequences": ["boolean"],
-        "tbptt": _tbptt_constraint(),
-        "learning_rate": [StrOptions(set(SCHEDULES))],
-        "warmup": [Interval(Integral, 0, None, closed="left")],
-        "plateau_patience": [Interval(Integral, 1, None, closed="left")],
-        "plateau_factor": [Interval(Real, 0, 1, closed="neither")],
-        "early_stopping": ["boolean", StrOptions({"score", "loss"})],
-        "validation_split": [StrOptions({"random", "time"})],
-        "warm_start": ["boolean"],
-        "standardize": ["boolean"],
-        "chrono_t_max": [None, StrOptions({"auto"}), Interval(Integral, 2, None, closed="left")],
-        "readout": [StrOptions(set(READOUTS))],
-        "frame_stride": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "input_2d": [None, StrOptions(set(INPUT_2D))],
-    }
-
-    # Set by subclasses.
-    _loss_name = None
 
     loss_ = _History()
     loss_curve_ = _History()
@@ -141,6 +139,155 @@ class _BaseLSTM(ModelFile, BaseEstimator):
     n_iter_ = _History()
     t_ = _History()
     stop_reason_ = _History()
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "network_")
+
+    def _fit(self, *args, incremental=False, **kwargs):
+        """Fit on a working copy (:meth:`_working_copy`) and adopt its fitted state only when
+        the whole fit succeeded: a fit that fails, on its input or in training, leaves the
+        previous model exactly as it was."""
+        continuing = self.__sklearn_is_fitted__() and bool(
+            getattr(self, "warm_start", False) or incremental)
+        work = self._working_copy(continuing)
+        work._fit_in_place(*args, incremental=incremental, **kwargs)
+        for name in set(vars(self)) - set(vars(work)):  # removed by the fit (feature names)
+            del self.__dict__[name]
+        self.__dict__.update(vars(work))
+        return self
+
+    def _working_copy(self, continuing):
+        """A new estimator with these parameters and this fitted state for a fit to build on.
+
+        A fit replaces fitted attributes rather than changing them, except the network's
+        weights and the training state that a warm start or ``partial_fit`` continues: with
+        `continuing` these two are copied.
+        """
+        work = type(self).__new__(type(self))
+        work.__dict__.update(vars(self))
+        if continuing:  # (a network deep-copies with its views into its own flat vector)
+            work.network_ = copy.deepcopy(self.network_)
+            work._state = copy.deepcopy(self._state)
+        return work
+
+    def _check_chrono(self):
+        """`chrono_t_max` fits the cell ("auto" is resolved at fit)."""
+        if not (isinstance(self.chrono_t_max, str) and self.chrono_t_max == "auto"):
+            check_chrono(self.chrono_t_max, self.cell)
+
+    def _chrono_steps(self, steps):
+        """The fitted chrono ``T_max`` (``chrono_t_max_``) for training sequences of at most
+        `steps` network steps: "auto" is `steps` for the LSTM-family cells (None, no chrono,
+        for the others or sequences of one network step); otherwise the parameter."""
+        if not (isinstance(self.chrono_t_max, str) and self.chrono_t_max == "auto"):
+            return None if self.chrono_t_max is None else int(self.chrono_t_max)
+        if self.cell not in CHRONO_CELLS:
+            return None
+        steps = int(steps)
+        return steps if steps >= 2 else None
+
+    def _apply_chrono(self, network):
+        """Chrono gate biases for ``chrono_t_max_`` (if set), drawn from their own stream,
+        derived from the first seed."""
+        if self.chrono_t_max_ is not None:
+            apply_chrono(network, self.chrono_t_max_, (self._seeds_[0], _CHRONO_STREAM))
+
+    def _monitor(self):
+        """What early stopping watches: None, "score" (True or "score") or "loss"."""
+        return {False: None, True: "score", "score": "score", "loss": "loss"}[
+            self.early_stopping if isinstance(self.early_stopping, str)
+            else bool(self.early_stopping)]
+
+    def _training_state(self, fresh_optimizer):
+        """The training state this fit continues, with its optimiser and generator ready.
+
+        A new state at the first fit; a loaded model's history-only state gets a fresh optimiser
+        and generator; a warm start keeps the history and generator with a fresh optimiser;
+        ``partial_fit`` keeps everything.
+        """
+        state = getattr(self, "_state", None)
+        if state is None:
+            state = self._state = TrainingState(None, None)
+        if state.rng is None:
+            state.rng = np.random.default_rng(self._seeds_[1])
+            fresh_optimizer = True
+        if fresh_optimizer:
+            state.optimizer = make_optimizer(self.solver, self.learning_rate_init,
+                                             self.momentum, self.alpha, self.clip_norm)
+        return state
+
+    def _settings(self, loss, n_samples, *, incremental=False, monitor=None, tbptt=None,
+                  stateful=False):
+        """The :class:`~seqlstm.training.TrainingSettings` of this estimator's parameters for
+        `n_samples` training samples (windows, for the forecaster)."""
+        return TrainingSettings(
+            loss=loss,
+            max_epochs=1 if incremental else self.max_iter,
+            max_iter=self.max_iter,
+            batch_size=resolve_batch_size(self.batch_size, n_samples),
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            tbptt=tbptt,
+            stateful=stateful,
+            dropout=self.dropout,
+            monitor=monitor,
+            learning_rate=self.learning_rate,
+            learning_rate_init=self.learning_rate_init,
+            warmup=self.warmup,
+            plateau_patience=self.plateau_patience,
+            plateau_factor=self.plateau_factor,
+            incremental=incremental,
+            verbose=self.verbose,
+        )
+
+    def _train(self, X, y, settings, *, fresh_optimizer=True, validation=None,
+               sample_weight=None):
+        """Train ``network_`` on `X`, `y` with `settings` through
+        :func:`seqlstm.training.run_epochs`, in the estimator's Numba threads.
+
+        Parameters
+        ----------
+        X, y : ndarray or indexable
+            As :func:`~seqlstm.training.run_epochs` takes them.
+        settings : TrainingSettings
+        fresh_optimizer : bool, default True
+            See :meth:`_training_state`.
+        validation : callable, optional
+            Called (inside the threads' context) to give ``(score_fn, val_loss_fn)``.
+        sample_weight : ndarray, optional
+        """
+        with numba_threads(self.n_jobs):
+            state = self._training_state(fresh_optimizer=fresh_optimizer)
+            score_fn, val_loss_fn = (None, None) if validation is None else validation()
+            run_epochs(self.network_, state, X, y, settings, score_fn=score_fn,
+                       val_loss_fn=val_loss_fn, sample_weight=sample_weight)
+
+
+class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
+    """Shared fit/predict machinery; see :class:`LSTMRegressor` for the parameters.
+
+    Subclasses give the loss and the targets' handling: ``_network_loss``,
+    ``_network_outputs``, ``_encode_y``, ``_init_targets``, ``_scaled_targets``,
+    ``_scaled_score``, ``_stratify`` and ``_target_state`` / ``_set_target_state``.
+    """
+
+    _parameter_constraints: dict = {
+        **NETWORK_AND_TRAINING_CONSTRAINTS,
+        "bidirectional": ["boolean"],
+        "return_sequences": ["boolean"],
+        "tbptt": _tbptt_constraint(),
+        **SCHEDULE_AND_STOPPING_CONSTRAINTS,
+        "validation_split": [StrOptions({"random", "time"})],
+        "warm_start": ["boolean"],
+        "standardize": ["boolean"],
+        "readout": [StrOptions(set(READOUTS))],
+        "frame_stride": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "input_2d": [None, StrOptions(set(INPUT_2D))],
+    }
+
+    # Set by subclasses.
+    _loss_name = None
 
     def __init__(
         self,
@@ -226,9 +373,6 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         tags.input_tags.three_d_array = True
         return tags
 
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "network_")
-
     def _expected_failed_checks(self):
         """scikit-learn checks this estimator is known to fail, with the reason."""
         failed = {}
@@ -280,8 +424,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
     # ------------------------------------------------------------------ validation
     def _check_hyperparameters(self):
         self._validate_params()
-        if not (isinstance(self.chrono_t_max, str) and self.chrono_t_max == "auto"):
-            check_chrono(self.chrono_t_max, self.cell)
+        self._check_chrono()
         if self.return_sequences and self.frame_stride not in ("auto", 1):
             raise ValueError(
                 "frame_stride: expected 'auto' or 1 with return_sequences=True (per-step outputs "
@@ -309,12 +452,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         steps, read in frames of ``frame_stride_``: "auto" is the number of network steps of
         the longest one, ``ceil(max(lengths) / frame_stride_)``, for the LSTM-family cells
         (None, no chrono, for the others or sequences of one network step)."""
-        if not (isinstance(self.chrono_t_max, str) and self.chrono_t_max == "auto"):
-            return None if self.chrono_t_max is None else int(self.chrono_t_max)
-        if self.cell not in CHRONO_CELLS:
-            return None
-        steps = int(np.max(framed_lengths(lengths, self.frame_stride_)))
-        return steps if steps >= 2 else None
+        return self._chrono_steps(np.max(framed_lengths(lengths, self.frame_stride_)))
 
     def _validate_X(self, X, *, reset):
         data = _data.to_sequences(X, time_dim=self.time_dim, feature_dim=self.feature_dim,
@@ -412,35 +550,8 @@ class _BaseLSTM(ModelFile, BaseEstimator):
     def _loss_name_of_params(self):
         return self._loss_name
 
-    def _fit(self, X, y, *, incremental, classes=None, sample_weight=None,
-             validation_data=None):
-        """Fit on a working copy (:meth:`_working_copy`) and adopt its fitted state only when
-        the whole fit succeeded: a fit that fails, on its input or in training, leaves the
-        previous model exactly as it was."""
-        continuing = self.__sklearn_is_fitted__() and bool(self.warm_start or incremental)
-        work = self._working_copy(continuing)
-        work._fit_in_place(X, y, incremental=incremental, classes=classes,
-                           sample_weight=sample_weight, validation_data=validation_data)
-        for name in set(vars(self)) - set(vars(work)):  # removed by the fit (feature names)
-            del self.__dict__[name]
-        self.__dict__.update(vars(work))
-        return self
-
-    def _working_copy(self, continuing):
-        """A new estimator with these parameters and this fitted state for a fit to build on.
-
-        A fit replaces fitted attributes rather than changing them, except the network's
-        weights and the training state that a warm start or ``partial_fit`` continues: with
-        `continuing` these two are copied.
-        """
-        work = type(self).__new__(type(self))
-        work.__dict__.update(vars(self))
-        if continuing:  # (a network deep-copies with its views into its own flat vector)
-            work.network_ = copy.deepcopy(self.network_)
-            work._state = copy.deepcopy(self._state)
-        return work
-
-    def _fit_in_place(self, X, y, *, incremental, classes, sample_weight, validation_data):
+    def _fit_in_place(self, X, y, *, incremental, classes=None, sample_weight=None,
+                      validation_data=None):
         """The fit itself, run by :meth:`_fit` on its working copy."""
         tbptt = self._check_hyperparameters()
         if y is None:
@@ -465,9 +576,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         validation = None
         if validation_data is not None:
             validation = self._validation_input(validation_data, classes)
-        monitor = {False: None, True: "score", "score": "score", "loss": "loss"}[
-            self.early_stopping if isinstance(self.early_stopping, str)
-            else bool(self.early_stopping)]
+        monitor = self._monitor()
         if first:
             rs = check_random_state(self.random_state)
             self._seeds_ = tuple(int(s) for s in rs.randint(0, _SEED_MAX, size=3))
@@ -478,49 +587,25 @@ class _BaseLSTM(ModelFile, BaseEstimator):
             self._init_model(data, targets, weights, rows=None if split is None else split[0])
         X_train = self._scaled_X(data)
         y_train = self._scaled_targets(targets)
-        score_fn = val_loss_fn = None
+        functions = None   # the validation score and loss, made inside the threads' context
         if validation is not None:
             vdata, vtargets, w_val = validation
             X_val, y_val = self._scaled_X(vdata), self._scaled_targets(vtargets)
+            functions = partial(self._validation_functions, X_val, y_val, w_val)
         elif split is not None:
             train, val = split
             X_val, y_val = X_train[val], y_train[val]
             X_train, y_train = X_train[train], y_train[train]
             w_val = None if weights is None else weights[val]
             weights = None if weights is None else weights[train]
-
-        with numba_threads(self.n_jobs):
-            state = self._training_state(fresh_optimizer=first or not incremental)
-            if validation is not None or split is not None:
-                score_fn, val_loss_fn = self._validation_functions(X_val, y_val, w_val)
-            run_epochs(
-                self.network_,
-                state,
-                X_train,
-                y_train,
-                loss=self._network_loss(),
-                max_epochs=1 if incremental else self.max_iter,
-                max_iter=self.max_iter,
-                batch_size=resolve_batch_size(self.batch_size, X_train.shape[0]),
-                shuffle=self.shuffle,
-                tol=self.tol,
-                n_iter_no_change=self.n_iter_no_change,
-                tbptt=tbptt,
-                # per-step unidirectional models train long records window by window
-                stateful=bool(self.return_sequences) and not self.bidirectional,
-                dropout=self.dropout,
-                score_fn=score_fn,
-                val_loss_fn=val_loss_fn,
-                monitor=monitor,
-                learning_rate=self.learning_rate,
-                learning_rate_init=self.learning_rate_init,
-                warmup=self.warmup,
-                plateau_patience=self.plateau_patience,
-                plateau_factor=self.plateau_factor,
-                sample_weight=weights,
-                incremental=incremental,
-                verbose=self.verbose,
-            )
+            functions = partial(self._validation_functions, X_val, y_val, w_val)
+        settings = self._settings(
+            self._network_loss(), X_train.shape[0], incremental=incremental, monitor=monitor,
+            tbptt=tbptt,
+            # per-step unidirectional models train long records window by window
+            stateful=bool(self.return_sequences) and not self.bidirectional)
+        self._train(X_train, y_train, settings, fresh_optimizer=first or not incremental,
+                    validation=functions, sample_weight=weights)
         return self
 
     def _checked_sample_weight(self, sample_weight, data, name="sample_weight"):
@@ -601,28 +686,9 @@ class _BaseLSTM(ModelFile, BaseEstimator):
             readout="last" if self.return_sequences else self.readout,
         )
         self.chrono_t_max_ = self._resolve_chrono_t_max(lengths)
-        if self.chrono_t_max_ is not None:  # its own stream, derived from the first seed
-            apply_chrono(self.network_, self.chrono_t_max_, (self._seeds_[0], _CHRONO_STREAM))
+        self._apply_chrono(self.network_)
         self._architecture_ = self._architecture()
         self._state = None
-
-    def _training_state(self, fresh_optimizer):
-        """The training state this fit continues, with its optimiser and generator ready.
-
-        A new state at the first fit; a loaded model's history-only state gets a fresh optimiser
-        and generator; a warm start keeps the history and generator with a fresh optimiser;
-        ``partial_fit`` keeps everything.
-        """
-        state = getattr(self, "_state", None)
-        if state is None:
-            state = self._state = TrainingState(None, None)
-        if state.rng is None:
-            state.rng = np.random.default_rng(self._seeds_[1])
-            fresh_optimizer = True
-        if fresh_optimizer:
-            state.optimizer = make_optimizer(self.solver, self.learning_rate_init,
-                                             self.momentum, self.alpha, self.clip_norm)
-        return state
 
     def _validation_split(self, y, n_time):
         """Indices ``(train, val)`` of the samples to train on and to validate on.
