@@ -214,33 +214,33 @@ def test_early_stopping_time_ordered(monkeypatch):
     """Early stopping holds out the last windows of each series, after a purge gap: every
     validation target comes after every training target; the fitted weights are, bit for bit,
     those of the epoch with the best validation score."""
-    from seqlstm.estimators import _forecaster
+    from seqlstm.estimators import _base, _forecaster
 
     made, trained, epochs = [], [], []
-    window_set, run_epochs = LSTMForecaster._window_set, _forecaster.run_epochs
+    window_set, run_epochs = LSTMForecaster._window_set, _base.run_epochs
     window_skill = _forecaster._window_skill
 
     def recording_window_set(self, *args, **kwargs):
         made.append(window_set(self, *args, **kwargs))
         return made[-1]
 
-    def recording_run_epochs(net, state, inputs, targets, **kwargs):
+    def recording_run_epochs(net, state, inputs, targets, *args, **kwargs):
         trained.extend(w for w in made if w.inputs is inputs)
-        return run_epochs(net, state, inputs, targets, **kwargs)
+        return run_epochs(net, state, inputs, targets, *args, **kwargs)
 
     def recording_window_skill(net, windows, loss, nt):
         epochs.append((net.get_flat(), windows))
         return window_skill(net, windows, loss, nt)
 
     monkeypatch.setattr(LSTMForecaster, "_window_set", recording_window_set)
-    monkeypatch.setattr(_forecaster, "run_epochs", recording_run_epochs)
+    monkeypatch.setattr(_base, "run_epochs", recording_run_epochs)
     monkeypatch.setattr(_forecaster, "_window_skill", recording_window_skill)
     y = np.stack([_sine(150, seed=s) for s in range(2)])[:, :, None]   # 2 series
     lookback, horizon = 10, 3
     model = LSTMForecaster(lookback=lookback, horizon=horizon, early_stopping=True,
                            validation_fraction=0.2, n_iter_no_change=2, tol=0.0,
-                           hidden_size=8, max_iter=40, batch_size=16, learning_rate_init=0.05,
-                           random_state=0).fit(y)
+                           hidden_size=8, max_iter=40, batch_size=16, learning_rate="constant",
+                           learning_rate_init=0.05, random_state=0).fit(y)
     monkeypatch.undo()
 
     # the windows: training ones first in time, then a gap, then the validation ones
@@ -301,8 +301,7 @@ def test_early_stopping_scales_with_the_training_part_only():
 
 def test_failed_fit_keeps_the_previous_model():
     y = _sine(60)
-    with pytest.warns(Warning):
-        model = LSTMForecaster(lookback=5, **FAST).fit(y)
+    model = LSTMForecaster(lookback=5, **FAST).fit(y)
     before = model.predict(y)
     model.set_params(lookback=100)
     with pytest.raises(ValueError, match="lookback: expected lookback \\+ horizon = 101 steps "
@@ -339,3 +338,36 @@ def test_bad_input():
     with pytest.raises(ValueError, match="steps: expected at most horizon = 2 steps for a model "
                                          r"with past covariates \['rain', 'temp'\]"):
         past.forecast(ds, 3)
+
+
+@pytest.mark.parametrize("evaluate", ["_window_skill", "_window_loss"])
+def test_validation_evaluation_memory_does_not_grow_with_the_validation_windows(
+        evaluate, monkeypatch):
+    """Early stopping's validation score and loss run the windows through the network in
+    chunks of ``_PREDICT_CHUNK``: the peak memory of one evaluation is about the same for 400
+    and for 3200 validation windows."""
+    import tracemalloc
+
+    from seqlstm.estimators import _forecaster
+    from seqlstm.network import RecurrentNetwork
+    from seqlstm.windowing import WindowSet
+
+    monkeypatch.setattr(_forecaster, "_PREDICT_CHUNK", 100)
+    lookback, horizon = 16, 2
+    cols = (np.array([0]), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    net = RecurrentNetwork(WindowSet.n_inputs(1, 0, 0, 0, False), 32, output_size=1,
+                           random_state=0)
+    peaks = []
+    for n in (400, 3200):
+        data = np.sin(np.arange(n + lookback + horizon) / 5.0)[None, :, None].astype(np.float32)
+        windows = WindowSet(data, np.zeros((1, 0), np.float32), np.zeros(n, np.int64),
+                            np.arange(n, dtype=np.int64), lookback, horizon, cols, False, None)
+        function = getattr(_forecaster, evaluate)
+        function(net, windows, "mse", 1)          # compiled and workspaces made
+        tracemalloc.start()
+        value = function(net, windows, "mse", 1)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert np.isfinite(value)
+    # 3200 windows in one pass would need 8 times the arrays of 400
+    assert peaks[1] < 1.5 * peaks[0], peaks

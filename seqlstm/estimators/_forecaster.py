@@ -3,8 +3,9 @@
 The forecaster reads whole records (:mod:`seqlstm.data.records`), scales each variable, lists
 the windows a fit draws from and gathers each minibatch by index (:mod:`seqlstm.windowing`): the
 record is never cut into ``record × lookback`` copies.  One network reads ``lookback + horizon``
-steps and forecasts every horizon step from its per-step head; training runs in
-:func:`seqlstm.training.run_epochs` like the other estimators'.
+steps and forecasts every horizon step from its per-step head; training runs through the same
+path as the sequence estimators' (:class:`~seqlstm.estimators._base._Trained`: working copy,
+settings, schedule, early stopping, history, into :func:`seqlstm.training.run_epochs`).
 """
 
 from __future__ import annotations
@@ -22,22 +23,23 @@ from .._threads import numba_threads
 from ..data.records import future_times, select_columns, to_records
 from ..io import ModelFile
 from ..network import RecurrentNetwork
-from ..training import (
-    TrainingState,
-    gaussian_moments,
-    make_optimizer,
-    resolve_batch_size,
-    run_epochs,
-)
+from ..network.outputs import gaussian_moments
+from ..training import TrainingState
 from ..windowing import WindowSet, list_windows, time_split
-from ._base import _SEED_MAX, NETWORK_AND_TRAINING_CONSTRAINTS, _History
+from ._base import (
+    _SEED_MAX,
+    NETWORK_AND_TRAINING_CONSTRAINTS,
+    SCHEDULE_AND_STOPPING_CONSTRAINTS,
+    _fitted_chrono,
+    _Trained,
+)
 
 __all__ = ["LSTMForecaster"]
 
-_PREDICT_CHUNK = 512  # windows per forward pass in predict: bounds memory on long records
+_PREDICT_CHUNK = 512  # windows per forward pass in predict and validation: bounds memory
 
 
-class LSTMForecaster(ModelFile, BaseEstimator):
+class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
     """LSTM forecaster of one or many series, with covariates, static attributes and intervals.
 
     Parameters
@@ -68,15 +70,36 @@ class LSTMForecaster(ModelFile, BaseEstimator):
         :meth:`predict` then returns both, :meth:`predict_interval` the central intervals.
     hidden_size, num_layers, cell, dropout
         The network, as in :class:`~seqlstm.LSTMRegressor`.
-    solver, learning_rate_init, momentum, alpha, clip_norm, batch_size, max_iter, tol, \
-shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
-        Training, as in :class:`~seqlstm.LSTMRegressor` (``batch_size`` counts windows).
-    early_stopping : bool, default False
-        Hold out the LAST ``validation_fraction`` of each series' windows (time-ordered; the
-        training windows end before the held-out targets begin) and stop when the validation
-        skill against persistence stops improving; the best weights are kept.  The scaling
-        statistics then come from the training part only: each series' steps before its first
-        held-out target.
+    solver, learning_rate, warmup, plateau_patience, plateau_factor, momentum, alpha, \
+clip_norm, max_iter, tol, shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
+        Training, as in :class:`~seqlstm.LSTMRegressor`, through the same code: the default
+        schedule is "cosine" (decaying to 0 over `max_iter` epochs, no training-loss
+        convergence test, ``stop_reason_`` "schedule_end"); "plateau" watches the validation
+        loss when there is validation data, else the training loss.
+    learning_rate_init : float, default 3e-3
+        Base learning rate: :class:`~seqlstm.LSTMRegressor`'s, as the forecaster is a
+        regressor of the same losses ("mse", "gaussian"); the forecasting examples' settings,
+        chosen by rolling-origin validation inside the training periods
+        (benchmarks/FORECAST.md), trained minibatches at 3e-3 too.
+    batch_size : int or "auto", default "auto"
+        Windows per minibatch; "auto" as in :class:`~seqlstm.LSTMRegressor` over the number
+        of training windows.
+    chrono_t_max : None, int >= 2 or "auto", default None
+        Chrono initialisation of the gate biases (LSTM-family cells), as in
+        :class:`~seqlstm.LSTMRegressor`; "auto" is the network's steps per window,
+        ``lookback + horizon``.
+    early_stopping : bool or {"score", "loss"}, default False
+        Stop when the validation quantity has not improved by `tol` for more than
+        `n_iter_no_change` epochs, and keep the weights of its best epoch: "score" (or True)
+        the skill against persistence, ``1 - MSE / MSE(persistence)`` over the validation
+        windows' leads and targets; "loss" the validation loss (the training loss's measure).
+        The validation windows are those of ``validation_data`` given to :meth:`fit`, else the
+        LAST ``validation_fraction`` of each series' windows, held out after a purge
+        (time-ordered; the training windows' targets end before the held-out targets begin,
+        :func:`~seqlstm.windowing.time_split`); the scaling statistics then come from the
+        training part only: each series' steps before its first held-out target.  The
+        validation windows are evaluated in chunks of a few hundred, so memory does not grow
+        with their number.
     validation_fraction : float, default 0.1
     time_dim, feature_dim : str
         Names of the time dim and of a DataArray's variable dim.
@@ -92,8 +115,12 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         Training windows (before the validation split).
     n_skipped_windows_ : int
         Windows left out because an input was NaN.
-    loss_curve_, validation_scores_, n_iter_, loss_, best_loss_, best_validation_score_, t_
-        The training history, as in :class:`~seqlstm.LSTMRegressor`.
+    chrono_t_max_ : int or None
+        The chrono ``T_max`` the network was initialised with ("auto" resolved).
+    loss_curve_, validation_scores_, validation_loss_curve_, learning_rate_curve_, n_iter_, \
+loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, t_
+        The training history, as in :class:`~seqlstm.LSTMRegressor` (``validation_scores_``
+        and ``validation_loss_curve_`` with validation windows, else None).
 
     Notes
     -----
@@ -113,25 +140,19 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         "window_norm": [None, StrOptions({"last"})],
         "window_stride": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"mse", "gaussian"})],
-        "early_stopping": ["boolean"],
         **NETWORK_AND_TRAINING_CONSTRAINTS,
+        **SCHEDULE_AND_STOPPING_CONSTRAINTS,
     }
-
-    loss_ = _History()
-    loss_curve_ = _History()
-    best_loss_ = _History()
-    validation_scores_ = _History()
-    best_validation_score_ = _History()
-    n_iter_ = _History()
-    t_ = _History()
 
     def __init__(self, lookback=32, horizon=1, *, target=None, future_covariates=None,
                  nan_inputs="skip", window_norm=None, window_stride=1, loss="mse",
                  hidden_size=32, num_layers=1, cell="lstm", dropout=0.0, solver="adam",
-                 learning_rate_init=1e-3, momentum=0.9, alpha=0.0, clip_norm=1.0,
+                 learning_rate="cosine", learning_rate_init=3e-3, warmup=0, plateau_patience=5,
+                 plateau_factor=0.5, momentum=0.9, alpha=0.0, clip_norm=1.0,
                  batch_size="auto", max_iter=200, tol=1e-4, shuffle=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, random_state=None, verbose=0,
-                 dtype="float32", time_dim="time", feature_dim="feature", n_jobs=None):
+                 dtype="float32", time_dim="time", feature_dim="feature", n_jobs=None,
+                 chrono_t_max=None):
         self.lookback = lookback
         self.horizon = horizon
         self.target = target
@@ -145,7 +166,11 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         self.cell = cell
         self.dropout = dropout
         self.solver = solver
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.warmup = warmup
+        self.plateau_patience = plateau_patience
+        self.plateau_factor = plateau_factor
         self.momentum = momentum
         self.alpha = alpha
         self.clip_norm = clip_norm
@@ -162,9 +187,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         self.time_dim = time_dim
         self.feature_dim = feature_dim
         self.n_jobs = n_jobs
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "network_")
+        self.chrono_t_max = chrono_t_max
 
     # ------------------------------------------------------------------ data
     def _records(self, data, arg="data"):
@@ -195,17 +218,20 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                 f"lookback: expected {what} = {need} steps at most the record length; found a "
                 f"record of {n_time} steps (lookback={self.lookback}, horizon={self.horizon}).")
 
-    def _check_fitted_records(self, rec, arg="data"):
-        check_is_fitted(self)
+    def _check_fitted_records(self, rec, arg="data", fitted=None):
+        """`rec` has the variables seen in fit (or of `fitted`, a fit in progress)."""
+        if fitted is None:
+            check_is_fitted(self)
+        f = self if fitted is None else fitted
         if rec.kind == "numpy":      # unnamed: the number of variables must match
-            same = len(rec.var_names) == len(self.variable_names_) and not self.static_names_
+            same = len(rec.var_names) == len(f.variable_names_) and not f.static_names_
         else:
-            same = (rec.var_names == self.variable_names_
-                    and rec.static_names == self.static_names_)
+            same = (rec.var_names == f.variable_names_
+                    and rec.static_names == f.static_names_)
         if not same:
             raise ValueError(
                 f"{arg}: expected the variables seen in fit, time-varying "
-                f"{self.variable_names_} and static {self.static_names_}; found "
+                f"{f.variable_names_} and static {f.static_names_}; found "
                 f"{rec.var_names} and {rec.static_names}.")
 
     def _scaled(self, rec, fitted=None):
@@ -223,7 +249,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                          self.window_norm)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data, y=None):
+    def fit(self, data, y=None, *, validation_data=None):
         """Fit on the records in `data`.
 
         Parameters
@@ -232,13 +258,26 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             See :mod:`seqlstm.data.records` for the accepted layouts.
         y : None
             Unused: the targets are variables of `data` (``target``).
+        validation_data : ndarray, xarray.DataArray or xarray.Dataset, optional
+            Records to validate on instead of holding out windows of `data`: a later period of
+            the same series or other series, given like `data` with its variables.  Every
+            window of theirs (without NaN inputs, unless ``nan_inputs="mask"``) validates; they
+            are scaled with the statistics of `data`.  With `early_stopping` they decide when
+            to stop and which weights to keep; without, the validation score and loss are only
+            recorded (``validation_scores_``, ``validation_loss_curve_``).
 
         Returns
         -------
         self
             On failure the estimator keeps its previous fitted state (if any).
         """
+        return self._fit(data, y, validation_data=validation_data)
+
+    def _fit_in_place(self, data, y=None, *, incremental=False, validation_data=None):
+        """The fit itself, run by :meth:`_fit` on its working copy (``incremental`` is
+        always False: the forecaster has no ``partial_fit``)."""
         self._validate_params()
+        self._check_chrono()
         if y is not None:
             raise ValueError("y: expected None (the forecaster takes its targets from data, "
                              f"see target=...); found {type(y).__name__}.")
@@ -263,7 +302,8 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         fitted.n_windows_ = int(series.size)
         fitted.n_skipped_windows_ = int(skipped.sum())
         values = rec.values
-        if self.early_stopping:
+        monitor = self._monitor()
+        if monitor is not None and validation_data is None:
             train, val = time_split(series, starts, self.validation_fraction, self.horizon)
             if train.size == 0 or val.size == 0:
                 raise ValueError(
@@ -291,28 +331,45 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             hidden_size=self.hidden_size, num_layers=self.num_layers, cell=self.cell,
             output_size=nt * (2 if self.loss == "gaussian" else 1), dtype=self.dtype,
             random_state=fitted._seeds_[0])
-        score_fn = None
-        if self.early_stopping:
+        val_set = None
+        if validation_data is not None:
+            val_set = self._validation_windows(validation_data, fitted)
+        elif monitor is not None:
             val_set = self._window_set(data_s, static_s, series[val], starts[val],
                                        fitted._cols)
             series, starts = series[train], starts[train]
-            score_fn = partial(_window_skill, net, val_set, self.loss, nt)
 
         windows = self._window_set(data_s, static_s, series, starts, fitted._cols)
-        state = TrainingState(make_optimizer(self.solver, self.learning_rate_init,
-                                             self.momentum, self.alpha, self.clip_norm),
-                              np.random.default_rng(fitted._seeds_[1]))
-        with numba_threads(self.n_jobs):
-            run_epochs(net, state, windows.inputs, windows.targets, loss=self.loss,
-                       max_epochs=self.max_iter, max_iter=self.max_iter,
-                       batch_size=resolve_batch_size(self.batch_size, len(windows)),
-                       shuffle=self.shuffle, tol=self.tol,
-                       n_iter_no_change=self.n_iter_no_change, dropout=self.dropout,
-                       score_fn=score_fn, verbose=self.verbose)
         fitted.network_ = net
-        fitted._state = state
-        self.__dict__.update(vars(fitted))
+        fitted.chrono_t_max_ = self._chrono_steps(self.lookback + self.horizon)
+        fitted._state = None              # no warm start: a new training state
+        self.__dict__.update(vars(fitted))  # (on the working copy of _fit)
+        self._apply_chrono(net)
+        validation = (None if val_set is None
+                      else partial(_validation_functions, net, val_set, self.loss, nt))
+        self._train(windows.inputs, windows.targets,
+                    self._settings(self.loss, len(windows), monitor=monitor),
+                    validation=validation)
         return self
+
+    def _validation_windows(self, validation_data, fitted):
+        """The windows of `validation_data`, scaled with the statistics of the fit in
+        progress `fitted`."""
+        rec = self._records(validation_data, arg="validation_data")
+        self._check_fitted_records(rec, arg="validation_data", fitted=fitted)
+        try:
+            self._check_length(rec.n_time, with_horizon=True)
+        except ValueError as exc:
+            raise ValueError(f"validation_data: {exc}") from None
+        data_s, static_s = self._scaled(rec, fitted)
+        series, starts, skipped = list_windows(data_s, static_s, self.lookback, self.horizon,
+                                               fitted._cols, self.nan_inputs == "mask")
+        if series.size == 0:
+            raise ValueError(
+                f"validation_data: expected at least one window of lookback + horizon = "
+                f"{self.lookback + self.horizon} steps without NaN inputs; found none "
+                f"({int(skipped.sum())} windows skipped for NaN).")
+        return self._window_set(data_s, static_s, series, starts, fitted._cols)
 
     # ------------------------------------------------------------------ prediction
     def _forecast_windows(self, windows):
@@ -595,6 +652,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             "n_outputs": len(self._cols[0]),
             "x_mean": self.x_mean_,
             "x_scale": self.x_scale_,
+            "chrono_t_max": self.chrono_t_max_,
             "extra": {
                 "variable_names": list(self.variable_names_),
                 "static_names": list(self.static_names_),
@@ -617,6 +675,8 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         est.dtype_ = np.dtype(est.network_.dtype)
         est._seeds_ = tuple(int(s) for s in state["seeds"])
         est._state = TrainingState.from_history(state["history"])
+        # files before chrono: the parameter's value (None) is the one the network had
+        est.chrono_t_max_ = _fitted_chrono(state.get("chrono_t_max", est.chrono_t_max))
         est.x_mean_ = np.asarray(state["x_mean"], dtype=np.float64)
         est.x_scale_ = np.asarray(state["x_scale"], dtype=np.float64)
         est.variable_names_ = list(extra["variable_names"])
@@ -684,16 +744,49 @@ def _horizon_outputs(net, windows, idx, loss, nt):
     return mean + ref[:, None, :], std
 
 
+def _chunks(n):
+    """Index arrays of ``_PREDICT_CHUNK`` consecutive windows out of `n`."""
+    for b0 in range(0, n, _PREDICT_CHUNK):
+        yield np.arange(b0, min(b0 + _PREDICT_CHUNK, n))
+
+
 def _window_skill(net, windows, loss, nt):
-    """Skill against persistence of `net` on `windows` (scaled units): the validation score."""
-    idx = np.arange(len(windows))
-    mean, _ = _horizon_outputs(net, windows, idx, loss, nt)
-    _, y, ref, last = windows.batch(idx)
-    truth = y[:, windows.lookback:] + ref[:, None, :]
-    ok = ~np.isnan(truth)
-    err = np.sum((mean - truth)[ok] ** 2)
-    base = np.sum((np.broadcast_to(last[:, None, :], truth.shape) - truth)[ok] ** 2)
+    """Skill against persistence of `net` on `windows` (scaled units): the validation score.
+
+    The windows go through the network in chunks of ``_PREDICT_CHUNK``: memory does not grow
+    with their number."""
+    err = base = 0.0
+    for idx in _chunks(len(windows)):
+        mean, _ = _horizon_outputs(net, windows, idx, loss, nt)
+        _, y, ref, last = windows.batch(idx)
+        truth = y[:, windows.lookback:] + ref[:, None, :]
+        ok = ~np.isnan(truth)
+        err += np.sum((mean - truth)[ok] ** 2)
+        base += np.sum((np.broadcast_to(last[:, None, :], truth.shape) - truth)[ok] ** 2)
     return 1.0 - err / base if base > 0 else -err
+
+
+def _window_loss(net, windows, loss, nt):
+    """The network's loss (the training loss's measure) on `windows`: the validation loss.
+
+    Evaluated in chunks of ``_PREDICT_CHUNK`` windows and combined as the mean over every
+    scored target (each chunk's loss weighted by
+    :meth:`~seqlstm.network.RecurrentNetwork.loss_weight`); NaN when no target is observed."""
+    total = weight = 0.0
+    for idx in _chunks(len(windows)):
+        x, y, _, _ = windows.batch(idx)
+        w = net.loss_weight(x, y, loss=loss)
+        if w > 0:
+            total += net.loss(x, y, loss=loss) * w
+            weight += w
+    return total / weight if weight > 0 else float("nan")
+
+
+def _validation_functions(net, windows, loss, nt):
+    """The validation score (:func:`_window_skill`) and loss (:func:`_window_loss`) of the
+    current weights of `net` on `windows`, as functions for the fit loop."""
+    return (lambda: _window_skill(net, windows, loss, nt),
+            lambda: _window_loss(net, windows, loss, nt))
 
 
 def _observed(values, lookback, horizon):
