@@ -100,6 +100,61 @@ def test_file_written_before_schedules_and_stop_reasons_still_loads(tmp_path):
     assert loaded.n_iter_ == 3 and loaded.learning_rate_curve_[-1] == model.learning_rate_init
 
 
+def _sine_record(n=80):
+    return np.sin(np.arange(n) / 3.0) + 0.1 * np.random.default_rng(0).standard_normal(n)
+
+
+def test_forecaster_round_trip_keeps_schedule_stopping_and_chrono(tmp_path):
+    from seqlstm import LSTMForecaster
+
+    y = _sine_record()
+    model = LSTMForecaster(lookback=6, horizon=2, hidden_size=4, max_iter=6, batch_size=16,
+                           learning_rate="plateau", warmup=1, plateau_patience=1,
+                           plateau_factor=0.25, chrono_t_max="auto", early_stopping="loss",
+                           n_iter_no_change=2, random_state=0).fit(y)
+    path = tmp_path / "forecaster.nc"
+    model.save(path)
+    loaded = load(path)
+    assert loaded.get_params() == model.get_params()
+    assert loaded.chrono_t_max_ == model.chrono_t_max_ == 8      # lookback + horizon
+    for attr in ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
+                 "validation_loss_curve_", "best_validation_loss_", "learning_rate_curve_",
+                 "stop_reason_", "n_iter_", "t_"):
+        assert getattr(loaded, attr) == getattr(model, attr), attr
+    assert loaded.validation_loss_curve_ is not None and loaded.stop_reason_ is not None
+    np.testing.assert_array_equal(loaded.predict(y), model.predict(y))
+
+
+def test_forecaster_file_written_before_shared_training_refits_as_it_was_trained(tmp_path):
+    """A forecaster file from before the shared training (no ``learning_rate``, ``warmup``,
+    ``plateau_*``, ``chrono_t_max`` attributes nor a fitted chrono) loads with a constant
+    rate, no chrono, and refits exactly as that forecaster trained (its constant rate)."""
+    from seqlstm import LSTMForecaster
+
+    y = _sine_record()
+    params = dict(lookback=6, horizon=2, hidden_size=4, max_iter=3, batch_size=16,
+                  learning_rate_init=1e-3, random_state=0)
+    model = LSTMForecaster(learning_rate="constant", **params).fit(y)
+    path = tmp_path / "forecaster.nc"
+    model.save(path)
+    variables, attrs, _ = seqlstm.io.read_netcdf(path)
+    for key in ("learning_rate", "warmup", "plateau_patience", "plateau_factor",
+                "chrono_t_max"):
+        del attrs[f"hp_{key}"]
+    fitted = json.loads(attrs["fitted_json"])
+    del fitted["chrono_t_max"]
+    attrs["fitted_json"] = json.dumps(fitted)
+    old = tmp_path / "old.nc"
+    _write_back(old, variables, attrs)
+    loaded = load(old)
+    assert loaded.learning_rate == "constant" and loaded.warmup == 0
+    assert loaded.chrono_t_max is None and loaded.chrono_t_max_ is None
+    np.testing.assert_array_equal(loaded.predict(y), model.predict(y))
+    refit = loaded.fit(y)
+    np.testing.assert_array_equal(refit.network_.get_flat(), model.network_.get_flat())
+    assert refit.learning_rate_curve_ == [1e-3] * 3
+
+
 def _as_older_writer(path, out, prefixes=("",)):
     """Rewrite the model file `path` to `out` as the writer before frames (b72a382) did: no
     ``hp_frame_stride`` (nor ``template_hp_frame_stride``) attribute and no ``frame_stride``

@@ -7,6 +7,7 @@ from sklearn.exceptions import ConvergenceWarning
 from seqlstm.network import RecurrentNetwork
 from seqlstm.training import (
     LearningRateSchedule,
+    TrainingSettings,
     TrainingState,
     build_network,
     gaussian_moments,
@@ -71,6 +72,23 @@ def test_same_rng_same_weights_and_shuffle_matters():
     c, sc = setup()
     run(c, sc, X, y, shuffle=False)
     assert not np.array_equal(a.params, c.params)
+
+
+def test_settings_object_and_keyword_options_train_alike():
+    """``run_epochs`` takes a :class:`TrainingSettings`; keyword options build one or replace
+    some of its fields; an unknown option is a TypeError."""
+    X, y = problem()
+    a, sa = setup()
+    run(a, sa, X, y, max_epochs=3, learning_rate="cosine")
+    b, sb = setup()
+    settings = TrainingSettings(loss="mse", max_epochs=1, max_iter=100, batch_size=8,
+                                learning_rate="cosine")
+    run_epochs(b, sb, X, y, settings, max_epochs=3)
+    np.testing.assert_array_equal(a.params, b.params)
+    assert sa.learning_rate_curve == sb.learning_rate_curve and sb.n_iter == 3
+    assert settings.max_epochs == 1                       # the caller's settings unchanged
+    with pytest.raises(TypeError, match="max_epoch"):
+        run_epochs(b, sb, X, y, settings, max_epoch=3)
 
 
 def test_convergence_stop_follows_mlp_semantics():
@@ -544,3 +562,163 @@ def test_stateful_fit_learns_a_lag_on_one_long_record():
                           learning_rate_init=1e-2, random_state=0).fit(x, y)
     assert model.t_ == 4                              # one record per epoch
     assert model.score(x, y) > 0.9
+
+
+# ---------------------------------------------------------------------------------------------
+# The estimators share this training: the same schedules, stopping and curves in the sequence
+# estimators and the forecaster (the tests below run on each).
+
+ESTIMATORS = ["regressor", "classifier", "forecaster"]
+_LOOKBACK = 5
+
+
+def _series(n=60, seed=0):
+    t = np.arange(n)
+    return np.sin(t / 3.0) + 0.1 * np.random.default_rng(seed).standard_normal(n)
+
+
+def _model_and_data(kind, record, **params):
+    """A small estimator of `kind` and its fit data from `record`: the forecaster reads the
+    record (lookback 5, horizon 1); the sequence estimators the same windows of 5 steps with
+    the next value (its sign for the classifier) as the target, so every kind has
+    ``len(record) - 5`` training samples."""
+    from seqlstm import LSTMClassifier, LSTMForecaster, LSTMRegressor
+
+    params = dict(dict(hidden_size=4, random_state=0), **params)
+    if kind == "forecaster":
+        return LSTMForecaster(lookback=_LOOKBACK, horizon=1, **params), (record,)
+    starts = np.arange(len(record) - _LOOKBACK)
+    X = record[starts[:, None] + np.arange(_LOOKBACK)][..., None]
+    y = record[starts + _LOOKBACK]
+    if kind == "classifier":
+        return LSTMClassifier(**params), (X, (y > 0).astype(int))
+    return LSTMRegressor(**params), (X, y)
+
+
+def _fit(kind, record=None, validation=None, **params):
+    model, data = _model_and_data(kind, _series() if record is None else record, **params)
+    if validation is None:
+        return model.fit(*data)
+    _, vdata = _model_and_data(kind, validation)
+    return model.fit(*data, validation_data=vdata[0] if kind == "forecaster" else vdata)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("kind", ESTIMATORS)
+@pytest.mark.parametrize("schedule", [dict(learning_rate="constant"),
+                                      dict(learning_rate="cosine", warmup=2),
+                                      dict()])           # the default: "cosine"
+def test_estimators_follow_the_same_schedule(kind, schedule):
+    """``learning_rate_curve_`` is the schedule's rate after every epoch, with the steps per
+    epoch of ``batch_size="auto"`` over the training samples; "cosine" ends its planned run
+    ("schedule_end"), "constant" at ``max_iter``."""
+    lr, max_iter = 0.01, 6
+    model = _fit(kind, learning_rate_init=lr, max_iter=max_iter, **schedule)
+    n_train = len(_series()) - _LOOKBACK
+    steps = -(-n_train // resolve_batch_size("auto", n_train))
+    expected = LearningRateSchedule(schedule.get("learning_rate", "cosine"), lr,
+                                    total_steps=max_iter * steps,
+                                    warmup_steps=schedule.get("warmup", 0) * steps)
+    assert model.n_iter_ == max_iter and model.t_ == max_iter * n_train
+    assert model.learning_rate_curve_ == [expected.rate(e * steps)
+                                          for e in range(1, max_iter + 1)]
+    assert model.stop_reason_ == ("max_iter" if expected.name == "constant" else "schedule_end")
+    assert model.validation_scores_ is None and model.validation_loss_curve_ is None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("kind", ESTIMATORS)
+@pytest.mark.parametrize("early_stopping", [False, "loss"])
+def test_estimators_reduce_the_rate_on_plateau_alike(kind, early_stopping):
+    """"plateau" watches the validation loss (with validation) or the training loss: with a
+    `tol` no epoch beats, every epoch after the first reduces the rate by the factor."""
+    params = dict(learning_rate="plateau", plateau_patience=1, plateau_factor=0.5,
+                  learning_rate_init=0.01, tol=1e3, max_iter=4, n_iter_no_change=10,
+                  early_stopping=early_stopping)
+    if kind != "forecaster":
+        params["validation_split"] = "time"
+    model = _fit(kind, **params)
+    assert model.learning_rate_curve_ == [0.01, 0.005, 0.0025, 0.00125]
+    assert (model.validation_loss_curve_ is None) == (not early_stopping)
+
+
+@pytest.mark.parametrize("kind, early_stopping", [
+    (kind, mode) for kind in ESTIMATORS for mode in (True, "score", "loss")
+    # the classifier's score, accuracy, ties from epoch to epoch; a tie counts as an
+    # improvement at tol=0 (as in MLPClassifier), so the stopping epoch is not tied to the best
+    if kind != "classifier" or mode == "loss"])
+def test_estimators_stop_early_alike(kind, early_stopping):
+    """Early stopping on a time split: both validation curves are recorded every epoch, the
+    watched one ("score": the score, True alike; "loss": the loss) decides, training stops
+    ``n_iter_no_change + 1`` epochs after its best epoch and there is no best training loss."""
+    params = dict(learning_rate="constant", learning_rate_init=0.05, max_iter=60, tol=0.0,
+                  n_iter_no_change=1, early_stopping=early_stopping, validation_fraction=0.2)
+    if kind != "forecaster":
+        params["validation_split"] = "time"
+    model = _fit(kind, **params)
+    assert model.stop_reason_ == "early_stopping"
+    assert len(model.validation_scores_) == len(model.validation_loss_curve_) == model.n_iter_
+    assert model.best_loss_ is None
+    if early_stopping == "loss":
+        best = int(np.argmin(model.validation_loss_curve_))
+        assert model.best_validation_loss_ == model.validation_loss_curve_[best]
+    else:
+        best = int(np.argmax(model.validation_scores_))
+        assert model.best_validation_score_ == model.validation_scores_[best]
+    assert best == model.n_iter_ - 1 - (model.n_iter_no_change + 1)
+
+
+@pytest.mark.parametrize("kind", ESTIMATORS)
+def test_estimators_record_given_validation_data_alike(kind):
+    """``validation_data`` (a later period) is scored every epoch without early stopping (the
+    whole fit data trains), and decides with it."""
+    record = _series(90)
+    model = _fit(kind, record[:60], validation=record[60:], max_iter=3)
+    assert model.stop_reason_ == "schedule_end" and model.t_ == 3 * (60 - _LOOKBACK)
+    assert len(model.validation_scores_) == len(model.validation_loss_curve_) == 3
+    assert model.best_loss_ == min(model.loss_curve_)
+    stopped = _fit(kind, record[:60], validation=record[60:], max_iter=3, early_stopping="loss")
+    assert stopped.t_ == 3 * (60 - _LOOKBACK) and stopped.best_loss_ is None
+    assert stopped.best_validation_loss_ == min(stopped.validation_loss_curve_)
+
+
+@pytest.mark.parametrize("kind", ESTIMATORS)
+def test_estimators_resolve_chrono_auto_to_their_network_steps(kind):
+    model = _fit(kind, chrono_t_max="auto", max_iter=1)
+    steps = _LOOKBACK + 1 if kind == "forecaster" else _LOOKBACK   # windows read 5 + 1 steps
+    assert model.chrono_t_max_ == steps
+    explicit = _fit(kind, chrono_t_max=steps, max_iter=1)
+    np.testing.assert_array_equal(model.network_.get_flat(), explicit.network_.get_flat())
+    assert _fit(kind, max_iter=1).chrono_t_max_ is None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("kind", ESTIMATORS)
+@pytest.mark.parametrize("failure", ["training", "validation_data"])
+def test_a_failing_fit_leaves_every_estimator_as_it_was(kind, failure, monkeypatch):
+    """A fit that fails in training or on its validation data leaves the previous model, its
+    weights, history and parameters untouched (the shared working-copy fit)."""
+    from seqlstm.estimators import _base
+
+    model = _fit(kind, max_iter=2)
+    weights, history = model.network_.get_flat(), model._state.history()
+    model.set_params(max_iter=3, hidden_size=5)
+    _, data = _model_and_data(kind, _series(80, seed=1))
+    if failure == "training":
+        real = _base.run_epochs
+
+        def train_then_fail(*args, **kwargs):
+            real(*args, **kwargs)
+            raise RuntimeError("training failed")
+
+        monkeypatch.setattr(_base, "run_epochs", train_then_fail)
+        with pytest.raises(RuntimeError, match="training failed"):
+            model.fit(*data)
+    else:
+        bad = np.stack([_series(30)] * 2, axis=-1)     # two variables instead of one
+        bad = bad if kind == "forecaster" else (bad[None].repeat(3, axis=0), np.zeros(3))
+        with pytest.raises(ValueError, match="validation_data"):
+            model.fit(*data, validation_data=bad)
+    np.testing.assert_array_equal(model.network_.get_flat(), weights)
+    assert model.network_.hidden_size == 4
+    assert model._state.history() == history

@@ -260,7 +260,7 @@ class _Trained:
         with numba_threads(self.n_jobs):
             state = self._training_state(fresh_optimizer=fresh_optimizer)
             score_fn, val_loss_fn = (None, None) if validation is None else validation()
-            run_epochs(self.network_, state, X, y, settings, score_fn=score_fn,
+            run_epochs(self.network_, state, X, y, settings=settings, score_fn=score_fn,
                        val_loss_fn=val_loss_fn, sample_weight=sample_weight)
 
 

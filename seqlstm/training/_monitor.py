@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-__all__ = ["Monitor", "Rollback", "progress", "penalty"]
+__all__ = ["Monitor", "Rollback", "progress", "update_bar", "penalty"]
 
 
 class Monitor:

@@ -143,7 +143,8 @@ def start_schedule(state, settings, steps):
     """
     name, learning_rate_init = settings.learning_rate, settings.learning_rate_init
     warmup, patience, factor = settings.warmup, settings.plateau_patience, settings.plateau_factor
-    max_epochs, max_iter, incremental = settings.max_epochs, settings.max_iter, settings.incremental
+    max_epochs, max_iter = settings.max_epochs, settings.max_iter
+    incremental = settings.incremental
     tol = settings.tol
     if learning_rate_init is None:
         learning_rate_init = state.optimizer.learning_rate

@@ -1,4 +1,5 @@
-"""What a call of the fit loop is told: :class:`TrainingSettings`, the optimiser and the batch size."""
+"""What a call of the fit loop is told: :class:`TrainingSettings`, the optimiser, the batch
+size."""
 
 from __future__ import annotations
 

@@ -19,6 +19,11 @@ __all__ = ["TrainingState"]
 class TrainingState:
     """Everything the fit loop carries between epochs and between calls.
 
+    Two kinds of attributes: the live ones that only a running or continued fit needs
+    (``optimizer``, ``rng``, ``schedule``, ``best_params``, ``no_improvement_count``), and the
+    history, which :meth:`history` gives as fitted attributes and :meth:`from_history` reads
+    back (the form model files store; the live parts then start afresh).
+
     Parameters
     ----------
     optimizer : Adam, SGD or None
