@@ -722,3 +722,16 @@ def test_a_failing_fit_leaves_every_estimator_as_it_was(kind, failure, monkeypat
     np.testing.assert_array_equal(model.network_.get_flat(), weights)
     assert model.network_.hidden_size == 4
     assert model._state.history() == history
+
+
+def test_estimators_share_the_training_defaults():
+    """The forecaster's training parameters default to LSTMRegressor's (the classifier's
+    ``learning_rate_init`` of 1e-2 was chosen on classification sets)."""
+    from seqlstm import LSTMForecaster, LSTMRegressor
+
+    regressor, forecaster = LSTMRegressor().get_params(), LSTMForecaster().get_params()
+    shared = ("solver", "learning_rate", "learning_rate_init", "warmup", "plateau_patience",
+              "plateau_factor", "momentum", "alpha", "clip_norm", "batch_size", "max_iter",
+              "tol", "shuffle", "early_stopping", "validation_fraction", "n_iter_no_change",
+              "chrono_t_max", "dropout", "hidden_size", "num_layers", "cell", "dtype")
+    assert {k: forecaster[k] for k in shared} == {k: regressor[k] for k in shared}
