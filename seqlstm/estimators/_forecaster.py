@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 from .._threads import numba_threads
 from ..data.records import future_times, select_columns, to_records
 from ..io import ModelFile
+from ..model_selection import AlongTime
 from ..network import RecurrentNetwork
 from ..training import (
     TrainingState,
@@ -168,7 +169,18 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
 
     # ------------------------------------------------------------------ data
     def _records(self, data, arg="data"):
+        if isinstance(data, AlongTime):   # a fold of a search: its own steps
+            data = self._fold_data(data, data.start, arg)
         return to_records(data, time_dim=self.time_dim, feature_dim=self.feature_dim, arg=arg)
+
+    def _fold_data(self, fold, first, arg="data"):
+        """The user's data of a :class:`~seqlstm.model_selection.AlongTime` fold cut to the
+        record's steps ``[first, fold.stop)``, once its time dim is checked to be ours."""
+        if isinstance(fold.data, (xr.Dataset, xr.DataArray)) and fold.time_dim != self.time_dim:
+            raise ValueError(f"{arg}: expected a record wrapped along the forecaster's time_dim "
+                             f"{self.time_dim!r}; found along_time(..., "
+                             f"time_dim={fold.time_dim!r}).")
+        return fold.cut(first, fold.stop)
 
     def _columns(self, names):
         """Target, past-covariate and future-covariate columns of `names` from the params."""
@@ -526,7 +538,10 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
 
         Parameters
         ----------
-        data : ndarray, DataArray or Dataset
+        data : ndarray, DataArray, Dataset or AlongTime
+            A fold of :func:`seqlstm.model_selection.along_time` (a test fold of a search)
+            scores exactly the forecasts whose valid time lies in the fold, every lead, with
+            the ``lookback + horizon - 1`` steps before it read as inputs, never scored.
         y : None
             Unused.
 
@@ -536,10 +551,48 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         """
         from ..metrics import skill
 
+        truth, mean, last = self._scored(data)
+        return float(skill(truth, mean, last))
+
+    def _score_arrays(self, X, y=None):
+        """The observations and forecasts :meth:`score` scores, for seqlstm's scorers
+        (:func:`seqlstm.metrics.get_scorer`): ``(forecast, lead, target)`` arrays, a row per
+        (series, issue time), NaN where nothing is scored, and ``per_step=True`` (the leads
+        pooled like time steps)."""
+        if y is not None:
+            raise ValueError("y: expected None (the forecaster takes its targets from data, "
+                             f"see target=...); found {type(y).__name__}.")
+        truth, mean, _ = self._scored(X)
+        shape = (-1,) + truth.shape[2:]
+        return truth.reshape(shape), mean.reshape(shape), True
+
+    def _scored(self, data):
+        """Observations, forecast means and persistence of every forecast scored on `data`.
+
+        On a record: every issued forecast.  On an :class:`AlongTime` fold: the record is cut
+        to the ``lookback + horizon - 1`` steps before the fold (fewer at the record's start)
+        and the fold's steps; observations whose valid time is before the fold are set to NaN,
+        so only the forecasts valid in the fold count (however long the lookback).
+
+        Returns
+        -------
+        truth, mean, last : ndarray, shape (n_series, n_issue, horizon, n_targets)
+            NaN where a forecast is not scored (no observation, not issued, outside the fold).
+        """
+        first = 0   # the position of the first scored valid time in the record read
+        if isinstance(data, AlongTime):
+            check_is_fitted(self)
+            lo = max(0, data.start - (self.lookback + self.horizon - 1))
+            first = data.start - lo
+            data = self._fold_data(data, lo)
         rec = self._records(data)
         mean, _ = self._issued(rec)
         truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback, self.horizon)
-        return float(skill(truth, mean, np.broadcast_to(last, truth.shape)))
+        if first:
+            valid = (np.arange(self.lookback - 1, rec.n_time)[:, None]
+                     + np.arange(1, self.horizon + 1)[None, :])
+            truth = np.where((valid >= first)[None, :, :, None], truth, np.nan)
+        return truth, mean, np.broadcast_to(last, truth.shape)
 
     # ------------------------------------------------------------------ labels
     def _wrap(self, rec, mean, std, lead):
