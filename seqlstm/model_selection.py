@@ -31,7 +31,8 @@ What a fold means to the forecaster
 - ``fit(fold)``, ``predict(fold)`` and ``forecast(fold)`` read the fold's steps only, as if the
   record were cut there: a training fold is exactly the data the model learns from.
 - ``score(fold)`` and seqlstm's scorers (:func:`seqlstm.metrics.get_scorer`) score exactly the
-  forecasts whose VALID time (issue time + lead) lies in the fold, for every lead
+  forecasts whose VALID time (issue time + lead) lies in the fold.  By default
+  (``along_time(..., issue="rolling")``) these are the forecasts of every lead
   ``1 .. horizon`` and every issue time with a full lookback; the observations before the fold
   are read as inputs (history), never scored.  This is rolling-origin evaluation without
   refitting inside the test period (observations revealed as they come, the model fixed), and
@@ -42,11 +43,13 @@ What a fold means to the forecaster
   a search over ``lookback`` scores every candidate on the same valid times.  Nothing after the
   fold's last step is read.  Forecasts of an issue time whose window has missing inputs are
   not issued and not scored, as on a whole record.
-
-Scoring only the forecasts issued at the fold's origin (one ``horizon``-step forecast per fold,
-as a benchmark that forecasts h steps from the end of its training part) is not offered: with
-``test_size = horizon`` the scored forecasts include those and, besides, the shorter leads
-issued inside the fold.
+- With ``along_time(..., issue="origin")`` the scored forecasts are those issued at the fold's
+  origin, the step before its first step, one per step of the fold (leads ``1 .. test_size``,
+  recursively past ``horizon`` as :meth:`~seqlstm.LSTMForecaster.forecast`; future covariates
+  from the fold's own steps, which are known ahead by definition): the task of a benchmark that
+  forecasts h steps from the end of its training part, with ``test_size = h``.  The origin's
+  lookback must lie in the record and be free of NaN inputs (an error otherwise), and the
+  steps of a ``gap`` before the fold are observed history in both modes.
 
 The splitter
 ------------
@@ -87,15 +90,18 @@ class AlongTime:
         The time dim of xarray data (ignored for NumPy data, whose time axis its rank tells).
     start, stop : int
         The fold's steps ``[start, stop)`` along the record's time axis.
+    issue : {"rolling", "origin"}
+        Which forecasts a forecaster's ``score`` scores on the fold (see :func:`along_time`).
     shape : tuple
         ``(stop - start,)``: scikit-learn counts time steps as samples.
     """
 
-    def __init__(self, data, time_dim, start, stop):
+    def __init__(self, data, time_dim, start, stop, issue="rolling"):
         self.data = data
         self.time_dim = time_dim
         self.start = int(start)
         self.stop = int(stop)
+        self.issue = issue
 
     @property
     def shape(self):
@@ -106,7 +112,7 @@ class AlongTime:
 
     def __repr__(self):
         return (f"AlongTime({type(self.data).__name__}, time_dim={self.time_dim!r}, "
-                f"steps {self.start}..{self.stop - 1})")
+                f"steps {self.start}..{self.stop - 1}, issue={self.issue!r})")
 
     def __getitem__(self, key):
         """The fold of the steps `key` (a run of positions within this fold, relative to it).
@@ -148,7 +154,7 @@ class AlongTime:
                 f"of steps; use a splitter along time such as RollingOrigin); found positions "
                 f"{_brief(pos)}.")
         return AlongTime(self.data, self.time_dim, self.start + pos[0],
-                         self.start + pos[-1] + 1)
+                         self.start + pos[-1] + 1, self.issue)
 
     def cut(self, first, stop):
         """The user's data cut to the record's steps ``[first, stop)`` (positions in the whole
@@ -179,7 +185,7 @@ class AlongTime:
         return self.cut(self.start, self.stop)
 
 
-def along_time(data, time_dim="time"):
+def along_time(data, time_dim="time", *, issue="rolling"):
     """Wrap a record so that scikit-learn's searches split it along time.
 
     Parameters
@@ -190,6 +196,14 @@ def along_time(data, time_dim="time"):
         dim `time_dim` in any position.  It is held as given, not copied.
     time_dim : str, default "time"
         The time dim of xarray data (the forecaster's ``time_dim``).
+    issue : {"rolling", "origin"}, default "rolling"
+        The forecasts a forecaster's ``score`` (and seqlstm's scorers) score on a test fold:
+        "rolling", every forecast whose valid time lies in the fold, each lead
+        ``1 .. horizon``, issued at any step with the steps before it observed (rolling-origin
+        evaluation inside the fold, the model fixed); "origin", the forecasts issued at the
+        fold's origin (the step before its first) for each of its steps, recursively past the
+        horizon as :meth:`~seqlstm.LSTMForecaster.forecast` does (the evaluation of a
+        benchmark that forecasts h steps from the end of its training part).
 
     Returns
     -------
@@ -214,7 +228,9 @@ def along_time(data, time_dim="time"):
         data = np.asarray(data)
     if not isinstance(time_dim, str):
         raise TypeError(f"time_dim: expected a str; found {type(time_dim).__name__}.")
-    return AlongTime(data, time_dim, 0, _n_time(data, time_dim))
+    if issue not in ("rolling", "origin"):
+        raise ValueError(f"issue: expected 'rolling' or 'origin'; found {issue!r}.")
+    return AlongTime(data, time_dim, 0, _n_time(data, time_dim), issue)
 
 
 def _n_time(data, time_dim):

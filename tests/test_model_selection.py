@@ -274,3 +274,33 @@ def test_folds_along_another_time_dim_than_the_forecasters():
         model.fit(along_time(ds.rename(t="time"))[:20])
     model.fit(along_time(ds, time_dim="t")[:20])
     assert model.n_windows_ == 2 * (20 - 3)
+
+
+def test_issue_origin_scores_the_forecasts_issued_before_the_fold():
+    """issue="origin": one forecast per test step, issued at the step before the fold
+    (recursively past the horizon), future covariates from the fold; persistence from the
+    origin."""
+    ds = _dataset(60)
+    record = along_time(ds, issue="origin")
+    cv = RollingOrigin(n_splits=2, test_size=5)
+    model = LSTMForecaster(lookback=6, horizon=2, target="flow", future_covariates="rain",
+                           **FAST)
+    scores = cross_val_score(model, record, cv=cv)
+    rmse = cross_val_score(model, record, cv=cv, scoring=metrics.get_scorer("neg_rmse"))
+    for k, (train, test) in enumerate(cv.split(record)):
+        fitted = LSTMForecaster(lookback=6, horizon=2, target="flow", future_covariates="rain",
+                                **FAST).fit(ds.isel(time=train))
+        past = ds.isel(time=slice(test[0] - 6, test[0]))
+        pred = fitted.forecast(past, 5, future_covariates=ds[["rain"]].isel(time=test)).values
+        truth = ds["flow"].isel(time=test).values
+        last = ds["flow"].isel(time=[test[0] - 1]).values
+        assert scores[k] == pytest.approx(
+            1 - np.sum((pred - truth) ** 2) / np.sum((last - truth) ** 2), rel=1e-9)
+        assert rmse[k] == pytest.approx(-np.sqrt(np.mean((pred - truth) ** 2)), rel=1e-9)
+    # the mode follows the folds; a fold without a lookback before it is an error
+    assert record[10:20].issue == "origin"
+    with pytest.raises(ValueError, match=r"^data: expected lookback = 6 steps before a fold "
+                                         r"scored from its origin .* step 3"):
+        fitted.score(record[3:20])
+    with pytest.raises(ValueError, match=r"^issue: expected 'rolling' or 'origin'; found 'x'"):
+        along_time(ds, issue="x")

@@ -170,17 +170,17 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
     # ------------------------------------------------------------------ data
     def _records(self, data, arg="data"):
         if isinstance(data, AlongTime):   # a fold of a search: its own steps
-            data = self._fold_data(data, data.start, arg)
+            data = self._fold_data(data, data.start, data.stop, arg)
         return to_records(data, time_dim=self.time_dim, feature_dim=self.feature_dim, arg=arg)
 
-    def _fold_data(self, fold, first, arg="data"):
+    def _fold_data(self, fold, first, stop, arg="data"):
         """The user's data of a :class:`~seqlstm.model_selection.AlongTime` fold cut to the
-        record's steps ``[first, fold.stop)``, once its time dim is checked to be ours."""
+        record's steps ``[first, stop)``, once its time dim is checked to be ours."""
         if isinstance(fold.data, (xr.Dataset, xr.DataArray)) and fold.time_dim != self.time_dim:
             raise ValueError(f"{arg}: expected a record wrapped along the forecaster's time_dim "
                              f"{self.time_dim!r}; found along_time(..., "
                              f"time_dim={fold.time_dim!r}).")
-        return fold.cut(first, fold.stop)
+        return fold.cut(first, stop)
 
     def _columns(self, names):
         """Target, past-covariate and future-covariate columns of `names` from the params."""
@@ -541,7 +541,9 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         data : ndarray, DataArray, Dataset or AlongTime
             A fold of :func:`seqlstm.model_selection.along_time` (a test fold of a search)
             scores exactly the forecasts whose valid time lies in the fold, every lead, with
-            the ``lookback + horizon - 1`` steps before it read as inputs, never scored.
+            the ``lookback + horizon - 1`` steps before it read as inputs, never scored (or,
+            for ``along_time(..., issue="origin")``, the forecasts issued at the step before
+            the fold for each of its steps).
         y : None
             Unused.
 
@@ -572,7 +574,8 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         On a record: every issued forecast.  On an :class:`AlongTime` fold: the record is cut
         to the ``lookback + horizon - 1`` steps before the fold (fewer at the record's start)
         and the fold's steps; observations whose valid time is before the fold are set to NaN,
-        so only the forecasts valid in the fold count (however long the lookback).
+        so only the forecasts valid in the fold count (however long the lookback).  On a fold
+        with ``issue="origin"``: see :meth:`_scored_from_origin`.
 
         Returns
         -------
@@ -582,9 +585,11 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         first = 0   # the position of the first scored valid time in the record read
         if isinstance(data, AlongTime):
             check_is_fitted(self)
+            if data.issue == "origin":
+                return self._scored_from_origin(data)
             lo = max(0, data.start - (self.lookback + self.horizon - 1))
             first = data.start - lo
-            data = self._fold_data(data, lo)
+            data = self._fold_data(data, lo, data.stop)
         rec = self._records(data)
         mean, _ = self._issued(rec)
         truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback, self.horizon)
@@ -593,6 +598,33 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                      + np.arange(1, self.horizon + 1)[None, :])
             truth = np.where((valid >= first)[None, :, :, None], truth, np.nan)
         return truth, mean, np.broadcast_to(last, truth.shape)
+
+    def _scored_from_origin(self, fold):
+        """Observations, forecasts and persistence of the forecasts issued at a fold's origin
+        (the step before it) for each of its steps: :meth:`forecast` from the ``lookback``
+        steps before the fold, with the fold's own future covariates.
+
+        Returns
+        -------
+        truth, mean, last : ndarray, shape (n_series, 1, n_steps, n_targets)
+        """
+        L = self.lookback
+        if fold.start < L:
+            raise ValueError(
+                f"data: expected lookback = {L} steps before a fold scored from its origin "
+                f"(issue='origin'); found a fold starting at step {fold.start}.")
+        tc, _, fc = self._cols
+        past = self._fold_data(fold, fold.start - L, fold.start)
+        ahead = self._records(self._fold_data(fold, fold.start, fold.stop))
+        out = self.forecast(past, len(fold),
+                            future_covariates=ahead.values[:, :, fc] if len(fc) else None)
+        out = out[0] if isinstance(out, tuple) else out
+        out = out["mean"] if isinstance(out, xr.Dataset) else out
+        shape = (ahead.n_series, 1, len(fold), len(tc))
+        mean = np.asarray(out, dtype=np.float64).reshape(shape)
+        truth = ahead.values[:, None][..., tc]
+        last = self._records(past).values[:, None, -1:][..., tc]
+        return truth, mean, np.broadcast_to(last, shape)
 
     # ------------------------------------------------------------------ labels
     def _wrap(self, rec, mean, std, lead):
