@@ -48,8 +48,11 @@ What a fold means to the forecaster
   recursively past ``horizon`` as :meth:`~seqlstm.LSTMForecaster.forecast`; future covariates
   from the fold's own steps, which are known ahead by definition): the task of a benchmark that
   forecasts h steps from the end of its training part, with ``test_size = h``.  The origin's
-  lookback must lie in the record and be free of NaN inputs (an error otherwise), and the
-  steps of a ``gap`` before the fold are observed history in both modes.
+  lookback must lie in the record and, with ``nan_inputs="skip"``, be free of NaN inputs; a
+  model with past covariates cannot go past its horizon (``forecast``'s errors).  The steps of
+  a ``gap`` before the fold are observed history in both modes.
+- Only :class:`~seqlstm.LSTMForecaster` reads folds; a pipeline's transformers or another
+  estimator would receive the :class:`AlongTime` object itself.
 
 The splitter
 ------------
