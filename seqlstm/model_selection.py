@@ -40,8 +40,12 @@ What a fold means to the forecaster
   fold whose lead reaches into it is scored too: its inputs are all observed before its issue
   time and the model was fitted on targets before the fold.  The history given is the
   forecaster's own ``lookback + horizon - 1`` steps (all there is near the record's start), so
-  a search over ``lookback`` scores every candidate on the same valid times.  Nothing after the
-  fold's last step is read.  Forecasts of an issue time whose window has missing inputs are
+  a search over ``lookback`` scores every candidate on the same valid times and leads: in a
+  search the training fold before a test fold holds at least ``lookback + horizon`` steps
+  (``fit`` requires them), so every forecast valid in the test fold is issued.  (A fold that
+  starts at the record's first step, as an expanding training fold scored with
+  ``return_train_score=True``, has no history and is scored as the record cut there.)  Nothing
+  after the fold's last step is read.  Forecasts of an issue time whose window has missing inputs are
   not issued and not scored, as on a whole record.
 - With ``along_time(..., issue="origin")`` the scored forecasts are those issued at the fold's
   origin, the step before its first step, one per step of the fold (leads ``1 .. test_size``,
