@@ -13,6 +13,8 @@ SequenceScaler     NaN-aware per-feature standardization of 3-D sequence data
 save, load         fitted estimators to/from plain netCDF files (no pickle)
 precompile         compile the kernels ahead of time (Docker images, cluster workers)
 seqlstm.metrics    forecast scores (RMSE, MAE, NSE, KGE, skill, CRPS, coverage) and scorers
+seqlstm.model_selection
+                   RollingOrigin splitter and along_time: scikit-learn searches along time
 seqlstm.inspect    gate/state traces and gradient flow over lags, as xarray
 seqlstm.testing    hypothesis strategies and the numerical-stability battery (needs hypothesis)
 """

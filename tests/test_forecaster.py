@@ -194,6 +194,38 @@ def test_grid_search_and_clone():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_score_on_a_fold_scores_the_forecasts_valid_in_it():
+    """score(fold) of a record wrapped along time: every forecast (each lead) whose valid time
+    lies in the fold, issued with the steps before the fold as inputs; no forecast valid before
+    the fold is scored, and nothing after it is read."""
+    from seqlstm.model_selection import along_time
+
+    y = _sine(100)
+    model = LSTMForecaster(lookback=8, horizon=3, **FAST).fit(y[:70])
+    fold = along_time(y)[75:90]
+    mean = model.predict(y[:90])                  # (issue, lead); issue times 7 .. 89
+    truth, pred, last = [], [], []
+    for i, issue in enumerate(range(7, 90)):
+        for lead in (1, 2, 3):
+            if 75 <= issue + lead < 90:
+                truth.append(y[issue + lead])
+                pred.append(mean[i, lead - 1])
+                last.append(y[issue])
+    truth, pred, last = map(np.array, (truth, pred, last))
+    assert truth.size == 15 * 3
+    skill = 1 - np.sum((pred - truth) ** 2) / np.sum((last - truth) ** 2)
+    assert model.score(fold) == pytest.approx(skill, rel=1e-12)
+    # the steps after the fold are not read: another future gives the same score
+    changed = y.copy()
+    changed[90:] = 100.0
+    assert model.score(along_time(changed)[75:90]) == model.score(fold)
+    # the fold's steps alone are a shorter record: fewer forecasts, issued inside it only
+    assert model.score(y[75:90]) != model.score(fold)
+    # a fold at the record's start has no history: the record cut there, scored as a record
+    assert model.score(along_time(y)[:30]) == model.score(y[:30])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_gaussian_std_in_the_data_units():
     """The forecast standard deviation is in the data's units: a record 10 * y + 3 gives the
     same standardized problem, so the same training up to rounding, and forecasts 10 * m + 3

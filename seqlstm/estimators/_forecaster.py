@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 from .._threads import numba_threads
 from ..data.records import future_times, select_columns, to_records
 from ..io import ModelFile
+from ..model_selection import AlongTime
 from ..network import RecurrentNetwork
 from ..training import (
     TrainingState,
@@ -168,7 +169,18 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
 
     # ------------------------------------------------------------------ data
     def _records(self, data, arg="data"):
+        if isinstance(data, AlongTime):   # a fold of a search: its own steps
+            data = self._fold_data(data, data.start, data.stop, arg)
         return to_records(data, time_dim=self.time_dim, feature_dim=self.feature_dim, arg=arg)
+
+    def _fold_data(self, fold, first, stop, arg="data"):
+        """The user's data of a :class:`~seqlstm.model_selection.AlongTime` fold cut to the
+        record's steps ``[first, stop)``, once its time dim is checked to be ours."""
+        if isinstance(fold.data, (xr.Dataset, xr.DataArray)) and fold.time_dim != self.time_dim:
+            raise ValueError(f"{arg}: expected a record wrapped along the forecaster's time_dim "
+                             f"{self.time_dim!r}; found along_time(..., "
+                             f"time_dim={fold.time_dim!r}).")
+        return fold.cut(first, stop)
 
     def _columns(self, names):
         """Target, past-covariate and future-covariate columns of `names` from the params."""
@@ -526,7 +538,12 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
 
         Parameters
         ----------
-        data : ndarray, DataArray or Dataset
+        data : ndarray, DataArray, Dataset or AlongTime
+            A fold of :func:`seqlstm.model_selection.along_time` (a test fold of a search)
+            scores exactly the forecasts whose valid time lies in the fold, every lead, with
+            the ``lookback + horizon - 1`` steps before it read as inputs, never scored (or,
+            for ``along_time(..., issue="origin")``, the forecasts issued at the step before
+            the fold for each of its steps).
         y : None
             Unused.
 
@@ -536,10 +553,78 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         """
         from ..metrics import skill
 
+        truth, mean, last = self._scored(data)
+        return float(skill(truth, mean, last))
+
+    def _score_arrays(self, X, y=None):
+        """The observations and forecasts :meth:`score` scores, for seqlstm's scorers
+        (:func:`seqlstm.metrics.get_scorer`): ``(forecast, lead, target)`` arrays, a row per
+        (series, issue time), NaN where nothing is scored, and ``per_step=True`` (the leads
+        pooled like time steps)."""
+        if y is not None:
+            raise ValueError("y: expected None (the forecaster takes its targets from data, "
+                             f"see target=...); found {type(y).__name__}.")
+        truth, mean, _ = self._scored(X)
+        shape = (-1,) + truth.shape[2:]
+        return truth.reshape(shape), mean.reshape(shape), True
+
+    def _scored(self, data):
+        """Observations, forecast means and persistence of every forecast scored on `data`.
+
+        On a record: every issued forecast.  On an :class:`AlongTime` fold: the record is cut
+        to the ``lookback + horizon - 1`` steps before the fold (fewer at the record's start)
+        and the fold's steps; observations whose valid time is before the fold are set to NaN,
+        so only the forecasts valid in the fold count (however long the lookback).  On a fold
+        with ``issue="origin"``: see :meth:`_scored_from_origin`.
+
+        Returns
+        -------
+        truth, mean, last : ndarray, shape (n_series, n_issue, horizon, n_targets)
+            NaN where a forecast is not scored (no observation, not issued, outside the fold).
+        """
+        first = 0   # the position of the first scored valid time in the record read
+        if isinstance(data, AlongTime):
+            check_is_fitted(self)
+            if data.issue == "origin":
+                return self._scored_from_origin(data)
+            lo = max(0, data.start - (self.lookback + self.horizon - 1))
+            first = data.start - lo
+            data = self._fold_data(data, lo, data.stop)
         rec = self._records(data)
         mean, _ = self._issued(rec)
         truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback, self.horizon)
-        return float(skill(truth, mean, np.broadcast_to(last, truth.shape)))
+        if first:
+            valid = (np.arange(self.lookback - 1, rec.n_time)[:, None]
+                     + np.arange(1, self.horizon + 1)[None, :])
+            truth = np.where((valid >= first)[None, :, :, None], truth, np.nan)
+        return truth, mean, np.broadcast_to(last, truth.shape)
+
+    def _scored_from_origin(self, fold):
+        """Observations, forecasts and persistence of the forecasts issued at a fold's origin
+        (the step before it) for each of its steps: :meth:`forecast` from the ``lookback``
+        steps before the fold, with the fold's own future covariates.
+
+        Returns
+        -------
+        truth, mean, last : ndarray, shape (n_series, 1, n_steps, n_targets)
+        """
+        L = self.lookback
+        if fold.start < L:
+            raise ValueError(
+                f"data: expected lookback = {L} steps before a fold scored from its origin "
+                f"(issue='origin'); found a fold starting at step {fold.start}.")
+        tc, _, fc = self._cols
+        past = self._fold_data(fold, fold.start - L, fold.start)
+        ahead = self._records(self._fold_data(fold, fold.start, fold.stop))
+        out = self.forecast(past, len(fold),
+                            future_covariates=ahead.values[:, :, fc] if len(fc) else None)
+        out = out[0] if isinstance(out, tuple) else out
+        out = out["mean"] if isinstance(out, xr.Dataset) else out
+        shape = (ahead.n_series, 1, len(fold), len(tc))
+        mean = np.asarray(out, dtype=np.float64).reshape(shape)
+        truth = ahead.values[:, None][..., tc]
+        last = self._records(past).values[:, None, -1:][..., tc]
+        return truth, mean, np.broadcast_to(last, shape)
 
     # ------------------------------------------------------------------ labels
     def _wrap(self, rec, mean, std, lead):
