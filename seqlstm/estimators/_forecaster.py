@@ -511,6 +511,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             of a later block is conditional on the earlier blocks' means; with "quantile", the
             quantiles of a later block are conditional on the earlier blocks' medians.
         """
+        check_is_fitted(self)
         rec = self._records(data)
         center, std = self._recursive(rec, steps, future_covariates)
         return self._wrap(rec, center, std, lead=False)
