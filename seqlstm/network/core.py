@@ -353,11 +353,14 @@ class RecurrentNetwork:
             ``"cross_entropy"``), scored on the output of ``forward_last``; or one per step,
             ``(sample, time, n_targets)`` (``(sample, time)`` for ``"cross_entropy"``), scored
             on ``forward``.  NaN marks a missing target.
-        loss : {"mse", "gaussian", "cross_entropy"}
-            Weighted means over observed targets: squared error; Gaussian negative
-            log-likelihood with the head giving means then raw variances
-            (``var = softplus(raw) + MIN_VARIANCE``, 1e-6); softmax cross-entropy on the head's
-            logits.
+        loss : {"mse", "mae", "gaussian", "quantile", "cross_entropy"} or QuantileLoss
+            Weighted means over observed targets: squared error; absolute error; Gaussian
+            negative log-likelihood with the head giving means then raw variances
+            (``var = softplus(raw) + MIN_VARIANCE``, 1e-6); the pinball loss averaged over
+            quantile levels (:class:`~seqlstm.network.objective.QuantileLoss`; "quantile"
+            alone: levels 0.1, 0.5, 0.9), the head giving one block of raw outputs per level
+            made non-crossing (``q_0 = raw_0``, ``q_k = q_{k-1} + softplus(raw_k)``); softmax
+            cross-entropy on the head's logits.
         lengths : array of int, optional
         tbptt : None, int or (k1, k2)
         sample_weight : array of float, shape (sample,), optional
@@ -375,8 +378,7 @@ class RecurrentNetwork:
         loss : float
         flat_grad : ndarray, shape (n_params,)
         """
-        if loss not in objective.LOSSES:
-            raise ValueError(f"loss must be one of {objective.LOSSES}, got {loss!r}")
+        objective.resolve_loss(loss)
         if self.output_size is None:
             raise ValueError("loss_and_grad needs a network with a head (output_size)")
         tbptt = parse_tbptt(tbptt)
@@ -427,8 +429,7 @@ class RecurrentNetwork:
         -------
         float
         """
-        if loss not in objective.LOSSES:
-            raise ValueError(f"loss must be one of {objective.LOSSES}, got {loss!r}")
+        objective.resolve_loss(loss)
         _, _, mask = self._prepare(X, lengths)
         T, B = mask.shape
         y, per_step = objective.check_targets(y, loss, B, T, self.output_size)
