@@ -100,15 +100,15 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    mean_ : ndarray of shape (n_features_in_,)
+    mean_ : ndarray of shape (`n_features_in_`,)
         Mean of each feature (0 for a feature without any valid value).  Computed even when
         ``with_mean=False`` (then not applied).
-    scale_ : ndarray of shape (n_features_in_,) or None
+    scale_ : ndarray of shape (`n_features_in_`,) or None
         Standard deviation of each feature, with 0 (constant feature) or no valid value replaced
         by 1.  None when ``with_std=False``.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of str of shape (n_features_in_,)
+    feature_names_in_ : ndarray of str of shape (`n_features_in_`,)
         Feature names seen during fit (feature coordinate of a DataArray, variables of a Dataset,
         columns of a DataFrame).  Defined only when the input had names.
 

@@ -218,14 +218,14 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Why the last fit stopped: "schedule_end" ("cosine" ran its planned epochs),
         "max_iter", "converged" (training loss), "early_stopping" (validation), "diverged",
         "interrupted", or "epochs" (``partial_fit``, or a warm start that ran its epochs).
-    x_mean_, x_scale_ : ndarray of shape (n_features_in_,) or None
+    x_mean_, x_scale_ : ndarray of shape (`n_features_in_`,) or None
         Input scaling statistics (None without `standardize`).
     frame_stride_ : int
         The frame stride the network reads the sequences with (`frame_stride` resolved).
     chrono_t_max_ : int or None
         The chrono ``T_max`` the network was initialised with (`chrono_t_max` resolved; None:
         no chrono initialisation).
-    y_mean_, y_scale_ : ndarray of shape (n_outputs_,) or None
+    y_mean_, y_scale_ : ndarray of shape (`n_outputs_`,) or None
         Target scaling statistics (None without `standardize`).
 
     Examples

@@ -38,23 +38,21 @@ class RecurrentNetwork:
     hidden_size : int
         Number of hidden units per layer and direction.
     num_layers : int, default 1
+        Number of stacked layers; layer k > 0 reads the previous layer's outputs.
     cell : {"lstm", "peephole", "cifg", "gru", "rnn"}, default "lstm"
+        The cell of every layer (``seqlstm.cells`` lists their gates).
     bidirectional : bool, default False
+        Whether each layer also runs backward in time (outputs of both directions side by side).
     output_size : int or None, default None
         Size of a linear head applied to the outputs (``head_weight``, ``head_bias``).
     dtype : {"float32", "float64"}, default "float32"
+        The compute dtype of the parameters and every kernel.
     random_state : None, int or numpy Generator
-        Seed of the initialisation (see below).
+        Seed of the initialisation (see the notes).
     readout : {"last", "last+mean"}, default "last"
         The per-sequence summary read by :meth:`forward_last` and by per-sequence targets:
         the top layer's final states, or those and the mean of its outputs over each
         sequence's valid steps side by side (the head then reads twice as many features).
-
-    Notes on the initialisation
-    ---------------------------
-    Seed of the initialisation: Glorot-uniform input weights and orthogonal recurrent
-        weights per gate block, zero biases except forget-gate bias 1 (for ``"cifg"``, whose
-        forget gate is ``1 - i``, the input-gate bias is -1), zero peepholes.
 
     Attributes
     ----------
@@ -65,6 +63,10 @@ class RecurrentNetwork:
 
     Notes
     -----
+    Initialisation: Glorot-uniform input weights and orthogonal recurrent weights per gate
+    block, zero biases except forget-gate bias 1 (for ``"cifg"``, whose forget gate is
+    ``1 - i``, the input-gate bias is -1), zero peepholes.
+
     Inputs ``X`` are ``(sample, time, feature)``.  A sequence shorter than ``T`` is given by
     ``lengths`` or by NaN padding at its end (a step whose features are all NaN); padded steps
     leave the state unchanged, produce NaN outputs and receive no gradient.
