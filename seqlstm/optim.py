@@ -74,7 +74,15 @@ class _Optimizer:
         self.clip_norm = clip_norm
 
     def update_params(self, params, grads):
-        """Update ``params`` in place from ``grads`` (1-D arrays of one size and dtype)."""
+        """Update `params` in place from `grads`.
+
+        Parameters
+        ----------
+        params : ndarray, 1-D
+            The flat parameter vector, updated in place.
+        grads : ndarray, 1-D
+            Its gradient, of the same size and dtype.
+        """
         if params.shape != grads.shape or params.ndim != 1:
             raise ValueError(f"params and grads must be 1-D of one shape, got {params.shape} "
                              f"and {grads.shape}")

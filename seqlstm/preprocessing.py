@@ -114,8 +114,8 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     See Also
     --------
-    sklearn.preprocessing.StandardScaler : the same for 2-D data.
-    nan_mean_std : the statistics alone.
+    sklearn.preprocessing.StandardScaler : The same for 2-D data.
+    nan_mean_std : The statistics alone.
 
     Notes
     -----
@@ -157,7 +157,8 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        self : SequenceScaler
+        SequenceScaler
+            The fitted estimator.
             The fitted scaler.
         """
         data = self._validate(X, reset=True)

@@ -360,6 +360,11 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         """Hidden states, cell states and gate activations of the fitted network on ``X``,
         with saturation fractions; see :func:`seqlstm.inspect.inspect`.
 
+        Parameters
+        ----------
+        X : array-like or xarray.DataArray, shape (sample, time, feature)
+            Sequences read as the model reads them in ``predict``.
+
         Returns
         -------
         xarray.Dataset
@@ -373,6 +378,11 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         layer's hidden state, by lag before the last step; see
         :func:`seqlstm.inspect.gradient_flow` (which also takes targets, in the network's
         standardized units).
+
+        Parameters
+        ----------
+        X : array-like or xarray.DataArray, shape (sample, time, feature)
+            Sequences read as the model reads them in ``predict``.
 
         Returns
         -------

@@ -401,7 +401,8 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
 
         Returns
         -------
-        self : LSTMRegressor
+        LSTMRegressor
+            The fitted estimator.
         """
         return self._fit(X, y, incremental=False, sample_weight=sample_weight,
                          validation_data=validation_data)
@@ -414,12 +415,17 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
 
         Parameters
         ----------
-        X, y, sample_weight
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+            Sequences, as in :meth:`fit`.
+        y : array-like, DataArray or Dataset
+            Targets, as in :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), optional
             As in :meth:`fit`.
 
         Returns
         -------
-        self : LSTMRegressor
+        LSTMRegressor
+            The fitted estimator.
         """
         return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 

@@ -114,10 +114,12 @@ def gaussian_interval(mean, std, coverage=0.8):
 
     Returns
     -------
-    lower, upper : ndarray or DataArray
-        ``mean -/+ z * std`` with ``z`` the ``(1 + coverage) / 2`` quantile of the standard
-        normal distribution (1.2816 for 0.8), i.e. the ``(1 - coverage) / 2`` and
-        ``(1 + coverage) / 2`` quantiles of the forecast.
+    lower : ndarray or DataArray
+        ``mean - z * std`` with ``z`` the ``(1 + coverage) / 2`` quantile of the standard
+        normal distribution (1.2816 for 0.8), i.e. the ``(1 - coverage) / 2`` quantile of the
+        forecast.
+    upper : ndarray or DataArray
+        ``mean + z * std``, the ``(1 + coverage) / 2`` quantile of the forecast.
     """
     z = ndtri(0.5 + 0.5 * _check_coverage(coverage))
     _check_std(std)

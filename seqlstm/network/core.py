@@ -99,8 +99,16 @@ class RecurrentNetwork:
         self.init_params(random_state)
 
     def config(self):
-        """The constructor arguments, as a dict of plain Python values (the parameters
-        excluded; see :meth:`from_config`)."""
+        """Return the constructor arguments as a dict of plain Python values.
+
+        The parameters are excluded; :meth:`from_config` builds the network again.
+
+        Returns
+        -------
+        dict
+            ``input_size``, ``hidden_size``, ``num_layers``, ``cell``, ``bidirectional``,
+            ``output_size``, ``dtype`` and ``readout``.
+        """
         return {"input_size": int(self.input_size), "hidden_size": int(self.hidden_size),
                 "num_layers": int(self.num_layers), "cell": str(self.cell),
                 "bidirectional": bool(self.bidirectional),
@@ -109,8 +117,19 @@ class RecurrentNetwork:
 
     @classmethod
     def from_config(cls, config, params=None):
-        """A network built from :meth:`config`'s dict (other keys ignored), with the flat
-        parameters ``params`` when given (else initialised from ``random_state=0``)."""
+        """Build a network from :meth:`config`'s dict.
+
+        Parameters
+        ----------
+        config : dict
+            The constructor arguments (other keys are ignored).
+        params : array-like, optional
+            The flat parameter vector; default: initialised from ``random_state=0``.
+
+        Returns
+        -------
+        RecurrentNetwork
+        """
         net = cls(**{k: config[k] for k in _CONFIG_KEYS if k in config}, random_state=0)
         if params is not None:
             net.set_flat(np.asarray(params, dtype=net.dtype))
@@ -169,19 +188,45 @@ class RecurrentNetwork:
         return OrderedDict(self._views)
 
     def init_params(self, random_state=None):
-        """(Re)initialise every parameter in place; see the class docstring for the scheme."""
+        """(Re)initialise every parameter in place; the notes of the class give the scheme.
+
+        Parameters
+        ----------
+        random_state : None, int or numpy Generator
+            Seed of the initialisation.
+
+        Returns
+        -------
+        RecurrentNetwork
+            The network itself.
+        """
         values = layout.initial_values(self.shapes, self.cell, self.hidden_size, random_state)
         for name, view in self._views.items():
             view[...] = values[name]
         return self
 
     def get_flat(self):
-        """A copy of the flat parameter vector."""
+        """Return a copy of the flat parameter vector.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+        """
         return self.params.copy()
 
     def set_flat(self, values):
-        """Copy ``values`` into the flat parameter vector (shape checked; cast to the
-        network's dtype)."""
+        """Copy `values` into the flat parameter vector.
+
+        Parameters
+        ----------
+        values : array-like of shape (n_params,)
+            The new parameters (cast to the network's dtype; the shape is checked).
+
+        Returns
+        -------
+        RecurrentNetwork
+            The network itself.
+        """
         values = np.asarray(values)
         if values.shape != self.params.shape:
             raise ValueError(f"values must have shape {self.params.shape}, got {values.shape}")
@@ -189,7 +234,18 @@ class RecurrentNetwork:
         return self
 
     def flatten_grads(self, grads):
-        """Pack a dict of gradients keyed like the parameters into one flat vector."""
+        """Pack a dict of gradients keyed like the parameters into one flat vector.
+
+        Parameters
+        ----------
+        grads : dict of str -> ndarray
+            Gradients keyed by parameter name, shaped like the parameters.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            In the flat vector's order.
+        """
         return np.concatenate([np.asarray(grads[n], self.dtype).ravel() for n in self.shapes])
 
     # ------------------------------------------------------------------ plumbing
@@ -279,9 +335,17 @@ class RecurrentNetwork:
         (bidirectional) the reverse direction's state after reading the whole sequence, through
         the head when there is one.
 
+        Parameters
+        ----------
+        X : array-like, shape (sample, time, feature)
+            NaN steps at the end of a sequence are padding (unless ``lengths`` is given).
+        lengths : array-like of int, shape (sample,), optional
+            Valid steps of each sequence (default: read from the NaN padding).
+
         Returns
         -------
         ndarray, shape (sample, hidden_size * directions) or (sample, output_size)
+            Twice the width without a head when ``readout="last+mean"``.
         """
         x, lengths, _ = self._prepare(X, lengths, mask=False)
         B = x.shape[1]
@@ -422,12 +486,21 @@ class RecurrentNetwork:
 
         Parameters
         ----------
-        X, y, loss, lengths, sample_weight
+        X : array-like, shape (sample, time, feature)
+            As in :meth:`loss_and_grad`.
+        y : array-like
+            As in :meth:`loss_and_grad`.
+        loss : str, default "mse"
+            As in :meth:`loss_and_grad`.
+        lengths : array-like of int, shape (sample,), optional
+            As in :meth:`loss_and_grad`.
+        sample_weight : array-like, shape (sample,), optional
             As in :meth:`loss_and_grad`.
 
         Returns
         -------
         float
+            The sum of the sample weights over the scored targets.
         """
         if loss not in objective.LOSSES:
             raise ValueError(f"loss must be one of {objective.LOSSES}, got {loss!r}")
@@ -438,13 +511,41 @@ class RecurrentNetwork:
         return float(objective.scored_targets(y, per_step, w, mask)[1])
 
     def loss(self, X, y, loss="mse", lengths=None, sample_weight=None, initial_state=None):
-        """The loss alone (no gradient); see ``loss_and_grad``."""
+        """Return the loss alone (no gradient).
+
+        Parameters
+        ----------
+        X : array-like, shape (sample, time, feature)
+            As in :meth:`loss_and_grad`.
+        y : array-like
+            As in :meth:`loss_and_grad`.
+        loss : str, default "mse"
+            As in :meth:`loss_and_grad`.
+        lengths : array-like of int, shape (sample,), optional
+            As in :meth:`loss_and_grad`.
+        sample_weight : array-like, shape (sample,), optional
+            As in :meth:`loss_and_grad`.
+        initial_state : ndarray or tuple of ndarray, optional
+            As in :meth:`loss_and_grad`.
+
+        Returns
+        -------
+        float
+            The loss :meth:`loss_and_grad` returns with its gradient.
+        """
         value, _ = self.loss_and_grad(X, y, loss=loss, lengths=lengths,
                                       sample_weight=sample_weight, initial_state=initial_state)
         return value
 
     def trace(self, X, lengths=None):
         """Internal activity of every layer and direction, for inspection.
+
+        Parameters
+        ----------
+        X : array-like, shape (sample, time, feature)
+            NaN steps at the end of a sequence are padding (unless ``lengths`` is given).
+        lengths : array-like of int, shape (sample,), optional
+            Valid steps of each sequence (default: read from the NaN padding).
 
         Returns
         -------
@@ -467,7 +568,11 @@ class RecurrentNetwork:
         Parameters
         ----------
         X : array-like, shape (sample, time, feature)
+            NaN steps at the end of a sequence are padding (unless ``lengths`` is given).
         grad_outputs : array-like, shape like ``forward(X)``
+            The gradient of the scalar with respect to the outputs.
+        lengths : array-like of int, shape (sample,), optional
+            Valid steps of each sequence (default: read from the NaN padding).
 
         Returns
         -------
@@ -511,8 +616,14 @@ class RecurrentNetwork:
         return torch_interop.from_torch(cls, module)
 
     def to_torch_state_dict(self):
-        """The recurrent weights as a PyTorch ``state_dict`` (OrderedDict of tensors) for
-        ``nn.LSTM``/``GRU``/``RNN`` with the same sizes (head excluded)."""
+        """Return the recurrent weights as a PyTorch ``state_dict``.
+
+        Returns
+        -------
+        OrderedDict of str -> torch.Tensor
+            For an ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN`` with the same sizes (the head is
+            excluded).
+        """
         return torch_interop.to_torch_state_dict(self.cell, self._views)
 
     def __repr__(self):

@@ -197,11 +197,20 @@ def _grad_outputs(net, X, rng):
 
 # --------------------------------------------------------------------------- properties
 def finite_outputs(model, X, random_state=None):
-    """Outputs and gradients are finite on valid steps, however large the inputs.
+    """Check that outputs and gradients are finite on valid steps, however large the inputs.
 
     Runs ``forward``, ``forward_last`` and ``vjp`` (random output gradient).  The battery
     draws inputs up to :data:`~seqlstm.testing.strategies.MAX_MAGNITUDE` of the dtype (1e6 in
     float32, 1e100 in float64).
+
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
 
     Returns
     -------
@@ -234,6 +243,13 @@ def bounded_hidden_state(model, X):
     """Every hidden state satisfies ``|h| <= 1`` (all cells: lstm-type ``o * tanh(c)``,
     GRU's convex combination, RNN's tanh).
 
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+
     Returns
     -------
     ok : bool
@@ -253,6 +269,13 @@ def bounded_hidden_state(model, X):
 def bounded_gates(model, X):
     """Sigmoid gates lie in [0, 1] and tanh-type activations (LSTM candidate ``g``, GRU
     candidate ``n``, the RNN's state) in [-1, 1].
+
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
 
     Returns
     -------
@@ -283,16 +306,23 @@ def cell_state_growth(model, X):
     number of steps the direction has processed (``c`` starts at 0 and each step adds
     ``i * g`` with ``|i * g| <= 1`` to ``f * c`` with ``0 <= f <= 1``).
 
-    Raises
-    ------
-    NotApplicable
-        For cells without a cell state (gru, rnn).
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
 
     Returns
     -------
     ok : bool
     worst : float
         Largest ``|c_t| / n_t`` seen (the property holds when it is at most 1).
+
+    Raises
+    ------
+    NotApplicable
+        For cells without a cell state (gru, rnn).
     """
     net = get_network(model)
     if not net.has_cell_state:
@@ -322,6 +352,19 @@ def gradient_finite_differences(model, X, random_state=None, n_checks=12, eps=1e
     parameters and ``n_checks`` random valid input entries are compared with
     ``(L(p + eps) - L(p - eps)) / (2 eps)``.  Use well-scaled inputs (the battery uses
     ``|x| <= 2``): finite differences are meaningless where the activations saturate.
+
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
+    n_checks : int, default 12
+        Number of parameters and of input entries compared.
+    eps : float, default 1e-6
+        Step of the central differences.
 
     Returns
     -------
@@ -377,6 +420,15 @@ def tbptt_equals_full(model, X, random_state=None):
     networks also TBPTT(k1, k2) with ``k1 < T <= k2`` (several windows, each going back to
     step 0, whose summed gradients are the full gradient exactly in exact arithmetic).
 
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
+
     Returns
     -------
     ok : bool
@@ -404,6 +456,15 @@ def tbptt_equals_full(model, X, random_state=None):
 def permutation_equivariance(model, X, random_state=None):
     """Permuting the samples permutes the outputs (and the input gradients).
 
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
+
     Returns
     -------
     ok : bool
@@ -426,6 +487,13 @@ def permutation_equivariance(model, X, random_state=None):
 
 def batch_consistency(model, X):
     """Running one sample at a time gives the batch's outputs.
+
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
 
     Returns
     -------
@@ -451,16 +519,25 @@ def causality(model, X, random_state=None):
     The inputs after a random step ``t0`` are replaced by random values and the outputs up to
     ``t0`` compared.
 
-    Raises
-    ------
-    NotApplicable
-        For bidirectional networks.
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
 
     Returns
     -------
     ok : bool
     worst : float
         Largest change of an output at or before ``t0``, relative to ``max(1, max |output|)``.
+
+    Raises
+    ------
+    NotApplicable
+        For bidirectional networks.
     """
     net = get_network(model)
     if net.bidirectional:
@@ -488,6 +565,15 @@ def padding_invariance(model, X, random_state=None):
     Three comparisons: extra NaN steps appended to every sequence; every sequence run alone
     trimmed to its own length (no padding at all); and the input gradients of the padded
     version.  Padded steps must give NaN outputs.
+
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
 
     Returns
     -------
@@ -525,12 +611,16 @@ def padding_invariance(model, X, random_state=None):
 
 
 def dtype_agreement(model, X, tol=DTYPE_AGREEMENT_TOL):
-    """float32 agrees with float64 (same parameters) within a stated tolerance.
+    """Check that float32 agrees with float64 (same parameters) within a stated tolerance.
 
     Use well-scaled inputs (the battery uses ``|x| <= 2``).
 
     Parameters
     ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
     tol : float, default :data:`DTYPE_AGREEMENT_TOL` (1e-4)
         Largest allowed absolute difference of the outputs, relative to
         ``max(1, max |float64 output|)``.
@@ -557,16 +647,25 @@ def thread_agreement(model, X, random_state=None):
     copy of the network (the split is cached per network and batch size, so a fresh copy
     computes its own).
 
-    Raises
-    ------
-    NotApplicable
-        On a single-core machine (a batch is never split there).
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
 
     Returns
     -------
     ok : bool
     worst : float
         Largest absolute difference (the property needs exactly 0).
+
+    Raises
+    ------
+    NotApplicable
+        On a single-core machine (a batch is never split there).
     """
     if _threads.MAX_UNITS < 2:
         raise NotApplicable("single-core machine: batches are never split over threads")
@@ -600,6 +699,20 @@ def refit_determinism(model, X, y=None, random_state=0, max_iter=2):
     fitted with ``random_state`` (and ``max_iter`` capped at ``max_iter`` when the estimator
     has that parameter) on ``(X, y)`` give identical ``network_.params`` and predictions; ``y``
     defaults to the fitted estimator's own predictions on ``X``.
+
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or the fitted estimator itself (fitted, predicted and saved).
+    X : array-like of shape (n_samples, n_time, n_features)
+        Input sequences as the estimator takes them (as the network reads them for a
+        bare network), NaN-padded at the end.
+    y : array-like, optional
+        Targets of the two fits; default: the fitted estimator's own predictions on ``X``.
+    random_state : int, default 0
+        Seed of the property's random choices.
+    max_iter : int, default 2
+        Cap on the estimator's ``max_iter`` for the two fits.
 
     Returns
     -------
@@ -646,13 +759,13 @@ def save_load_roundtrip(model, X, loader=None):
 
     Parameters
     ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or the fitted estimator itself (fitted, predicted and saved).
+    X : array-like of shape (n_samples, n_time, n_features)
+        Input sequences as the estimator takes them (as the network reads them for a
+        bare network), NaN-padded at the end.
     loader : callable, optional
         Function ``path -> estimator``; default :func:`seqlstm.load`.
-
-    Raises
-    ------
-    NotApplicable
-        For a bare network (only estimators are saved).
 
     Returns
     -------
@@ -660,6 +773,11 @@ def save_load_roundtrip(model, X, loader=None):
     worst : float
         Largest absolute difference of ``network_.params`` and predictions (the property needs
         exactly 0; inf for a changed dtype or shape).
+
+    Raises
+    ------
+    NotApplicable
+        For a bare network (only estimators are saved).
     """
     if not hasattr(model, "save"):
         raise NotApplicable("only estimators with save() are saved")

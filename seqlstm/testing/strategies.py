@@ -43,7 +43,7 @@ def _as_strategy(value):
 def padded_sequences(draw, n_samples=st.integers(1, 4), n_time=st.integers(1, 8),
                      n_features=st.integers(1, 3), max_magnitude=None, dtype="float64",
                      min_length=1, pad=True):
-    """Sequences with NaN padding, returned with their lengths.
+    """Draw sequences with NaN padding, returned with their lengths.
 
     Parameters
     ----------
@@ -89,10 +89,24 @@ def padded_sequences(draw, n_samples=st.integers(1, 4), n_time=st.integers(1, 8)
 
 def sequences(n_samples=st.integers(1, 4), n_time=st.integers(1, 8), n_features=st.integers(1, 3),
               max_magnitude=None, dtype="float64", min_length=1, pad=True):
-    """Arrays ``(sample, time, feature)`` with NaN padding at the end of each sequence.
+    """Draw arrays ``(sample, time, feature)`` with NaN padding at the end of each sequence.
 
-    Same parameters as :func:`padded_sequences`, whose arrays it returns without the lengths
-    (a step of all-NaN features at the end of a sequence is padding).
+    The arrays of :func:`padded_sequences` without the lengths (a step of all-NaN features at
+    the end of a sequence is padding).
+
+    Parameters
+    ----------
+    n_samples, n_time, n_features : int or SearchStrategy of int
+        Shape of the array ``(sample, time, feature)``.
+    max_magnitude : float, SearchStrategy of float or None
+        Largest ``|x|``; default :data:`MAX_MAGNITUDE` of the dtype.
+    dtype : {"float32", "float64"}, default "float64"
+        Element dtype of the returned array.
+    min_length : int, default 1
+        Smallest valid length of a sequence (0 allows sequences that are all padding).
+    pad : bool, default True
+        Draw a random valid length for every sequence; when False every sequence has length
+        ``n_time``.
 
     Returns
     -------
@@ -241,7 +255,15 @@ def build_network(config, cls=RecurrentNetwork):
 
 
 def networks(cls=RecurrentNetwork, **kwargs):
-    """Random small networks: :func:`network_configs` (same keyword arguments) built.
+    """Draw random small networks: :func:`network_configs` built.
+
+    The first argument, ``cls`` (default :class:`~seqlstm.RecurrentNetwork`), is the network
+    class to build (a subclass with the same constructor works).
+
+    Parameters
+    ----------
+    **kwargs
+        Keyword arguments of :func:`network_configs`.
 
     Returns
     -------
