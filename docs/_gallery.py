@@ -12,8 +12,20 @@ CLASSIC_DATA = pathlib.Path(os.environ.get("SEQLSTM_CLASSIC_DATA",
 HAVE_CLASSIC_DATA = (CLASSIC_DATA / "Airline.csv").exists()
 
 
+#: The command-line arguments of each gallery script: the tiny ``--quick`` size unless listed
+#: here.  gradient_flow's quick run is too short for its figure to show anything (the RNN's
+#: curve lies above the LSTM's there); 300 steps at length 40 show the RNN's gradient fall off
+#: (the LSTM's about 100 times higher at lag 40) in seconds.  forecast_dataarray's full size
+#: is a few seconds.
+ARGV = {
+    "gradient_flow.py": ["--steps", "300", "--length", "40"],
+    "forecast_dataarray.py": [],
+    "forecast_classic.py": ["--quick", "--data", str(CLASSIC_DATA)],
+}
+
+
 def reset_argv(gallery_conf, script_vars):
-    """Return the command-line arguments of a gallery script: its ``--quick`` size.
+    """Return the command-line arguments of a gallery script (:data:`ARGV`, else ``--quick``).
 
     Parameters
     ----------
@@ -27,7 +39,4 @@ def reset_argv(gallery_conf, script_vars):
     list of str
         ``sys.argv[1:]`` for the script.
     """
-    argv = ["--quick"]
-    if script_vars["src_file"].endswith("forecast_classic.py"):
-        argv += ["--data", str(CLASSIC_DATA)]
-    return argv
+    return list(ARGV.get(pathlib.Path(script_vars["src_file"]).name, ["--quick"]))

@@ -1,19 +1,24 @@
 """Sphinx configuration of the seqlstm documentation.
 
 Build with ``make -C docs html`` or ``sphinx-build -W -b html docs docs/_build/html`` (warnings
-are errors).  The gallery runs every script of ``examples/`` at its ``--quick`` size (the
-``reset_argv`` below), so the whole build stays within minutes on two cores; run a script by hand
+are errors).  The gallery runs the scripts of ``examples/`` at small sizes (mostly their ``--quick`` flag;
+``_gallery.ARGV``), so the whole build stays within minutes on two cores; run a script by hand
 for its full size.
 """
 
-import os
 import pathlib
 import sys
+import warnings
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import seqlstm  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+
+# the gallery's short runs stop at max_iter on purpose: no warning (with a path of the machine
+# that built the pages) in their printed output
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 project = "seqlstm"
 author = "seqlstm developers"
@@ -36,7 +41,6 @@ root_doc = "index"
 
 # -- API reference ----------------------------------------------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"inherited-members": False}
 autodoc_typehints = "none"
 # numpydoc renders the sections; the class pages list their own methods (templates/)
 numpydoc_show_class_members = False
@@ -87,9 +91,15 @@ html_show_sourcelink = False
 
 
 def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
-    """Leave out scikit-learn's metadata-routing methods (``set_fit_request`` ...), which every
-    estimator inherits and whose docstrings point into scikit-learn's own glossary."""
+    """Leave out the members a class inherits from scikit-learn (``get_params``,
+    ``set_fit_request`` ...): their docstrings are scikit-learn's and point into its glossary.
+    The class pages list inherited members (templates/autosummary/class.rst) so that methods
+    defined on seqlstm's own base classes (``inspect``, ``save`` ...) are documented."""
     if name == "get_metadata_routing" or (name.startswith("set_") and name.endswith("_request")):
+        return True
+    target = getattr(obj, "fget", obj)
+    module = getattr(target, "__module__", None) or ""
+    if what == "class" and module.split(".")[0] == "sklearn":
         return True
     return None
 
