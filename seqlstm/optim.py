@@ -96,8 +96,11 @@ class Adam(_Optimizer):
     Parameters
     ----------
     learning_rate : float, default 1e-3
+        Step size.
     beta_1, beta_2 : float, default 0.9, 0.999
+        Decay rates of the first and second moment estimates.
     epsilon : float, default 1e-8
+        Added to the square root of the second moment estimate (numerical stability).
     alpha : float, default 0.0
         L2 penalty: ``alpha * params`` is added to the gradient.
     clip_norm : float or None, default None
@@ -126,10 +129,15 @@ class SGD(_Optimizer):
     Parameters
     ----------
     learning_rate : float, default 1e-3
+        Step size.
     momentum : float, default 0.9
+        Momentum of the velocity (0: plain gradient descent).
     nesterov : bool, default False
+        Whether to use Nesterov's momentum.
     alpha : float, default 0.0
+        L2 penalty: ``alpha * params`` is added to the gradient.
     clip_norm : float or None, default None
+        Gradients are scaled down to this global norm (before the penalty is added).
     """
 
     def __init__(self, learning_rate=1e-3, momentum=0.9, nesterov=False, alpha=0.0,

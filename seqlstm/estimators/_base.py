@@ -399,10 +399,13 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         Parameters
         ----------
         n_steps : int
+            Number of new steps.
         prime : array-like, optional
             Values ``(time, feature)`` (regressor) or labels (classifier) to continue.
         temperature : float, default 1.0
+            >= 0; scales the randomness of the draws; 0 is deterministic.
         random_state : None, int or numpy.random.RandomState
+            Source of the draws.
 
         Returns
         -------

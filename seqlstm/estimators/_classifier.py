@@ -305,8 +305,11 @@ chrono_t_max_
         Parameters
         ----------
         X : array-like, list of 2-D arrays, DataArray or Dataset
+            Sequences, as in :meth:`fit`.
         y : array-like or DataArray
+            True labels, as in :meth:`fit`.
         sample_weight : array-like of shape (n_samples,), optional
+            Weight of each sample.
 
         Returns
         -------

@@ -105,6 +105,8 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         ``validation_data`` given to :meth:`fit`, else `validation_fraction` of the samples
         held out as `validation_split` says.
     validation_fraction : float in (0, 1), default 0.1
+        Share of the samples held out for validation with `early_stopping` (and no
+        ``validation_data``).
     validation_split : {"random", "time"}, default "random"
         How `validation_fraction` is held out: "random" (seeded by `random_state`), or "time"
         for windows cut in order from one record: the LAST ``n_val =
@@ -525,7 +527,9 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Parameters
         ----------
         X : array-like, list of 2-D arrays, DataArray or Dataset
+            Sequences, as in :meth:`fit`.
         y : array-like, DataArray or Dataset
+            True targets, as in :meth:`fit`.
         sample_weight : array-like of shape (n_samples,), optional
             Weight of each sample (with ``return_sequences``, of each of its steps).
 

@@ -285,6 +285,7 @@ class RecurrentNetwork:
         X : array-like, shape (sample, time, feature)
             NaN steps at the end of a sequence are padding (unless ``lengths`` is given).
         lengths : array of int, shape (sample,), optional
+            Valid steps of each sequence (default: read from the NaN padding).
         initial_state : ndarray or tuple of ndarray, optional
             ``h0`` (or ``(h0, c0)`` for LSTM-type cells), each
             ``(num_layers * directions, sample, hidden_size)`` as in PyTorch; zeros by default.
@@ -367,9 +368,11 @@ class RecurrentNetwork:
         Parameters
         ----------
         X : array-like, shape (sample, time, feature)
+            NaN steps at the end of a sequence are padding (unless ``lengths`` is given).
         grad_outputs : array-like, shape like ``forward(X)``
             Gradient with respect to the per-step outputs; ignored at padded steps.
         lengths : array of int, optional
+            Valid steps of each sequence (default: read from the NaN padding).
         tbptt : None, int or (k1, k2)
             Truncated BPTT (Williams & Peng): every ``k1`` steps the errors of the last ``k1``
             steps are propagated back ``k2`` steps, with the state carried over the whole
@@ -414,6 +417,7 @@ class RecurrentNetwork:
         Parameters
         ----------
         X : array-like, shape (sample, time, feature)
+            NaN steps at the end of a sequence are padding (unless ``lengths`` is given).
         y : ndarray
             One target per sequence, ``(sample, n_targets)`` (``(sample,)`` of class indices for
             ``"cross_entropy"``), scored on the output of ``forward_last``; or one per step,
@@ -425,8 +429,11 @@ class RecurrentNetwork:
             (``var = softplus(raw) + MIN_VARIANCE``, 1e-6); softmax cross-entropy on the head's
             logits.
         lengths : array of int, optional
+            Valid steps of each sequence (default: read from the NaN padding).
         tbptt : None, int or (k1, k2)
+            Truncated BPTT as in :meth:`vjp`; ``None`` is full BPTT.
         sample_weight : array of float, shape (sample,), optional
+            Weight of each sequence in the loss's weighted mean (default: all 1).
         dropout : float, default 0.0
             Inverted dropout on the outputs of every layer but the last.
         random_state : None, int or Generator
@@ -608,6 +615,7 @@ class RecurrentNetwork:
         Parameters
         ----------
         module : torch.nn.LSTM, torch.nn.GRU or torch.nn.RNN
+            The PyTorch layer whose weights are copied.
 
         Returns
         -------

@@ -85,6 +85,7 @@ def get_network(model):
     Parameters
     ----------
     model : RecurrentNetwork or estimator with a ``network_`` attribute
+        The network, or the estimator whose network is returned.
 
     Returns
     -------
@@ -116,6 +117,7 @@ def network_like(net, dtype=None, random_state=None, copy_params=True):
     Parameters
     ----------
     net : RecurrentNetwork
+        The network to copy.
     dtype : str, optional
         Compute dtype of the copy (default: ``net``'s).
     random_state : optional

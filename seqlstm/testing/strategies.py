@@ -146,10 +146,13 @@ def labeled_sequences(draw, n_sample_dims=st.integers(1, 2), n_time=st.integers(
     n_sample_dims : int or SearchStrategy of int
         Number of sample dims (each of size 1 to 3); seqlstm stacks several into one.
     n_time, n_features : int or SearchStrategy of int
+        Number of time steps and of features.
     max_magnitude : float or SearchStrategy of float, default 10.0
         Bound of the element magnitudes (see :func:`padded_sequences`).
     dtype : {"float32", "float64"}
+        Element dtype.
     min_length : int, default 1
+        Smallest valid length of a sequence (its later steps are NaN padding).
     time_dim, feature_dim : str or None
         Names of the time and feature dims; random when None.
 
@@ -210,8 +213,11 @@ def network_configs(draw, cells=CELLS, input_size=st.integers(1, 3), hidden_size
     cells : sequence of str
         Cells to choose from (default all: lstm, peephole, cifg, gru, rnn).
     input_size, hidden_size, num_layers : int or SearchStrategy of int
+        Sizes of the network, as in :class:`~seqlstm.RecurrentNetwork`.
     bidirectional : bool or SearchStrategy of bool
+        Whether the layers are bidirectional.
     dtype : str or SearchStrategy of str
+        Compute dtype ("float32" or "float64").
     output_size : int, None or SearchStrategy
         Size of the linear head (None: no head).
     tbptt : None, int, tuple or SearchStrategy
