@@ -61,8 +61,11 @@ def network_input(model, X, time_dim=None, feature_dim=None):
     Returns
     -------
     values : ndarray (sample, time, feature)
+        The network's input (scaled and framed as the model does).
     lengths : ndarray of int64 (sample,)
+        Valid network steps of each sequence.
     data : SequenceData
+        The labels of ``X`` (dims, coordinates) to wrap results with.
     """
     hook = getattr(model, "_network_input", None)
     if hook is not None:

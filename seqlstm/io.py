@@ -259,6 +259,7 @@ class ModelFile:
         Returns
         -------
         self
+            The estimator itself.
         """
         save(self, path)
         return self

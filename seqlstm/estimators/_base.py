@@ -368,6 +368,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         Returns
         -------
         xarray.Dataset
+            The traces; see :func:`seqlstm.inspect.inspect`.
         """
         from ..inspect import inspect
 
@@ -387,6 +388,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         Returns
         -------
         xarray.DataArray
+            Gradient norms over ``(wrt, lag)``; see :func:`seqlstm.inspect.gradient_flow`.
         """
         from ..inspect import gradient_flow
 
@@ -410,6 +412,7 @@ class _BaseLSTM(ModelFile, BaseEstimator):
         Returns
         -------
         xarray.DataArray
+            The generated steps; see :func:`seqlstm.generation.generate`.
         """
         from ..generation import generate
 

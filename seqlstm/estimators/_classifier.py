@@ -314,6 +314,7 @@ chrono_t_max_
         Returns
         -------
         float
+            The accuracy (weighted with `sample_weight`).
         """
         check_is_fitted(self)
         data = self._validate_X(X, reset=False)

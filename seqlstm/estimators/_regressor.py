@@ -459,7 +459,9 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             given without one.  Labeled input gives a DataArray with the input's sample
             coordinates (and time coordinate), attrs, and an ``output`` dim.
         y_std : ndarray or DataArray, only with `return_std`
+            The predicted standard deviation (``loss="gaussian"``), shaped like ``y_pred``.
         state : ndarray or tuple of ndarray, only with `return_state`
+            The final state, to pass as ``initial_state`` to the next piece of the record.
         """
         check_is_fitted(self)
         self._check_state_use(initial_state, return_state)
@@ -536,6 +538,7 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Returns
         -------
         float
+            R², averaged over the targets.
         """
         y_true, y_pred, per_step = self._score_arrays(X, y)
         return nse_outputs(y_true, y_pred, per_step=per_step, sample_weight=sample_weight)

@@ -91,6 +91,7 @@ def crps_gaussian(y_true, mean, std, *, axis=None, dim=None):
     Returns
     -------
     float64 or ndarray or DataArray
+        The mean CRPS, in the units of the observations (lower is better).
 
     References
     ----------

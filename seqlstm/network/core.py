@@ -184,6 +184,7 @@ class RecurrentNetwork:
         Returns
         -------
         OrderedDict of str -> ndarray
+            Views into ``params`` named like PyTorch's parameters, in flat-vector order.
         """
         return OrderedDict(self._views)
 
@@ -211,6 +212,7 @@ class RecurrentNetwork:
         Returns
         -------
         ndarray of shape (n_params,)
+            A copy: changing it leaves the network unchanged.
         """
         return self.params.copy()
 
@@ -298,6 +300,7 @@ class RecurrentNetwork:
         outputs : ndarray, shape (sample, time, hidden_size * directions) or (..., output_size)
             NaN at padded steps.
         state : ndarray or tuple, only if ``return_state``
+            The final state, ``h_n`` or ``(h_n, c_n)``, shaped like ``initial_state``.
         """
         x, lengths, _ = self._prepare(X, lengths, mask=False)
         T, B, _ = x.shape
@@ -446,7 +449,9 @@ class RecurrentNetwork:
         Returns
         -------
         loss : float
+            The weighted mean loss over the scored targets.
         flat_grad : ndarray, shape (n_params,)
+            Its gradient with respect to the flat parameter vector.
         """
         if loss not in objective.LOSSES:
             raise ValueError(f"loss must be one of {objective.LOSSES}, got {loss!r}")

@@ -90,6 +90,7 @@ def get_network(model):
     Returns
     -------
     RecurrentNetwork
+        The network (a headless per-step view when its head reads a per-sequence summary).
     """
     net = getattr(model, "network_", None)
     if net is not None:
@@ -128,6 +129,7 @@ def network_like(net, dtype=None, random_state=None, copy_params=True):
     Returns
     -------
     RecurrentNetwork
+        The new network.
     """
     config = net.config()
     if dtype is not None:
@@ -217,6 +219,7 @@ def finite_outputs(model, X, random_state=None):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest magnitude of any output or gradient entry; inf if one is not finite.
     """
@@ -255,6 +258,7 @@ def bounded_hidden_state(model, X):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest ``|h|`` seen (inf if not finite).
     """
@@ -282,6 +286,7 @@ def bounded_gates(model, X):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest distance of a gate value outside its interval (0 when all are inside; inf for
         a non-finite value).
@@ -318,6 +323,7 @@ def cell_state_growth(model, X):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest ``|c_t| / n_t`` seen (the property holds when it is at most 1).
 
@@ -371,6 +377,7 @@ def gradient_finite_differences(model, X, random_state=None, n_checks=12, eps=1e
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest relative error ``|a - b| / max(|a|, |b|, 1e-3)``; the property holds when it
         is at most :data:`FD_TOL`.
@@ -434,6 +441,7 @@ def tbptt_equals_full(model, X, random_state=None):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest difference of any parameter or input gradient, relative to
         ``max(1, max |full gradient|)``; the property holds within :data:`TOLERANCES`.
@@ -470,6 +478,7 @@ def permutation_equivariance(model, X, random_state=None):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest difference, relative to ``max(1, max |output|)``.
     """
@@ -500,6 +509,7 @@ def batch_consistency(model, X):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest difference of ``forward`` and ``forward_last``, relative to
         ``max(1, max |output|)``.
@@ -533,6 +543,7 @@ def causality(model, X, random_state=None):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest change of an output at or before ``t0``, relative to ``max(1, max |output|)``.
 
@@ -580,6 +591,7 @@ def padding_invariance(model, X, random_state=None):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest difference on valid steps, relative to ``max(1, max |output|)``; inf when an
         output at a padded step is not NaN.
@@ -630,6 +642,7 @@ def dtype_agreement(model, X, tol=DTYPE_AGREEMENT_TOL):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest relative difference of ``forward`` outputs.
     """
@@ -661,6 +674,7 @@ def thread_agreement(model, X, random_state=None):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest absolute difference (the property needs exactly 0).
 
@@ -719,6 +733,7 @@ def refit_determinism(model, X, y=None, random_state=0, max_iter=2):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest absolute difference (the property needs exactly 0).
     """
@@ -772,6 +787,7 @@ def save_load_roundtrip(model, X, loader=None):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest absolute difference of ``network_.params`` and predictions (the property needs
         exactly 0; inf for a changed dtype or shape).

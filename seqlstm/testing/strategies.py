@@ -111,6 +111,7 @@ def sequences(n_samples=st.integers(1, 4), n_time=st.integers(1, 8), n_features=
     Returns
     -------
     SearchStrategy of ndarray
+        Arrays ``(sample, time, feature)``.
 
     Examples
     --------
@@ -256,6 +257,7 @@ def build_network(config, cls=RecurrentNetwork):
     Returns
     -------
     RecurrentNetwork
+        The network, initialised from the configuration's ``random_state``.
     """
     return cls(**{k: v for k, v in config.items() if k != "tbptt"})
 
@@ -274,5 +276,6 @@ def networks(cls=RecurrentNetwork, **kwargs):
     Returns
     -------
     SearchStrategy of RecurrentNetwork
+        Networks with their own random initialisation.
     """
     return network_configs(**kwargs).map(lambda c: build_network(c, cls))
