@@ -1,9 +1,9 @@
 """Sphinx configuration of the seqlstm documentation.
 
 Build with ``make -C docs html`` or ``sphinx-build -W -b html docs docs/_build/html`` (warnings
-are errors).  The gallery runs the scripts of ``examples/`` at small sizes (mostly their ``--quick`` flag;
-``_gallery.ARGV``), so the whole build stays within minutes on two cores; run a script by hand
-for its full size.
+are errors).  The gallery runs the scripts of ``examples/`` at small sizes (mostly their
+``--quick`` flag; ``_gallery.ARGV``), so the whole build stays within minutes on two cores; run a
+script by hand for its full size.
 """
 
 import pathlib
@@ -42,7 +42,8 @@ root_doc = "index"
 # -- API reference ----------------------------------------------------------------------------
 autosummary_generate = True
 autodoc_typehints = "none"
-# numpydoc renders the sections; the class pages list their own methods (templates/)
+# numpydoc renders the sections; the class pages list their methods, those of seqlstm base
+# classes included (_templates/autosummary/class.rst, _skip_sklearn_plumbing below)
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True

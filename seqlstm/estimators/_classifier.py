@@ -22,8 +22,9 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
     The parameters are those of :class:`LSTMRegressor` without ``loss`` (the loss is softmax
     cross-entropy), except that ``learning_rate_init`` defaults to 1e-2.  With
     ``return_sequences=True`` there is one label per time step and a missing label (None or NaN)
-    is left out of the loss; predictions at padded steps are NaN (numeric classes) or None.  The validation score is the accuracy, the validation loss the
-    cross-entropy, and a random validation split is stratified (many-to-one).
+    is left out of the loss; predictions at padded steps are NaN (numeric classes) or None.  The
+    validation score is the accuracy, the validation loss the cross-entropy, and a random
+    validation split is stratified (many-to-one).
 
     Parameters
     ----------
