@@ -55,14 +55,18 @@ def network_input(model, X, time_dim=None, feature_dim=None):
         with :func:`seqlstm.data.to_sequences` (dims from the estimator's ``time_dim`` and
         ``feature_dim`` attributes when present).
     X : array-like, xarray.DataArray or xarray.Dataset
+        Sequences as the model reads them for prediction.
     time_dim, feature_dim : str, optional
         Dim names of labeled ``X`` (default the model's, else "time" and "feature").
 
     Returns
     -------
     values : ndarray (sample, time, feature)
+        The network's input (scaled and framed as the model does).
     lengths : ndarray of int64 (sample,)
+        Valid network steps of each sequence.
     data : SequenceData
+        The labels of ``X`` (dims, coordinates) to wrap results with.
     """
     hook = getattr(model, "_network_input", None)
     if hook is not None:
@@ -92,6 +96,7 @@ def inspect(model, X, *, time_dim=None, feature_dim=None):
     Parameters
     ----------
     model : RecurrentNetwork or fitted estimator (with ``network_``)
+        The network, or an estimator whose network is inspected.
     X : array-like (sample, time, feature), xarray.DataArray or xarray.Dataset
         NaN-padded sequences, as for prediction.
     time_dim, feature_dim : str, optional
@@ -249,7 +254,9 @@ def gradient_flow(model, X, y=None, *, loss=None, time_dim=None, feature_dim=Non
     Parameters
     ----------
     model : RecurrentNetwork or fitted estimator (with ``network_``)
+        The network, or an estimator whose network is differentiated.
     X : array-like (sample, time, feature), xarray.DataArray or xarray.Dataset
+        NaN-padded sequences, as for prediction.
     y : array-like, optional
         One target per sequence: ``(sample,)`` or ``(sample, n_targets)`` (class labels for
         cross-entropy).  Without ``y`` the gradient is that of the sum of the final output

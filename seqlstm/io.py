@@ -261,6 +261,7 @@ class ModelFile:
         Returns
         -------
         self
+            The estimator itself.
         """
         save(self, path)
         return self
@@ -299,6 +300,7 @@ def load(path):
     Parameters
     ----------
     path : str or os.PathLike
+        The model file.
 
     Returns
     -------

@@ -100,6 +100,7 @@ def crps_gaussian(y_true, mean, std, *, axis=None, dim=None):
     Returns
     -------
     float64 or ndarray or DataArray
+        The mean CRPS, in the units of the observations (lower is better).
 
     References
     ----------
@@ -194,10 +195,12 @@ def gaussian_interval(mean, std, coverage=0.8):
 
     Returns
     -------
-    lower, upper : ndarray or DataArray
-        ``mean -/+ z * std`` with ``z`` the ``(1 + coverage) / 2`` quantile of the standard
-        normal distribution (1.2816 for 0.8), i.e. the ``(1 - coverage) / 2`` and
-        ``(1 + coverage) / 2`` quantiles of the forecast.
+    lower : ndarray or DataArray
+        ``mean - z * std`` with ``z`` the ``(1 + coverage) / 2`` quantile of the standard
+        normal distribution (1.2816 for 0.8), i.e. the ``(1 - coverage) / 2`` quantile of the
+        forecast.
+    upper : ndarray or DataArray
+        ``mean + z * std``, the ``(1 + coverage) / 2`` quantile of the forecast.
     """
     z = ndtri(0.5 + 0.5 * _check_coverage(coverage))
     _check_std(std)
