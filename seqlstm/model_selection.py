@@ -89,7 +89,7 @@ class AlongTime:
     Made by :func:`along_time`; indexing it with a run of positions gives another
     ``AlongTime`` on the same data.
 
-    Attributes
+    Parameters
     ----------
     data : ndarray, DataArray or Dataset
         The user's record, as given (never copied or changed).
@@ -97,8 +97,13 @@ class AlongTime:
         The time dim of xarray data (ignored for NumPy data, whose time axis its rank tells).
     start, stop : int
         The fold's steps ``[start, stop)`` along the record's time axis.
-    issue : {"rolling", "origin"}
+    issue : {"rolling", "origin"}, default "rolling"
         Which forecasts a forecaster's ``score`` scores on the fold (see :func:`along_time`).
+
+    Attributes
+    ----------
+    data, time_dim, start, stop, issue
+        The parameters.
     shape : tuple
         ``(stop - start,)``: scikit-learn counts time steps as samples.
     """
@@ -112,6 +117,8 @@ class AlongTime:
 
     @property
     def shape(self):
+        """``(stop - start,)``: the fold's number of time steps, which scikit-learn counts as
+        samples."""
         return (self.stop - self.start,)
 
     def __len__(self):
@@ -176,6 +183,7 @@ class AlongTime:
         Returns
         -------
         ndarray, DataArray or Dataset
+            The user's data restricted to those steps.
         """
         n_time = _n_time(self.data, self.time_dim)
         if not 0 <= first < stop <= n_time:
@@ -188,7 +196,13 @@ class AlongTime:
         return self.data[first:stop]
 
     def steps(self):
-        """The user's data cut to this fold's steps (what ``fit`` and ``predict`` read)."""
+        """The user's data cut to this fold's steps (what ``fit`` and ``predict`` read).
+
+        Returns
+        -------
+        ndarray, DataArray or Dataset
+            :meth:`cut` of ``[start, stop)``.
+        """
         return self.cut(self.start, self.stop)
 
 
@@ -314,7 +328,18 @@ class RollingOrigin(BaseCrossValidator):
         self.window_length = window_length
 
     def get_n_splits(self, X=None, y=None, groups=None):
-        """The number of folds, `n_splits` (`X`, `y`, `groups` unused)."""
+        """The number of folds, `n_splits`.
+
+        Parameters
+        ----------
+        X, y, groups : object, optional
+            Unused (scikit-learn's splitter interface).
+
+        Returns
+        -------
+        int
+            `n_splits`.
+        """
         _check_int(self.n_splits, "n_splits", 1)
         return int(self.n_splits)
 

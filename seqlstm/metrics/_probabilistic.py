@@ -139,6 +139,7 @@ def pinball_loss(y_true, y_quantiles, quantiles=None, *, axis=None, dim=None):
     Returns
     -------
     float64 or ndarray or DataArray
+        The mean pinball loss (lower is better).
     """
     if _is_xarray(y_quantiles) and _is_xarray(y_true):
         if "quantile" not in y_quantiles.dims or "quantile" in y_true.dims:
