@@ -1,4 +1,7 @@
-"""Two classic real series against their classical baselines: Airline (24 months ahead) and
+"""Two classic series against their classical baselines
+====================================================
+
+Two classic real series against their classical baselines: Airline (24 months ahead) and
 Lynx (one year ahead, log10).
 
 Reads ``Airline.csv`` and ``Lynx.csv`` from a data folder (default ``../shared/data/forecast``
@@ -43,7 +46,11 @@ import xarray as xr
 
 from seqlstm import LSTMForecaster, metrics
 
-DEFAULT_DATA = pathlib.Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "forecast"
+try:
+    _HERE = pathlib.Path(__file__).resolve().parent
+except NameError:       # the docs gallery runs the script in examples/ without __file__
+    _HERE = pathlib.Path.cwd()
+DEFAULT_DATA = _HERE.parent / ".." / "shared" / "data" / "forecast"
 BASELINES = {
     "Airline": {"seasonal naive": 76.99, "log-SARIMA(0,1,1)(0,1,1)12": 43.19,
                 "Holt-Winters (mult. season)": 32.49},
@@ -160,7 +167,7 @@ def evaluate(folder, seeds, quick=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA,
                         help="folder with Airline.csv and Lynx.csv")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the test fits")

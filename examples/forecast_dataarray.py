@@ -1,4 +1,7 @@
-"""Fit an LSTM to labeled time series and get labeled predictions back.
+"""Labeled time series in, labeled predictions out
+===============================================
+
+Fit an LSTM to labeled time series and get labeled predictions back.
 
 A scientist's typical case: a DataArray ``(station, time, variable)`` of daily observations,
 a target per station-day, a model that learns from the preceding days.  Input and output stay
@@ -20,7 +23,7 @@ import seqlstm
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="a tiny run (10 stations, 20 days, 3 epochs): checks the script "
                              "works; the fit is meaningless")
@@ -62,6 +65,22 @@ def main(argv=None):
     again = seqlstm.load("comfort_model.nc")
     assert (again.predict(test) == pred).all()
     print("saved and reloaded: comfort_model.nc")
+
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return pred
+    station = str(test["station"][0].values)        # the first held-out station, labeled
+    observed = target.sel(station=station)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.plot(observed["time"], observed, "k", lw=1.2, label="comfort index (observed)")
+    ax.plot(pred["time"], pred.sel(station=station), "C0", lw=1.2, label="LSTM (held out)")
+    ax.set_title(f"Held-out station {station}: R\u00b2 over all held-out stations {score:.2f}")
+    ax.set_ylabel(target.name)
+    ax.legend()
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig("comfort_forecast.png", dpi=100)
     return pred
 
 

@@ -1,4 +1,7 @@
-"""Forecast the chaotic Mackey-Glass series 10 steps ahead, with 80% Gaussian intervals.
+"""Forecasting a chaotic series with intervals
+===========================================
+
+Forecast the chaotic Mackey-Glass series 10 steps ahead, with 80% Gaussian intervals.
 
 An :class:`~seqlstm.LSTMForecaster` with ``loss="gaussian"`` learns the series (tau = 17) on
 its first part (the last 10% of its windows, in time order, select the epoch) and forecasts
@@ -22,7 +25,7 @@ from seqlstm.datasets import make_mackey_glass
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="a tiny run (short series, 2 epochs): checks the script works")
     args = parser.parse_args(argv)

@@ -1,4 +1,7 @@
-"""One global model for several river stations: rainfall forecasts known ahead, a static
+"""One global forecaster for several river stations
+================================================
+
+One global model for several river stations: rainfall forecasts known ahead, a static
 attribute, daily datetime coordinates, forecasts as labeled xarray.
 
 Synthetic stations: daily flow responds to rainfall through a linear reservoir whose size
@@ -49,7 +52,7 @@ def make_stations(n_stations, n_days, seed=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="a tiny run (3 stations, 240 days, 2 epochs): checks the script "
                              "works")

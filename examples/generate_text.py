@@ -1,4 +1,7 @@
-"""Learn a short text character by character, then generate new text.
+"""Learning and generating text character by character
+===================================================
+
+Learn a short text character by character, then generate new text.
 
 An :class:`~seqlstm.LSTMClassifier` with ``return_sequences=True`` learns to predict each next
 character of a short embedded text (one-hot inputs, one class per character); ``generate``
@@ -27,7 +30,7 @@ TEXT = (
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="a tiny run (2 epochs): checks the script works")
     args = parser.parse_args(argv)
@@ -53,6 +56,26 @@ def main(argv=None):
         text = "".join(model.generate(120, prime=prompt, temperature=temperature,
                                       random_state=0).values)
         print(f"temperature {temperature}: {prompt}{text}")
+
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    # the learning curve, and the forget gates of 16 units along the first training sequence
+    gates = model.inspect(X[:1])["forget_gate"].isel(sample=0, layer=0, unit=slice(0, 16))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 3.8), width_ratios=[1, 2.2])
+    ax0.plot(np.arange(1, len(model.loss_curve_) + 1), model.loss_curve_, "o-")
+    ax0.set_xlabel("epoch")
+    ax0.set_ylabel("training loss (cross-entropy)")
+    ax0.set_title("Learning curve")
+    image = ax1.imshow(gates.values.T, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    ax1.set_xticks(np.arange(length), list(chars[:length]))
+    ax1.set_xlabel("input character")
+    ax1.set_ylabel("unit")
+    ax1.set_title("Forget gates along a sequence (1: keep the cell's memory)")
+    fig.colorbar(image, ax=ax1)
+    fig.tight_layout()
+    fig.savefig("text_gates.png", dpi=100)
 
 
 if __name__ == "__main__":

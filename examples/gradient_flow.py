@@ -1,4 +1,7 @@
-"""The vanishing gradient made visible: a vanilla RNN against an LSTM on the adding problem.
+"""The vanishing gradient made visible
+===================================
+
+The vanishing gradient made visible: a vanilla RNN against an LSTM on the adding problem.
 
 Trains a small tanh RNN and a small LSTM on the adding problem (Hochreiter & Schmidhuber 1997,
 experiment 4) with the same budget, then plots (or prints) the norm of the loss gradient with
@@ -50,7 +53,7 @@ def train(cell, length=52, hidden_size=32, steps=1500, batch_size=32, learning_r
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--length", type=int, default=52)
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--hidden", type=int, default=32)

@@ -1,4 +1,7 @@
-"""Train on one long record with truncated BPTT, carrying the state along the whole record.
+"""One long record trained with truncated BPTT
+===========================================
+
+Train on one long record with truncated BPTT, carrying the state along the whole record.
 
 A synthetic daily river record (rain and temperature driving a slow groundwater store and a
 fast runoff store; decades of daily steps) is one sequence.  ``LSTMRegressor(return_sequences=
@@ -40,7 +43,7 @@ def make_record(n_days, seed=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="a tiny run (3000 days, 1 epoch): checks the script works")
     args = parser.parse_args(argv)

@@ -11,7 +11,10 @@ LSTMForecaster     forecaster along long records: many series, covariates, stati
 SeedEnsemble       members from different seeds: mean probabilities / Gaussian mixture
 SequenceScaler     NaN-aware per-feature standardization of 3-D sequence data
 save, load         fitted estimators to/from plain netCDF files (no pickle)
+precompile         compile the kernels ahead of time (Docker images, cluster workers)
 seqlstm.metrics    forecast scores (RMSE, MAE, NSE, KGE, skill, CRPS, coverage) and scorers
+seqlstm.model_selection
+                   RollingOrigin splitter and along_time: scikit-learn searches along time
 seqlstm.inspect    gate/state traces and gradient flow over lags, as xarray
 seqlstm.testing    hypothesis strategies and the numerical-stability battery (needs hypothesis)
 """
@@ -25,10 +28,11 @@ from .optim import SGD, Adam
 # (RecurrentNetwork) starts in a fraction of a second
 _LAZY = {"LSTMRegressor": "estimators", "LSTMClassifier": "estimators",
          "LSTMForecaster": "estimators", "save": "io",
-         "load": "io", "SequenceScaler": "preprocessing", "SeedEnsemble": "ensemble"}
+         "load": "io", "SequenceScaler": "preprocessing", "SeedEnsemble": "ensemble",
+         "precompile": "_precompile"}
 
 __all__ = ["RecurrentNetwork", "Adam", "SGD", "LSTMRegressor", "LSTMClassifier", "LSTMForecaster",
-           "SeedEnsemble", "SequenceScaler", "save", "load"]
+           "SeedEnsemble", "SequenceScaler", "save", "load", "precompile"]
 __version__ = "0.1.0"
 
 

@@ -288,7 +288,7 @@ def make_embedded_reber(n_samples, random_state=None):
 
     See Also
     --------
-    reber_correct : the paper's success criterion.
+    reber_correct : The paper's success criterion.
     """
     _check_int("n_samples", n_samples, 1)
     rng = check_random_state(random_state)

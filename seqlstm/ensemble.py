@@ -1,12 +1,12 @@
 """Seed ensembles: several copies of one estimator trained from different seeds.
 
-:class:`SeedEnsemble` wraps an :class:`~seqlstm.LSTMRegressor` or
-:class:`~seqlstm.LSTMClassifier`.  Other scikit-learn estimators with a ``random_state``
-parameter fit and predict too, given what combining them needs: a classifier needs
-``predict_proba``, a regressor with ``loss="gaussian"`` needs ``predict(X, return_std=True)``
-(``fit`` raises a ``TypeError`` otherwise); dask-backed input and saving need seqlstm's
-estimators.  It is itself a scikit-learn estimator:
-``clone``, ``get_params`` (``estimator__hidden_size``...), pipelines and searches work, and it
+:class:`SeedEnsemble` wraps an :class:`~seqlstm.LSTMRegressor`, an
+:class:`~seqlstm.LSTMClassifier` or an :class:`~seqlstm.LSTMForecaster`.  Other scikit-learn
+estimators with a ``random_state`` parameter fit and predict too, given what combining them
+needs: a classifier needs ``predict_proba``, a regressor with ``loss="gaussian"`` needs
+``predict(X, return_std=True)`` (``fit`` raises a ``TypeError`` otherwise); dask-backed input
+and saving need seqlstm's estimators.  It is itself a scikit-learn estimator: ``clone``,
+``get_params`` (``estimator__hidden_size``...), pipelines and searches work, and it
 behaves as a classifier or a regressor after the estimator it wraps.
 
 - Classifier: the members' probabilities are averaged (``predict_proba``); ``predict`` is the
@@ -18,6 +18,15 @@ behaves as a classifier or a regressor after the estimator it wraps.
   mu)^2`` (the same number, never negative), so it is at least the members' mean variance.
 - Regressor with squared error: the mean of the members' predictions; ``return_std=True``
   gives their spread (population standard deviation across members).
+- Forecaster (``fit(data)`` without ``y``): the members' forecasts combined in the same way at
+  every issue time and lead: point forecasts ("mse", "mae") averaged; Gaussian heads as their
+  uniform mixture (as above); quantiles averaged level by level (Vincentization: the mean of
+  the members' quantile functions, non-crossing because each member's is).  ``predict``,
+  ``predict_interval`` (for "gaussian" the mixture's ``mean -/+ z std``, for quantiles two of
+  the averaged quantiles), ``forecast`` (every member runs its own recursion, feeding back
+  its own point forecasts; the ensemble combines the trajectories) and ``score`` (skill of the
+  combined point forecast, the median of the averaged quantiles for "quantile") return what
+  the forecaster's methods return.
 
 Predictions have the members' form: NumPy in, NumPy out; xarray in, the same labeled DataArray
 (coordinates, attributes, name) out.  Members are combined in a fixed order, so the same
@@ -48,6 +57,16 @@ def _is_classifier_ensemble(ens):
     return is_classifier(ens.estimator)
 
 
+def _is_forecaster(estimator):
+    from .estimators._forecaster import LSTMForecaster
+
+    return isinstance(estimator, LSTMForecaster)
+
+
+def _is_forecaster_ensemble(ens):
+    return _is_forecaster(ens.estimator)
+
+
 def _values(out):
     """The NumPy values of a member's output (NumPy or DataArray)."""
     return np.asarray(getattr(out, "values", out), dtype=np.float64)
@@ -66,10 +85,11 @@ class SeedEnsemble(ModelFile, BaseEstimator):
     Parameters
     ----------
     estimator : estimator
-        The unfitted template, e.g. ``LSTMClassifier(hidden_size=32)``; it needs a
-        ``random_state`` parameter, ``predict_proba`` if it is a classifier, and
-        ``predict(X, return_std=True)`` if it is a regressor with ``loss="gaussian"``.  Its
-        own ``random_state`` is replaced in every member.
+        The unfitted template, e.g. ``LSTMClassifier(hidden_size=32)`` or
+        ``LSTMForecaster(lookback=24, loss="quantile")``; it needs a ``random_state``
+        parameter, ``predict_proba`` if it is a classifier, and ``predict(X,
+        return_std=True)`` if it is a regressor with ``loss="gaussian"``.  Its own
+        ``random_state`` is replaced in every member.
     n_estimators : int, default 5
         Number of members.
     random_state : None, int or RandomState, default None
@@ -169,14 +189,15 @@ class SeedEnsemble(ModelFile, BaseEstimator):
                 raise TypeError(
                     f"estimator: expected a classifier with predict_proba (the ensemble "
                     f"averages the members' probabilities); found {name}, which has none.")
-        elif getattr(self.estimator, "loss", None) == "gaussian":
+        elif (getattr(self.estimator, "loss", None) == "gaussian"
+              and not _is_forecaster(self.estimator)):
             if "return_std" not in inspect.signature(self.estimator.predict).parameters:
                 raise TypeError(
                     f"estimator: expected a loss='gaussian' regressor whose predict takes "
                     f"return_std (the ensemble combines the members' Gaussians); found "
                     f"{name}, whose predict does not.")
 
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y=None, sample_weight=None, validation_data=None):
         """Fit every member on `X`, `y`, one after the other (see `n_jobs`).
 
         `sample_weight` and `validation_data` are passed on unchanged to every member's
@@ -186,7 +207,8 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         Parameters
         ----------
         X, y
-            As the wrapped estimator's ``fit`` takes them.
+            As the wrapped estimator's ``fit`` takes them (a forecaster: the records, and
+            no ``y``).
         sample_weight : array-like of shape (n_samples,), optional
             Weight of each sample, as the wrapped estimator's ``fit`` takes it (seqlstm's:
             non-negative; an integer weight counts like that many copies of the sample).
@@ -267,10 +289,18 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         Returns
         -------
         y_pred : ndarray or DataArray
-            Classifier: the class of highest mean probability; regressor: the mean.
+            Classifier: the class of highest mean probability; regressor: the mean;
+            forecaster: the combined forecasts in the form of
+            :meth:`LSTMForecaster.predict <seqlstm.LSTMForecaster.predict>` (Gaussian
+            forecasters give their std there, so `return_std` must be False).
         y_std : ndarray or DataArray, only with `return_std`
         """
         check_is_fitted(self)
+        if _is_forecaster(self.estimator):
+            if return_std:
+                raise ValueError("return_std: expected False for a forecaster ensemble; found "
+                                 "True (a loss='gaussian' forecaster's predict gives the std).")
+            return self._forecasts(X, lambda member, rec: member._issued(rec), lead=True)
         if is_classifier(self):
             if return_std:
                 raise ValueError("return_std: expected False for a classifier ensemble; "
@@ -281,6 +311,51 @@ class SeedEnsemble(ModelFile, BaseEstimator):
             return _like(labels, self._labels(_values(self.predict_proba(X))))
         mean, std = self._moments(X, return_std)
         return (mean, std) if return_std else mean
+
+    # ------------------------------------------------------------------ forecaster
+    def _combined(self, rec, values):
+        """The members' forecasts on records `rec` combined: ``values(member, rec)`` gives a
+        member's ``(center, std)`` (:meth:`LSTMForecaster._forecast_windows`' layout); the
+        centers (point forecasts, means or quantiles) are averaged, the stds combined into the
+        mixture's."""
+        outs = [values(member, rec) for member in self.estimators_]
+        centers = [center for center, _ in outs]
+        if outs[0][1] is None:
+            return _mean(centers), None
+        return _mean(centers), _mixture_std(centers, [std for _, std in outs])
+
+    def _centers(self, rec):
+        """The combined centers of the members' forecasts issued on records `rec` (what
+        :meth:`LSTMForecaster._scored <seqlstm.LSTMForecaster.score>` scores)."""
+        return self._combined(rec, lambda member, r: member._issued(r))[0]
+
+    def _forecasts(self, data, values, lead):
+        """:meth:`_combined` forecasts on `data`, in the members' form."""
+        first = self.estimators_[0]
+        rec = first._records(data)
+        center, std = self._combined(rec, values)
+        return first._wrap(rec, center, std, lead=lead)
+
+    @available_if(_is_forecaster_ensemble)
+    def forecast(self, data, steps, future_covariates=None):
+        """The members' recursive forecasts (:meth:`LSTMForecaster.forecast
+        <seqlstm.LSTMForecaster.forecast>`), each member feeding back its own point forecasts,
+        combined step by step; arguments and result as there."""
+        check_is_fitted(self)
+        return self._forecasts(
+            data, lambda member, rec: member._recursive(rec, steps, future_covariates),
+            lead=False)
+
+    @available_if(_is_forecaster_ensemble)
+    def predict_interval(self, data, coverage=0.8):
+        """Central intervals of the combined forecasts, as
+        :meth:`LSTMForecaster.predict_interval <seqlstm.LSTMForecaster.predict_interval>`:
+        for "gaussian" ``mean -/+ z std`` of the mixture's mean and std, for "quantile" two
+        of the averaged quantiles."""
+        check_is_fitted(self)
+        first = self.estimators_[0]
+        first._check_interval(coverage)
+        return first._interval(self.predict(data), coverage)
 
     def _lazy_labels(self, X):
         """Labels of dask-backed input, lazily, through the first member's lazy path."""
@@ -315,15 +390,18 @@ class SeedEnsemble(ModelFile, BaseEstimator):
             std = _combine(mus, lambda a: _mixture_std(a, None))
         return mean, std
 
-    def score(self, X, y, sample_weight=None):
-        """Accuracy (classifier) or R² (regressor) of the ensemble's predictions.
+    def score(self, X, y=None, sample_weight=None):
+        """Accuracy (classifier), R² (regressor) or skill against persistence (forecaster) of
+        the ensemble's predictions.
 
         Regressor ensembles of seqlstm members score as :meth:`LSTMRegressor.score` does, on
         the same code path (``y`` read as the members read it; per target, samples and, with
         ``return_sequences``, their observed steps pooled; NaN targets, padded and spin-up
         steps skipped), so an ensemble of one member scores exactly as that member.  Other
         regressors' predictions are scored per sample.  Classifier ensembles: the accuracy over
-        the entries where both the label and the prediction are present.
+        the entries where both the label and the prediction are present.  Forecaster
+        ensembles score as :meth:`LSTMForecaster.score <seqlstm.LSTMForecaster.score>` does,
+        on the combined point forecasts (`y` unused).
 
         Parameters
         ----------
@@ -336,6 +414,12 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         -------
         float
         """
+        if _is_forecaster(self.estimator):
+            check_is_fitted(self)
+            if sample_weight is not None:
+                raise ValueError("sample_weight: expected None for a forecaster ensemble (the "
+                                 "forecaster's score takes none); found weights.")
+            return self.estimators_[0]._skill(X, model=self)
         if not is_classifier(self):
             from .metrics._scorers import nse_outputs
 
@@ -373,6 +457,8 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         :meth:`predict` returns), both ``(n_samples[, n_time], n_outputs)``."""
         check_is_fitted(self)
         first = self.estimators_[0]
+        if _is_forecaster(self.estimator):
+            return first._score_arrays(X, y, model=self)
         data = first._validate_X(X, reset=False)
         y_true = first._scoring_targets(y, data)
         y_pred = _mean([m._predict_values(data)[0] for m in self.estimators_])

@@ -20,7 +20,8 @@ import numpy as np
 
 from .cells import CELLS
 from .data import to_sequences
-from .network.objective import LOSSES, loss_gradient
+from .network.objective import DEFAULT_QUANTILES, LOSSES, QuantileLoss, check_targets, \
+    loss_gradient
 
 __all__ = ["inspect", "gradient_flow", "network_input", "GATE_NAMES", "SATURATION_THRESHOLDS"]
 
@@ -54,14 +55,18 @@ def network_input(model, X, time_dim=None, feature_dim=None):
         with :func:`seqlstm.data.to_sequences` (dims from the estimator's ``time_dim`` and
         ``feature_dim`` attributes when present).
     X : array-like, xarray.DataArray or xarray.Dataset
+        Sequences as the model reads them for prediction.
     time_dim, feature_dim : str, optional
         Dim names of labeled ``X`` (default the model's, else "time" and "feature").
 
     Returns
     -------
     values : ndarray (sample, time, feature)
+        The network's input (scaled and framed as the model does).
     lengths : ndarray of int64 (sample,)
+        Valid network steps of each sequence.
     data : SequenceData
+        The labels of ``X`` (dims, coordinates) to wrap results with.
     """
     hook = getattr(model, "_network_input", None)
     if hook is not None:
@@ -91,6 +96,7 @@ def inspect(model, X, *, time_dim=None, feature_dim=None):
     Parameters
     ----------
     model : RecurrentNetwork or fitted estimator (with ``network_``)
+        The network, or an estimator whose network is inspected.
     X : array-like (sample, time, feature), xarray.DataArray or xarray.Dataset
         NaN-padded sequences, as for prediction.
     time_dim, feature_dim : str, optional
@@ -225,11 +231,14 @@ def _loss_grad(loss, pred, y, model):
     y = np.asarray(y, dtype=np.float64).reshape(B, -1)
     if loss == "mse":
         return np.nan_to_num(2.0 * (pred - y))
-    if loss == "gaussian":       # the training loss's own gradient, unit weights, summed
-        _, grad = loss_gradient("gaussian", np.ascontiguousarray(pred), np.ascontiguousarray(y),
+    if loss in ("gaussian", "mae", "quantile"):  # the training loss's gradient, summed
+        spec = (QuantileLoss(getattr(model, "quantiles", DEFAULT_QUANTILES)) if loss == "quantile"
+                else loss)
+        y, _ = check_targets(y, spec, B, 1, pred.shape[1])    # y matches the head
+        _, grad = loss_gradient(spec, np.ascontiguousarray(pred), np.ascontiguousarray(y),
                                 np.ones(B), 1.0)
         return grad
-    raise ValueError(f"loss must be 'mse', 'gaussian' or 'cross_entropy', got {loss!r}")
+    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
 
 
 def gradient_flow(model, X, y=None, *, loss=None, time_dim=None, feature_dim=None):
@@ -245,16 +254,19 @@ def gradient_flow(model, X, y=None, *, loss=None, time_dim=None, feature_dim=Non
     Parameters
     ----------
     model : RecurrentNetwork or fitted estimator (with ``network_``)
+        The network, or an estimator whose network is differentiated.
     X : array-like (sample, time, feature), xarray.DataArray or xarray.Dataset
+        NaN-padded sequences, as for prediction.
     y : array-like, optional
         One target per sequence: ``(sample,)`` or ``(sample, n_targets)`` (class labels for
         cross-entropy).  Without ``y`` the gradient is that of the sum of the final output
         (the network's ``forward_last``, through its head when it has one).
-    loss : {"mse", "gaussian", "cross_entropy"}, optional
-        Loss of each sequence's prediction (squared error summed over targets; Gaussian
-        negative log-likelihood with means then raw variances; softmax cross-entropy on
-        logits).  Default: cross-entropy for a model with ``classes_``, the model's ``loss``
-        attribute when it names one of these, else "mse".
+    loss : {"mse", "mae", "gaussian", "quantile", "cross_entropy"}, optional
+        Loss of each sequence's prediction (squared or absolute error summed over targets;
+        Gaussian negative log-likelihood with means then raw variances; pinball loss of the
+        non-crossing quantiles at the model's ``quantiles`` (default 0.1, 0.5, 0.9); softmax
+        cross-entropy on logits).  Default: cross-entropy for a model with ``classes_``, the
+        model's ``loss`` attribute when it names one of these, else "mse".
     time_dim, feature_dim : str, optional
         Dim names of labeled ``X``.
 

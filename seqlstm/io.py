@@ -98,8 +98,10 @@ def _checksum(variables):
 def _json_param(name, value):
     if name == "random_state" and not isinstance(value, (int, np.integer, type(None))):
         value = None  # a RandomState instance cannot be stored; the weights are what matter
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, tuple):
-        value = list(value)
+        value = [v.item() if isinstance(v, np.generic) else v for v in value]
     if isinstance(value, np.integer):
         value = int(value)
     if isinstance(value, np.floating):
@@ -259,6 +261,7 @@ class ModelFile:
         Returns
         -------
         self
+            The estimator itself.
         """
         save(self, path)
         return self
@@ -297,6 +300,7 @@ def load(path):
     Parameters
     ----------
     path : str or os.PathLike
+        The model file.
 
     Returns
     -------

@@ -74,7 +74,15 @@ class _Optimizer:
         self.clip_norm = clip_norm
 
     def update_params(self, params, grads):
-        """Update ``params`` in place from ``grads`` (1-D arrays of one size and dtype)."""
+        """Update `params` in place from `grads`.
+
+        Parameters
+        ----------
+        params : ndarray, 1-D
+            The flat parameter vector, updated in place.
+        grads : ndarray, 1-D
+            Its gradient, of the same size and dtype.
+        """
         if params.shape != grads.shape or params.ndim != 1:
             raise ValueError(f"params and grads must be 1-D of one shape, got {params.shape} "
                              f"and {grads.shape}")
@@ -88,8 +96,11 @@ class Adam(_Optimizer):
     Parameters
     ----------
     learning_rate : float, default 1e-3
+        Step size.
     beta_1, beta_2 : float, default 0.9, 0.999
+        Decay rates of the first and second moment estimates.
     epsilon : float, default 1e-8
+        Added to the square root of the second moment estimate (numerical stability).
     alpha : float, default 0.0
         L2 penalty: ``alpha * params`` is added to the gradient.
     clip_norm : float or None, default None
@@ -118,10 +129,15 @@ class SGD(_Optimizer):
     Parameters
     ----------
     learning_rate : float, default 1e-3
+        Step size.
     momentum : float, default 0.9
+        Momentum of the velocity (0: plain gradient descent).
     nesterov : bool, default False
+        Whether to use Nesterov's momentum.
     alpha : float, default 0.0
+        L2 penalty: ``alpha * params`` is added to the gradient.
     clip_norm : float or None, default None
+        Gradients are scaled down to this global norm (before the penalty is added).
     """
 
     def __init__(self, learning_rate=1e-3, momentum=0.9, nesterov=False, alpha=0.0,

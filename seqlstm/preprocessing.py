@@ -100,22 +100,22 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    mean_ : ndarray of shape (n_features_in_,)
+    mean_ : ndarray of shape (`n_features_in_`,)
         Mean of each feature (0 for a feature without any valid value).  Computed even when
         ``with_mean=False`` (then not applied).
-    scale_ : ndarray of shape (n_features_in_,) or None
+    scale_ : ndarray of shape (`n_features_in_`,) or None
         Standard deviation of each feature, with 0 (constant feature) or no valid value replaced
         by 1.  None when ``with_std=False``.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of str of shape (n_features_in_,)
+    feature_names_in_ : ndarray of str of shape (`n_features_in_`,)
         Feature names seen during fit (feature coordinate of a DataArray, variables of a Dataset,
         columns of a DataFrame).  Defined only when the input had names.
 
     See Also
     --------
-    sklearn.preprocessing.StandardScaler : the same for 2-D data.
-    nan_mean_std : the statistics alone.
+    sklearn.preprocessing.StandardScaler : The same for 2-D data.
+    nan_mean_std : The statistics alone.
 
     Notes
     -----
@@ -157,7 +157,8 @@ class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        self : SequenceScaler
+        SequenceScaler
+            The fitted estimator.
             The fitted scaler.
         """
         data = self._validate(X, reset=True)

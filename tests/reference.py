@@ -33,7 +33,9 @@ import numpy as np
 from scipy.special import expit as sigmoid  # exact, never overflows
 
 CELLS = ("lstm", "peephole", "cifg", "gru", "rnn")
-LOSSES = ("mse", "gaussian", "cross_entropy")
+LOSSES = ("mse", "mae", "gaussian", "quantile", "cross_entropy")
+#: Levels of the "quantile" loss (seqlstm's default).
+QUANTILES = (0.1, 0.5, 0.9)
 #: Number of gate blocks (rows of W_ih / W_hh in units of H) per cell.
 GATE_BLOCKS = {"lstm": 4, "peephole": 4, "cifg": 3, "gru": 3, "rnn": 1}
 #: Cells that carry a cell state ``c`` in addition to ``h``.
@@ -650,7 +652,50 @@ def loss_and_dpred(loss, pred, y, observed, weight):
         dvar = m * 0.5 * (1.0 / var - resid ** 2 / var ** 2) / denominator
         draw = dvar * sigmoid(raw)             # d softplus(x) / dx = sigmoid(x)
         return value, np.concatenate([dmean, draw], axis=1)
+    if loss == "mae":
+        diff = pred - y0
+        value = np.sum(m * np.abs(diff)) / denominator
+        return value, m * np.sign(diff) / denominator      # subgradient 0 at diff == 0
+    if loss == "quantile":
+        q, jac = monotone_quantiles(pred, len(QUANTILES))
+        value, dq = pinball(q, y0, m / denominator, QUANTILES)
+        return value, np.einsum("nk,nkl->nl", dq, jac)
     raise ValueError(f"loss must be one of {LOSSES}, found {loss!r}")
+
+
+def monotone_quantiles(raw, n_levels):
+    """Non-crossing quantiles ``q_0 = raw_0``, ``q_k = q_{k-1} + softplus(raw_k)`` per target
+    (``raw`` (N, n_levels * O), blocks of O columns per level) and the Jacobian
+    ``d q / d raw`` (N, K, K) with K = n_levels * O, written out entry by entry."""
+    N, K = raw.shape
+    O = K // n_levels
+    q = np.empty_like(raw)
+    jac = np.zeros((N, K, K))
+    for j in range(O):
+        q[:, j] = raw[:, j]
+        for k in range(1, n_levels):
+            q[:, k * O + j] = q[:, (k - 1) * O + j] + softplus(raw[:, k * O + j])
+        for k in range(n_levels):          # q_k = raw_0 + sum_{1 <= m <= k} softplus(raw_m)
+            jac[:, k * O + j, j] = 1.0
+            for m in range(1, k + 1):
+                jac[:, k * O + j, m * O + j] = sigmoid(raw[:, m * O + j])
+    return q, jac
+
+
+def pinball(q, y, m, levels):
+    """``sum(m * mean_k rho_k(y - q_k))`` with ``rho(u) = max(tau u, (tau - 1) u)`` and its
+    gradient with respect to ``q`` (N, K * O); subgradient ``tau - 0.5`` at ``u == 0``
+    (``0.5 |u| + (tau - 0.5) u`` with ``sign(0) = 0``).  ``m`` (N, O) are the weights (0 for a
+    missing target)."""
+    O = y.shape[1]
+    n = len(levels)
+    value = 0.0
+    dq = np.zeros_like(q)
+    for k, tau in enumerate(levels):
+        u = y - q[:, k * O:(k + 1) * O]
+        value += np.sum(m * np.maximum(tau * u, (tau - 1.0) * u)) / n
+        dq[:, k * O:(k + 1) * O] = -m * (tau - 0.5 + 0.5 * np.sign(u)) / n
+    return value, dq
 
 
 def loss_and_grad(params, X, y, *, loss, cell, num_layers, bidirectional, hidden_size,
@@ -697,8 +742,10 @@ def loss_and_grad(params, X, y, *, loss, cell, num_layers, bidirectional, hidden
                          f"dims, found shape {y.shape}")
     if y.shape[:y.ndim - (target_ndim - 1)] != ((B,) if many_to_one else (B, T)):
         raise ValueError(f"y has shape {y.shape}, incompatible with X {X.shape}")
-    if loss == "mse" and y.shape[-1] != K:
-        raise ValueError(f"mse needs {K} targets per position, found {y.shape[-1]}")
+    if loss in ("mse", "mae") and y.shape[-1] != K:
+        raise ValueError(f"{loss} needs {K} targets per position, found {y.shape[-1]}")
+    if loss == "quantile" and len(QUANTILES) * y.shape[-1] != K:
+        raise ValueError(f"quantile needs head size {len(QUANTILES)}*O, found {K}")
     if loss == "gaussian" and 2 * y.shape[-1] != K:
         raise ValueError(f"gaussian needs head size 2*O = {2 * y.shape[-1]}, found {K}")
     if many_to_one and np.any(np.isnan(y)):

@@ -473,3 +473,136 @@ def test_dask_input_gives_lazy_equal_results():
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# --------------------------------------------------------------------------- forecasters
+def _record(n=80, seed=0):
+    t = np.arange(n)
+    noise = 0.1 * np.random.default_rng(seed).standard_normal(n)
+    return xr.DataArray(np.sin(2 * np.pi * t / 12) + noise, dims="time",
+                        coords={"time": pd.date_range("2000-01", periods=n, freq="MS")},
+                        name="level", attrs={"units": "m"})
+
+
+FORECASTER = dict(lookback=6, horizon=2, hidden_size=4, max_iter=2, batch_size=16)
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae", "gaussian", "quantile"])
+def test_forecaster_members_combined(loss):
+    """SeedEnsemble(LSTMForecaster): fit(data) without y; each member is the forecaster fitted
+    alone with its seed; point forecasts averaged, Gaussians as their mixture, quantiles
+    averaged level by level (still non-crossing); predict_interval, forecast and score on the
+    combined forecasts."""
+    from seqlstm import LSTMForecaster
+    from seqlstm.metrics import skill
+
+    da = _record()
+    est = LSTMForecaster(loss=loss, **FORECASTER)
+    ens = SeedEnsemble(est, n_estimators=3, random_state=0).fit(da)
+    alone = [LSTMForecaster(loss=loss, random_state=int(s), **FORECASTER).fit(da)
+             for s in ens.seeds_]
+    for member, single in zip(ens.estimators_, alone):
+        np.testing.assert_array_equal(member.network_.params, single.network_.params)
+    outs = [m.predict(da) for m in alone]
+    got = ens.predict(da)
+    if loss == "gaussian":
+        mus = np.stack([o["mean"].values for o in outs])
+        var = np.stack([o["std"].values for o in outs]) ** 2
+        xr.testing.assert_identical(got["mean"], got["mean"].copy(data=mus.mean(0)))
+        np.testing.assert_allclose(got["std"].values,
+                                   np.sqrt((var + mus ** 2).mean(0) - mus.mean(0) ** 2),
+                                   rtol=1e-9)
+        point = got["mean"].values
+    else:
+        stack = np.stack([o.values for o in outs])
+        np.testing.assert_allclose(got.values, stack.mean(0), rtol=1e-15, atol=1e-15)
+        assert got.dims == outs[0].dims and got.attrs == {"units": "m"}
+        point = got.values
+        if loss == "quantile":
+            assert (got.diff("quantile") >= 0).all()
+            point = got.values[..., 1]
+    if loss in ("gaussian", "quantile"):
+        lower, upper = ens.predict_interval(da, coverage=0.8)
+        expected = alone[0]._interval(got, 0.8)
+        xr.testing.assert_identical(lower, expected[0])
+        xr.testing.assert_identical(upper, expected[1])
+        assert (lower <= upper).all()
+    else:
+        with pytest.raises(ValueError, match="predict_interval: expected a forecaster fitted"):
+            ens.predict_interval(da)
+    # forecast: every member's own recursion, combined
+    fc = ens.forecast(da, 5)
+    members_fc = [m.forecast(da, 5) for m in alone]
+    center = (lambda o: o["mean"]) if loss == "gaussian" else (lambda o: o)
+    np.testing.assert_allclose(center(fc).values,
+                               np.mean([center(o).values for o in members_fc], axis=0),
+                               rtol=1e-14, atol=1e-15)
+    assert center(fc).dims == center(members_fc[0]).dims
+    # score: skill of the combined point forecasts against persistence
+    y = da.values
+    padded = np.concatenate([y, [np.nan, np.nan]])
+    truth = np.stack([padded[6 + k:6 + k + 75] for k in range(2)], 1)
+    last = np.broadcast_to(y[5:, None], truth.shape)
+    assert ens.score(da) == pytest.approx(skill(truth, point, last), rel=1e-12)
+    one = SeedEnsemble(est, n_estimators=1, random_state=0).fit(da)
+    assert one.score(da) == one.estimators_[0].score(da)
+
+
+@pytest.mark.parametrize("loss", ["gaussian", "quantile"])
+def test_forecaster_ensemble_one_file_bit_identical(tmp_path, loss):
+    from seqlstm import LSTMForecaster
+
+    da = _record()
+    ens = SeedEnsemble(LSTMForecaster(loss=loss, quantiles=(0.1, 0.25, 0.5, 0.75, 0.9),
+                                      **FORECASTER), n_estimators=2, random_state=1).fit(da)
+    path = tmp_path / "forecasters.nc"
+    ens.save(path)
+    loaded = load(path)
+    assert type(loaded) is SeedEnsemble and type(loaded.estimator) is LSTMForecaster
+    assert loaded.estimator.get_params() == ens.estimator.get_params()
+    xr.testing.assert_identical(loaded.predict(da), ens.predict(da))
+    xr.testing.assert_identical(loaded.forecast(da, 3), ens.forecast(da, 3))
+    for a, b in zip(loaded.predict_interval(da, 0.5), ens.predict_interval(da, 0.5)):
+        xr.testing.assert_identical(a, b)
+    assert loaded.score(da) == ens.score(da)
+    with xr.open_dataset(path, engine="scipy") as ds:
+        assert ds.attrs["n_members"] == 2 and ds.attrs["m1_estimator"] == "LSTMForecaster"
+
+
+def test_forecaster_ensemble_bad_arguments():
+    from seqlstm import LSTMForecaster
+
+    da = _record()
+    ens = SeedEnsemble(LSTMForecaster(loss="gaussian", **FORECASTER), n_estimators=2,
+                       random_state=0)
+    with pytest.raises(ValueError, match="sample_weight: expected an estimator whose fit takes"):
+        ens.fit(da, sample_weight=np.ones(80))
+    assert not hasattr(ens, "estimators_")
+    ens.fit(da)
+    with pytest.raises(ValueError, match="return_std: expected False for a forecaster ensemble"):
+        ens.predict(da, return_std=True)
+    with pytest.raises(ValueError, match="sample_weight: expected None for a forecaster"):
+        ens.score(da, sample_weight=np.ones(80))
+    assert not hasattr(SeedEnsemble(LSTMRegressor()), "forecast")
+    assert not hasattr(SeedEnsemble(LSTMRegressor()), "predict_interval")
+
+
+@pytest.mark.parametrize("issue", ["rolling", "origin"])
+def test_forecaster_ensemble_scores_folds_like_a_member(issue):
+    """On a seqlstm.model_selection fold (and through seqlstm's scorers) an ensemble of one
+    member scores as that member, and a larger one scores its combined forecasts."""
+    from seqlstm import LSTMForecaster
+    from seqlstm.metrics import get_scorer
+    from seqlstm.model_selection import along_time
+
+    da = _record()
+    fold = along_time(da, issue=issue)[60:70]
+    est = LSTMForecaster(loss="quantile", **FORECASTER)
+    one = SeedEnsemble(est, n_estimators=1, random_state=0).fit(da)
+    member = one.estimators_[0]
+    assert one.score(fold) == member.score(fold)
+    rmse = get_scorer("neg_rmse")
+    assert rmse(one, fold) == rmse(member, fold)
+    two = SeedEnsemble(est, n_estimators=2, random_state=0).fit(da)
+    assert two.score(fold) != two.estimators_[0].score(fold)
+    assert np.isfinite(rmse(two, fold))

@@ -22,11 +22,12 @@ CLASSIC_DATA = ROOT / ".." / "shared" / "data" / "forecast"
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 #: What each example writes into its working directory (a figure only with matplotlib).
 WRITES = {
-    "forecast_dataarray.py": ["comfort_model.nc"],
+    "forecast_dataarray.py": ["comfort_model.nc"] + (["comfort_forecast.png"]
+                                                     if HAS_MATPLOTLIB else []),
     "gradient_flow.py": ["gradient_flow.png"] if HAS_MATPLOTLIB else [],
     "forecast_mackey_glass.py": ["mackey_glass_forecast.png"] if HAS_MATPLOTLIB else [],
     "forecast_stations.py": ["stations_forecast.png"] if HAS_MATPLOTLIB else [],
-    "generate_text.py": [],
+    "generate_text.py": ["text_gates.png"] if HAS_MATPLOTLIB else [],
     "long_record_tbptt.py": ["long_record.png"] if HAS_MATPLOTLIB else [],
     "forecast_classic.py": ["classic_series.png"] if HAS_MATPLOTLIB else [],
 }

@@ -194,6 +194,38 @@ def test_grid_search_and_clone():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_score_on_a_fold_scores_the_forecasts_valid_in_it():
+    """score(fold) of a record wrapped along time: every forecast (each lead) whose valid time
+    lies in the fold, issued with the steps before the fold as inputs; no forecast valid before
+    the fold is scored, and nothing after it is read."""
+    from seqlstm.model_selection import along_time
+
+    y = _sine(100)
+    model = LSTMForecaster(lookback=8, horizon=3, **FAST).fit(y[:70])
+    fold = along_time(y)[75:90]
+    mean = model.predict(y[:90])                  # (issue, lead); issue times 7 .. 89
+    truth, pred, last = [], [], []
+    for i, issue in enumerate(range(7, 90)):
+        for lead in (1, 2, 3):
+            if 75 <= issue + lead < 90:
+                truth.append(y[issue + lead])
+                pred.append(mean[i, lead - 1])
+                last.append(y[issue])
+    truth, pred, last = map(np.array, (truth, pred, last))
+    assert truth.size == 15 * 3
+    skill = 1 - np.sum((pred - truth) ** 2) / np.sum((last - truth) ** 2)
+    assert model.score(fold) == pytest.approx(skill, rel=1e-12)
+    # the steps after the fold are not read: another future gives the same score
+    changed = y.copy()
+    changed[90:] = 100.0
+    assert model.score(along_time(changed)[75:90]) == model.score(fold)
+    # the fold's steps alone are a shorter record: fewer forecasts, issued inside it only
+    assert model.score(y[75:90]) != model.score(fold)
+    # a fold at the record's start has no history: the record cut there, scored as a record
+    assert model.score(along_time(y)[:30]) == model.score(y[:30])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_gaussian_std_in_the_data_units():
     """The forecast standard deviation is in the data's units: a record 10 * y + 3 gives the
     same standardized problem, so the same training up to rounding, and forecasts 10 * m + 3
@@ -338,6 +370,94 @@ def test_bad_input():
     with pytest.raises(ValueError, match="steps: expected at most horizon = 2 steps for a model "
                                          r"with past covariates \['rain', 'temp'\]"):
         past.forecast(ds, 3)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_quantile_forecasts_layout_non_crossing_and_intervals(tmp_path):
+    """loss="quantile": a last `quantile` axis (NumPy) / dim (xarray) in the order of the
+    levels, increasing along it; the intervals are two of the quantiles; the model file keeps
+    the levels."""
+    y = _sine(120)
+    da = xr.DataArray(y, dims="time", coords={"time": np.arange(120.0)}, name="level")
+    model = LSTMForecaster(lookback=8, horizon=2, loss="quantile", early_stopping=True,
+                           **FAST).fit(da)
+    out = model.predict(da)
+    assert out.dims == ("time", "lead", "quantile") and out.name == "level"
+    np.testing.assert_array_equal(out["quantile"], [0.1, 0.5, 0.9])
+    assert (out.diff("quantile") >= 0).all() and np.isfinite(out.values).all()
+    np.testing.assert_array_equal(model.predict(y), out.values)          # NumPy: last axis
+    assert model.predict(y[None, :, None]).shape == (1, 113, 2, 1, 3)
+    lower, upper = model.predict_interval(da, coverage=0.8)
+    xr.testing.assert_identical(lower, out.isel(quantile=0, drop=True))
+    xr.testing.assert_identical(upper, out.isel(quantile=2, drop=True))
+    with pytest.raises(ValueError, match=r"coverage: expected a coverage whose bounds are among "
+                                         r"the quantiles \(0.1, 0.5, 0.9\); found 0.5, which "
+                                         r"needs the levels 0.25 and 0.75"):
+        model.predict_interval(da, coverage=0.5)
+    # score and forecast read the median
+    from seqlstm.metrics import skill
+
+    padded = np.concatenate([y, [np.nan, np.nan]])
+    truth = np.stack([padded[8 + k:8 + k + 113] for k in range(2)], 1)   # (issue, lead)
+    last = np.broadcast_to(y[7:, None], truth.shape)                     # persistence
+    assert model.score(da) == pytest.approx(skill(truth, out.values[..., 1], last), rel=1e-12)
+    path = tmp_path / "quantile.nc"
+    model.save(path)
+    loaded = seqlstm.load(path)
+    assert loaded.get_params()["quantiles"] == (0.1, 0.5, 0.9)
+    xr.testing.assert_identical(loaded.predict(da), out)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("levels,weights", [((0.1, 0.5, 0.9), (0.0, 1.0, 0.0)),
+                                            ((0.25, 0.75), (0.5, 0.5)),
+                                            ((0.6, 0.8), (1.0, 0.0))])
+def test_quantile_forecast_feeds_back_the_median(levels, weights):
+    """forecast() past the horizon feeds back the median: the 0.5 level, else interpolated
+    linearly between the levels around 0.5, else the nearest level."""
+    y = _sine(100)
+    model = LSTMForecaster(lookback=10, horizon=3, loss="quantile", quantiles=levels,
+                           **FAST).fit(y)
+    six = model.forecast(y, 6)
+    first = model.predict(y)[-1]                     # issued at the last time: (lead, level)
+    np.testing.assert_array_equal(six[:3], first)
+    median = first @ np.asarray(weights)
+    second = model.predict(np.concatenate([y, median]))[-1]
+    np.testing.assert_allclose(six[3:], second, rtol=1e-6, atol=1e-6)  # float32 round trip
+    assert np.all(np.diff(six, axis=-1) >= 0)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("loss", ["mae", "quantile"])
+def test_quantiles_and_mae_forecasts_in_the_data_units(loss):
+    """Every quantile (and the MAE point forecast) is a location: a record 10 * y + 3 gives
+    10 * q + 3 (the same standardized problem)."""
+    y = _sine(120)
+    kwargs = dict(lookback=8, horizon=2, loss=loss, dtype="float64", **FAST)
+    q = LSTMForecaster(**kwargs).fit(y).predict(y)
+    q2 = LSTMForecaster(**kwargs).fit(10 * y + 3).predict(10 * y + 3)
+    assert q.shape == ((113, 2, 3) if loss == "quantile" else (113, 2))
+    np.testing.assert_allclose(q2, 10 * q + 3, rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_mae_is_not_mse():
+    y = _sine(80)
+    mse = LSTMForecaster(lookback=5, **FAST).fit(y)
+    mae = LSTMForecaster(lookback=5, loss="mae", **FAST).fit(y)
+    assert mae.network_.output_size == mse.network_.output_size == 1
+    assert not np.array_equal(mae.predict(y), mse.predict(y))
+    with pytest.raises(ValueError, match="predict_interval: expected a forecaster fitted with "
+                                         "loss='gaussian' or 'quantile'; found loss='mae'"):
+        mae.predict_interval(y)
+
+
+@pytest.mark.parametrize("bad", [(0.9, 0.1), (0.5, 0.5), (0.0, 0.5), (0.5, 1.0), ()])
+def test_bad_quantiles_name_the_parameter(bad):
+    y = _sine(60)
+    with pytest.raises(ValueError, match="quantiles: expected a non-empty, strictly increasing "
+                                         "sequence of levels in the open interval"):
+        LSTMForecaster(lookback=5, loss="quantile", quantiles=bad, **FAST).fit(y)
 
 
 @pytest.mark.parametrize("evaluate", ["_window_skill", "_window_loss"])

@@ -193,6 +193,20 @@ def test_gradient_flow_losses_and_estimator():
     assert np.all(np.isfinite(flow.values))
     g = gradient_flow(net, X, np.zeros((3, 2)), loss="gaussian")
     assert g.attrs["loss"] == "gaussian" and np.all(np.isfinite(g.values))
+    # mae and quantiles (at the model's levels, by default 0.1, 0.5, 0.9): the training loss
+    y4 = np.random.default_rng(1).standard_normal((3, 4))
+    mae = gradient_flow(net, X, y4, loss="mae")
+    assert mae.attrs["loss"] == "mae" and np.all(np.isfinite(mae.values))
+    assert not np.allclose(mae.values, gradient_flow(net, X, y4, loss="mse").values)
+    net4 = RecurrentNetwork(2, 3, cell="gru", output_size=4, dtype="float64", random_state=0)
+
+    class Quantiles(Wrapper):
+        loss, quantiles = "quantile", (0.2, 0.4, 0.6, 0.8)
+
+    q = gradient_flow(Quantiles(net4), X, np.zeros((3, 1)))
+    assert q.attrs["loss"] == "quantile" and np.all(np.isfinite(q.values))
+    with pytest.raises(ValueError, match="multiple of 3"):
+        gradient_flow(net, X, np.zeros((3, 1)), loss="quantile")
     with pytest.raises(ValueError, match="loss"):
         gradient_flow(net, X, np.zeros((3, 4)), loss="hinge")
 

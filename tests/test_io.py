@@ -155,6 +155,43 @@ def test_forecaster_file_written_before_shared_training_refits_as_it_was_trained
     assert refit.learning_rate_curve_ == [1e-3] * 3
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_forecaster_file_written_before_quantiles_still_loads(tmp_path):
+    """A forecaster file from before ``quantiles`` existed (its loss "mse" or "gaussian")
+    loads with the default levels, which such a model never reads, and forecasts as before."""
+    from seqlstm import LSTMForecaster
+
+    y = np.sin(np.arange(60) / 3.0)
+    model = LSTMForecaster(lookback=5, horizon=2, loss="gaussian", hidden_size=3, max_iter=2,
+                           random_state=0).fit(y)
+    path, old = tmp_path / "model.nc", tmp_path / "old.nc"
+    model.save(path)
+    variables, attrs, _ = seqlstm.io.read_netcdf(path)
+    assert json.loads(attrs.pop("hp_quantiles")) == [0.1, 0.5, 0.9]
+    _write_back(old, variables, attrs)
+    loaded = load(old)
+    for a, b in zip(loaded.predict(y), model.predict(y)):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.quantiles == (0.1, 0.5, 0.9) and loaded.loss == "gaussian"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_array_params_are_stored_as_json_lists(tmp_path):
+    """Quantile levels given as a NumPy array (or a tuple of NumPy floats) are saved as a JSON
+    list and come back as a tuple of floats; the forecasts are the same bits."""
+    from seqlstm import LSTMForecaster
+
+    y = np.sin(np.arange(60) / 3.0)
+    for levels in (np.array([0.25, 0.5, 0.75]), tuple(np.array([0.25, 0.5, 0.75]))):
+        model = LSTMForecaster(lookback=5, loss="quantile", quantiles=levels, hidden_size=3,
+                               max_iter=2, random_state=0).fit(y)
+        model.save(tmp_path / "q.nc")
+        loaded = load(tmp_path / "q.nc")
+        assert loaded.quantiles == (0.25, 0.5, 0.75)
+        assert all(type(v) is float for v in loaded.quantiles)
+        np.testing.assert_array_equal(loaded.predict(y), model.predict(y))
+
+
 def _as_older_writer(path, out, prefixes=("",)):
     """Rewrite the model file `path` to `out` as the writer before frames (b72a382) did: no
     ``hp_frame_stride`` (nor ``template_hp_frame_stride``) attribute and no ``frame_stride``

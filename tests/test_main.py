@@ -97,3 +97,23 @@ def test_command_line_usage_errors():
     assert result.returncode == 2 and "demo" in result.stderr
     with pytest.raises(SystemExit):
         main(["demo", "--epochs", "many"])
+
+
+def test_precompile_command_passes_its_arguments(monkeypatch, capsys):
+    import seqlstm._precompile as pre
+
+    seen = {}
+
+    def fake(cells=None, dtypes=None, verbose=False):
+        seen.update(cells=cells, dtypes=dtypes, verbose=verbose)
+        return {("rnn", "float64"): 1.5}
+
+    monkeypatch.setattr(pre, "precompile", fake)
+    assert main(["precompile", "--cells", "rnn", "gru", "--dtypes", "float64"]) == 0
+    assert seen == dict(cells=["rnn", "gru"], dtypes=["float64"], verbose=True)
+    assert "total 1.5 s" in capsys.readouterr().out
+
+
+def test_precompile_command_names_a_bad_cell():
+    with pytest.raises(ValueError, match="cells"):
+        main(["precompile", "--cells", "bogus"])

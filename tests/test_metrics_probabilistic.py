@@ -1,6 +1,6 @@
-"""seqlstm.metrics._probabilistic (crps_gaussian, gaussian_interval, interval_coverage,
-gaussian_coverage): hand-computed values, the integral definition and scoringrules, NaN
-handling, xarray reductions, bad input."""
+"""seqlstm.metrics._probabilistic (crps_gaussian, pinball_loss, gaussian_interval,
+interval_coverage, gaussian_coverage): hand-computed values, the integral definition,
+scoringrules and scikit-learn, NaN handling, xarray reductions, bad input."""
 
 import math
 
@@ -82,3 +82,60 @@ def test_bad_input_names_the_argument():
             metrics.gaussian_interval(Y, np.ones(4), bad)
     with pytest.raises(ValueError, match=r"std must be >= 0"):
         metrics.crps_gaussian(Y, Y, -np.ones(4))
+
+
+def test_pinball_loss_against_scikit_learn_and_by_hand(no_warnings):
+    from sklearn.metrics import mean_pinball_loss
+
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((4, 5))
+    q = np.sort(rng.standard_normal((4, 5, 3)), axis=-1)
+    levels = (0.1, 0.5, 0.9)
+    expect = np.mean([mean_pinball_loss(y.ravel(), q[..., k].ravel(), alpha=a)
+                      for k, a in enumerate(levels)])
+    assert metrics.pinball_loss(y, q, levels) == pytest.approx(expect, rel=1e-14)
+    per_row = metrics.pinball_loss(y, q, levels, axis=1)
+    assert per_row.shape == (4,)
+    np.testing.assert_allclose(per_row, [metrics.pinball_loss(y[b], q[b], levels)
+                                         for b in range(4)], rtol=1e-14)
+    # the median alone: half the absolute error
+    assert metrics.pinball_loss([1.0, -2.0], [[0.0], [0.0]], [0.5]) == 0.75
+    # by hand: y = 0, q = 1 at level 0.2 costs 0.8; q = -1 costs 0.2
+    assert metrics.pinball_loss(0.0, [1.0, -1.0], [0.2, 0.2]) == pytest.approx(0.5)
+    # NaN pairs are skipped, one level at a time
+    q[0, 0, 1] = np.nan
+    y[1, 2] = np.nan
+    full = metrics.pinball_loss(y, q, levels, axis=1)
+    # row 0: 14 of the 15 (point, level) pairs, each its scikit-learn loss of one pair
+    pairs = [mean_pinball_loss([y[0, i]], [q[0, i, k]], alpha=a)
+             for i in range(5) for k, a in enumerate(levels) if (i, k) != (0, 1)]
+    assert full[0] == pytest.approx(np.mean(pairs), rel=1e-13)
+    # row 1: the point with a missing observation drops out at every level
+    assert full[1] == pytest.approx(metrics.pinball_loss(np.delete(y[1], 2),
+                                                         np.delete(q[1], 2, axis=0), levels),
+                                    rel=1e-14)
+
+
+def test_xarray_pinball_loss_reads_the_quantile_coordinate():
+    obs, sim = stations()
+    q = xr.concat([sim - 0.5, sim, sim + 0.5], dim="quantile").assign_coords(
+        quantile=[0.1, 0.5, 0.9]).transpose("quantile", ...)
+    got = metrics.pinball_loss(obs, q, dim="time")
+    assert got.name == "pinball_loss" and got.dims == ("station",)
+    np.testing.assert_allclose(
+        got, metrics.pinball_loss(obs.values, np.moveaxis(q.values, 0, -1), (0.1, 0.5, 0.9),
+                                  axis=1))
+    assert float(metrics.pinball_loss(obs, q)) == pytest.approx(
+        metrics.pinball_loss(obs.values, np.moveaxis(q.values, 0, -1), (0.1, 0.5, 0.9)))
+
+
+def test_pinball_loss_bad_input_names_the_argument():
+    y = np.zeros(3)
+    with pytest.raises(ValueError, match="quantiles: expected the levels"):
+        metrics.pinball_loss(y, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="quantiles: expected 2 levels in the open interval"):
+        metrics.pinball_loss(y, np.zeros((3, 2)), [0.1, 1.0])
+    with pytest.raises(ValueError, match="y_quantiles has shape"):
+        metrics.pinball_loss(y, np.zeros((3,)), [0.5])
+    with pytest.raises(ValueError, match="y_quantiles: expected a 'quantile' dim"):
+        metrics.pinball_loss(xr.DataArray(y), xr.DataArray(y))

@@ -220,3 +220,27 @@ def test_scorers_weight_samples_as_scikit_learn():
         kge = metrics.get_scorer("kge")
         assert kge(lin, X, y, sample_weight=np.arange(40) % 3) == pytest.approx(
             kge(lin, X[reps], y[reps]), rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_scorers_of_a_forecaster_score_its_issued_forecasts():
+    """A forecaster takes no y: the scorers score the forecasts its own score scores (every
+    issue time and lead with an observation), pooled per target."""
+    from seqlstm import LSTMForecaster
+
+    t = np.arange(80)
+    y = np.column_stack([np.sin(t / 3.0), np.cos(t / 5.0)])
+    model = LSTMForecaster(lookback=5, horizon=2, hidden_size=4, max_iter=2,
+                           random_state=0).fit(y[:60])
+    mean = model.predict(y)                        # (issue, lead, target), issues 4 .. 79
+    truth = np.full_like(mean, np.nan)
+    for lead in (1, 2):
+        truth[:80 - 4 - lead, lead - 1] = y[4 + lead:]
+    ok = ~np.isnan(truth[..., 0])
+    rmse = np.mean([np.sqrt(np.mean((mean[..., j][ok] - truth[..., j][ok]) ** 2))
+                    for j in range(2)])
+    assert metrics.get_scorer("neg_rmse")(model, y) == pytest.approx(-rmse, rel=1e-12)
+    assert metrics.get_scorer("nse")(model, y, None) == pytest.approx(
+        np.mean([r2_score(truth[..., j][ok], mean[..., j][ok]) for j in range(2)]), rel=1e-12)
+    with pytest.raises(ValueError, match="^y: expected None"):
+        metrics.get_scorer("nse")(model, y, y)

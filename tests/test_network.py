@@ -140,7 +140,8 @@ def test_both_per_step_product_forms_match_reference(cell, form):
 @pytest.mark.parametrize("cell,bi", [("lstm", True), ("gru", False), ("peephole", False)])
 def test_loss_and_grad_match_reference(loss, per_step, cell, bi):
     O = 2
-    n_head = 2 * O if loss == "gaussian" else (3 if loss == "cross_entropy" else O)
+    n_head = {"gaussian": 2 * O, "quantile": len(ref.QUANTILES) * O,
+              "cross_entropy": 3}.get(loss, O)
     net = make_net(cell, 2, bi, output_size=n_head)
     X, lengths = data(padded=True)
     lengths_pos = lengths.copy()
@@ -232,9 +233,9 @@ def test_truncated_gradient_equals_differences_of_window_losses(cell, tbptt):
     net.params[:] = base
 
 
-@pytest.mark.parametrize("loss", ["mse", "gaussian", "cross_entropy"])
+@pytest.mark.parametrize("loss", ["mse", "mae", "gaussian", "quantile", "cross_entropy"])
 def test_loss_gradient_equals_central_differences(loss):
-    n_head = {"mse": 2, "gaussian": 4, "cross_entropy": 3}[loss]
+    n_head = {"mse": 2, "mae": 2, "gaussian": 4, "quantile": 6, "cross_entropy": 3}[loss]
     net = make_net("lstm", 1, True, output_size=n_head)
     X, _ = data(seed=7)
     rng = np.random.default_rng(8)

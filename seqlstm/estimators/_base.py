@@ -498,9 +498,15 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         """Hidden states, cell states and gate activations of the fitted network on ``X``,
         with saturation fractions; see :func:`seqlstm.inspect.inspect`.
 
+        Parameters
+        ----------
+        X : array-like or xarray.DataArray, shape (sample, time, feature)
+            Sequences read as the model reads them in ``predict``.
+
         Returns
         -------
         xarray.Dataset
+            The traces; see :func:`seqlstm.inspect.inspect`.
         """
         from ..inspect import inspect
 
@@ -512,9 +518,15 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         :func:`seqlstm.inspect.gradient_flow` (which also takes targets, in the network's
         standardized units).
 
+        Parameters
+        ----------
+        X : array-like or xarray.DataArray, shape (sample, time, feature)
+            Sequences read as the model reads them in ``predict``.
+
         Returns
         -------
         xarray.DataArray
+            Gradient norms over ``(wrt, lag)``; see :func:`seqlstm.inspect.gradient_flow`.
         """
         from ..inspect import gradient_flow
 
@@ -527,14 +539,18 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         Parameters
         ----------
         n_steps : int
+            Number of new steps.
         prime : array-like, optional
             Values ``(time, feature)`` (regressor) or labels (classifier) to continue.
         temperature : float, default 1.0
+            >= 0; scales the randomness of the draws; 0 is deterministic.
         random_state : None, int or numpy.random.RandomState
+            Source of the draws.
 
         Returns
         -------
         xarray.DataArray
+            The generated steps; see :func:`seqlstm.generation.generate`.
         """
         from ..generation import generate
 

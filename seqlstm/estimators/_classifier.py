@@ -19,13 +19,88 @@ __all__ = ["LSTMClassifier"]
 class LSTMClassifier(ClassifierMixin, _BaseLSTM):
     """Recurrent (LSTM, GRU, RNN) classification of sequences, with scikit-learn's API.
 
-    Parameters are those of :class:`LSTMRegressor` without ``loss`` (the loss is softmax
-    cross-entropy), except that ``learning_rate_init`` defaults to 1e-2: chosen over 3e-3 by
-    cross-validation inside the training splits of the UCR development sets
-    (benchmarks/ACCURACY.md).  With ``return_sequences=True`` there is one label per time step
-    and a missing label (None or NaN) is left out of the loss; predictions at padded steps are
-    NaN (numeric classes) or None.  The validation score is the accuracy, the validation loss the
-    cross-entropy, and a random validation split is stratified (many-to-one).
+    The parameters are those of :class:`LSTMRegressor` without ``loss`` (the loss is softmax
+    cross-entropy), except that ``learning_rate_init`` defaults to 1e-2.  With
+    ``return_sequences=True`` there is one label per time step and a missing label (None or NaN)
+    is left out of the loss; predictions at padded steps are NaN (numeric classes) or None.  The
+    validation score is the accuracy, the validation loss the cross-entropy, and a random
+    validation split is stratified (many-to-one).
+
+    Parameters
+    ----------
+    hidden_size : int, default 32
+        As in :class:`LSTMRegressor`.
+    num_layers : int, default 1
+        As in :class:`LSTMRegressor`.
+    cell : {"lstm", "peephole", "cifg", "gru", "rnn"}, default "lstm"
+        As in :class:`LSTMRegressor`.
+    bidirectional : bool, default False
+        As in :class:`LSTMRegressor`.
+    return_sequences : bool, default False
+        As in :class:`LSTMRegressor`.
+    dropout : float in [0, 1), default 0.0
+        As in :class:`LSTMRegressor`.
+    tbptt : None, int or (k1, k2), default None
+        As in :class:`LSTMRegressor`.
+    solver : {"adam", "sgd"}, default "adam"
+        As in :class:`LSTMRegressor`.
+    learning_rate : {"cosine", "constant", "plateau"}, default "cosine"
+        As in :class:`LSTMRegressor`.
+    learning_rate_init : float, default 1e-2
+        Initial learning rate: chosen over 3e-3 by cross-validation inside the training
+        splits of the UCR development sets (benchmarks/ACCURACY.md).
+    warmup : int, default 0
+        As in :class:`LSTMRegressor`.
+    plateau_patience : int, default 5
+        As in :class:`LSTMRegressor`.
+    plateau_factor : float in (0, 1), default 0.5
+        As in :class:`LSTMRegressor`.
+    momentum : float, default 0.9
+        As in :class:`LSTMRegressor`.
+    alpha : float, default 0.0
+        As in :class:`LSTMRegressor`.
+    clip_norm : float or None, default 1.0
+        As in :class:`LSTMRegressor`.
+    batch_size : int or "auto", default "auto"
+        As in :class:`LSTMRegressor`.
+    max_iter : int, default 200
+        As in :class:`LSTMRegressor`.
+    tol : float, default 1e-4
+        As in :class:`LSTMRegressor`.
+    shuffle : bool, default True
+        As in :class:`LSTMRegressor`.
+    early_stopping : bool or {"score", "loss"}, default False
+        As in :class:`LSTMRegressor`.
+    validation_fraction : float in (0, 1), default 0.1
+        As in :class:`LSTMRegressor`.
+    validation_split : {"random", "time"}, default "random"
+        As in :class:`LSTMRegressor`.
+    n_iter_no_change : int, default 10
+        As in :class:`LSTMRegressor`.
+    random_state : None, int or RandomState, default None
+        As in :class:`LSTMRegressor`.
+    warm_start : bool, default False
+        As in :class:`LSTMRegressor`.
+    verbose : int, default 0
+        As in :class:`LSTMRegressor`.
+    standardize : bool, default True
+        As in :class:`LSTMRegressor`.
+    dtype : {"float32", "float64"}, default "float32"
+        As in :class:`LSTMRegressor`.
+    time_dim : str, default "time"
+        As in :class:`LSTMRegressor`.
+    feature_dim : str, default "feature"
+        As in :class:`LSTMRegressor`.
+    input_2d : {None, "series", "features"}, default None
+        As in :class:`LSTMRegressor`.
+    n_jobs : int or None, default None
+        As in :class:`LSTMRegressor`.
+    chrono_t_max : int >= 2, "auto" or None, default None
+        As in :class:`LSTMRegressor`.
+    readout : {"last+mean", "last"}, default "last+mean"
+        As in :class:`LSTMRegressor`.
+    frame_stride : int >= 1 or "auto", default "auto"
+        As in :class:`LSTMRegressor`.
 
     Attributes
     ----------
@@ -141,7 +216,8 @@ chrono_t_max_
 
         Returns
         -------
-        self : LSTMClassifier
+        LSTMClassifier
+            The fitted estimator.
         """
         return self._fit(X, y, incremental=False, sample_weight=sample_weight,
                          validation_data=validation_data)
@@ -154,8 +230,10 @@ chrono_t_max_
 
         Parameters
         ----------
-        X, y
-            As in :meth:`fit`.
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+            Sequences, as in :meth:`fit`.
+        y : array-like or DataArray
+            Labels, as in :meth:`fit`.
         classes : array-like, optional
             All classes, needed at the first call when `y` does not hold them all.
         sample_weight : array-like of shape (n_samples,), optional
@@ -163,7 +241,8 @@ chrono_t_max_
 
         Returns
         -------
-        self : LSTMClassifier
+        LSTMClassifier
+            The fitted estimator.
         """
         return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
@@ -227,12 +306,16 @@ chrono_t_max_
         Parameters
         ----------
         X : array-like, list of 2-D arrays, DataArray or Dataset
+            Sequences, as in :meth:`fit`.
         y : array-like or DataArray
+            True labels, as in :meth:`fit`.
         sample_weight : array-like of shape (n_samples,), optional
+            Weight of each sample.
 
         Returns
         -------
         float
+            The accuracy (weighted with `sample_weight`).
         """
         check_is_fitted(self)
         data = self._validate_X(X, reset=False)

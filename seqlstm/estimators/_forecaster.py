@@ -22,7 +22,16 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 from .._threads import numba_threads
 from ..data.records import future_times, select_columns, to_records
 from ..io import ModelFile
+from ..model_selection import AlongTime
 from ..network import RecurrentNetwork
+from ..network.objective import (
+    DEFAULT_QUANTILES,
+    QuantileLoss,
+    check_quantiles,
+    outputs_per_target,
+    quantile_outputs,
+    resolve_loss,
+)
 from ..network.outputs import gaussian_moments
 from ..training import TrainingState
 from ..windowing import WindowSet, list_windows, time_split
@@ -65,9 +74,20 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         (a model of changes; helps on trending series such as Airline).
     window_stride : int, default 1
         Use every ``window_stride``-th window start for training (long records).
-    loss : {"mse", "gaussian"}, default "mse"
-        "gaussian": a mean and a standard deviation per lead (Gaussian negative log-likelihood);
-        :meth:`predict` then returns both, :meth:`predict_interval` the central intervals.
+    loss : {"mse", "mae", "gaussian", "quantile"}, default "mse"
+        "mse", "mae": a point forecast per lead (squared or absolute error; "mae" forecasts
+        the median).  "gaussian": a mean and a standard deviation per lead (Gaussian negative
+        log-likelihood); :meth:`predict` then returns both, :meth:`predict_interval` the
+        central intervals.  "quantile": the `quantiles` of every lead (pinball loss averaged
+        over the levels), non-crossing by construction (the head gives the lowest quantile and
+        the softplus of each gap to the next); :meth:`predict` returns them along a
+        ``quantile`` dim (a last axis for NumPy).
+    quantiles : sequence of float, default (0.1, 0.5, 0.9)
+        The levels of ``loss="quantile"``: strictly increasing, in (0, 1); read only with
+        that loss.  The point forecast of a quantile model (what :meth:`score` scores and
+        :meth:`forecast` feeds back) is the median: the 0.5 quantile, interpolated linearly
+        between the two levels around 0.5 when 0.5 is not a level (the nearest level when 0.5
+        lies outside them).
     hidden_size, num_layers, cell, dropout
         The network, as in :class:`~seqlstm.LSTMRegressor`.
     solver, learning_rate, warmup, plateau_patience, plateau_factor, momentum, alpha, \
@@ -78,7 +98,7 @@ clip_norm, max_iter, tol, shuffle, n_iter_no_change, random_state, verbose, dtyp
         loss when there is validation data, else the training loss.
     learning_rate_init : float, default 3e-3
         Base learning rate: :class:`~seqlstm.LSTMRegressor`'s, as the forecaster is a
-        regressor of the same losses ("mse", "gaussian"); the forecasting examples' settings,
+        regressor (of its "mse" and "gaussian" losses too); the forecasting examples' settings,
         chosen by rolling-origin validation inside the training periods
         (benchmarks/FORECAST.md), trained minibatches at 3e-3 too.
     batch_size : int or "auto", default "auto"
@@ -139,16 +159,18 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         "nan_inputs": [StrOptions({"skip", "mask"})],
         "window_norm": [None, StrOptions({"last"})],
         "window_stride": [Interval(Integral, 1, None, closed="left")],
-        "loss": [StrOptions({"mse", "gaussian"})],
+        "loss": [StrOptions({"mse", "mae", "gaussian", "quantile"})],
+        "quantiles": ["array-like"],
         **NETWORK_AND_TRAINING_CONSTRAINTS,
         **SCHEDULE_AND_STOPPING_CONSTRAINTS,
     }
 
     def __init__(self, lookback=32, horizon=1, *, target=None, future_covariates=None,
                  nan_inputs="skip", window_norm=None, window_stride=1, loss="mse",
-                 hidden_size=32, num_layers=1, cell="lstm", dropout=0.0, solver="adam",
-                 learning_rate="cosine", learning_rate_init=3e-3, warmup=0, plateau_patience=5,
-                 plateau_factor=0.5, momentum=0.9, alpha=0.0, clip_norm=1.0,
+                 quantiles=DEFAULT_QUANTILES, hidden_size=32, num_layers=1, cell="lstm",
+                 dropout=0.0, solver="adam", learning_rate="cosine", learning_rate_init=3e-3,
+                 warmup=0, plateau_patience=5, plateau_factor=0.5, momentum=0.9, alpha=0.0,
+                 clip_norm=1.0,
                  batch_size="auto", max_iter=200, tol=1e-4, shuffle=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, random_state=None, verbose=0,
                  dtype="float32", time_dim="time", feature_dim="feature", n_jobs=None,
@@ -161,6 +183,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         self.window_norm = window_norm
         self.window_stride = window_stride
         self.loss = loss
+        self.quantiles = quantiles
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.cell = cell
@@ -191,7 +214,18 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
 
     # ------------------------------------------------------------------ data
     def _records(self, data, arg="data"):
+        if isinstance(data, AlongTime):   # a fold of a search: its own steps
+            data = self._fold_data(data, data.start, data.stop, arg)
         return to_records(data, time_dim=self.time_dim, feature_dim=self.feature_dim, arg=arg)
+
+    def _fold_data(self, fold, first, stop, arg="data"):
+        """The user's data of a :class:`~seqlstm.model_selection.AlongTime` fold cut to the
+        record's steps ``[first, stop)``, once its time dim is checked to be ours."""
+        if isinstance(fold.data, (xr.Dataset, xr.DataArray)) and fold.time_dim != self.time_dim:
+            raise ValueError(f"{arg}: expected a record wrapped along the forecaster's time_dim "
+                             f"{self.time_dim!r}; found along_time(..., "
+                             f"time_dim={fold.time_dim!r}).")
+        return fold.cut(first, stop)
 
     def _columns(self, names):
         """Target, past-covariate and future-covariate columns of `names` from the params."""
@@ -248,6 +282,10 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                          self._cols if cols is None else cols, self.nan_inputs == "mask",
                          self.window_norm)
 
+    def _loss_spec(self):
+        """The training loss as the network takes it (:class:`QuantileLoss` for quantiles)."""
+        return QuantileLoss(self.quantiles) if self.loss == "quantile" else self.loss
+
     # ------------------------------------------------------------------ fit
     def fit(self, data, y=None, *, validation_data=None):
         """Fit on the records in `data`.
@@ -278,6 +316,8 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         always False: the forecaster has no ``partial_fit``)."""
         self._validate_params()
         self._check_chrono()
+        check_quantiles(self.quantiles)
+        loss = self._loss_spec()
         if y is not None:
             raise ValueError("y: expected None (the forecaster takes its targets from data, "
                              f"see target=...); found {type(y).__name__}.")
@@ -329,7 +369,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         net = RecurrentNetwork(
             input_size=WindowSet.n_inputs(nt, npc, nf, len(rec.static_names), mask),
             hidden_size=self.hidden_size, num_layers=self.num_layers, cell=self.cell,
-            output_size=nt * (2 if self.loss == "gaussian" else 1), dtype=self.dtype,
+            output_size=nt * outputs_per_target(loss), dtype=self.dtype,
             random_state=fitted._seeds_[0])
         val_set = None
         if validation_data is not None:
@@ -346,9 +386,9 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         self.__dict__.update(vars(fitted))  # (on the working copy of _fit)
         self._apply_chrono(net)
         validation = (None if val_set is None
-                      else partial(_validation_functions, net, val_set, self.loss, nt))
+                      else partial(_validation_functions, net, val_set, loss, nt))
         self._train(windows.inputs, windows.targets,
-                    self._settings(self.loss, len(windows), monitor=monitor),
+                    self._settings(loss, len(windows), monitor=monitor),
                     validation=validation)
         return self
 
@@ -372,35 +412,48 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         return self._window_set(data_s, static_s, series, starts, fitted._cols)
 
     # ------------------------------------------------------------------ prediction
+    def _value_shape(self):
+        """The trailing shape of one forecast value: ``(n_targets,)``, and
+        ``(n_targets, n_levels)`` for quantiles."""
+        nt = len(self._cols[0])
+        return (nt, len(self.quantiles)) if self.loss == "quantile" else (nt,)
+
     def _forecast_windows(self, windows):
-        """Mean and std (None for "mse") of every window's horizon, in the data's units.
+        """Forecasts of every window's horizon, in the data's units.
 
         Returns
         -------
-        mean : ndarray, shape (n_windows, horizon, n_targets)
+        center : ndarray, shape (n_windows, horizon, n_targets[, n_levels])
+            Point forecasts, Gaussian means, or quantiles (last axis).
         std : ndarray or None
+            Gaussian standard deviations; None for the other losses.
         """
         nt = len(self._cols[0])
         tc = self._cols[0]
         n = len(windows)
-        mean = np.empty((n, self.horizon, nt))
-        std = np.empty_like(mean) if self.loss == "gaussian" else None
+        center = np.empty((n, self.horizon) + self._value_shape())
+        std = np.empty((n, self.horizon, nt)) if self.loss == "gaussian" else None
         with numba_threads(self.n_jobs):
             for b0 in range(0, n, _PREDICT_CHUNK):
                 idx = np.arange(b0, min(b0 + _PREDICT_CHUNK, n))
-                m, s = _horizon_outputs(self.network_, windows, idx, self.loss, nt)
-                mean[idx] = m * self.x_scale_[tc] + self.x_mean_[tc]
+                c, s = _horizon_outputs(self.network_, windows, idx, self._loss_spec(), nt)
+                center[idx] = _locations(c, self.x_mean_[tc], self.x_scale_[tc])
                 if std is not None:
                     std[idx] = s * self.x_scale_[tc]
-        return mean, std
+        return center, std
+
+    def _point(self, center):
+        """Point forecasts from :meth:`_forecast_windows`' ``center`` (the median of
+        quantiles, see `quantiles`)."""
+        return _point(center, self._loss_spec())
 
     def _issued(self, rec):
         """Forecasts issued at every time of `rec` with a full lookback.
 
         Returns
         -------
-        mean : ndarray, shape (n_series, n_issue, horizon, n_targets)
-            NaN where the window's inputs have NaN.
+        center : ndarray, shape (n_series, n_issue, horizon, n_targets[, n_levels])
+            As :meth:`_forecast_windows`'; NaN where the window's inputs have NaN.
         std : ndarray or None
         """
         self._check_fitted_records(rec)
@@ -415,14 +468,13 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             series, starts, _ = list_windows(data, static, L, reach, self._cols, False)
         windows = self._window_set(data, static, series, starts)
         m, s = self._forecast_windows(windows)
-        shape = (rec.n_series, n_issue, Hz, len(self._cols[0]))
-        mean = np.full(shape, np.nan)
-        mean[series, starts] = m
+        center = np.full((rec.n_series, n_issue, Hz) + self._value_shape(), np.nan)
+        center[series, starts] = m
         std = None
         if s is not None:
-            std = np.full(shape, np.nan)
+            std = np.full((rec.n_series, n_issue, Hz, len(self._cols[0])), np.nan)
             std[series, starts] = s
-        return mean, std
+        return center, std
 
     def predict(self, data):
         """Forecasts issued at every time with a full lookback, for leads ``1 .. horizon``.
@@ -438,9 +490,11 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             xarray input: a DataArray ``(*sample_dims, time, lead[, variable])`` named after
             the target, with the issue times as ``time``, ``lead`` = 1 .. horizon and a
             ``valid_time`` coordinate ``(time, lead)``; with ``loss="gaussian"`` a Dataset of
-            ``mean`` and ``std``.  NumPy input: an array ``([series,] issue, lead[, target])``
-            (the series axis for 3-D input, the target axis unless the input was 1-D), and for
-            "gaussian" the tuple ``(mean, std)``.  Forecasts whose window has NaN inputs are
+            ``mean`` and ``std``; with ``loss="quantile"`` a last dim ``quantile`` (coordinate:
+            the levels).  NumPy input: an array ``([series,] issue, lead[, target])`` (the
+            series axis for 3-D input, the target axis unless the input was 1-D), for
+            "gaussian" the tuple ``(mean, std)``, for "quantile" one more last axis, the
+            levels in the order of `quantiles`.  Forecasts whose window has NaN inputs are
             NaN.
         """
         rec = self._records(data)
@@ -448,36 +502,64 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         return self._wrap(rec, mean, std, lead=True)
 
     def predict_interval(self, data, coverage=0.8):
-        """Central forecast intervals of a Gaussian forecaster.
+        """Central forecast intervals of a Gaussian or a quantile forecaster.
 
         Parameters
         ----------
         data : ndarray, DataArray or Dataset
         coverage : float, default 0.8
-            Probability inside each interval, in (0, 1).
+            Probability inside each interval, in (0, 1).  A quantile forecaster needs the
+            levels ``(1 - coverage) / 2`` and ``(1 + coverage) / 2`` among its `quantiles`.
 
         Returns
         -------
         lower, upper
-            Like :meth:`predict`'s mean.
+            Like :meth:`predict`'s mean (Gaussian: ``mean -/+ z std``; quantiles: the two
+            quantiles, without the ``quantile`` dim).
         """
+        check_is_fitted(self)
+        self._check_interval(coverage)
+        return self._interval(self.predict(data), coverage)
+
+    def _check_interval(self, coverage):
+        """ValueError unless intervals of `coverage` can be read from this model's forecasts;
+        the indices of the bounds' levels for quantiles."""
+        if self.loss not in ("gaussian", "quantile"):
+            raise ValueError("predict_interval: expected a forecaster fitted with "
+                             f"loss='gaussian' or 'quantile'; found loss={self.loss!r}.")
+        if isinstance(coverage, bool) or not (isinstance(coverage, Real) and 0 < coverage < 1):
+            raise ValueError(f"coverage: expected a number in (0, 1); found {coverage!r}.")
+        if self.loss == "gaussian":
+            return None
+        levels = np.asarray(self.quantiles, dtype=np.float64)
+        bounds = (0.5 - 0.5 * coverage, 0.5 + 0.5 * coverage)
+        idx = [np.flatnonzero(np.isclose(levels, b, rtol=0.0, atol=1e-9)) for b in bounds]
+        if not all(i.size for i in idx):
+            raise ValueError(
+                f"coverage: expected a coverage whose bounds are among the quantiles "
+                f"{tuple(self.quantiles)}; found {coverage!r}, which needs the levels "
+                f"{bounds[0]:.6g} and {bounds[1]:.6g}.")
+        return int(idx[0][0]), int(idx[1][0])
+
+    def _interval(self, out, coverage):
+        """Intervals of `coverage` from :meth:`predict`-like output `out` (a Gaussian's
+        ``(mean, std)`` or Dataset; quantiles along the last axis / ``quantile`` dim)."""
         from ..metrics import gaussian_interval
 
-        check_is_fitted(self)
-        if self.loss != "gaussian":
-            raise ValueError("predict_interval: expected a forecaster fitted with "
-                             f"loss='gaussian'; found loss={self.loss!r}.")
-        if not (isinstance(coverage, Real) and 0 < coverage < 1):
-            raise ValueError(f"coverage: expected a number in (0, 1); found {coverage!r}.")
-        out = self.predict(data)
-        mean, std = (out["mean"], out["std"]) if isinstance(out, xr.Dataset) else out
-        return gaussian_interval(mean, std, coverage)
+        idx = self._check_interval(coverage)
+        if idx is None:
+            mean, std = (out["mean"], out["std"]) if isinstance(out, xr.Dataset) else out
+            return gaussian_interval(mean, std, coverage)
+        if isinstance(out, xr.DataArray):
+            return tuple(out.isel(quantile=i, drop=True) for i in idx)
+        return tuple(out[..., i] for i in idx)
 
     def forecast(self, data, steps, future_covariates=None):
         """Forecast `steps` steps past the end of every record, recursively past `horizon`.
 
-        Blocks of `horizon` steps are forecast one after the other, each block's forecast mean
-        fed back as the targets' past for the next.
+        Blocks of `horizon` steps are forecast one after the other, each block's point
+        forecast (the mean; the median of a quantile model, see `quantiles`) fed back as the
+        targets' past for the next.
 
         Parameters
         ----------
@@ -495,13 +577,21 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         DataArray, Dataset, ndarray or tuple
             Like :meth:`predict` without the ``lead`` dim; ``time`` is extended with the
             record's own frequency (NaN/NaT when it cannot be told).  With "gaussian", the std
-            of a later block is conditional on the earlier blocks' means.
+            of a later block is conditional on the earlier blocks' means; with "quantile", the
+            quantiles of a later block are conditional on the earlier blocks' medians.
         """
+        check_is_fitted(self)
+        rec = self._records(data)
+        center, std = self._recursive(rec, steps, future_covariates)
+        return self._wrap(rec, center, std, lead=False)
+
+    def _recursive(self, rec, steps, future_covariates):
+        """:meth:`forecast`'s values before labelling: ``(center, std)`` as
+        :meth:`_forecast_windows` gives them, ``(n_series, steps, ...)``."""
         check_is_fitted(self)
         if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 1:
             raise ValueError(f"steps: expected an integer >= 1; found {steps!r}.")
         steps = int(steps)
-        rec = self._records(data)
         self._check_fitted_records(rec)
         self._check_length(rec.n_time, with_horizon=False)
         tc, pc, fc = self._cols
@@ -530,17 +620,18 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                 f"data: expected the last lookback = {L} steps of every series without NaN "
                 f"inputs (nan_inputs='skip'); found NaN in series {np.flatnonzero(gaps)[:10]}.")
         series = np.arange(S, dtype=np.int64)
-        mean = np.empty((S, steps, len(tc)))
-        std = np.empty_like(mean) if self.loss == "gaussian" else None
+        center = np.empty((S, steps) + self._value_shape())
+        std = np.empty((S, steps, len(tc))) if self.loss == "gaussian" else None
         for b in range(0, steps, Hz):
             n = min(Hz, steps - b)
             windows = self._window_set(ext, static, series, np.full(S, T + b - L, np.int64))
             m, s = self._forecast_windows(windows)
-            mean[:, b:b + n] = m[:, :n]
+            center[:, b:b + n] = m[:, :n]
             if std is not None:
                 std[:, b:b + n] = s[:, :n]
-            ext[:, T + b:T + b + n, tc] = (m[:, :n] - self.x_mean_[tc]) / self.x_scale_[tc]
-        return self._wrap(rec, mean, std, lead=False)
+            point = self._point(m[:, :n])
+            ext[:, T + b:T + b + n, tc] = (point - self.x_mean_[tc]) / self.x_scale_[tc]
+        return center, std
 
     def _future_values(self, values, rec, steps):
         """Scaled future covariates ``(n_series, steps, n_future)`` from the user's values."""
@@ -583,29 +674,118 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
 
         Parameters
         ----------
-        data : ndarray, DataArray or Dataset
+        data : ndarray, DataArray, Dataset or AlongTime
+            A fold of :func:`seqlstm.model_selection.along_time` (a test fold of a search)
+            scores exactly the forecasts whose valid time lies in the fold, every lead, with
+            the ``lookback + horizon - 1`` steps before it read as inputs, never scored (or,
+            for ``along_time(..., issue="origin")``, the forecasts issued at the step before
+            the fold for each of its steps).
         y : None
             Unused.
 
         Returns
         -------
         float
+            For a quantile model, of the median (see `quantiles`).
         """
+        return self._skill(data)
+
+    def _skill(self, data, model=None):
+        """:meth:`score` of the forecasts of `model` (default this forecaster; a
+        :class:`~seqlstm.SeedEnsemble` of forecasters scores its combined forecasts)."""
         from ..metrics import skill
 
+        truth, mean, last = self._scored(data, model)
+        return float(skill(truth, mean, last))
+
+    def _score_arrays(self, X, y=None, model=None):
+        """The observations and forecasts :meth:`score` scores, for seqlstm's scorers
+        (:func:`seqlstm.metrics.get_scorer`): ``(forecast, lead, target)`` arrays, a row per
+        (series, issue time), NaN where nothing is scored, and ``per_step=True`` (the leads
+        pooled like time steps); `model` as in :meth:`_scored`."""
+        if y is not None:
+            raise ValueError("y: expected None (the forecaster takes its targets from data, "
+                             f"see target=...); found {type(y).__name__}.")
+        truth, mean, _ = self._scored(X, model)
+        shape = (-1,) + truth.shape[2:]
+        return truth.reshape(shape), mean.reshape(shape), True
+
+    def _scored(self, data, model=None):
+        """Observations, point forecasts and persistence of every forecast scored on `data`.
+
+        `model` (default this forecaster) gives the forecasts: anything with ``_centers(rec)``
+        (:meth:`_issued`'s centers) and ``forecast``, e.g. a :class:`~seqlstm.SeedEnsemble` of
+        forecasters with this one as its first member.
+
+        On a record: every issued forecast.  On an :class:`AlongTime` fold: the record is cut
+        to the ``lookback + horizon - 1`` steps before the fold (fewer at the record's start)
+        and the fold's steps; observations whose valid time is before the fold are set to NaN,
+        so only the forecasts valid in the fold count (however long the lookback).  On a fold
+        with ``issue="origin"``: see :meth:`_scored_from_origin`.
+
+        Returns
+        -------
+        truth, mean, last : ndarray, shape (n_series, n_issue, horizon, n_targets)
+            NaN where a forecast is not scored (no observation, not issued, outside the fold).
+        """
+        first = 0   # the position of the first scored valid time in the record read
+        if isinstance(data, AlongTime):
+            check_is_fitted(self)
+            if data.issue == "origin":
+                return self._scored_from_origin(data, model)
+            lo = max(0, data.start - (self.lookback + self.horizon - 1))
+            first = data.start - lo
+            data = self._fold_data(data, lo, data.stop)
         rec = self._records(data)
-        mean, _ = self._issued(rec)
+        mean = self._point((self if model is None else model)._centers(rec))
         truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback, self.horizon)
-        return float(skill(truth, mean, np.broadcast_to(last, truth.shape)))
+        if first:
+            valid = (np.arange(self.lookback - 1, rec.n_time)[:, None]
+                     + np.arange(1, self.horizon + 1)[None, :])
+            truth = np.where((valid >= first)[None, :, :, None], truth, np.nan)
+        return truth, mean, np.broadcast_to(last, truth.shape)
+
+    def _centers(self, rec):
+        """:meth:`_issued`'s centers (what :meth:`_scored` scores through :meth:`_point`)."""
+        return self._issued(rec)[0]
+
+    def _scored_from_origin(self, fold, model=None):
+        """Observations, forecasts and persistence of the forecasts issued at a fold's origin
+        (the step before it) for each of its steps: :meth:`forecast` from the ``lookback``
+        steps before the fold, with the fold's own future covariates.
+
+        Returns
+        -------
+        truth, mean, last : ndarray, shape (n_series, 1, n_steps, n_targets)
+        """
+        L = self.lookback
+        if fold.start < L:
+            raise ValueError(
+                f"data: expected lookback = {L} steps before a fold scored from its origin "
+                f"(issue='origin'); found a fold starting at step {fold.start}.")
+        tc, _, fc = self._cols
+        past = self._fold_data(fold, fold.start - L, fold.start)
+        ahead = self._records(self._fold_data(fold, fold.start, fold.stop))
+        out = (self if model is None else model).forecast(
+            past, len(fold), future_covariates=ahead.values[:, :, fc] if len(fc) else None)
+        out = out[0] if isinstance(out, tuple) else out
+        out = out["mean"] if isinstance(out, xr.Dataset) else out
+        shape = (ahead.n_series, 1, len(fold), len(tc))
+        # quantile models: the levels are the last axis / dim; their point forecast is scored
+        mean = self._point(np.asarray(out, dtype=np.float64)).reshape(shape)
+        truth = ahead.values[:, None][..., tc]
+        last = self._records(past).values[:, None, -1:][..., tc]
+        return truth, mean, np.broadcast_to(last, shape)
 
     # ------------------------------------------------------------------ labels
     def _wrap(self, rec, mean, std, lead):
-        """Give forecasts ``(series, time[, lead], target)`` the input's form."""
+        """Give forecasts ``(series, time[, lead], target[, quantile])`` the input's form."""
         names = [self.variable_names_[i] for i in self._cols[0]]
+        target_axis = 3 if lead else 2      # of (series, time[, lead], target[, quantile])
         if rec.kind == "numpy":
             def shape(a):
-                a = a if rec.ndim == 3 else a[0]
-                return a[..., 0] if rec.ndim == 1 else a
+                a = np.take(a, 0, axis=target_axis) if rec.ndim == 1 else a
+                return a if rec.ndim == 3 else a[0]
             return shape(mean) if std is None else (shape(mean), shape(std))
         if lead:
             times = rec.time[self.lookback - 1:]
@@ -625,10 +805,14 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             coords["variable"] = names
 
         def da(values, name):
-            values = values.reshape(rec.sample_shape + values.shape[1:])
+            own_dims, own_coords = list(dims), dict(coords)
+            if values.ndim > target_axis + 1:
+                own_dims.append("quantile")
+                own_coords["quantile"] = np.asarray(self.quantiles, dtype=np.float64)
             if len(names) == 1:
-                values = values[..., 0]
-            return xr.DataArray(values, dims=dims, coords=coords, name=name,
+                values = np.take(values, 0, axis=target_axis)
+            values = values.reshape(rec.sample_shape + values.shape[1:])
+            return xr.DataArray(values, dims=own_dims, coords=own_coords, name=name,
                                 attrs=dict(rec.attrs))
 
         name = names[0] if len(names) == 1 else None
@@ -733,15 +917,48 @@ def _time_step(time):
     return float(step[0]) if np.allclose(step, step[0]) else None
 
 
+def _locations(values, loc, scale):
+    """``loc + scale * values`` for forecasts that are locations (point forecasts, means,
+    each quantile): `values` ``(windows, horizon, targets[, levels])``, `loc` and `scale`
+    broadcast against ``(windows, horizon, targets)`` and over the levels.  (Spreads scale
+    alone: ``scale * std``.)"""
+    loc, scale = np.asarray(loc), np.asarray(scale)
+    if values.ndim > 3:
+        loc, scale = loc[..., None], scale[..., None]
+    return loc + scale * values
+
+
 def _horizon_outputs(net, windows, idx, loss, nt):
-    """Mean (and std) of windows `idx` over the horizon, scaled units, references added."""
+    """Forecasts of windows `idx` over the horizon, scaled units, references added:
+    ``(center, std)`` with ``center`` the point forecasts, Gaussian means or quantiles
+    ``(n, horizon, nt[, n_levels])`` and ``std`` the Gaussian standard deviations (else None)."""
     x, _, ref, _ = windows.batch(idx)
     out = np.asarray(net.forward(x)[:, windows.lookback:], dtype=np.float64)
-    if loss == "gaussian":
-        mean, std = gaussian_moments(out, nt)
+    name, levels = resolve_loss(loss)
+    std = None
+    if name == "gaussian":
+        center, std = gaussian_moments(out, nt)
+    elif name == "quantile":
+        center = quantile_outputs(out, nt, len(levels))
     else:
-        mean, std = out, None
-    return mean + ref[:, None, :], std
+        center = out
+    return _locations(center, ref[:, None, :], 1.0), std
+
+
+def _point(center, loss):
+    """Point forecasts ``(..., targets)`` from forecasts `center`: themselves, or for
+    quantiles ``(..., targets, levels)`` the median, interpolated linearly in the level between
+    the levels around 0.5 (the nearest level outside their range)."""
+    name, levels = resolve_loss(loss)
+    if name != "quantile":
+        return center
+    hi = int(np.searchsorted(levels, 0.5))
+    if hi < len(levels) and levels[hi] == 0.5:
+        return center[..., hi]
+    if hi == 0 or hi == len(levels):
+        return center[..., min(hi, len(levels) - 1)]
+    frac = (0.5 - levels[hi - 1]) / (levels[hi] - levels[hi - 1])
+    return center[..., hi - 1] + frac * (center[..., hi] - center[..., hi - 1])
 
 
 def _chunks(n):
@@ -757,7 +974,7 @@ def _window_skill(net, windows, loss, nt):
     with their number."""
     err = base = 0.0
     for idx in _chunks(len(windows)):
-        mean, _ = _horizon_outputs(net, windows, idx, loss, nt)
+        mean = _point(_horizon_outputs(net, windows, idx, loss, nt)[0], loss)
         _, y, ref, last = windows.batch(idx)
         truth = y[:, windows.lookback:] + ref[:, None, :]
         ok = ~np.isnan(truth)

@@ -105,6 +105,8 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         ``validation_data`` given to :meth:`fit`, else `validation_fraction` of the samples
         held out as `validation_split` says.
     validation_fraction : float in (0, 1), default 0.1
+        Share of the samples held out for validation with `early_stopping` (and no
+        ``validation_data``).
     validation_split : {"random", "time"}, default "random"
         How `validation_fraction` is held out: "random" (seeded by `random_state`), or "time"
         for windows cut in order from one record: the LAST ``n_val =
@@ -218,14 +220,14 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Why the last fit stopped: "schedule_end" ("cosine" ran its planned epochs),
         "max_iter", "converged" (training loss), "early_stopping" (validation), "diverged",
         "interrupted", or "epochs" (``partial_fit``, or a warm start that ran its epochs).
-    x_mean_, x_scale_ : ndarray of shape (n_features_in_,) or None
+    x_mean_, x_scale_ : ndarray of shape (`n_features_in_`,) or None
         Input scaling statistics (None without `standardize`).
     frame_stride_ : int
         The frame stride the network reads the sequences with (`frame_stride` resolved).
     chrono_t_max_ : int or None
         The chrono ``T_max`` the network was initialised with (`chrono_t_max` resolved; None:
         no chrono initialisation).
-    y_mean_, y_scale_ : ndarray of shape (n_outputs_,) or None
+    y_mean_, y_scale_ : ndarray of shape (`n_outputs_`,) or None
         Target scaling statistics (None without `standardize`).
 
     Examples
@@ -401,7 +403,8 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
 
         Returns
         -------
-        self : LSTMRegressor
+        LSTMRegressor
+            The fitted estimator.
         """
         return self._fit(X, y, incremental=False, sample_weight=sample_weight,
                          validation_data=validation_data)
@@ -414,12 +417,17 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
 
         Parameters
         ----------
-        X, y, sample_weight
+        X : array-like, list of 2-D arrays, DataArray or Dataset
+            Sequences, as in :meth:`fit`.
+        y : array-like, DataArray or Dataset
+            Targets, as in :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), optional
             As in :meth:`fit`.
 
         Returns
         -------
-        self : LSTMRegressor
+        LSTMRegressor
+            The fitted estimator.
         """
         return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
@@ -451,7 +459,9 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
             given without one.  Labeled input gives a DataArray with the input's sample
             coordinates (and time coordinate), attrs, and an ``output`` dim.
         y_std : ndarray or DataArray, only with `return_std`
+            The predicted standard deviation (``loss="gaussian"``), shaped like ``y_pred``.
         state : ndarray or tuple of ndarray, only with `return_state`
+            The final state, to pass as ``initial_state`` to the next piece of the record.
         """
         check_is_fitted(self)
         self._check_state_use(initial_state, return_state)
@@ -519,13 +529,16 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         Parameters
         ----------
         X : array-like, list of 2-D arrays, DataArray or Dataset
+            Sequences, as in :meth:`fit`.
         y : array-like, DataArray or Dataset
+            True targets, as in :meth:`fit`.
         sample_weight : array-like of shape (n_samples,), optional
             Weight of each sample (with ``return_sequences``, of each of its steps).
 
         Returns
         -------
         float
+            R², averaged over the targets.
         """
         y_true, y_pred, per_step = self._score_arrays(X, y)
         return nse_outputs(y_true, y_pred, per_step=per_step, sample_weight=sample_weight)

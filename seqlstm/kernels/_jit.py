@@ -23,9 +23,21 @@ float64 up to 2.8e-17 at H=32); without it every cell in both dtypes gives the s
 float32 and float64, one thread, AMD EPYC with AVX-512, under load): none beyond the noise
 (minima within +-3 %), and no change in the cold compile time (~19 s): reassociation bought
 nothing measurable.
+
+A compilation is a user-visible cost (about 20 s per cell type and dtype on a 2-core machine), so
+the first kernel compiled in a process says so once, on the ``seqlstm`` logger at WARNING level
+(shown on stderr when the program configured no logging): what is compiled, that it is one-off,
+about how long, and where the cache lives.  Kernels loaded from the cache say nothing.
+``seqlstm.precompile`` compiles ahead of time (Docker images, cluster workers).
 """
 
+import logging
+
 import numba
+from numba.core import event as _event
+
+#: Logger of the compile notice.
+LOGGER = logging.getLogger("seqlstm")
 
 #: LLVM fast-math flags that allow contraction (fused multiply-add) but keep ``isnan``/``isinf``
 #: and do not allow reassociation (see the module docstring).
@@ -53,3 +65,41 @@ def jit(func=None, *, parallel=False):
     if func is not None:
         return numba.njit(**options)(func)
     return numba.njit(**options)
+
+
+class _CompileNotice(_event.Listener):
+    """Say once per process that seqlstm kernels are being compiled (not loaded from the cache).
+
+    Numba raises its ``numba:compile`` event only when a signature is neither compiled in this
+    process nor found in the on-disk cache, so the notice appears exactly when a user waits.
+    """
+
+    def __init__(self):
+        self.said = False
+
+    def on_start(self, event):
+        if self.said:
+            return
+        dispatcher = event.data.get("dispatcher")
+        func = getattr(dispatcher, "py_func", None)
+        module = getattr(func, "__module__", "") or ""
+        if not module.startswith("seqlstm."):
+            return
+        self.said = True
+        try:
+            where = dispatcher.stats.cache_path
+        except AttributeError:  # pragma: no cover - every house kernel has a cache
+            where = "Numba's cache directory"
+        LOGGER.warning(
+            "seqlstm: compiling Numba kernels (first use of %s.%s with these argument types). "
+            "This is one-off: about 20 s per cell type and dtype on a 2-core machine; the "
+            "compiled code is cached in %s and later runs load it in under a second. "
+            "`python -m seqlstm precompile` compiles ahead of time.",
+            module, func.__name__, where)
+
+    def on_end(self, event):
+        pass
+
+
+COMPILE_NOTICE = _CompileNotice()
+_event.register("numba:compile", COMPILE_NOTICE)

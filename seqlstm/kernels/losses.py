@@ -144,3 +144,150 @@ def cross_entropy(logits, y, w, grad, norm):
             p = math.exp(float(logits[r, j]) - lse)
             grad[r, j] = w[r] * (p - (1.0 if j == c else 0.0)) / norm
     return total / norm
+
+
+@jit
+def mae(pred, y, w, grad, norm):
+    """Mean absolute error ``sum(w |p - y|) / sum(w)`` over observed elements.
+
+    Not differentiable where ``p == y``: the subgradient used there is 0 (``w sign(p - y) /
+    norm`` with ``sign(0) = 0``, as PyTorch's ``L1Loss``).
+
+    Parameters
+    ----------
+    pred, y, grad : ndarray, shape (N, O)
+    w : ndarray, shape (N,)
+    norm : float
+        Normaliser (see module docstring).
+
+    Returns
+    -------
+    float
+    """
+    N, O = y.shape
+    total = 0.0
+    grad[:] = 0
+    if norm <= 0.0:
+        return 0.0
+    for r in range(N):
+        for j in range(O):
+            if math.isnan(y[r, j]):
+                continue
+            d = float(pred[r, j]) - float(y[r, j])
+            total += w[r] * abs(d)
+            if d > 0.0:
+                grad[r, j] = w[r] / norm
+            elif d < 0.0:
+                grad[r, j] = -w[r] / norm
+    return total / norm
+
+
+@jit
+def pinball(q, y, w, grad, norm, levels):
+    """Pinball (quantile) loss averaged over the quantile levels.
+
+    ``q`` holds ``K = len(levels)`` blocks of ``O`` columns, block ``k`` the quantile of level
+    ``levels[k]`` of each target; the loss is ``sum(w * mean_k rho_k(y - q_k)) / sum(w)`` with
+    ``rho_k(u) = max(levels[k] u, (levels[k] - 1) u) = 0.5 |u| + (levels[k] - 0.5) u``.  At
+    ``u == 0`` the subgradient is that of the second form with ``sign(0) = 0`` (as for
+    :func:`mae`): ``d rho_k / du = levels[k] - 0.5`` (``torch.maximum`` splits the tie the same
+    way); level 0.5 gives half the absolute error.
+
+    Parameters
+    ----------
+    q, grad : ndarray, shape (N, K * O)
+    y : ndarray, shape (N, O)
+    w : ndarray, shape (N,)
+    norm : float
+    levels : ndarray of float64, shape (K,)
+
+    Returns
+    -------
+    float
+    """
+    N, O = y.shape
+    K = levels.shape[0]
+    total = 0.0
+    grad[:] = 0
+    if norm <= 0.0:
+        return 0.0
+    for r in range(N):
+        for j in range(O):
+            if math.isnan(y[r, j]):
+                continue
+            part = 0.0
+            for k in range(K):
+                u = float(y[r, j]) - float(q[r, k * O + j])
+                tau = levels[k]
+                part += 0.5 * abs(u) + (tau - 0.5) * u
+                slope = tau - 0.5
+                if u > 0.0:
+                    slope += 0.5
+                elif u < 0.0:
+                    slope -= 0.5
+                grad[r, k * O + j] = -w[r] * slope / (K * norm)
+            total += w[r] * part / K
+    return total / norm
+
+
+@jit
+def monotone_quantiles(raw, n_levels, out):
+    """Non-crossing quantiles from a head's raw outputs: ``q_0 = raw_0`` and
+    ``q_k = q_{k-1} + softplus(raw_k)``, per target (blocks of ``O`` columns as in
+    :func:`pinball`), so ``q_0 <= q_1 <= ...`` whatever the raw outputs.
+
+    Parameters
+    ----------
+    raw, out : ndarray, shape (N, n_levels * O)
+    n_levels : int
+    """
+    N = raw.shape[0]
+    O = raw.shape[1] // n_levels
+    for r in range(N):
+        for j in range(O):
+            acc = float(raw[r, j])
+            out[r, j] = acc
+            for k in range(1, n_levels):
+                acc += _softplus(float(raw[r, k * O + j]))
+                out[r, k * O + j] = acc
+
+
+@jit
+def monotone_quantiles_backward(raw, n_levels, gq, graw):
+    """Gradient through :func:`monotone_quantiles`: with ``G_k = sum_{m >= k} gq_m``,
+    ``graw_0 = G_0`` and ``graw_k = G_k sigmoid(raw_k)`` (``softplus' = sigmoid``).
+
+    Parameters
+    ----------
+    raw, gq, graw : ndarray, shape (N, n_levels * O)
+        Raw outputs, gradient with respect to the quantiles, gradient with respect to the raw
+        outputs (written).
+    n_levels : int
+    """
+    N = raw.shape[0]
+    O = raw.shape[1] // n_levels
+    for r in range(N):
+        for j in range(O):
+            acc = 0.0
+            for k in range(n_levels - 1, 0, -1):
+                acc += float(gq[r, k * O + j])
+                graw[r, k * O + j] = acc * _sigmoid(float(raw[r, k * O + j]))
+            graw[r, j] = acc + float(gq[r, j])
+
+
+@jit
+def quantile_loss(pred, y, w, grad, norm, levels):
+    """:func:`pinball` loss of the non-crossing quantiles :func:`monotone_quantiles` makes of
+    the head's raw outputs ``pred`` (N, K * O); ``grad`` is with respect to ``pred`` (the
+    chain rule through the transform, :func:`monotone_quantiles_backward`)."""
+    K = levels.shape[0]
+    q = np.empty(pred.shape, np.float64)
+    monotone_quantiles(pred, K, q)
+    gq = np.empty(pred.shape, np.float64)
+    value = pinball(q, y, w, gq, norm, levels)
+    graw = np.empty(pred.shape, np.float64)
+    monotone_quantiles_backward(pred, K, gq, graw)
+    for r in range(pred.shape[0]):
+        for c in range(pred.shape[1]):
+            grad[r, c] = graw[r, c]
+    return value

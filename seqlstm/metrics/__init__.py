@@ -31,6 +31,7 @@ Scores
 :func:`skill_persistence`    skill against persistence at a given lead
 :func:`skill_climatology`    skill against a climatological mean
 :func:`crps_gaussian`        mean CRPS of Gaussian forecasts (closed form)
+:func:`pinball_loss`         mean pinball loss of quantile forecasts, over their levels
 :func:`gaussian_interval`    central interval of a Gaussian forecast at a coverage level
 :func:`interval_coverage`    fraction of observations inside given intervals
 :func:`gaussian_coverage`    coverage of the central intervals of Gaussian forecasts
@@ -54,7 +55,7 @@ from __future__ import annotations
 from ._point import kge, mae, mse, nse, persistence, rmse, skill, skill_climatology, \
     skill_persistence
 from ._probabilistic import crps_gaussian, gaussian_coverage, gaussian_interval, \
-    interval_coverage
+    interval_coverage, pinball_loss
 from ._scorers import SCORERS, get_scorer
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "skill_persistence",
     "skill_climatology",
     "crps_gaussian",
+    "pinball_loss",
     "gaussian_interval",
     "interval_coverage",
     "gaussian_coverage",

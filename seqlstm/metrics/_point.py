@@ -292,6 +292,7 @@ def skill_persistence(y_true, y_pred, lead, *, time_axis=None, time_dim="time", 
     Returns
     -------
     float64 or ndarray or DataArray
+        The skill score (1 is perfect, 0 no better than persistence).
     """
     if _check_kinds({"y_true": y_true, "y_pred": y_pred}):
         ref = persistence(y_true, lead, time_dim=time_dim)
@@ -319,6 +320,7 @@ def skill_climatology(y_true, y_pred, climatology=None, *, axis=None, dim=None):
     Returns
     -------
     float64 or ndarray or DataArray
+        The skill score (1 is perfect, 0 no better than the climatological mean).
     """
     if climatology is None:
         return _reduce(_nse_np, "skill_climatology", {"y_true": y_true, "y_pred": y_pred},

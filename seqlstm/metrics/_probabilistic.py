@@ -1,5 +1,6 @@
-"""Probabilistic forecast scores of Gaussian forecasts (CRPS) and of intervals (coverage).  See
-:mod:`seqlstm.metrics` for the conventions (argument order, reductions, missing values)."""
+"""Probabilistic forecast scores of Gaussian forecasts (CRPS), of quantile forecasts (pinball
+loss) and of intervals (coverage).  See :mod:`seqlstm.metrics` for the conventions (argument
+order, reductions, missing values)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import numbers
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from ._core import _doc, _is_xarray, _mask, _mmean, _reduce
+from ._core import _as_float, _dims_tuple, _doc, _is_xarray, _mask, _mmean, _numpy_axis, _reduce
 
-__all__ = ["crps_gaussian", "gaussian_interval", "interval_coverage", "gaussian_coverage"]
+__all__ = ["crps_gaussian", "pinball_loss", "gaussian_interval", "interval_coverage",
+           "gaussian_coverage"]
 
 _SQRT_PI_INV = 1.0 / np.sqrt(np.pi)
 _SQRT_2PI_INV = 1.0 / np.sqrt(2.0 * np.pi)
@@ -33,6 +35,13 @@ def _crps_points(y_true, mean, std):
 def _crps_np(y_true, mean, std, axis):
     keep, y_true, mean, std = _mask(y_true, mean, std)
     return _mmean(_crps_points(y_true, mean, std), keep, axis)
+
+
+def _pinball_np(y_true, y_quantiles, axis, levels):
+    """Mean pinball loss; the levels run along the last axis of both (equal-shape) arrays."""
+    keep, y_true, y_quantiles = _mask(y_true, y_quantiles)
+    u = y_true - y_quantiles
+    return _mmean(np.maximum(levels * u, (levels - 1.0) * u), keep, axis)
 
 
 def _coverage_np(y_true, lower, upper, axis):
@@ -91,6 +100,7 @@ def crps_gaussian(y_true, mean, std, *, axis=None, dim=None):
     Returns
     -------
     float64 or ndarray or DataArray
+        The mean CRPS, in the units of the observations (lower is better).
 
     References
     ----------
@@ -100,6 +110,78 @@ def crps_gaussian(y_true, mean, std, *, axis=None, dim=None):
     """
     _check_std(std)
     return _reduce(_crps_np, "crps", {"y_true": y_true, "mean": mean, "std": std}, axis, dim)
+
+
+@_doc
+def pinball_loss(y_true, y_quantiles, quantiles=None, *, axis=None, dim=None):
+    """Mean pinball (quantile) loss of quantile forecasts, averaged over their levels.
+
+    ``rho_tau(u) = max(tau u, (tau - 1) u)`` with ``u = y - q_tau``, averaged over the levels
+    ``tau`` and the points (scikit-learn's ``mean_pinball_loss`` of one level, averaged over
+    the levels).  Lower is better; it has the units of ``y_true``; for the single level 0.5 it
+    is half the mean absolute error.  A (point, level) pair whose observation or quantile is
+    NaN is skipped.
+
+    Parameters
+    ----------
+    y_true : ndarray or DataArray
+        Observed values.
+    y_quantiles : ndarray or DataArray
+        The forecast quantiles: NumPy, ``y_true``'s shape plus a last axis of levels (as
+        :meth:`LSTMForecaster.predict <seqlstm.LSTMForecaster.predict>` gives them);
+        DataArray, ``y_true``'s dims plus a ``quantile`` dim.
+    quantiles : sequence of float, optional
+        The levels, in (0, 1), in the order of the last axis / ``quantile`` dim; required for
+        NumPy input, by default the ``quantile`` coordinate of a DataArray.
+    {reduce}
+        The levels are always averaged over (``axis`` and ``dim`` name the other axes / dims).
+
+    Returns
+    -------
+    float64 or ndarray or DataArray
+        The mean pinball loss (lower is better).
+    """
+    if _is_xarray(y_quantiles) and _is_xarray(y_true):
+        if "quantile" not in y_quantiles.dims or "quantile" in y_true.dims:
+            raise ValueError(f"y_quantiles: expected a 'quantile' dim that y_true lacks; found "
+                             f"dims {y_quantiles.dims} and {y_true.dims}.")
+        if quantiles is None:
+            if "quantile" not in y_quantiles.coords:
+                raise ValueError("quantiles: expected the levels, given or as the 'quantile' "
+                                 "coordinate of y_quantiles; found neither.")
+            quantiles = y_quantiles["quantile"].values
+        levels = _check_levels(quantiles, y_quantiles.sizes["quantile"])
+        available = [d for d in dict.fromkeys(y_true.dims + y_quantiles.dims) if d != "quantile"]
+        dims = list(_dims_tuple(dim, available)) + ["quantile"]
+        return _reduce(_pinball_np, "pinball_loss",
+                       {"y_true": y_true, "y_quantiles": y_quantiles}, None, dims,
+                       levels=levels)
+    if _is_xarray(y_quantiles) or _is_xarray(y_true):
+        return _reduce(_pinball_np, "pinball_loss",            # the mixed-kinds TypeError
+                       {"y_true": y_true, "y_quantiles": y_quantiles}, axis, dim)
+    if dim is not None:
+        return _reduce(_pinball_np, "pinball_loss", {"y_true": y_true}, None, dim)  # TypeError
+    y_true = _as_float("y_true", y_true)
+    y_quantiles = _as_float("y_quantiles", y_quantiles)
+    if quantiles is None:
+        raise ValueError("quantiles: expected the levels of y_quantiles' last axis for NumPy "
+                         "input; found None.")
+    if y_quantiles.shape[:-1] != y_true.shape or y_quantiles.ndim != y_true.ndim + 1:
+        raise ValueError(f"y_quantiles has shape {y_quantiles.shape} but y_true has shape "
+                         f"{y_true.shape}: expected y_true's shape plus a last axis of levels")
+    levels = _check_levels(quantiles, y_quantiles.shape[-1])
+    axes = _numpy_axis(axis, y_true.ndim) + (y_true.ndim,)
+    return _reduce(_pinball_np, "pinball_loss",
+                   {"y_true": np.broadcast_to(y_true[..., None], y_quantiles.shape),
+                    "y_quantiles": y_quantiles}, axes, None, levels=levels)
+
+
+def _check_levels(quantiles, n):
+    levels = np.asarray(quantiles, dtype=np.float64)
+    if levels.shape != (n,) or not np.all((levels > 0) & (levels < 1)):
+        raise ValueError(f"quantiles: expected {n} levels in the open interval (0, 1), one per "
+                         f"quantile of y_quantiles; found {quantiles!r}.")
+    return levels
 
 
 def gaussian_interval(mean, std, coverage=0.8):
@@ -114,10 +196,12 @@ def gaussian_interval(mean, std, coverage=0.8):
 
     Returns
     -------
-    lower, upper : ndarray or DataArray
-        ``mean -/+ z * std`` with ``z`` the ``(1 + coverage) / 2`` quantile of the standard
-        normal distribution (1.2816 for 0.8), i.e. the ``(1 - coverage) / 2`` and
-        ``(1 + coverage) / 2`` quantiles of the forecast.
+    lower : ndarray or DataArray
+        ``mean - z * std`` with ``z`` the ``(1 + coverage) / 2`` quantile of the standard
+        normal distribution (1.2816 for 0.8), i.e. the ``(1 - coverage) / 2`` quantile of the
+        forecast.
+    upper : ndarray or DataArray
+        ``mean + z * std``, the ``(1 + coverage) / 2`` quantile of the forecast.
     """
     z = ndtri(0.5 + 0.5 * _check_coverage(coverage))
     _check_std(std)

@@ -11,8 +11,10 @@ Which layout an estimator predicts is the estimator's to say: seqlstm's regresso
 ensembles of them, and pipelines ending in either) give the scorer their targets and predictions
 as arrays through ``_score_arrays(X, y)`` (the targets read as their ``fit`` reads them: matched
 by dim name, spin-up steps missing) and their own ``score`` is the "nse" scorer's function on the
-same arrays: one code path, one number.  Any other estimator's ``predict(X)`` is scored against
-``y`` as one target per sample.
+same arrays: one code path, one number.  ``LSTMForecaster`` gives the observations and forecasts
+its ``score`` scores (leads pooled like steps; on a fold of
+:func:`seqlstm.model_selection.along_time`, only the forecasts valid in the fold), with ``y``
+None.  Any other estimator's ``predict(X)`` is scored against ``y`` as one target per sample.
 """
 
 from __future__ import annotations
@@ -106,9 +108,15 @@ def _final_step(estimator, X):
 
 
 class _OutputScorer(_Scorer):
-    """``make_scorer``'s scorer, which asks the estimator how its targets are laid out."""
+    """``make_scorer``'s scorer, which asks the estimator how its targets are laid out.
 
-    def _score(self, method_caller, estimator, X, y_true, **kwargs):
+    ``y_true`` may be left out (None): a forecaster's targets are variables of ``X``, and
+    scikit-learn's searches call the scorer without ``y`` when they were fitted without it."""
+
+    def __call__(self, estimator, X, y_true=None, *, sample_weight=None, **kwargs):
+        return super().__call__(estimator, X, y_true, sample_weight=sample_weight, **kwargs)
+
+    def _score(self, method_caller, estimator, X, y_true=None, **kwargs):
         final, Xt = _final_step(estimator, X)
         arrays = getattr(final, "_score_arrays", None)
         if arrays is not None:   # seqlstm: its own reading of y, and per-step or not

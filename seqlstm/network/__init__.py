@@ -18,10 +18,11 @@ torch_interop.py   exchange with ``torch.nn.LSTM`` / ``GRU`` / ``RNN``
 
 from ..cells import CELL_NAMES as CELLS
 from .core import READOUTS, RecurrentNetwork
-from .objective import LOSSES, MIN_VARIANCE
+from .objective import DEFAULT_QUANTILES, LOSSES, MIN_VARIANCE, QuantileLoss
 from .tbptt import parse_tbptt, tbptt_windows
 
-__all__ = ["RecurrentNetwork", "CELLS", "LOSSES", "MIN_VARIANCE", "READOUTS", "parse_tbptt",
+__all__ = ["RecurrentNetwork", "CELLS", "LOSSES", "MIN_VARIANCE", "DEFAULT_QUANTILES",
+           "QuantileLoss", "READOUTS", "parse_tbptt",
            "tbptt_windows"]
 
 # pickles and reprs name the public path, not the module the class happens to live in

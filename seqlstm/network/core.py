@@ -38,23 +38,21 @@ class RecurrentNetwork:
     hidden_size : int
         Number of hidden units per layer and direction.
     num_layers : int, default 1
+        Number of stacked layers; layer k > 0 reads the previous layer's outputs.
     cell : {"lstm", "peephole", "cifg", "gru", "rnn"}, default "lstm"
+        The cell of every layer (``seqlstm.cells`` lists their gates).
     bidirectional : bool, default False
+        Whether each layer also runs backward in time (outputs of both directions side by side).
     output_size : int or None, default None
         Size of a linear head applied to the outputs (``head_weight``, ``head_bias``).
     dtype : {"float32", "float64"}, default "float32"
+        The compute dtype of the parameters and every kernel.
     random_state : None, int or numpy Generator
-        Seed of the initialisation (see below).
+        Seed of the initialisation (see the notes).
     readout : {"last", "last+mean"}, default "last"
         The per-sequence summary read by :meth:`forward_last` and by per-sequence targets:
         the top layer's final states, or those and the mean of its outputs over each
         sequence's valid steps side by side (the head then reads twice as many features).
-
-    Notes on the initialisation
-    ---------------------------
-    Seed of the initialisation: Glorot-uniform input weights and orthogonal recurrent
-        weights per gate block, zero biases except forget-gate bias 1 (for ``"cifg"``, whose
-        forget gate is ``1 - i``, the input-gate bias is -1), zero peepholes.
 
     Attributes
     ----------
@@ -65,6 +63,10 @@ class RecurrentNetwork:
 
     Notes
     -----
+    Initialisation: Glorot-uniform input weights and orthogonal recurrent weights per gate
+    block, zero biases except forget-gate bias 1 (for ``"cifg"``, whose forget gate is
+    ``1 - i``, the input-gate bias is -1), zero peepholes.
+
     Inputs ``X`` are ``(sample, time, feature)``.  A sequence shorter than ``T`` is given by
     ``lengths`` or by NaN padding at its end (a step whose features are all NaN); padded steps
     leave the state unchanged, produce NaN outputs and receive no gradient.
@@ -97,8 +99,16 @@ class RecurrentNetwork:
         self.init_params(random_state)
 
     def config(self):
-        """The constructor arguments, as a dict of plain Python values (the parameters
-        excluded; see :meth:`from_config`)."""
+        """Return the constructor arguments as a dict of plain Python values.
+
+        The parameters are excluded; :meth:`from_config` builds the network again.
+
+        Returns
+        -------
+        dict
+            ``input_size``, ``hidden_size``, ``num_layers``, ``cell``, ``bidirectional``,
+            ``output_size``, ``dtype`` and ``readout``.
+        """
         return {"input_size": int(self.input_size), "hidden_size": int(self.hidden_size),
                 "num_layers": int(self.num_layers), "cell": str(self.cell),
                 "bidirectional": bool(self.bidirectional),
@@ -107,8 +117,19 @@ class RecurrentNetwork:
 
     @classmethod
     def from_config(cls, config, params=None):
-        """A network built from :meth:`config`'s dict (other keys ignored), with the flat
-        parameters ``params`` when given (else initialised from ``random_state=0``)."""
+        """Build a network from :meth:`config`'s dict.
+
+        Parameters
+        ----------
+        config : dict
+            The constructor arguments (other keys are ignored).
+        params : array-like, optional
+            The flat parameter vector; default: initialised from ``random_state=0``.
+
+        Returns
+        -------
+        RecurrentNetwork
+        """
         net = cls(**{k: config[k] for k in _CONFIG_KEYS if k in config}, random_state=0)
         if params is not None:
             net.set_flat(np.asarray(params, dtype=net.dtype))
@@ -163,23 +184,51 @@ class RecurrentNetwork:
         Returns
         -------
         OrderedDict of str -> ndarray
+            Views into ``params`` named like PyTorch's parameters, in flat-vector order.
         """
         return OrderedDict(self._views)
 
     def init_params(self, random_state=None):
-        """(Re)initialise every parameter in place; see the class docstring for the scheme."""
+        """(Re)initialise every parameter in place; the notes of the class give the scheme.
+
+        Parameters
+        ----------
+        random_state : None, int or numpy Generator
+            Seed of the initialisation.
+
+        Returns
+        -------
+        RecurrentNetwork
+            The network itself.
+        """
         values = layout.initial_values(self.shapes, self.cell, self.hidden_size, random_state)
         for name, view in self._views.items():
             view[...] = values[name]
         return self
 
     def get_flat(self):
-        """A copy of the flat parameter vector."""
+        """Return a copy of the flat parameter vector.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            A copy: changing it leaves the network unchanged.
+        """
         return self.params.copy()
 
     def set_flat(self, values):
-        """Copy ``values`` into the flat parameter vector (shape checked; cast to the
-        network's dtype)."""
+        """Copy `values` into the flat parameter vector.
+
+        Parameters
+        ----------
+        values : array-like of shape (n_params,)
+            The new parameters (cast to the network's dtype; the shape is checked).
+
+        Returns
+        -------
+        RecurrentNetwork
+            The network itself.
+        """
         values = np.asarray(values)
         if values.shape != self.params.shape:
             raise ValueError(f"values must have shape {self.params.shape}, got {values.shape}")
@@ -187,7 +236,18 @@ class RecurrentNetwork:
         return self
 
     def flatten_grads(self, grads):
-        """Pack a dict of gradients keyed like the parameters into one flat vector."""
+        """Pack a dict of gradients keyed like the parameters into one flat vector.
+
+        Parameters
+        ----------
+        grads : dict of str -> ndarray
+            Gradients keyed by parameter name, shaped like the parameters.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            In the flat vector's order.
+        """
         return np.concatenate([np.asarray(grads[n], self.dtype).ravel() for n in self.shapes])
 
     # ------------------------------------------------------------------ plumbing
@@ -227,6 +287,7 @@ class RecurrentNetwork:
         X : array-like, shape (sample, time, feature)
             NaN steps at the end of a sequence are padding (unless ``lengths`` is given).
         lengths : array of int, shape (sample,), optional
+            Valid steps of each sequence (default: read from the NaN padding).
         initial_state : ndarray or tuple of ndarray, optional
             ``h0`` (or ``(h0, c0)`` for LSTM-type cells), each
             ``(num_layers * directions, sample, hidden_size)`` as in PyTorch; zeros by default.
@@ -239,6 +300,7 @@ class RecurrentNetwork:
         outputs : ndarray, shape (sample, time, hidden_size * directions) or (..., output_size)
             NaN at padded steps.
         state : ndarray or tuple, only if ``return_state``
+            The final state, ``h_n`` or ``(h_n, c_n)``, shaped like ``initial_state``.
         """
         x, lengths, _ = self._prepare(X, lengths, mask=False)
         T, B, _ = x.shape
@@ -277,9 +339,17 @@ class RecurrentNetwork:
         (bidirectional) the reverse direction's state after reading the whole sequence, through
         the head when there is one.
 
+        Parameters
+        ----------
+        X : array-like, shape (sample, time, feature)
+            NaN steps at the end of a sequence are padding (unless ``lengths`` is given).
+        lengths : array-like of int, shape (sample,), optional
+            Valid steps of each sequence (default: read from the NaN padding).
+
         Returns
         -------
         ndarray, shape (sample, hidden_size * directions) or (sample, output_size)
+            Twice the width without a head when ``readout="last+mean"``.
         """
         x, lengths, _ = self._prepare(X, lengths, mask=False)
         B = x.shape[1]
@@ -301,9 +371,11 @@ class RecurrentNetwork:
         Parameters
         ----------
         X : array-like, shape (sample, time, feature)
+            NaN steps at the end of a sequence are padding (unless ``lengths`` is given).
         grad_outputs : array-like, shape like ``forward(X)``
             Gradient with respect to the per-step outputs; ignored at padded steps.
         lengths : array of int, optional
+            Valid steps of each sequence (default: read from the NaN padding).
         tbptt : None, int or (k1, k2)
             Truncated BPTT (Williams & Peng): every ``k1`` steps the errors of the last ``k1``
             steps are propagated back ``k2`` steps, with the state carried over the whole
@@ -348,19 +420,26 @@ class RecurrentNetwork:
         Parameters
         ----------
         X : array-like, shape (sample, time, feature)
+            NaN steps at the end of a sequence are padding (unless ``lengths`` is given).
         y : ndarray
             One target per sequence, ``(sample, n_targets)`` (``(sample,)`` of class indices for
             ``"cross_entropy"``), scored on the output of ``forward_last``; or one per step,
             ``(sample, time, n_targets)`` (``(sample, time)`` for ``"cross_entropy"``), scored
             on ``forward``.  NaN marks a missing target.
-        loss : {"mse", "gaussian", "cross_entropy"}
-            Weighted means over observed targets: squared error; Gaussian negative
-            log-likelihood with the head giving means then raw variances
-            (``var = softplus(raw) + MIN_VARIANCE``, 1e-6); softmax cross-entropy on the head's
-            logits.
+        loss : {"mse", "mae", "gaussian", "quantile", "cross_entropy"} or QuantileLoss
+            Weighted means over observed targets: squared error; absolute error; Gaussian
+            negative log-likelihood with the head giving means then raw variances
+            (``var = softplus(raw) + MIN_VARIANCE``, 1e-6); the pinball loss averaged over
+            quantile levels (:class:`~seqlstm.network.objective.QuantileLoss`; "quantile"
+            alone: levels 0.1, 0.5, 0.9), the head giving one block of raw outputs per level
+            made non-crossing (``q_0 = raw_0``, ``q_k = q_{k-1} + softplus(raw_k)``); softmax
+            cross-entropy on the head's logits.
         lengths : array of int, optional
+            Valid steps of each sequence (default: read from the NaN padding).
         tbptt : None, int or (k1, k2)
+            Truncated BPTT as in :meth:`vjp`; ``None`` is full BPTT.
         sample_weight : array of float, shape (sample,), optional
+            Weight of each sequence in the loss's weighted mean (default: all 1).
         dropout : float, default 0.0
             Inverted dropout on the outputs of every layer but the last.
         random_state : None, int or Generator
@@ -373,10 +452,11 @@ class RecurrentNetwork:
         Returns
         -------
         loss : float
+            The weighted mean loss over the scored targets.
         flat_grad : ndarray, shape (n_params,)
+            Its gradient with respect to the flat parameter vector.
         """
-        if loss not in objective.LOSSES:
-            raise ValueError(f"loss must be one of {objective.LOSSES}, got {loss!r}")
+        objective.resolve_loss(loss)
         if self.output_size is None:
             raise ValueError("loss_and_grad needs a network with a head (output_size)")
         tbptt = parse_tbptt(tbptt)
@@ -420,15 +500,23 @@ class RecurrentNetwork:
 
         Parameters
         ----------
-        X, y, loss, lengths, sample_weight
+        X : array-like, shape (sample, time, feature)
+            As in :meth:`loss_and_grad`.
+        y : array-like
+            As in :meth:`loss_and_grad`.
+        loss : str, default "mse"
+            As in :meth:`loss_and_grad`.
+        lengths : array-like of int, shape (sample,), optional
+            As in :meth:`loss_and_grad`.
+        sample_weight : array-like, shape (sample,), optional
             As in :meth:`loss_and_grad`.
 
         Returns
         -------
         float
+            The sum of the sample weights over the scored targets.
         """
-        if loss not in objective.LOSSES:
-            raise ValueError(f"loss must be one of {objective.LOSSES}, got {loss!r}")
+        objective.resolve_loss(loss)
         _, _, mask = self._prepare(X, lengths)
         T, B = mask.shape
         y, per_step = objective.check_targets(y, loss, B, T, self.output_size)
@@ -436,13 +524,41 @@ class RecurrentNetwork:
         return float(objective.scored_targets(y, per_step, w, mask)[1])
 
     def loss(self, X, y, loss="mse", lengths=None, sample_weight=None, initial_state=None):
-        """The loss alone (no gradient); see ``loss_and_grad``."""
+        """Return the loss alone (no gradient).
+
+        Parameters
+        ----------
+        X : array-like, shape (sample, time, feature)
+            As in :meth:`loss_and_grad`.
+        y : array-like
+            As in :meth:`loss_and_grad`.
+        loss : str, default "mse"
+            As in :meth:`loss_and_grad`.
+        lengths : array-like of int, shape (sample,), optional
+            As in :meth:`loss_and_grad`.
+        sample_weight : array-like, shape (sample,), optional
+            As in :meth:`loss_and_grad`.
+        initial_state : ndarray or tuple of ndarray, optional
+            As in :meth:`loss_and_grad`.
+
+        Returns
+        -------
+        float
+            The loss :meth:`loss_and_grad` returns with its gradient.
+        """
         value, _ = self.loss_and_grad(X, y, loss=loss, lengths=lengths,
                                       sample_weight=sample_weight, initial_state=initial_state)
         return value
 
     def trace(self, X, lengths=None):
         """Internal activity of every layer and direction, for inspection.
+
+        Parameters
+        ----------
+        X : array-like, shape (sample, time, feature)
+            NaN steps at the end of a sequence are padding (unless ``lengths`` is given).
+        lengths : array-like of int, shape (sample,), optional
+            Valid steps of each sequence (default: read from the NaN padding).
 
         Returns
         -------
@@ -465,7 +581,11 @@ class RecurrentNetwork:
         Parameters
         ----------
         X : array-like, shape (sample, time, feature)
+            NaN steps at the end of a sequence are padding (unless ``lengths`` is given).
         grad_outputs : array-like, shape like ``forward(X)``
+            The gradient of the scalar with respect to the outputs.
+        lengths : array-like of int, shape (sample,), optional
+            Valid steps of each sequence (default: read from the NaN padding).
 
         Returns
         -------
@@ -501,6 +621,7 @@ class RecurrentNetwork:
         Parameters
         ----------
         module : torch.nn.LSTM, torch.nn.GRU or torch.nn.RNN
+            The PyTorch layer whose weights are copied.
 
         Returns
         -------
@@ -509,8 +630,14 @@ class RecurrentNetwork:
         return torch_interop.from_torch(cls, module)
 
     def to_torch_state_dict(self):
-        """The recurrent weights as a PyTorch ``state_dict`` (OrderedDict of tensors) for
-        ``nn.LSTM``/``GRU``/``RNN`` with the same sizes (head excluded)."""
+        """Return the recurrent weights as a PyTorch ``state_dict``.
+
+        Returns
+        -------
+        OrderedDict of str -> torch.Tensor
+            For an ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN`` with the same sizes (the head is
+            excluded).
+        """
         return torch_interop.to_torch_state_dict(self.cell, self._views)
 
     def __repr__(self):

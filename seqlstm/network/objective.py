@@ -7,11 +7,109 @@ from ..kernels import dense as _dense
 from ..kernels import losses as _losses
 from .stack import readout
 
-LOSSES = ("mse", "gaussian", "cross_entropy")
+LOSSES = ("mse", "mae", "gaussian", "quantile", "cross_entropy")
 #: Smallest variance of the Gaussian head.
 MIN_VARIANCE = 1e-6
-_LOSS_KERNELS = {"mse": _losses.mse, "gaussian": _losses.gaussian_nll,
-                 "cross_entropy": _losses.cross_entropy}
+#: Quantile levels of ``loss="quantile"`` when none are given.
+DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
+_LOSS_KERNELS = {"mse": _losses.mse, "mae": _losses.mae, "gaussian": _losses.gaussian_nll,
+                 "quantile": _losses.quantile_loss, "cross_entropy": _losses.cross_entropy}
+
+
+def check_quantiles(quantiles, arg="quantiles"):
+    """`quantiles` as a tuple of floats, checked: at least one level, each in (0, 1), strictly
+    increasing.
+
+    Raises
+    ------
+    ValueError
+        Naming `arg`, what was expected and what was found.
+    """
+    try:
+        levels = np.asarray(quantiles, dtype=np.float64)
+    except (TypeError, ValueError):
+        levels = None
+    if (levels is None or levels.ndim != 1 or levels.size == 0 or isinstance(quantiles, str)
+            or not np.all((levels > 0) & (levels < 1)) or np.any(np.diff(levels) <= 0)):
+        raise ValueError(f"{arg}: expected a non-empty, strictly increasing sequence of levels "
+                         f"in the open interval (0, 1); found {quantiles!r}.")
+    return tuple(float(v) for v in levels)
+
+
+class QuantileLoss:
+    """``loss="quantile"`` at given levels: the pinball loss averaged over `quantiles`, on
+    non-crossing quantiles (:func:`seqlstm.kernels.losses.quantile_loss`).  The head gives
+    ``len(quantiles)`` blocks of one raw output per target; the plain string ``"quantile"``
+    means :data:`DEFAULT_QUANTILES`.
+
+    Parameters
+    ----------
+    quantiles : sequence of float, default DEFAULT_QUANTILES
+        Strictly increasing levels in (0, 1).
+    """
+
+    name = "quantile"
+
+    def __init__(self, quantiles=DEFAULT_QUANTILES):
+        self.quantiles = check_quantiles(quantiles)
+
+    def __eq__(self, other):
+        return isinstance(other, QuantileLoss) and other.quantiles == self.quantiles
+
+    def __hash__(self):
+        return hash(self.quantiles)
+
+    def __repr__(self):
+        return f"QuantileLoss({self.quantiles!r})"
+
+
+def resolve_loss(loss):
+    """The name of `loss` (a name in :data:`LOSSES` or a :class:`QuantileLoss`) and its
+    quantile levels (float64 array; None for the other losses).
+
+    Raises
+    ------
+    ValueError
+        For anything else.
+    """
+    if isinstance(loss, QuantileLoss):
+        return loss.name, np.asarray(loss.quantiles, dtype=np.float64)
+    if isinstance(loss, str) and loss in LOSSES:
+        if loss == "quantile":
+            return loss, np.asarray(DEFAULT_QUANTILES, dtype=np.float64)
+        return loss, None
+    raise ValueError(f"loss must be one of {LOSSES} or a QuantileLoss, got {loss!r}")
+
+
+def outputs_per_target(loss):
+    """Head outputs per target of `loss`: 2 for "gaussian" (mean, raw variance), the number of
+    levels for quantiles, else 1 (class logits are not per target)."""
+    name, levels = resolve_loss(loss)
+    if name == "gaussian":
+        return 2
+    return 1 if levels is None else len(levels)
+
+
+def quantile_outputs(raw, n_outputs, n_levels):
+    """Non-crossing quantiles from the quantile head's raw outputs.
+
+    Parameters
+    ----------
+    raw : ndarray of shape (..., n_levels * n_outputs)
+        Blocks of `n_outputs` raw values, one block per level (as the loss reads them).
+    n_outputs, n_levels : int
+
+    Returns
+    -------
+    ndarray of float64 of shape (..., n_outputs, n_levels)
+        Increasing along the last axis (:func:`seqlstm.kernels.losses.monotone_quantiles`).
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    flat = np.ascontiguousarray(raw.reshape(-1, raw.shape[-1]))
+    q = np.empty_like(flat)
+    _losses.monotone_quantiles(flat, n_levels, q)
+    q = q.reshape(raw.shape[:-1] + (n_levels, n_outputs))
+    return np.swapaxes(q, -1, -2)
 
 
 def softplus(x):
@@ -30,10 +128,13 @@ def loss_gradient(loss, pred, y, w, norm):
     value : float
     grad : ndarray, like ``pred``
     """
+    name, levels = resolve_loss(loss)
     grad = np.empty_like(pred)
-    if loss == "gaussian":
-        return _LOSS_KERNELS[loss](pred, y, w, grad, norm, MIN_VARIANCE), grad
-    return _LOSS_KERNELS[loss](pred, y, w, grad, norm), grad
+    if name == "gaussian":
+        return _LOSS_KERNELS[name](pred, y, w, grad, norm, MIN_VARIANCE), grad
+    if name == "quantile":
+        return _LOSS_KERNELS[name](pred, y, w, grad, norm, levels), grad
+    return _LOSS_KERNELS[name](pred, y, w, grad, norm), grad
 
 
 def apply_head(feats, head):
@@ -72,10 +173,13 @@ def check_targets(y, loss, B, T, output_size):
         When ``y`` does not match the batch, the loss and the head.
     """
     y = np.asarray(y, dtype=np.float64)
+    heads = outputs_per_target(loss)
+    loss, _ = resolve_loss(loss)
     per_step = y.ndim == (2 if loss == "cross_entropy" else 3)
-    expected = output_size // (2 if loss == "gaussian" else 1)
-    if loss == "gaussian" and output_size % 2:
-        raise ValueError("loss='gaussian' needs an even output_size (means, variances)")
+    expected = output_size // heads
+    if output_size % heads:
+        raise ValueError(f"loss={loss!r} needs an output_size that is a multiple of {heads} "
+                         f"(outputs per target); found {output_size}")
     if loss == "cross_entropy":
         ok = y.shape in ((B,), (B, T))
         y = y[..., None]

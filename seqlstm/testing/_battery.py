@@ -22,7 +22,7 @@ _EXPENSIVE = {"refit_determinism": 2, "save_load_roundtrip": 2}
 class PropertyResult:
     """One row of a :class:`StabilityReport`.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Property name (a function of :mod:`seqlstm.testing.properties`).
@@ -50,7 +50,7 @@ class PropertyResult:
 
     @property
     def status(self):
-        """str: "pass", "FAIL" or "n/a"."""
+        """The outcome as text: "pass", "FAIL" or "n/a"."""
         return {True: "pass", False: "FAIL", None: "n/a"}[self.passed]
 
 
@@ -62,9 +62,17 @@ class StabilityReport:
     """Result of :func:`check_stability`: a table of property, examples tried, worst value
     seen and outcome.
 
+    Parameters
+    ----------
+    results : iterable of PropertyResult
+        The rows, one per property.
+    model : str, default ""
+        ``repr`` of the checked model (abbreviated).
+
     Attributes
     ----------
     results : list of PropertyResult
+        The rows, one per property.
     model : str
         ``repr`` of the checked model (abbreviated).
     passed : bool
@@ -77,11 +85,12 @@ class StabilityReport:
 
     @property
     def passed(self):
+        """Whether no property failed (properties that do not apply do not count)."""
         return all(r.passed is not False for r in self.results)
 
     @property
     def failures(self):
-        """list of PropertyResult: the failed properties."""
+        """The failed properties, a list of :class:`PropertyResult`."""
         return [r for r in self.results if r.passed is False]
 
     def __getitem__(self, name):
@@ -100,7 +109,14 @@ class StabilityReport:
         return self.passed
 
     def to_dict(self):
-        """dict of lists: the table by column (``pandas.DataFrame(report.to_dict())``)."""
+        """Return the table by column.
+
+        Returns
+        -------
+        dict of str -> list
+            ``property``, ``examples``, ``worst``, ``passed`` and ``threshold``;
+            ``pandas.DataFrame(report.to_dict())`` is the table.
+        """
         return {"property": [r.name for r in self.results],
                 "examples": [r.examples for r in self.results],
                 "worst": [r.worst for r in self.results],

@@ -85,10 +85,12 @@ def get_network(model):
     Parameters
     ----------
     model : RecurrentNetwork or estimator with a ``network_`` attribute
+        The network, or the estimator whose network is returned.
 
     Returns
     -------
     RecurrentNetwork
+        The network (a headless per-step view when its head reads a per-sequence summary).
     """
     net = getattr(model, "network_", None)
     if net is not None:
@@ -116,6 +118,7 @@ def network_like(net, dtype=None, random_state=None, copy_params=True):
     Parameters
     ----------
     net : RecurrentNetwork
+        The network to copy.
     dtype : str, optional
         Compute dtype of the copy (default: ``net``'s).
     random_state : optional
@@ -126,6 +129,7 @@ def network_like(net, dtype=None, random_state=None, copy_params=True):
     Returns
     -------
     RecurrentNetwork
+        The new network.
     """
     config = net.config()
     if dtype is not None:
@@ -197,15 +201,25 @@ def _grad_outputs(net, X, rng):
 
 # --------------------------------------------------------------------------- properties
 def finite_outputs(model, X, random_state=None):
-    """Outputs and gradients are finite on valid steps, however large the inputs.
+    """Check that outputs and gradients are finite on valid steps, however large the inputs.
 
     Runs ``forward``, ``forward_last`` and ``vjp`` (random output gradient).  The battery
     draws inputs up to :data:`~seqlstm.testing.strategies.MAX_MAGNITUDE` of the dtype (1e6 in
     float32, 1e100 in float64).
 
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
+
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest magnitude of any output or gradient entry; inf if one is not finite.
     """
@@ -234,9 +248,17 @@ def bounded_hidden_state(model, X):
     """Every hidden state satisfies ``|h| <= 1`` (all cells: lstm-type ``o * tanh(c)``,
     GRU's convex combination, RNN's tanh).
 
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest ``|h|`` seen (inf if not finite).
     """
@@ -254,9 +276,17 @@ def bounded_gates(model, X):
     """Sigmoid gates lie in [0, 1] and tanh-type activations (LSTM candidate ``g``, GRU
     candidate ``n``, the RNN's state) in [-1, 1].
 
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest distance of a gate value outside its interval (0 when all are inside; inf for
         a non-finite value).
@@ -283,16 +313,24 @@ def cell_state_growth(model, X):
     number of steps the direction has processed (``c`` starts at 0 and each step adds
     ``i * g`` with ``|i * g| <= 1`` to ``f * c`` with ``0 <= f <= 1``).
 
-    Raises
-    ------
-    NotApplicable
-        For cells without a cell state (gru, rnn).
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
 
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest ``|c_t| / n_t`` seen (the property holds when it is at most 1).
+
+    Raises
+    ------
+    NotApplicable
+        For cells without a cell state (gru, rnn).
     """
     net = get_network(model)
     if not net.has_cell_state:
@@ -323,9 +361,23 @@ def gradient_finite_differences(model, X, random_state=None, n_checks=12, eps=1e
     ``(L(p + eps) - L(p - eps)) / (2 eps)``.  Use well-scaled inputs (the battery uses
     ``|x| <= 2``): finite differences are meaningless where the activations saturate.
 
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
+    n_checks : int, default 12
+        Number of parameters and of input entries compared.
+    eps : float, default 1e-6
+        Step of the central differences.
+
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest relative error ``|a - b| / max(|a|, |b|, 1e-3)``; the property holds when it
         is at most :data:`FD_TOL`.
@@ -377,9 +429,19 @@ def tbptt_equals_full(model, X, random_state=None):
     networks also TBPTT(k1, k2) with ``k1 < T <= k2`` (several windows, each going back to
     step 0, whose summed gradients are the full gradient exactly in exact arithmetic).
 
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
+
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest difference of any parameter or input gradient, relative to
         ``max(1, max |full gradient|)``; the property holds within :data:`TOLERANCES`.
@@ -404,9 +466,19 @@ def tbptt_equals_full(model, X, random_state=None):
 def permutation_equivariance(model, X, random_state=None):
     """Permuting the samples permutes the outputs (and the input gradients).
 
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
+
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest difference, relative to ``max(1, max |output|)``.
     """
@@ -427,9 +499,17 @@ def permutation_equivariance(model, X, random_state=None):
 def batch_consistency(model, X):
     """Running one sample at a time gives the batch's outputs.
 
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest difference of ``forward`` and ``forward_last``, relative to
         ``max(1, max |output|)``.
@@ -451,16 +531,26 @@ def causality(model, X, random_state=None):
     The inputs after a random step ``t0`` are replaced by random values and the outputs up to
     ``t0`` compared.
 
-    Raises
-    ------
-    NotApplicable
-        For bidirectional networks.
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
 
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest change of an output at or before ``t0``, relative to ``max(1, max |output|)``.
+
+    Raises
+    ------
+    NotApplicable
+        For bidirectional networks.
     """
     net = get_network(model)
     if net.bidirectional:
@@ -489,9 +579,19 @@ def padding_invariance(model, X, random_state=None):
     trimmed to its own length (no padding at all); and the input gradients of the padded
     version.  Padded steps must give NaN outputs.
 
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
+
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest difference on valid steps, relative to ``max(1, max |output|)``; inf when an
         output at a padded step is not NaN.
@@ -525,12 +625,16 @@ def padding_invariance(model, X, random_state=None):
 
 
 def dtype_agreement(model, X, tol=DTYPE_AGREEMENT_TOL):
-    """float32 agrees with float64 (same parameters) within a stated tolerance.
+    """Check that float32 agrees with float64 (same parameters) within a stated tolerance.
 
     Use well-scaled inputs (the battery uses ``|x| <= 2``).
 
     Parameters
     ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
     tol : float, default :data:`DTYPE_AGREEMENT_TOL` (1e-4)
         Largest allowed absolute difference of the outputs, relative to
         ``max(1, max |float64 output|)``.
@@ -538,6 +642,7 @@ def dtype_agreement(model, X, tol=DTYPE_AGREEMENT_TOL):
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest relative difference of ``forward`` outputs.
     """
@@ -557,16 +662,26 @@ def thread_agreement(model, X, random_state=None):
     copy of the network (the split is cached per network and batch size, so a fresh copy
     computes its own).
 
-    Raises
-    ------
-    NotApplicable
-        On a single-core machine (a batch is never split there).
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or an estimator with a ``network_`` attribute (its network is checked).
+    X : ndarray of shape (n_samples, n_time, n_features)
+        Input sequences as the network reads them, NaN-padded at the end.
+    random_state : None, int or numpy Generator, default None
+        Seed of the property's random choices.
 
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest absolute difference (the property needs exactly 0).
+
+    Raises
+    ------
+    NotApplicable
+        On a single-core machine (a batch is never split there).
     """
     if _threads.MAX_UNITS < 2:
         raise NotApplicable("single-core machine: batches are never split over threads")
@@ -601,9 +716,24 @@ def refit_determinism(model, X, y=None, random_state=0, max_iter=2):
     has that parameter) on ``(X, y)`` give identical ``network_.params`` and predictions; ``y``
     defaults to the fitted estimator's own predictions on ``X``.
 
+    Parameters
+    ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or the fitted estimator itself (fitted, predicted and saved).
+    X : array-like of shape (n_samples, n_time, n_features)
+        Input sequences as the estimator takes them (as the network reads them for a
+        bare network), NaN-padded at the end.
+    y : array-like, optional
+        Targets of the two fits; default: the fitted estimator's own predictions on ``X``.
+    random_state : int, default 0
+        Seed of the property's random choices.
+    max_iter : int, default 2
+        Cap on the estimator's ``max_iter`` for the two fits.
+
     Returns
     -------
     ok : bool
+        Whether the property holds.
     worst : float
         Largest absolute difference (the property needs exactly 0).
     """
@@ -646,20 +776,26 @@ def save_load_roundtrip(model, X, loader=None):
 
     Parameters
     ----------
+    model : RecurrentNetwork or fitted estimator
+        The network, or the fitted estimator itself (fitted, predicted and saved).
+    X : array-like of shape (n_samples, n_time, n_features)
+        Input sequences as the estimator takes them (as the network reads them for a
+        bare network), NaN-padded at the end.
     loader : callable, optional
         Function ``path -> estimator``; default :func:`seqlstm.load`.
+
+    Returns
+    -------
+    ok : bool
+        Whether the property holds.
+    worst : float
+        Largest absolute difference of ``network_.params`` and predictions (the property needs
+        exactly 0; inf for a changed dtype or shape).
 
     Raises
     ------
     NotApplicable
         For a bare network (only estimators are saved).
-
-    Returns
-    -------
-    ok : bool
-    worst : float
-        Largest absolute difference of ``network_.params`` and predictions (the property needs
-        exactly 0; inf for a changed dtype or shape).
     """
     if not hasattr(model, "save"):
         raise NotApplicable("only estimators with save() are saved")

@@ -43,7 +43,7 @@ def _as_strategy(value):
 def padded_sequences(draw, n_samples=st.integers(1, 4), n_time=st.integers(1, 8),
                      n_features=st.integers(1, 3), max_magnitude=None, dtype="float64",
                      min_length=1, pad=True):
-    """Sequences with NaN padding, returned with their lengths.
+    """Draw sequences with NaN padding, returned with their lengths.
 
     Parameters
     ----------
@@ -89,14 +89,29 @@ def padded_sequences(draw, n_samples=st.integers(1, 4), n_time=st.integers(1, 8)
 
 def sequences(n_samples=st.integers(1, 4), n_time=st.integers(1, 8), n_features=st.integers(1, 3),
               max_magnitude=None, dtype="float64", min_length=1, pad=True):
-    """Arrays ``(sample, time, feature)`` with NaN padding at the end of each sequence.
+    """Draw arrays ``(sample, time, feature)`` with NaN padding at the end of each sequence.
 
-    Same parameters as :func:`padded_sequences`, whose arrays it returns without the lengths
-    (a step of all-NaN features at the end of a sequence is padding).
+    The arrays of :func:`padded_sequences` without the lengths (a step of all-NaN features at
+    the end of a sequence is padding).
+
+    Parameters
+    ----------
+    n_samples, n_time, n_features : int or SearchStrategy of int
+        Shape of the array ``(sample, time, feature)``.
+    max_magnitude : float, SearchStrategy of float or None
+        Largest ``|x|``; default :data:`MAX_MAGNITUDE` of the dtype.
+    dtype : {"float32", "float64"}, default "float64"
+        Element dtype of the returned array.
+    min_length : int, default 1
+        Smallest valid length of a sequence (0 allows sequences that are all padding).
+    pad : bool, default True
+        Draw a random valid length for every sequence; when False every sequence has length
+        ``n_time``.
 
     Returns
     -------
     SearchStrategy of ndarray
+        Arrays ``(sample, time, feature)``.
 
     Examples
     --------
@@ -132,10 +147,13 @@ def labeled_sequences(draw, n_sample_dims=st.integers(1, 2), n_time=st.integers(
     n_sample_dims : int or SearchStrategy of int
         Number of sample dims (each of size 1 to 3); seqlstm stacks several into one.
     n_time, n_features : int or SearchStrategy of int
+        Number of time steps and of features.
     max_magnitude : float or SearchStrategy of float, default 10.0
         Bound of the element magnitudes (see :func:`padded_sequences`).
     dtype : {"float32", "float64"}
+        Element dtype.
     min_length : int, default 1
+        Smallest valid length of a sequence (its later steps are NaN padding).
     time_dim, feature_dim : str or None
         Names of the time and feature dims; random when None.
 
@@ -196,8 +214,11 @@ def network_configs(draw, cells=CELLS, input_size=st.integers(1, 3), hidden_size
     cells : sequence of str
         Cells to choose from (default all: lstm, peephole, cifg, gru, rnn).
     input_size, hidden_size, num_layers : int or SearchStrategy of int
+        Sizes of the network, as in :class:`~seqlstm.RecurrentNetwork`.
     bidirectional : bool or SearchStrategy of bool
+        Whether the layers are bidirectional.
     dtype : str or SearchStrategy of str
+        Compute dtype ("float32" or "float64").
     output_size : int, None or SearchStrategy
         Size of the linear head (None: no head).
     tbptt : None, int, tuple or SearchStrategy
@@ -236,15 +257,25 @@ def build_network(config, cls=RecurrentNetwork):
     Returns
     -------
     RecurrentNetwork
+        The network, initialised from the configuration's ``random_state``.
     """
     return cls(**{k: v for k, v in config.items() if k != "tbptt"})
 
 
 def networks(cls=RecurrentNetwork, **kwargs):
-    """Random small networks: :func:`network_configs` (same keyword arguments) built.
+    """Draw random small networks: :func:`network_configs` built.
+
+    The first argument, ``cls`` (default :class:`~seqlstm.RecurrentNetwork`), is the network
+    class to build (a subclass with the same constructor works).
+
+    Parameters
+    ----------
+    **kwargs
+        Keyword arguments of :func:`network_configs`.
 
     Returns
     -------
     SearchStrategy of RecurrentNetwork
+        Networks with their own random initialisation.
     """
     return network_configs(**kwargs).map(lambda c: build_network(c, cls))
