@@ -339,3 +339,68 @@ def test_bad_input():
     with pytest.raises(ValueError, match="steps: expected at most horizon = 2 steps for a model "
                                          r"with past covariates \['rain', 'temp'\]"):
         past.forecast(ds, 3)
+
+
+class _NormalisedLast:
+    """A stand-in network whose output at every step is each window's normalised last lookback
+    target value (as the network reads it): a forecaster with it must give persistence in the
+    user's units whatever the window normalisation, if the normalisation is inverted right."""
+
+    def __init__(self, lookback, n_targets):
+        self.lookback, self.n_targets = lookback, n_targets
+
+    def forward(self, x):
+        last = x[:, self.lookback - 1:self.lookback, :self.n_targets]
+        return np.repeat(last, x.shape[1], axis=1)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_window_norm_last_masked_nan_last_value_uses_the_last_observed():
+    """With nan_inputs="mask" and window_norm="last", a window whose last lookback value is NaN
+    is taken relative to the last OBSERVED value of its lookback (not to 0, the global mean),
+    and a lookback with no observed value relative to the global mean."""
+    y = 5.0 + _sine(60)
+    y[40] = np.nan
+    y[50:55] = np.nan
+    L = 4
+    model = LSTMForecaster(lookback=L, nan_inputs="mask", window_norm="last", dtype="float64",
+                           **FAST).fit(y)
+    model.network_ = _NormalisedLast(L, 1)
+    pred = model.predict(y)[:, 0]                    # issue times L - 1 .. 59
+    issue = np.arange(L - 1, 60)
+    observed = np.where(np.isnan(y), -np.inf, np.arange(60))
+    last_seen = np.maximum.accumulate(observed)[issue]          # last observed step <= issue
+    in_lookback = last_seen > issue - L
+    expected = np.where(in_lookback, y[np.maximum(last_seen, 0).astype(int)], model.x_mean_[0])
+    assert not in_lookback.all() and (np.isnan(y[issue]) & in_lookback).any()
+    np.testing.assert_allclose(pred, expected, rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_window_norm_last_file_written_before_the_nan_rule_keeps_its_rule(tmp_path):
+    """A model file written before the NaN-aware "last" rule (no ``window_nan_rule`` among its
+    extra values) loads with the rule it was trained with: reference 0 (the global mean) where
+    the last lookback value is NaN."""
+    import json
+
+    y = 5.0 + _sine(60)
+    y[40] = np.nan
+    model = LSTMForecaster(lookback=4, nan_inputs="mask", window_norm="last", dtype="float64",
+                           **FAST).fit(y)
+    path = tmp_path / "model.nc"
+    model.save(path)
+    variables, attrs, _ = seqlstm.io.read_netcdf(path)
+    extra = json.loads(attrs["extra_json"])
+    del extra["window_nan_rule"]
+    attrs["extra_json"] = json.dumps(extra)
+    old = tmp_path / "old.nc"
+    seqlstm.io.write_netcdf(old, {k: (tuple(f"{k}_dim{i}" for i in range(v.ndim)), v)
+                                  for k, v in variables.items()}, attrs)
+    new, older = seqlstm.load(path), seqlstm.load(old)
+    np.testing.assert_array_equal(new.predict(y), model.predict(y))
+    for m in (new, older):
+        m.network_ = _NormalisedLast(4, 1)
+    # issue time 40 (index 37): its last value is NaN
+    assert new.predict(y)[37, 0] == pytest.approx(y[39], rel=1e-12)
+    assert older.predict(y)[37, 0] == pytest.approx(model.x_mean_[0], rel=1e-12)
+    np.testing.assert_array_equal(np.delete(older.predict(y), 37), np.delete(new.predict(y), 37))

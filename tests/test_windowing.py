@@ -24,7 +24,7 @@ def _records():
 def test_batch_layout_written_out():
     data, static, cols = _records()
     ws = WindowSet(data, static, np.array([1, 0]), np.array([2, 0]), 2, 2, cols, False, None)
-    x, y, ref, last = ws.batch(np.array([0, 1]))
+    x, y, loc, scale, last = ws.batch(np.array([0, 1]))
     # window (series 1, start 2): lookback times 2, 3; horizon times 4, 5
     # features [y, p, f, static, flag]
     np.testing.assert_array_equal(x[0], [[102, 112, 122, 8, 0],
@@ -37,7 +37,8 @@ def test_batch_layout_written_out():
                                          [0, 0, 22, 7, 1],
                                          [0, 0, 23, 7, 1]])
     np.testing.assert_array_equal(y[1, :, 0], [NAN, NAN, 2, 3])
-    np.testing.assert_array_equal(ref, 0)
+    np.testing.assert_array_equal(loc, 0)
+    np.testing.assert_array_equal(scale, 1)
     np.testing.assert_array_equal(last[:, 0], [103, 1])
     # the indexable views give the same arrays
     np.testing.assert_array_equal(ws.inputs[np.array([0, 1])], x)
@@ -49,13 +50,14 @@ def test_window_norm_last_and_mask():
     data, static, cols = _records()
     data[0, 1, 1] = NAN                                  # a gap in the past covariate
     ws = WindowSet(data, static, np.array([0]), np.array([0]), 2, 1, cols, True, "last")
-    x, y, ref, last = ws.batch(np.array([0]))
+    x, y, ref, scale, last = ws.batch(np.array([0]))
     # features [y - ref, p, f, static, flag, isnan(y), isnan(p), isnan(f)], ref = y[1] = 1
     np.testing.assert_array_equal(x[0], [[-1, 10, 20, 7, 0, 0, 0, 0],
                                          [0, 0, 21, 7, 0, 0, 1, 0],
                                          [0, 0, 22, 7, 1, 0, 0, 0]])
     np.testing.assert_array_equal(y[0, :, 0], [NAN, NAN, 1])       # 2 - ref
     np.testing.assert_array_equal(ref, [[1]])
+    np.testing.assert_array_equal(scale, [[1]])
     assert WindowSet.n_inputs(1, 1, 1, 1, True) == 8
 
 

@@ -29,7 +29,7 @@ from ..training import (
     resolve_batch_size,
     run_epochs,
 )
-from ..windowing import WindowSet, list_windows, time_split
+from ..windowing import WindowSet, list_windows, restore, time_split
 from ._base import _SEED_MAX, NETWORK_AND_TRAINING_CONSTRAINTS, _History
 
 __all__ = ["LSTMForecaster"]
@@ -110,7 +110,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         "target": [None, str, Integral, list, tuple],
         "future_covariates": [None, str, list, tuple],
         "nan_inputs": [StrOptions({"skip", "mask"})],
-        "window_norm": [None, StrOptions({"last"})],
+        "window_norm": [None, StrOptions({"last", "standard", "robust"})],
         "window_stride": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"mse", "gaussian"})],
         "early_stopping": ["boolean"],
@@ -218,9 +218,11 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         return data, static
 
     def _window_set(self, data, static, series, starts, cols=None):
+        # cols given: a fit (today's NaN rule); else the fitted model's (an older file's rule)
         return WindowSet(data, static, series, starts, self.lookback, self.horizon,
                          self._cols if cols is None else cols, self.nan_inputs == "mask",
-                         self.window_norm)
+                         self.window_norm,
+                         legacy_nan=cols is None and getattr(self, "_legacy_nan", False))
 
     # ------------------------------------------------------------------ fit
     def fit(self, data, y=None):
@@ -311,6 +313,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                        score_fn=score_fn, verbose=self.verbose)
         fitted.network_ = net
         fitted._state = state
+        fitted._legacy_nan = False
         self.__dict__.update(vars(fitted))
         return self
 
@@ -604,6 +607,8 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                 "n_windows": self.n_windows_,
                 "n_skipped_windows": self.n_skipped_windows_,
                 "time_step": self.time_step_,
+                # marks files whose "last" windows follow the NaN-aware rule (see WindowSet)
+                "window_nan_rule": "observed",
             },
         }
 
@@ -627,6 +632,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         est.n_windows_ = int(extra["n_windows"])
         est.n_skipped_windows_ = int(extra["n_skipped_windows"])
         est.time_step_ = extra["time_step"]
+        est._legacy_nan = extra.get("window_nan_rule") != "observed"
         return est
 
     # names of the columns, for users
@@ -674,22 +680,23 @@ def _time_step(time):
 
 
 def _horizon_outputs(net, windows, idx, loss, nt):
-    """Mean (and std) of windows `idx` over the horizon, scaled units, references added."""
-    x, _, ref, _ = windows.batch(idx)
+    """Mean (and std) of windows `idx` over the horizon in globally scaled units (the window
+    normalisation undone)."""
+    x, _, loc, scale, _ = windows.batch(idx)
     out = np.asarray(net.forward(x)[:, windows.lookback:], dtype=np.float64)
     if loss == "gaussian":
         mean, std = gaussian_moments(out, nt)
     else:
         mean, std = out, None
-    return mean + ref[:, None, :], std
+    return restore(mean, loc, scale), None if std is None else restore(std, None, scale)
 
 
 def _window_skill(net, windows, loss, nt):
     """Skill against persistence of `net` on `windows` (scaled units): the validation score."""
     idx = np.arange(len(windows))
     mean, _ = _horizon_outputs(net, windows, idx, loss, nt)
-    _, y, ref, last = windows.batch(idx)
-    truth = y[:, windows.lookback:] + ref[:, None, :]
+    _, y, loc, scale, last = windows.batch(idx)
+    truth = restore(y[:, windows.lookback:], loc, scale)
     ok = ~np.isnan(truth)
     err = np.sum((mean - truth)[ok] ** 2)
     base = np.sum((np.broadcast_to(last[:, None, :], truth.shape) - truth)[ok] ** 2)
