@@ -10,12 +10,14 @@ training part before anything else happens):
   different scales, one global model, 8 steps), each with its README horizon.
 - Candidates: ``window_norm`` in {None, "last", "standard", "robust"}; ``lookback = max(8,
   2 * season, 2 * horizon)``, ``horizon`` = the set's horizon, everything else at the
-  forecaster's defaults.
+  forecaster's defaults (``n_jobs=1``: the same results, and one thread is far faster on
+  busy cores: 25x here at a load of 13 on 2 cores).
 - Origins: several cut points inside the training part (three listed per set; the last two by
-  default, to finish within ~25 minutes on two shared cores: ``--origins 3`` for all).  At each origin a model is fitted on
-  the steps before it; multi-step sets forecast the ``horizon`` steps after it from its end
-  (``forecast``); one-step sets forecast each step of a block after it with the actual values
-  before that step revealed (``predict``, lead 1), as the test protocol does.
+  default, to finish within ~25 minutes on two shared cores: ``--origins 3`` for all).  At
+  each origin a model is fitted on the steps before it; multi-step sets forecast the
+  ``horizon`` steps after it from its end (``forecast``); one-step sets forecast each step of
+  a block after it with the actual values before that step revealed (``predict``, lead 1),
+  as the test protocol does.
 - Metric: MASE per series, the validation MAE over the in-sample MAE of the seasonal naive
   forecast on the fitted part (season 12 monthly, 4 quarterly, 1 yearly); averaged over the
   series and origins of a set, per seed; seeds 0 .. n-1, reported as mean and range.
@@ -29,8 +31,6 @@ Run (with ``nice``; it reports its own time, machine and load)::
 
 import argparse
 import json
-import math
-import os
 import pathlib
 import sys
 import time
@@ -44,6 +44,28 @@ from _machine import machine as _machine
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent / ".." / "shared" / "data" / "forecast"
 CANDIDATES = (None, "last", "standard", "robust")
+#: With ``--stats``: the normalising options again, with each window's target location and log
+#: scale (globally scaled units) given to the network as extra inputs at every step.
+STATS_CANDIDATES = ("standard+stats", "robust+stats")
+
+
+def _with_window_stats():
+    """A WindowSet that appends the targets' window location and log scale to every step's
+    inputs (an experiment of this script only, patched into the forecaster while it runs)."""
+    from seqlstm.windowing import WindowSet
+
+    class StatsWindowSet(WindowSet):
+        @staticmethod
+        def n_inputs(n_targets, n_past, n_future, n_static, mask_nan):
+            return WindowSet.n_inputs(n_targets, n_past, n_future, n_static,
+                                      mask_nan) + 2 * n_targets
+
+        def _gather(self, idx):      # (without nan masking: the last columns are free)
+            x, y, loc, scale, last = super()._gather(idx)
+            x[:, :, -2 * loc.shape[1]:] = np.concatenate([loc, np.log(scale)], axis=1)[:, None]
+            return x, y, loc, scale, last
+
+    return StatsWindowSet
 
 
 def _csv(folder, name, **kw):
@@ -95,17 +117,31 @@ def mase(actual, forecast, fitted, season):
     return np.mean(np.abs(actual - forecast), axis=1) / scale
 
 
-def validate(spec, window_norm, seed, epochs=None):
+def validate(spec, candidate, seed, epochs=None):
     """Mean MASE over the series and origins of one set, for one candidate and seed."""
+    import seqlstm.estimators._forecaster as forecaster_module
     from seqlstm import LSTMForecaster
+    from seqlstm.windowing import WindowSet
 
+    window_norm = candidate
+    if isinstance(candidate, str) and candidate.endswith("+stats"):
+        window_norm = candidate[:-len("+stats")]
+        forecaster_module.WindowSet = _with_window_stats()
+    try:
+        return _validate(spec, window_norm, seed, epochs, LSTMForecaster)
+    finally:
+        forecaster_module.WindowSet = WindowSet
+
+
+def _validate(spec, window_norm, seed, epochs, LSTMForecaster):
     values, h, block = spec["values"], spec["horizon"], spec["block"]
     lookback = max(8, 2 * spec["season"], 2 * h)
     scores = []
     for origin in spec["origins"]:
         fitted = values[:, :origin]
+        # n_jobs=1: one thread is faster on busy cores, and results do not depend on it
         kwargs = dict(lookback=lookback, horizon=h, window_norm=window_norm,
-                      random_state=seed)
+                      random_state=seed, n_jobs=1)
         if epochs is not None:
             kwargs["max_iter"] = epochs
         with warnings.catch_warnings():
@@ -122,7 +158,7 @@ def validate(spec, window_norm, seed, epochs=None):
     return float(np.mean(scores))
 
 
-def run(folder, seeds, n_origins=None, quick=False):
+def run(folder, seeds, candidates, n_origins=None, quick=False):
     sets = load_sets(folder)
     if n_origins is not None:                   # the last `n_origins` of each set
         sets = [dict(s, origins=s["origins"][-n_origins:]) for s in sets]
@@ -132,7 +168,7 @@ def run(folder, seeds, n_origins=None, quick=False):
         epochs = 2
     results = {}           # (set, candidate) -> list over seeds
     for spec in sets:
-        for cand in CANDIDATES:
+        for cand in candidates:
             for seed in range(seeds):
                 start = time.perf_counter()
                 score = validate(spec, cand, seed, epochs)
@@ -142,21 +178,22 @@ def run(folder, seeds, n_origins=None, quick=False):
     return sets, results
 
 
-def choose(sets, results):
+def choose(sets, results, candidates):
     """Mean rank per candidate over the sets and the geometric mean of the seed-mean MASE."""
     names = [s["name"] for s in sets]
-    means = np.array([[np.mean(results[(n, c)]) for c in CANDIDATES] for n in names])
+    means = np.array([[np.mean(results[(n, c)]) for c in candidates] for n in names])
     ranks = np.argsort(np.argsort(means, axis=1), axis=1) + 1.0
     mean_rank = ranks.mean(axis=0)
     geo = np.exp(np.log(means).mean(axis=0))
-    best = min(range(len(CANDIDATES)), key=lambda i: (mean_rank[i], geo[i]))
-    return CANDIDATES[best], mean_rank, geo, ranks
+    best = min(range(len(candidates)), key=lambda i: (mean_rank[i], geo[i]))
+    return candidates[best], mean_rank, geo, ranks
 
 
-def report(sets, results, seeds, seconds, label, quick):
-    chosen, mean_rank, geo, ranks = choose(sets, results)
+def report(sets, results, seeds, seconds, label, quick, candidates):
+    chosen, mean_rank, geo, ranks = choose(sets, results, CANDIDATES)
+    _, mean_rank, geo, ranks = choose(sets, results, candidates)
     head = "| set (horizon, lookback, origins) | " + " | ".join(
-        f"`{c}`" if c else "None" for c in CANDIDATES) + " |"
+        f"`{c}`" if c else "None" for c in candidates) + " |"
     lines = [
         "# Choosing `LSTMForecaster`'s default `window_norm`",
         "",
@@ -174,12 +211,12 @@ def report(sets, results, seeds, seconds, label, quick):
                                         if quick else ""),
         "",
         head,
-        "|" + "---|" * (len(CANDIDATES) + 1),
+        "|" + "---|" * (len(candidates) + 1),
     ]
     for i, spec in enumerate(sets):
         lookback = max(8, 2 * spec["season"], 2 * spec["horizon"])
         cells = []
-        for j, c in enumerate(CANDIDATES):
+        for j, c in enumerate(candidates):
             r = results[(spec["name"], c)]
             text = f"{np.mean(r):.3f} ({min(r):.3f}–{max(r):.3f})"
             cells.append(f"**{text}**" if ranks[i, j] == 1 else text)
@@ -190,8 +227,13 @@ def report(sets, results, seeds, seconds, label, quick):
                  + " |")
     lines.append("| geometric mean of the MASE | " + " | ".join(f"{g:.3f}" for g in geo)
                  + " |")
-    lines += ["", f"Chosen (lowest mean rank, ties by the geometric mean): "
-              f"`window_norm={chosen!r}`.", ""]
+    lines += ["", f"Chosen among {list(CANDIDATES)} (lowest mean rank over the sets among "
+              f"those four, ties by the geometric mean): `window_norm={chosen!r}`.", ""]
+    if len(candidates) > len(CANDIDATES):
+        lines += ["Columns `+stats`: the same normalisation with each window's target location "
+                  "and log scale (globally scaled units) given to the network as extra inputs "
+                  "at every step (an experiment: not an option of the forecaster). Ranks in "
+                  "the last two rows are over all columns.", ""]
     return "\n".join(lines), chosen
 
 
@@ -202,6 +244,8 @@ def main(argv=None):
     parser.add_argument("--origins", type=int, default=2,
                         help="origins per set (the last ones of each set's list of 3); 2 keeps "
                              "the run within ~25 minutes on 2 busy cores")
+    parser.add_argument("--stats", action="store_true",
+                        help="also score " + ", ".join(STATS_CANDIDATES))
     parser.add_argument("--quick", action="store_true",
                         help="2 epochs, one origin, one seed: checks the script runs")
     parser.add_argument("--out", type=pathlib.Path, default=HERE / "FORECAST_DEFAULTS.md")
@@ -212,8 +256,10 @@ def main(argv=None):
     seeds = 1 if args.quick else args.seeds
     label = _machine() + _commit()
     start = time.perf_counter()
-    sets, results = run(args.data, seeds, args.origins, args.quick)
-    text, chosen = report(sets, results, seeds, time.perf_counter() - start, label, args.quick)
+    candidates = CANDIDATES + (STATS_CANDIDATES if args.stats else ())
+    sets, results = run(args.data, seeds, candidates, args.origins, args.quick)
+    text, chosen = report(sets, results, seeds, time.perf_counter() - start, label, args.quick,
+                          candidates)
     print(text)
     raw = {f"{k[0]}|{k[1]}": v for k, v in results.items()}
     print(json.dumps(raw))

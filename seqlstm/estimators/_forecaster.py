@@ -56,11 +56,23 @@ class LSTMForecaster(ModelFile, BaseEstimator):
         and :meth:`forecast` needs their future values.
     nan_inputs : {"skip", "mask"}, default "skip"
         Windows whose inputs have NaN are skipped (counted in ``n_skipped_windows_``), or, with
-        "mask", kept with NaN set to the variable's mean and an indicator feature per variable.
+        "mask", kept with NaN set to the variable's mean (to the window's location with
+        `window_norm`) and an indicator feature per variable.
         NaN targets are always left out of the loss; NaN is never turned into a number silently.
-    window_norm : {None, "last"}, default None
-        "last": each window's targets are taken relative to the last value of its lookback
-        (a model of changes; helps on trending series such as Airline).
+    window_norm : {None, "last", "standard", "robust"}, default None
+        Normalise every window by its own lookback, after the global standardisation (Notes):
+        per time-varying input column (targets, past and future covariates), with a location
+        and a scale from the lookback steps only, NaN ignored; the horizon's targets (and
+        future covariates) with the same location and scale; forecasts (means, standard
+        deviations, intervals) are taken back to the user's units.  None: the global
+        standardisation only.  "last": the targets relative to their last observed lookback
+        value (scale 1; covariates as they are): a model of changes.  "standard": the
+        lookback's mean and standard deviation.  "robust": its median and ``1.4826 * MAD``
+        (the standard deviation where the MAD is 0).  Records that leave the fitted range
+        (trends, level shifts) or series of very different scales in one model need one of
+        the last three.  Degenerate windows (constant, nothing observed) and the scale floor:
+        :mod:`seqlstm.windowing`.  The default was chosen by rolling-origin validation inside
+        the development series' training periods (``benchmarks/FORECAST_DEFAULTS.md``).
     window_stride : int, default 1
         Use every ``window_stride``-th window start for training (long records).
     loss : {"mse", "gaussian"}, default "mse"
@@ -102,6 +114,25 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
     attributes with a flag; the per-step head at each horizon step gives that lead's forecast
     (layout in :mod:`seqlstm.windowing`).  Inputs are standardised per variable with statistics
     of the fit data (with `early_stopping`, of its training part; NaN ignored).
+
+    The global standardisation comes first, then `window_norm`.  A window's location and
+    scale follow any affine change ``a * x + b`` (``a > 0``) of the data, so the normalised
+    windows do not depend on the global step: it only conditions the numbers and sets the
+    units of the fallbacks (a constant window's scale is the variable's global standard
+    deviation, a window with nothing observed is located at its global mean).
+
+    There is no RevIN option ("revin": instance normalisation followed by a learnable
+    per-variable affine ``gamma * z + beta``, undone at the output): that affine is absorbed
+    exactly by the network.  At the input, ``W (gamma * z + beta) + b = (W diag(gamma)) z +
+    (W beta + b)``: the first layer's input weights and bias with other values (where the
+    input is a placeholder 0 rather than a normalised value, at the horizon steps and masked
+    NaN, the difference ``W beta`` is absorbed by the weights of the horizon flag and of the
+    NaN indicators, which are 1 exactly there; dropout never acts on the inputs).  At the
+    output, ``(V h + c - beta) / gamma`` is the head's weights and bias with other values.
+    The functions the model can represent are the same; only the parameterisation (the
+    optimiser's path, the effect of `alpha`) differs.  (RevIN defines no inverse for a
+    standard deviation; dividing it by ``gamma`` would rescale the variance link, not add a
+    capacity.)
     """
 
     _parameter_constraints: dict = {
