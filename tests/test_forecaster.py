@@ -404,3 +404,76 @@ def test_window_norm_last_file_written_before_the_nan_rule_keeps_its_rule(tmp_pa
     assert new.predict(y)[37, 0] == pytest.approx(y[39], rel=1e-12)
     assert older.predict(y)[37, 0] == pytest.approx(model.x_mean_[0], rel=1e-12)
     np.testing.assert_array_equal(np.delete(older.predict(y), 37), np.delete(new.predict(y), 37))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("window_norm", [None, "last", "standard", "robust"])
+def test_normalised_last_value_gives_persistence_in_the_users_units(window_norm):
+    """A network whose output is the window's normalised last value: `predict` and the
+    recursive `forecast` (its means fed back) give persistence in the user's units, so the
+    window normalisation and the global scaling are both undone exactly."""
+    y = 50.0 + 0.3 * np.arange(80) + 4 * _sine(80)              # leaves the fitted range
+    L = 6
+    model = LSTMForecaster(lookback=L, horizon=2, window_norm=window_norm, dtype="float64",
+                           **FAST).fit(y[:60])
+    model.network_ = _NormalisedLast(L, 1)
+    pred = model.predict(y)                                      # (issue, lead)
+    np.testing.assert_allclose(pred, np.repeat(y[L - 1:, None], 2, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(model.forecast(y, 5), np.full(5, y[-1]), rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("window_norm", ["last", "standard", "robust"])
+def test_gaussian_spread_scales_with_the_data_for_every_window_norm(window_norm):
+    """Fit on y and on 10 * y + 3: the same normalised problem, so forecasts 10 * m + 3 and
+    standard deviations 10 * s (float rounding), intervals following."""
+    y = 0.05 * np.arange(120) + _sine(120)
+    kwargs = dict(lookback=8, horizon=2, loss="gaussian", window_norm=window_norm,
+                  dtype="float64", **FAST)
+    a = LSTMForecaster(**kwargs).fit(y)
+    b = LSTMForecaster(**kwargs).fit(10 * y + 3)
+    mean, std = a.predict(y)
+    mean2, std2 = b.predict(10 * y + 3)
+    assert np.all(std > 0) and np.isfinite(mean).all()
+    np.testing.assert_allclose(std2, 10 * std, rtol=1e-9)
+    np.testing.assert_allclose(mean2, 10 * mean + 3, rtol=1e-9)
+    lo, hi = a.predict_interval(y)
+    lo2, hi2 = b.predict_interval(10 * y + 3)
+    np.testing.assert_allclose(hi2 - lo2, 10 * (hi - lo), rtol=1e-9)
+    np.testing.assert_allclose(b.forecast(10 * y + 3, 4)[1], 10 * a.forecast(y, 4)[1],
+                               rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("window_norm", ["standard", "robust"])
+def test_constant_windows_give_finite_forecasts(window_norm):
+    y = _sine(60)
+    y[20:45] = 1.5                                              # constant lookbacks
+    model = LSTMForecaster(lookback=6, window_norm=window_norm, **FAST).fit(y)
+    assert np.isfinite(model.predict(y)).all() and np.isfinite(model.loss_curve_).all()
+    flat = LSTMForecaster(lookback=6, window_norm=window_norm, **FAST).fit(np.full(40, 2.0))
+    assert np.isfinite(flat.predict(np.full(40, 2.0))).all()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("settings", [
+    pytest.param({}, marks=pytest.mark.xfail(
+        strict=True, reason="at the defaults (window_norm='last', chosen by rolling-origin "
+        "validation, benchmarks/FORECAST_DEFAULTS.md) RMSE 0.1361 against 0.1347: the issue's "
+        "target is not met yet; XPASS means it is")),
+    {"window_norm": "standard"}], ids=["defaults", "standard"])
+def test_trend_and_season_beats_seasonal_naive_with_drift(settings):
+    """The issue's synthetic record: y = 0.05 t + sin(2 pi t / 12) + 0.1 eps, 300 training
+    steps, one-step forecasts of the next 100, the forecaster at its defaults (one thread: the
+    same results, faster on busy cores), and with window_norm="standard"."""
+    t = np.arange(400)
+    y = 0.05 * t + np.sin(2 * np.pi * t / 12) + 0.1 * np.random.default_rng(0).standard_normal(400)
+    model = LSTMForecaster(random_state=0, n_jobs=1, **settings).fit(y[:300])
+    L = model.lookback
+    pred = model.predict(y[:399])[300 - L:, 0]                   # issued at 299 .. 398
+    truth = y[300:]
+    drift = (y[299] - y[0]) / 299
+    naive = y[300 - 12:400 - 12] + 12 * drift                    # seasonal naive with drift
+    rmse = np.sqrt(np.mean((pred - truth) ** 2))
+    rmse_naive = np.sqrt(np.mean((naive - truth) ** 2))
+    assert rmse < rmse_naive, (rmse, rmse_naive)
