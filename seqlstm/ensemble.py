@@ -284,20 +284,15 @@ class SeedEnsemble(ModelFile, BaseEstimator):
 
     def _lazy_labels(self, X):
         """Labels of dask-backed input, lazily, through the first member's lazy path."""
-        from . import data as _data
-
         first = self.estimators_[0]
         if not hasattr(first, "_lazy"):
             raise ValueError(f"X: dask-backed input needs seqlstm members; found "
                              f"{type(first).__name__}.")
 
-        def chunk(values):
-            seqs = _data.to_sequences(values)
-            return self._labels(_mean([m._proba(seqs) for m in self.estimators_]))[..., None]
-
         per_step = bool(getattr(first, "return_sequences", False))
         dtype = object if per_step and self.classes_.dtype.kind != "f" else self.classes_.dtype
-        return first._lazy(chunk, X, 1, "output", None, dtype).squeeze("output", drop=True)
+        return first._lazy(_lazy_ensemble_labels, X, 1, "output", None, dtype, model=self,
+                           stateful=False).squeeze("output", drop=True)
 
     def _moments(self, X, return_std):
         gaussian = getattr(self.estimators_[0], "loss", None) == "gaussian"
@@ -406,6 +401,12 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         ens = cls(estimator=state["template"], **state["params"])
         ens._set_members(list(state["members"]), state["seeds"])
         return ens
+
+
+def _lazy_ensemble_labels(ens, data, initial_state=None, return_state=False):
+    """One chunk's labels ``(..., 1)`` from the members' mean probabilities (lazy path; the
+    ensemble is the graph's one model key)."""
+    return ens._labels(_mean([m._proba(data) for m in ens.estimators_]))[..., None]
 
 
 def _is_dask(X):
