@@ -34,6 +34,7 @@ from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (check_is_fitted, check_random_state,
                                       has_fit_parameter)
 
@@ -179,6 +180,10 @@ class SeedEnsemble(ModelFile, BaseEstimator):
     def fit(self, X, y, sample_weight=None, validation_data=None):
         """Fit every member on `X`, `y`, one after the other (see `n_jobs`).
 
+        Inside ``joblib.parallel_backend(...)`` the members are fitted by that backend instead:
+        with ``parallel_backend("dask")`` and a ``dask.distributed`` client, on the cluster's
+        workers, bit-identical to fitting them here.
+
         `sample_weight` and `validation_data` are passed on unchanged to every member's
         ``fit`` (and only when given, so wrapped estimators without them still fit); the
         members check them.  A member that fails leaves the ensemble as it was before the call.
@@ -202,8 +207,8 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         members, seeds = self._members()
         fit_params = self._fit_params(sample_weight=sample_weight,
                                       validation_data=validation_data)
-        for member in members:
-            member.fit(X, y, **fit_params)
+        members = Parallel(n_jobs=None)(
+            delayed(_fit_member)(member, X, y, fit_params) for member in members)
         self._set_members(members, seeds)
         return self
 
@@ -401,6 +406,11 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         ens = cls(estimator=state["template"], **state["params"])
         ens._set_members(list(state["members"]), state["seeds"])
         return ens
+
+
+def _fit_member(member, X, y, fit_params):
+    """One member fitted (a joblib task; on a dask worker it runs on one thread)."""
+    return member.fit(X, y, **fit_params)
 
 
 def _lazy_ensemble_labels(ens, data, initial_state=None, return_state=False):
