@@ -1228,7 +1228,7 @@ def test_pickles_from_before_frames_read_every_step():
     old.partial_fit(X, y)  # the architecture check accepts it
 
 
-# ---------------------------------------------------------------------------- dask: chunks, clusters
+# ---------------------------------------------------------------------- dask: chunks, clusters
 
 
 def _per_step_model(n=9, T=30, F=2, seed=0):
@@ -1423,8 +1423,9 @@ def test_dask_grid_search_on_the_cluster_equals_local(dask_client):
 
 
 def test_dask_worker_killed_during_prediction(dask_client):
-    """A worker process dies while the chain of pieces runs: the scheduler reruns its tasks
-    on the other worker (and the restarted one) and the results are still exact."""
+    """A worker process is killed right after the graph is submitted: the scheduler reruns
+    its tasks (and the model key it held) on the other worker and the nanny's restarted one,
+    and the results are still exact."""
     import os
     import signal
 
@@ -1436,4 +1437,3 @@ def test_dask_worker_killed_during_prediction(dask_client):
     future = dask_client.compute(lazy)
     os.kill(pid, signal.SIGKILL)
     xr.testing.assert_identical(future.result(timeout=120), expected)
-    dask_client.wait_for_workers(2, timeout=120)
