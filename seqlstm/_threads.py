@@ -219,7 +219,7 @@ def dask_worker_threads():
         worker = module.get_worker()
     except ValueError:
         return None
-    return int(getattr(worker, "nthreads", 1) or 1)
+    return int(getattr(getattr(worker, "state", worker), "nthreads", 1) or 1)
 
 
 @contextmanager

@@ -1437,3 +1437,24 @@ def test_dask_worker_killed_during_prediction(dask_client):
     future = dask_client.compute(lazy)
     os.kill(pid, signal.SIGKILL)
     xr.testing.assert_identical(future.result(timeout=120), expected)
+
+
+def test_dask_multithreaded_worker_gives_each_thread_a_model_copy():
+    """A worker with two threads: each thread predicts with its own copy of the model (tasks
+    of one model run side by side), with the bits of one model."""
+    distributed = pytest.importorskip("distributed")
+    from seqlstm.data import lazy as lazy_module
+
+    model, X = _per_step_model()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        with client.as_current():
+            got = model.predict(X.chunk({"sample": 1, "time": 10})).compute()
+        xr.testing.assert_identical(got, model.predict(X))
+
+        def own_copy(m):
+            return lazy_module._for_this_thread(m) is not m
+
+        assert client.submit(own_copy, model, pure=False).result()
+    assert lazy_module._for_this_thread(model) is model      # outside a worker: the model
