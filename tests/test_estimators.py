@@ -1447,7 +1447,7 @@ def test_dask_multithreaded_worker_gives_each_thread_a_model_copy():
 
     model, X = _per_step_model()
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster, set_as_default=False) as client:
         with client.as_current():
             got = model.predict(X.chunk({"sample": 1, "time": 10})).compute()
