@@ -461,7 +461,9 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         Parameters
         ----------
         data : ndarray, DataArray or Dataset
-            Records with the variables seen in fit.
+            Records with the variables seen in fit.  Dask-backed input is loaded into memory
+            (computed) and gives an in-memory result, unlike the sequence estimators' lazy
+            prediction: predict an archive larger than memory block by block of series.
 
         Returns
         -------
