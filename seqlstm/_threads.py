@@ -14,10 +14,18 @@ single-threaded, or its threads fight Numba's (a forward pass went from 5 ms to 
 ``single_threaded_blas`` sets it through OpenBLAS's own entry points (microseconds; threadpoolctl
 is only used once, to find the library) and restores the previous count afterwards, so the
 user's session is left as it was.  ``kernel_threads`` does the same for Numba's thread count.
+
+A task running on a ``dask.distributed`` worker runs its kernels on one thread, the worker
+thread that runs it, whatever ``set_num_threads`` or ``n_jobs`` say: dask's threads (workers
+x threads per worker, which the user sizes to the cores) already share the cores, so Numba
+threads x workers never exceed them, and Numba's thread pool is never started in a worker
+(no idle pool threads spinning on a core another worker needs).  Results do not change: the
+split into sub-batches never depends on the thread count.
 """
 
 import ctypes
 import os
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -131,6 +139,8 @@ class kernel_threads:
     def __enter__(self):
         self._previous = numba.get_num_threads()
         self._wanted = max(1, min(_n_threads, numba.config.NUMBA_NUM_THREADS))
+        if self._wanted > 1 and dask_worker_threads() is not None:
+            self._wanted = 1     # a dask worker's task: its own thread only (see the module)
         if self._wanted != self._previous:
             numba.set_num_threads(self._wanted)
         self._lock = None if _threadsafe_layer() else _launch_lock
@@ -196,6 +206,20 @@ def set_num_threads(n):
         raise ValueError(f"the number of threads must be a positive integer, got {n!r}")
     previous, _n_threads = _n_threads, n
     return previous
+
+
+def dask_worker_threads():
+    """The number of threads of the ``dask.distributed`` worker whose task the calling thread
+    is running, or None outside such a task (distributed never imported, or another
+    thread)."""
+    module = sys.modules.get("distributed.worker")
+    if module is None:
+        return None
+    try:
+        worker = module.get_worker()
+    except ValueError:
+        return None
+    return int(getattr(getattr(worker, "state", worker), "nthreads", 1) or 1)
 
 
 @contextmanager

@@ -43,6 +43,7 @@ from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (check_is_fitted, check_random_state,
                                       has_fit_parameter)
 
@@ -200,6 +201,10 @@ class SeedEnsemble(ModelFile, BaseEstimator):
     def fit(self, X, y=None, sample_weight=None, validation_data=None):
         """Fit every member on `X`, `y`, one after the other (see `n_jobs`).
 
+        Inside ``joblib.parallel_backend(...)`` the members are fitted by that backend instead:
+        with ``parallel_backend("dask")`` and a ``dask.distributed`` client, on the cluster's
+        workers, bit-identical to fitting them here.
+
         `sample_weight` and `validation_data` are passed on unchanged to every member's
         ``fit`` (and only when given, so wrapped estimators without them still fit); the
         members check them.  A member that fails leaves the ensemble as it was before the call.
@@ -224,8 +229,8 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         members, seeds = self._members()
         fit_params = self._fit_params(sample_weight=sample_weight,
                                       validation_data=validation_data)
-        for member in members:
-            member.fit(X, y, **fit_params)
+        members = Parallel(n_jobs=None)(
+            delayed(_fit_member)(member, X, y, fit_params) for member in members)
         self._set_members(members, seeds)
         return self
 
@@ -359,20 +364,15 @@ class SeedEnsemble(ModelFile, BaseEstimator):
 
     def _lazy_labels(self, X):
         """Labels of dask-backed input, lazily, through the first member's lazy path."""
-        from . import data as _data
-
         first = self.estimators_[0]
         if not hasattr(first, "_lazy"):
             raise ValueError(f"X: dask-backed input needs seqlstm members; found "
                              f"{type(first).__name__}.")
 
-        def chunk(values):
-            seqs = _data.to_sequences(values)
-            return self._labels(_mean([m._proba(seqs) for m in self.estimators_]))[..., None]
-
         per_step = bool(getattr(first, "return_sequences", False))
         dtype = object if per_step and self.classes_.dtype.kind != "f" else self.classes_.dtype
-        return first._lazy(chunk, X, 1, "output", None, dtype).squeeze("output", drop=True)
+        return first._lazy(_lazy_ensemble_labels, X, 1, "output", None, dtype, model=self,
+                           stateful=False).squeeze("output", drop=True)
 
     def _moments(self, X, return_std):
         gaussian = getattr(self.estimators_[0], "loss", None) == "gaussian"
@@ -492,6 +492,17 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         ens = cls(estimator=state["template"], **state["params"])
         ens._set_members(list(state["members"]), state["seeds"])
         return ens
+
+
+def _fit_member(member, X, y, fit_params):
+    """One member fitted (a joblib task; on a dask worker it runs on one thread)."""
+    return member.fit(X, y, **fit_params)
+
+
+def _lazy_ensemble_labels(ens, data, initial_state=None, return_state=False):
+    """One chunk's labels ``(..., 1)`` from the members' mean probabilities (lazy path; the
+    ensemble is the graph's one model key)."""
+    return ens._labels(_mean([m._proba(data) for m in ens.estimators_]))[..., None]
 
 
 def _is_dask(X):

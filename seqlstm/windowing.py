@@ -10,21 +10,141 @@ record × lookback) and lays them out as one network sequence of ``lookback + ho
   static, 1]`` — the last feature flags the steps the network forecasts;
 - with ``mask_nan``: NaN inputs are set to 0 (the scaled mean) and one indicator feature per
   time-varying input column (1 where the value was NaN) is appended;
-- with ``window_norm="last"``: the last lookback value of each target is subtracted from the
-  window's targets (inputs and horizon) and added back to forecasts, so a model learns changes
-  rather than levels (useful for trending series).
+- with ``window_norm``: each window is normalised by statistics of its own lookback
+  (:func:`window_statistics`), ``(value - loc) / scale``, and forecasts are taken back with
+  :func:`restore`; NaN inputs (with ``mask_nan``) are then set to 0, the window's location.
 
 The per-step targets are NaN over the lookback and the horizon's targets after it, so a per-step
 loss counts the forecast steps only.
+
+Window normalisation
+--------------------
+The records arrive standardised per variable with the fit data's statistics (the global
+scaling); a window is then normalised per time-varying input column (targets, past covariates,
+future covariates) with a location and a scale computed from its LOOKBACK steps only, NaN
+ignored.  The horizon's targets and future covariates use the same location and scale (the
+future covariates' own lookback statistics), so nothing after the issue time sets them.
+
+- ``None``: the global scaling only (location 0, scale 1).
+- ``"last"``: the targets relative to their last observed lookback value (scale 1); covariates
+  are left at the global scaling.  A model of changes rather than levels.
+- ``"standard"``: mean and standard deviation of each column's lookback.
+- ``"robust"``: median and the median absolute deviation scaled to standard-deviation units
+  (``1.4826 * MAD``, equal to the standard deviation for Gaussian values).  The MAD rather than
+  the interquartile range: it resists up to half the lookback being outliers (the IQR a
+  quarter), and it is NeuralForecast's robust scaler.  Where it is 0 (more than half the
+  lookback equal, e.g. intermittent series) the standard deviation is used.
+
+Degenerate windows, in the globally scaled units: a column with no observed lookback value has
+location 0 (the global mean); a scale of 0 (a constant column, a single observation) becomes 1
+(the global standard deviation: the window has no spread of its own to go by); every scale is at
+least :data:`SCALE_FLOOR` (1e-4 of the global standard deviation), so no window divides by
+(nearly) zero.  Because the location and scale of ``a * x + b`` (``a > 0``) are ``a * loc + b``
+and ``a * scale``, the normalised windows do not depend on the global scaling except through
+these fallbacks: the global step conditions the numbers (and sets the fallbacks' units).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
 from .kernels.windows import gather_windows, valid_windows
 
-__all__ = ["WindowSet", "list_windows", "time_split"]
+__all__ = ["WINDOW_NORMS", "WindowSet", "list_windows", "restore", "time_split",
+           "window_statistics"]
+
+#: The window normalisations :class:`WindowSet` knows.
+WINDOW_NORMS = (None, "last", "standard", "robust")
+#: The smallest window scale, in globally scaled units (a fraction of the variable's global
+#: standard deviation).
+SCALE_FLOOR = 1e-4
+#: The MAD of Gaussian values times this is their standard deviation (1 / Phi^-1(3/4)).
+MAD_TO_STD = 1.482602218505602
+
+
+def window_statistics(lookback, how, n_targets):
+    """Location and scale of every column of a batch of lookbacks.
+
+    Parameters
+    ----------
+    lookback : ndarray, shape (batch, lookback, n_columns)
+        The windows' lookback values (targets first, then covariates), globally scaled; NaN
+        where missing.
+    how : {"last", "standard", "robust"}
+        See the module docstring.
+    n_targets : int
+        The first `n_targets` columns are targets (``"last"`` normalises only those).
+
+    Returns
+    -------
+    loc, scale : ndarray of float64, shape (batch, n_columns)
+        ``scale >= SCALE_FLOOR``; location 0 for a column with no observed value.
+    """
+    lookback = np.asarray(lookback, dtype=np.float64)
+    B, L, n = lookback.shape
+    seen = ~np.isnan(lookback)
+    count = seen.sum(axis=1)
+    loc = np.zeros((B, n))
+    scale = np.ones((B, n))
+    if how == "last":
+        # the last observed value of each target; 0 (the global mean) if none
+        t = lookback[:, :, :n_targets]
+        pos = L - 1 - np.argmax(seen[:, ::-1, :n_targets], axis=1)
+        last = np.take_along_axis(t, pos[:, None, :], axis=1)[:, 0]
+        loc[:, :n_targets] = np.where(count[:, :n_targets] > 0, last, 0.0)
+        return loc, scale
+    if how not in ("standard", "robust"):
+        raise ValueError(f"window_norm: expected one of {WINDOW_NORMS}; found {how!r}.")
+    any_seen = count > 0
+    filled = np.where(seen, lookback, 0.0)
+    mean = filled.sum(axis=1) / np.maximum(count, 1)
+    dev = np.where(seen, lookback - mean[:, None, :], 0.0)
+    std = np.sqrt((dev * dev).sum(axis=1) / np.maximum(count, 1))
+    if how == "standard":
+        loc, spread = mean, std
+    else:
+        median = _nanmedian(lookback, seen)
+        spread = MAD_TO_STD * _nanmedian(np.abs(lookback - median[:, None, :]), seen)
+        spread = np.where(spread > 0, spread, std)
+        loc = median
+    loc = np.where(any_seen, loc, 0.0)
+    scale = np.where(spread > 0, spread, 1.0)
+    return loc, np.maximum(scale, SCALE_FLOOR)
+
+
+def _nanmedian(values, seen):
+    """Median over axis 1 of `values` where `seen` (0 where nothing is seen)."""
+    if seen.all():
+        return np.median(values, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN columns: 0, set below
+        out = np.nanmedian(np.where(seen, values, np.nan), axis=1)
+    return np.where(np.isnan(out), 0.0, out)
+
+
+def restore(value, loc, scale):
+    """Take a window-normalised forecast back to the globally scaled units.
+
+    Parameters
+    ----------
+    value : ndarray, shape (batch, steps, n_targets[, n_levels])
+        Normalised forecasts (with a last axis of quantile levels for quantile forecasts).
+    loc : ndarray, shape (batch, n_targets), or None
+        The windows' locations; None for a spread (standard deviation, interval half-width).
+    scale : ndarray, shape (batch, n_targets)
+        The windows' scales.
+
+    Returns
+    -------
+    ndarray
+        ``loc + scale * value`` for locations (means, quantiles, interval ends) and
+        ``scale * value`` for spreads.
+    """
+    index = (slice(None), None, slice(None)) + (None,) * (np.ndim(value) - 3)
+    out = scale[index] * value
+    return out if loc is None else loc[index] + out
 
 
 def list_windows(data, static, lookback, horizon, cols, mask_nan):
@@ -67,7 +187,12 @@ class WindowSet:
     cols : tuple of 3 ndarray of int64
         Target, past-covariate and future-covariate columns.
     mask_nan : bool
-    window_norm : None or "last"
+    window_norm : {None, "last", "standard", "robust"}
+        See the module docstring.
+    legacy_nan : bool, default False
+        The NaN rule of models saved before the rule above (``"last"`` with `mask_nan` only):
+        NaN inputs set to the global mean before the reference is subtracted, and the
+        reference 0 where the last lookback value is NaN.  Models in older files keep it.
 
     Attributes
     ----------
@@ -79,13 +204,17 @@ class WindowSet:
     """
 
     def __init__(self, data, static, series, starts, lookback, horizon, cols, mask_nan,
-                 window_norm):
+                 window_norm, legacy_nan=False):
         self.data, self.static = data, static
         self.series = np.ascontiguousarray(series, dtype=np.int64)
         self.starts = np.ascontiguousarray(starts, dtype=np.int64)
         self.lookback, self.horizon = int(lookback), int(horizon)
         self.cols = tuple(np.ascontiguousarray(c, dtype=np.int64) for c in cols)
+        if window_norm not in WINDOW_NORMS:
+            raise ValueError(f"window_norm: expected one of {WINDOW_NORMS}; found "
+                             f"{window_norm!r}.")
         self.mask_nan, self.window_norm = bool(mask_nan), window_norm
+        self.legacy_nan = bool(legacy_nan) and self.mask_nan and window_norm == "last"
         self._cache = (None, None)
         self.inputs = _View(self, 0)
         self.targets = _View(self, 1)
@@ -100,15 +229,16 @@ class WindowSet:
         return n_var + n_static + 1 + (n_var if mask_nan else 0)
 
     def batch(self, idx):
-        """Network inputs, per-step targets and the window references of windows `idx`.
+        """Network inputs, per-step targets and the targets' normalisation of windows `idx`.
 
         Returns
         -------
         x : ndarray, shape (batch, lookback + horizon, n_inputs)
         y : ndarray, shape (batch, lookback + horizon, n_targets)
-            NaN over the lookback.
-        ref : ndarray, shape (batch, n_targets)
-            What was subtracted from the targets (zeros without ``window_norm``).
+            NaN over the lookback; normalised like the inputs.
+        loc, scale : ndarray of float64, shape (batch, n_targets)
+            The targets' window location and scale (0 and 1 without ``window_norm``):
+            ``restore(y, loc, scale)`` gives the targets back in globally scaled units.
         last : ndarray, shape (batch, n_targets)
             The last lookback value of each target (the persistence forecast), in scaled units.
         """
@@ -140,20 +270,45 @@ class WindowSet:
         x[:, L:, n_var:n_var + ns] = win[:, :1, n_var:]
         x[:, L:, n_var + ns] = 1
         last = win[:, L - 1, :nt].astype(np.float64)
+        y = np.full((B, L + Hz, nt), np.nan, dtype)
+        y[:, L:] = yh
+        loc, scale = np.zeros((B, nt)), np.ones((B, nt))
+        if self.legacy_nan:
+            return self._legacy_last(x, y, win, fh, last)
+        if self.window_norm is not None:
+            # statistics in float64, used (and returned) as the compute dtype's values, so that
+            # restore() undoes exactly what the network saw
+            lo, sc = window_statistics(win[:, :, :n_var], self.window_norm, nt)
+            lo, sc = lo.astype(dtype), sc.astype(dtype)
+            x[:, :L, :n_var] -= lo[:, None, :]
+            x[:, L:, nt + npc:n_var] -= lo[:, None, nt + npc:]
+            y[:, L:] -= lo[:, None, :nt]
+            if self.window_norm != "last":           # "last": scale 1, nothing to divide
+                x[:, :L, :n_var] /= sc[:, None, :]
+                x[:, L:, nt + npc:n_var] /= sc[:, None, nt + npc:]
+                y[:, L:] /= sc[:, None, :nt]
+            loc, scale = lo[:, :nt].astype(np.float64), sc[:, :nt].astype(np.float64)
         if self.mask_nan:
             ind = x[:, :, n_var + ns + 1:]
             ind[:, :L] = np.isnan(win[:, :, :n_var])
             ind[:, L:, nt + npc:] = np.isnan(fh)
             np.nan_to_num(x, copy=False, nan=0.0)
             last = np.nan_to_num(last, nan=0.0)
-        y = np.full((B, L + Hz, nt), np.nan, dtype)
-        y[:, L:] = yh
-        ref = np.zeros((B, nt))
-        if self.window_norm == "last":
-            ref = last.copy()
-            x[:, :L, :nt] -= ref[:, None, :].astype(dtype)
-            y[:, L:] -= ref[:, None, :].astype(dtype)
-        return x, y, ref, last
+        return x, y, loc, scale, last
+
+    def _legacy_last(self, x, y, win, fh, last):
+        """``"last"`` with masked NaN as models saved before the NaN-aware rule were trained."""
+        L, (nt, npc, nf) = self.lookback, (len(c) for c in self.cols)
+        n_var, ns = nt + npc + nf, self.static.shape[1]
+        ind = x[:, :, n_var + ns + 1:]
+        ind[:, :L] = np.isnan(win[:, :, :n_var])
+        ind[:, L:, nt + npc:] = np.isnan(fh)
+        np.nan_to_num(x, copy=False, nan=0.0)
+        last = np.nan_to_num(last, nan=0.0)
+        ref = last.copy()
+        x[:, :L, :nt] -= ref[:, None, :].astype(x.dtype)
+        y[:, L:] -= ref[:, None, :].astype(x.dtype)
+        return x, y, ref, np.ones_like(ref), last
 
 
 class _View:

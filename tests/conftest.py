@@ -9,7 +9,10 @@ full profile name) runs a longer exploration; see :mod:`seqlstm.testing`.  The o
 ``SEQLSTM_HYPOTHESIS_PROFILE`` is read when ``HYPOTHESIS_PROFILE`` is not set.
 """
 
+import logging
 import os
+
+import pytest
 
 try:
     from seqlstm.testing import load_profile
@@ -20,3 +23,19 @@ except ModuleNotFoundError as exc:
 
 load_profile(os.environ.get("HYPOTHESIS_PROFILE")
              or os.environ.get("SEQLSTM_HYPOTHESIS_PROFILE", "seqlstm-ci"))
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A ``dask.distributed`` LocalCluster of 2 single-threaded worker processes, started once
+    for the session and shared by the modules that use it (skipped without distributed).  It
+    is not made the default client: a test enters it with ``client.as_current()``, so other
+    tests' dask computations stay on the threaded scheduler."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None,
+                                       silence_logs=logging.CRITICAL)
+    client = distributed.Client(cluster, set_as_default=False)
+    yield client
+    client.close()
+    cluster.close()

@@ -10,6 +10,7 @@ from seqlstm.data import (
     SequenceData,
     apply_lazily,
     is_dask,
+    predict_lazily,
     to_labels,
     to_sequences,
     to_targets,
@@ -17,6 +18,7 @@ from seqlstm.data import (
     wrap_labels,
     wrap_output,
 )
+from seqlstm.data.sequences import chunk_sequences
 
 RNG = np.random.default_rng(0)
 
@@ -593,3 +595,44 @@ def test_dask_bare_array_and_dataset():
     out = apply_lazily(sum_over_time, ds, per_step=False, n_outputs=2)
     np.testing.assert_allclose(out.compute().values, np.nansum(to_sequences(ds).values, 1)
                                .reshape(2, 3, 2))
+
+
+def test_chunk_sequences_name_the_sample_and_step_of_the_whole_array():
+    values = RNG.normal(size=(3, 5, 2))
+    values[1, 1, 0] = np.nan
+    with pytest.raises(ValueError, match=re.escape(
+            "found nan at sample 11, time step 1, feature 0 inside the sequence (length 5)")):
+        chunk_sequences(values, sample_ids=np.array([10, 11, 12]))
+    with pytest.raises(ValueError, match=re.escape(
+            "found nan at sample 11, time step 21, feature 0 inside the sequence (length at "
+            "least 25)")):
+        chunk_sequences(values, sample_ids=np.array([10, 11, 12]), step_offset=20, piece=True)
+    # a piece may hold records with no valid step; the lengths are the piece's
+    values = RNG.normal(size=(3, 5, 2))
+    values[0] = np.nan
+    values[2, 3:] = np.nan
+    data = chunk_sequences(values, step_offset=5, piece=True)
+    np.testing.assert_array_equal(data.lengths, [0, 5, 3])
+    with pytest.raises(ValueError, match="found sample 0 with all values NaN"):
+        chunk_sequences(values)
+    # a record that ended in an earlier piece (at step 2) and has values again
+    with pytest.raises(ValueError, match=re.escape(
+            "found nan at sample 1, time step 2, feature 0 inside the sequence (length at "
+            "least 10)")):
+        chunk_sequences(values, step_offset=5, piece=True, ended_at=np.array([0, 2, 5]))
+
+
+def test_predict_lazily_names_the_model_once():
+    """The model object is one key of the graph and every task names it."""
+    dask_array = pytest.importorskip("dask.array")
+    cloudpickle = pytest.importorskip("cloudpickle")
+    weights = RNG.normal(size=(2, 200_000))      # a large "model"
+    lazy = dask_array.from_array(RNG.normal(size=(8, 4, 2)), chunks=(1, 4, 2))
+
+    def predict(model, data, initial_state, return_state):
+        return data.values.sum(axis=1) @ model[:, :3]
+
+    out = predict_lazily(weights, predict, lazy, per_step=False, n_outputs=3)
+    sizes = [len(cloudpickle.dumps(task)) for task in dict(out.__dask_graph__()).values()]
+    assert len(sizes) >= 16 and sum(sizes) < 1.5 * weights.nbytes
+    np.testing.assert_allclose(out.compute(), lazy.compute().sum(axis=1) @ weights[:, :3])

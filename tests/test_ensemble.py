@@ -606,3 +606,24 @@ def test_forecaster_ensemble_scores_folds_like_a_member(issue):
     two = SeedEnsemble(est, n_estimators=2, random_state=0).fit(da)
     assert two.score(fold) != two.estimators_[0].score(fold)
     assert np.isfinite(rmse(two, fold))
+
+
+def test_members_fitted_on_dask_workers_equal_the_local_fit(dask_client):
+    """Under joblib's dask backend the members are fitted on the cluster's workers,
+    bit-identical to the local fit (the minibatch split does not depend on threads)."""
+    import joblib
+
+    X, y = sequences()
+    local = SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=3, random_state=0).fit(
+        X, labels(y))
+    from distributed import get_task_stream
+
+    with dask_client.as_current(), joblib.parallel_backend("dask"), \
+            get_task_stream(dask_client) as stream:
+        remote = SeedEnsemble(LSTMClassifier(**SMALL), n_estimators=3, random_state=0).fit(
+            X, labels(y))
+    assert any("_fit_member" in str(task["key"]) for task in stream.data)   # on the workers
+    np.testing.assert_array_equal(remote.seeds_, local.seeds_)
+    for a, b in zip(remote.estimators_, local.estimators_):
+        np.testing.assert_array_equal(a.network_.params, b.network_.params)
+    np.testing.assert_array_equal(remote.predict_proba(X), local.predict_proba(X))

@@ -1226,3 +1226,235 @@ def test_pickles_from_before_frames_read_every_step():
     assert old.frame_stride == 1 and old.frame_stride_ == 1
     np.testing.assert_array_equal(old.predict(X), model.predict(X))
     old.partial_fit(X, y)  # the architecture check accepts it
+
+
+# ---------------------------------------------------------------------- dask: chunks, clusters
+
+
+def _per_step_model(n=9, T=30, F=2, seed=0):
+    """A per-step regressor and ragged records: 0-2 reach the last 10 steps; 5 ends at step 8;
+    7 ends at step 20 exactly (a chunk boundary)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, T, F))
+    for i, end in ((0, 27), (1, 25), (5, 8), (7, 20)):
+        X[i, end:] = np.nan
+    y = np.nancumsum(X[:, :, 0], axis=1)
+    y[np.isnan(X[:, :, 0])] = np.nan
+    model = LSTMRegressor(return_sequences=True, **SMALL).fit(X, y)
+    da = xr.DataArray(X, dims=("sample", "time", "feature"), coords={"time": np.arange(T)})
+    return model, da
+
+
+def _computed(lazy, client):
+    if client is None:
+        return lazy.compute()
+    with client.as_current():
+        return lazy.compute()
+
+
+@pytest.mark.parametrize("on_cluster", [False, True])
+def test_dask_time_chunks_carry_the_state(on_cluster, request):
+    pytest.importorskip("dask")
+    client = request.getfixturevalue("dask_client") if on_cluster else None
+    model, X = _per_step_model()
+    lazy = model.predict(X.chunk({"sample": 3, "time": 10}))
+    assert lazy.chunks == ((3, 3, 3), (10, 10, 10))      # time chunks kept: a chain per chunk
+    got = _computed(lazy, client)
+    # each sample chunk: the bits of predicting those records whole in memory
+    for s in (slice(0, 3), slice(3, 6), slice(6, 9)):
+        xr.testing.assert_identical(got.isel(sample=s), model.predict(X.isel(sample=s)))
+    # and of predicting the pieces in memory, each from the previous one's state (records
+    # 0-2 have valid steps in every piece)
+    state, pieces = None, []
+    for t in (slice(0, 10), slice(10, 20), slice(20, 30)):
+        out, state = model.predict(X.values[:3, t], initial_state=state, return_state=True)
+        pieces.append(out)
+    np.testing.assert_array_equal(got.values[:3], np.concatenate(pieces, axis=1))
+
+
+@pytest.mark.parametrize("on_cluster", [False, True])
+def test_dask_sample_chunks_equal_the_chunks_in_memory(on_cluster, request):
+    pytest.importorskip("dask")
+    client = request.getfixturevalue("dask_client") if on_cluster else None
+    X, y = sequences(n=20, T=12)
+    labels = np.where(y > 0, "a", "b")
+    clf = LSTMClassifier(**SMALL).fit(X, labels)
+    lazy = xr.DataArray(X, dims=("sample", "time", "feature")).chunk({"sample": 7, "time": 5})
+    proba = _computed(clf.predict_proba(lazy), client)
+    got = _computed(clf.predict(lazy), client)
+    for b0 in (0, 7, 14):
+        np.testing.assert_array_equal(proba.values[b0:b0 + 7], clf.predict_proba(X[b0:b0 + 7]))
+        np.testing.assert_array_equal(got.values[b0:b0 + 7], clf.predict(X[b0:b0 + 7]))
+    # Dataset input: its variables are the features
+    Xl, yl = labeled()
+    model = LSTMRegressor(**SMALL).fit(Xl, yl)
+    ds = Xl.to_dataset(dim="feature")
+    lazy = model.predict(ds.chunk({"site": 1}))
+    out = _computed(lazy, client)
+    for i in range(3):
+        xr.testing.assert_identical(out.isel(site=[i]), model.predict(ds.isel(site=[i])))
+
+
+@pytest.mark.parametrize("on_cluster", [False, True])
+def test_dask_gridded_field(on_cluster, request):
+    """A (time, lat, lon) field: every grid cell a record, the output on the same grid."""
+    pytest.importorskip("dask")
+    client = request.getfixturevalue("dask_client") if on_cluster else None
+    rng = np.random.default_rng(1)
+    ds = xr.Dataset(
+        {v: (("time", "lat", "lon"), rng.normal(size=(24, 3, 5))) for v in ("t2m", "tp")},
+        coords={"time": np.arange(24), "lat": [50.0, 51.0, 52.0],
+                "lon": [0.0, 1.0, 2.0, 3.0, 4.0]},
+        attrs={"source": "test"})
+    y = ds["t2m"].cumsum("time").rename("runoff")
+    model = LSTMRegressor(return_sequences=True, **SMALL).fit(ds, y)
+    lazy = model.predict(ds.chunk({"time": 8, "lat": 2, "lon": 3}))
+    assert lazy.dims == ("time", "lat", "lon")
+    assert lazy.chunks == ((8, 8, 8), (2, 1), (3, 2))
+    got = _computed(lazy, client)
+    xr.testing.assert_identical(got, model.predict(ds))
+    for lat, lon in ((slice(0, 2), slice(0, 3)), (slice(2, 3), slice(3, 5))):
+        block = ds.isel(lat=lat, lon=lon)
+        xr.testing.assert_identical(got.isel(lat=lat, lon=lon), model.predict(block))
+
+
+@pytest.mark.parametrize("on_cluster", [False, True])
+def test_dask_nan_inside_a_sequence_names_the_sample(on_cluster, request):
+    pytest.importorskip("dask")
+    client = request.getfixturevalue("dask_client") if on_cluster else None
+    model, X = _per_step_model()
+    bad = X.copy()
+    bad[7, 4, 1] = np.nan                         # sample 7: third sample chunk, first piece
+    with pytest.raises(ValueError) as eager:
+        model.predict(bad)
+    # sample chunks of whole records: the in-memory message, naming sample 7
+    assert "at sample 7, time step 4, feature 1 inside the sequence (length 20)" \
+        in str(eager.value)
+    with pytest.raises(ValueError, match=re.escape(str(eager.value))):
+        _computed(model.predict(bad.chunk({"sample": 3})), client)
+    # pieces along time: sample and step of the whole array, the length known so far
+    with pytest.raises(ValueError, match=re.escape(
+            "X: expected finite values; found nan at sample 7, time step 4, feature 1 inside "
+            "the sequence (length at least 10)")):
+        _computed(model.predict(bad.chunk({"sample": 3, "time": 10})), client)
+    # padding that ends, then values again in a later piece (record 5 ends at step 8)
+    bad = X.copy()
+    bad[5, 25] = 1.0
+    with pytest.raises(ValueError) as eager:
+        model.predict(bad)
+    assert "at sample 5, time step 8, feature 0 inside the sequence" in str(eager.value)
+    with pytest.raises(ValueError, match=re.escape(
+            "found nan at sample 5, time step 8, feature 0 inside the sequence (length at "
+            "least 26)")):
+        _computed(model.predict(bad.chunk({"sample": 3, "time": 10})), client)
+    # a record with no valid step at all
+    bad = X.copy()
+    bad[4] = np.nan
+    with pytest.raises(ValueError) as eager:
+        model.predict(bad)
+    with pytest.raises(ValueError, match=re.escape(str(eager.value))):
+        _computed(model.predict(bad.chunk({"sample": 3, "time": 10})), client)
+
+
+def test_dask_graph_holds_the_model_once():
+    """The model is one key that every task names, never serialised into each task (a worker
+    would receive it with every chunk)."""
+    pytest.importorskip("dask")
+    import cloudpickle
+
+    X, y = labeled()
+    model = LSTMRegressor(hidden_size=48, max_iter=1, random_state=0).fit(X, y)
+    model_bytes = len(pickle.dumps(model))
+    assert model_bytes > 40_000
+    for chunks in ({"site": 1, "member": 1}, {"site": 1, "member": 2}):
+        lazy = model.predict(X.chunk(chunks))
+        graph = dict(lazy.__dask_graph__())
+        assert len(graph) >= 12
+        sizes = [len(cloudpickle.dumps(task)) for task in graph.values()]
+        assert sum(sizes) < 1.5 * model_bytes
+        assert sum(size > model_bytes / 2 for size in sizes) == 1
+
+
+def _kernel_threads_here():
+    """On a worker: Numba's thread count inside a kernel call, and whether OS threads were
+    started by predicting (Numba's OpenMP pool)."""
+    import os
+
+    import numba
+
+    from seqlstm._threads import kernel_threads
+
+    with kernel_threads():
+        inside = numba.get_num_threads()
+    X, y = sequences(n=64, T=6)
+    model = LSTMRegressor(n_jobs=-1, **SMALL).fit(X, y)
+    before = len(os.listdir("/proc/self/task"))
+    model.predict(X)
+    return inside, len(os.listdir("/proc/self/task")) - before
+
+
+def test_dask_workers_run_kernels_on_their_own_thread(dask_client):
+    workers = sorted(dask_client.scheduler_info()["workers"])
+    futures = [dask_client.submit(_kernel_threads_here, workers=[w], pure=False)
+               for w in workers]
+    for inside, started in dask_client.gather(futures):
+        assert inside == 1 and started == 0
+    from seqlstm._threads import MAX_UNITS, kernel_threads
+    import numba
+
+    with kernel_threads():                  # outside a worker: seqlstm's own setting
+        assert numba.get_num_threads() == min(MAX_UNITS, numba.config.NUMBA_NUM_THREADS)
+
+
+def test_dask_grid_search_on_the_cluster_equals_local(dask_client):
+    X, y = sequences(n=16)
+    grid = {"hidden_size": [2, 4]}
+    local = GridSearchCV(LSTMRegressor(**SMALL), grid, cv=2).fit(X, y)
+    from distributed import get_task_stream
+
+    with dask_client.as_current(), joblib.parallel_backend("dask"), \
+            get_task_stream(dask_client) as stream:
+        remote = GridSearchCV(LSTMRegressor(**SMALL), grid, cv=2).fit(X, y)
+    assert len(stream.data) >= 4                                      # on the workers
+    for key in ("mean_test_score", "split0_test_score", "split1_test_score"):
+        np.testing.assert_array_equal(remote.cv_results_[key], local.cv_results_[key])
+    assert remote.best_params_ == local.best_params_
+    np.testing.assert_array_equal(remote.predict(X), local.predict(X))
+
+
+def test_dask_worker_killed_during_prediction(dask_client):
+    """A worker process is killed right after the graph is submitted: the scheduler reruns
+    its tasks (and the model key it held) on the other worker and the nanny's restarted one,
+    and the results are still exact."""
+    import os
+    import signal
+
+    model, X = _per_step_model()
+    expected = model.predict(X)
+    lazy = model.predict(X.chunk({"sample": 1, "time": 3}))     # 9 chains of 10 pieces
+    victim = sorted(dask_client.scheduler_info()["workers"])[0]
+    pid = dask_client.run(os.getpid, workers=[victim])[victim]
+    future = dask_client.compute(lazy)
+    os.kill(pid, signal.SIGKILL)
+    xr.testing.assert_identical(future.result(timeout=120), expected)
+
+
+def test_dask_multithreaded_worker_gives_each_thread_a_model_copy():
+    """A worker with two threads: each thread predicts with its own copy of the model (tasks
+    of one model run side by side), with the bits of one model."""
+    distributed = pytest.importorskip("distributed")
+    from seqlstm.data import lazy as lazy_module
+
+    model, X = _per_step_model()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        with client.as_current():
+            got = model.predict(X.chunk({"sample": 1, "time": 10})).compute()
+        xr.testing.assert_identical(got, model.predict(X))
+
+        def own_copy(m):
+            return lazy_module._for_this_thread(m) is not m
+
+        assert client.submit(own_copy, model, pure=False).result()
+    assert lazy_module._for_this_thread(model) is model      # outside a worker: the model

@@ -4,7 +4,15 @@ records where every expected value is written out."""
 import numpy as np
 import pytest
 
-from seqlstm.windowing import WindowSet, list_windows, time_split
+from seqlstm.windowing import (
+    MAD_TO_STD,
+    SCALE_FLOOR,
+    WINDOW_NORMS,
+    WindowSet,
+    list_windows,
+    restore,
+    time_split,
+)
 
 NAN = np.nan
 
@@ -24,7 +32,7 @@ def _records():
 def test_batch_layout_written_out():
     data, static, cols = _records()
     ws = WindowSet(data, static, np.array([1, 0]), np.array([2, 0]), 2, 2, cols, False, None)
-    x, y, ref, last = ws.batch(np.array([0, 1]))
+    x, y, loc, scale, last = ws.batch(np.array([0, 1]))
     # window (series 1, start 2): lookback times 2, 3; horizon times 4, 5
     # features [y, p, f, static, flag]
     np.testing.assert_array_equal(x[0], [[102, 112, 122, 8, 0],
@@ -37,7 +45,8 @@ def test_batch_layout_written_out():
                                          [0, 0, 22, 7, 1],
                                          [0, 0, 23, 7, 1]])
     np.testing.assert_array_equal(y[1, :, 0], [NAN, NAN, 2, 3])
-    np.testing.assert_array_equal(ref, 0)
+    np.testing.assert_array_equal(loc, 0)
+    np.testing.assert_array_equal(scale, 1)
     np.testing.assert_array_equal(last[:, 0], [103, 1])
     # the indexable views give the same arrays
     np.testing.assert_array_equal(ws.inputs[np.array([0, 1])], x)
@@ -49,13 +58,14 @@ def test_window_norm_last_and_mask():
     data, static, cols = _records()
     data[0, 1, 1] = NAN                                  # a gap in the past covariate
     ws = WindowSet(data, static, np.array([0]), np.array([0]), 2, 1, cols, True, "last")
-    x, y, ref, last = ws.batch(np.array([0]))
+    x, y, ref, scale, last = ws.batch(np.array([0]))
     # features [y - ref, p, f, static, flag, isnan(y), isnan(p), isnan(f)], ref = y[1] = 1
     np.testing.assert_array_equal(x[0], [[-1, 10, 20, 7, 0, 0, 0, 0],
                                          [0, 0, 21, 7, 0, 0, 1, 0],
                                          [0, 0, 22, 7, 1, 0, 0, 0]])
     np.testing.assert_array_equal(y[0, :, 0], [NAN, NAN, 1])       # 2 - ref
     np.testing.assert_array_equal(ref, [[1]])
+    np.testing.assert_array_equal(scale, [[1]])
     assert WindowSet.n_inputs(1, 1, 1, 1, True) == 8
 
 
@@ -86,3 +96,97 @@ def test_gather_out_of_range_raises():
     ws = WindowSet(data, static, np.array([0]), np.array([5]), 2, 1, cols, False, None)
     with pytest.raises(IndexError):
         ws.batch(np.array([0]))
+
+
+def _batch(data, lookback, horizon, how, mask=True, starts=None):
+    data = np.ascontiguousarray(data, dtype=np.float64)
+    cols = (np.array([0]), np.array([1]), np.array([2]))
+    if starts is None:
+        starts = np.arange(data.shape[1] - lookback - horizon + 1)
+    ws = WindowSet(data, np.zeros((data.shape[0], 0)), np.zeros(len(starts), np.int64),
+                   np.asarray(starts), lookback, horizon, cols, mask, how)
+    return ws.batch(np.arange(len(starts)))
+
+
+@pytest.mark.parametrize("how", WINDOW_NORMS)
+def test_window_norms_invert_exactly(how):
+    """A window normalised and restored equals itself (float rounding): the horizon targets,
+    and the lookback targets wherever they were observed."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((1, 40, 3)) * [3.0, 0.5, 2.0] + [10.0, -4.0, 1.0]
+    data[0, 7, 0] = data[0, 20, 1] = data[0, 21, 2] = NAN
+    L, Hz = 6, 3
+    x, y, loc, scale, _ = _batch(data, L, Hz, how)
+    starts = np.arange(40 - L - Hz + 1)
+    idx = starts[:, None] + np.arange(L + Hz)[None, :]
+    target = data[0, idx, 0]                                  # (window, L + Hz)
+    np.testing.assert_allclose(restore(y[:, L:], loc, scale)[..., 0], target[:, L:],
+                               rtol=1e-13, atol=1e-13)
+    back = restore(x[:, :L, :1], loc, scale)[..., 0]
+    seen = ~np.isnan(target[:, :L])
+    np.testing.assert_allclose(back[seen], target[:, :L][seen], rtol=1e-13, atol=1e-13)
+    if how is None:
+        np.testing.assert_array_equal(loc, 0)
+    assert np.all(scale >= SCALE_FLOOR) and np.isfinite(x).all()
+
+
+def test_standard_and_robust_statistics_written_out():
+    # columns [y, p, f]; lookback 4, horizon 1; the future covariate's horizon value uses its
+    # lookback statistics
+    data = np.array([[[1, 0, 2], [2, 0, 4], [3, 0, 6], [10, 0, 8], [5, 0, 10]]], float)
+    x, y, loc, scale, _ = _batch(data, 4, 1, "standard", mask=False)
+    std_y = np.sqrt((9 + 4 + 1 + 36) / 4)                     # mean 4
+    np.testing.assert_allclose(loc, [[4]])
+    np.testing.assert_allclose(scale, [[std_y]])
+    np.testing.assert_allclose(x[0, :4, 0], (np.array([1, 2, 3, 10]) - 4) / std_y)
+    np.testing.assert_allclose(y[0, 4, 0], (5 - 4) / std_y)
+    np.testing.assert_array_equal(x[0, :, 1], 0)             # constant p: (0 - 0) / 1
+    std_f = np.sqrt(5.0)                                      # f = 2, 4, 6, 8: mean 5
+    np.testing.assert_allclose(x[0, :, 2], (np.array([2, 4, 6, 8, 10]) - 5) / std_f)
+    x, y, loc, scale, _ = _batch(data, 4, 1, "robust", mask=False)
+    # median 2.5; |deviations| 1.5, .5, .5, 7.5 -> MAD 1.0
+    np.testing.assert_allclose(loc, [[2.5]])
+    np.testing.assert_allclose(scale, [[MAD_TO_STD]])
+    np.testing.assert_allclose(y[0, 4, 0], (5 - 2.5) / MAD_TO_STD)
+    # f: median 5, |deviations| 3, 1, 1, 3 -> MAD 2
+    np.testing.assert_allclose(x[0, :, 2], (np.array([2, 4, 6, 8, 10]) - 5) / (2 * MAD_TO_STD))
+
+
+def test_degenerate_windows_fall_back_and_stay_finite():
+    L = 4
+    const = np.full((1, 6, 3), 2.5)
+    for how in ("standard", "robust"):
+        x, y, loc, scale, _ = _batch(const, L, 1, how)
+        assert np.isfinite(x).all() and np.isfinite(y[:, L:]).all()
+        np.testing.assert_array_equal(loc, 2.5)
+        np.testing.assert_array_equal(scale, 1.0)            # the global scale
+        np.testing.assert_array_equal(x[:, :L, :3], 0)
+    # robust: more than half the lookback equal (MAD 0) -> the standard deviation
+    data = np.zeros((1, 5, 3))
+    data[0, :4, 0] = [1, 1, 1, 5]
+    _, _, loc, scale, _ = _batch(data, L, 1, "robust")
+    np.testing.assert_allclose(loc, [[1]])
+    np.testing.assert_allclose(scale, [[np.sqrt(3.0)]])       # std of 1, 1, 1, 5 (mean 2)
+    # a tiny spread is floored
+    data[0, :4, 0] = [1, 1 + 1e-9, 1, 1 - 1e-9]
+    _, _, _, scale, _ = _batch(data, L, 1, "standard")
+    np.testing.assert_array_equal(scale, SCALE_FLOOR)
+    # NaN-aware, with the mask: statistics of the observed values; none observed -> 0 and 1
+    data = np.zeros((1, 5, 3))
+    data[0, :4, 0] = [1, NAN, 3, NAN]
+    for how, want in (("last", 3), ("standard", 2), ("robust", 2)):
+        x, _, loc, scale, _ = _batch(data, L, 1, how)
+        np.testing.assert_allclose(loc, [[want]])
+        assert np.isfinite(x).all()
+    data[0, :4, 0] = NAN
+    for how in ("last", "standard", "robust"):
+        x, _, loc, scale, _ = _batch(data, L, 1, how)
+        np.testing.assert_array_equal(loc, 0)
+        np.testing.assert_array_equal(scale, 1)
+        assert np.isfinite(x).all()
+
+
+def test_unknown_window_norm_raises():
+    data, static, cols = _records()
+    with pytest.raises(ValueError, match="window_norm: expected one of"):
+        WindowSet(data, static, np.array([0]), np.array([0]), 2, 1, cols, False, "minmax")

@@ -11,8 +11,8 @@ Estimators never look at dims or coordinates themselves.  They call
   predictions the input's type, sample coordinates, time coordinate and attributes;
 - :func:`frame_sequences` (:mod:`.framing`) to group long sequences into half-overlapping
   frames, the network's steps when ``frame_stride > 1``;
-- :func:`is_dask` / :func:`apply_lazily` / :func:`lazy_feature_info` (:mod:`.lazy`) to predict
-  lazily on dask-backed input.
+- :func:`is_dask` / :func:`predict_lazily` / :func:`apply_lazily` / :func:`lazy_feature_info`
+  (:mod:`.lazy`) to predict lazily on dask-backed input.
 
 Conventions
 -----------
@@ -30,7 +30,7 @@ here.
 
 from .._validation import record_feature_names  # noqa: F401 (former home)
 from .framing import frame_sequences, framed_data
-from .lazy import apply_lazily, is_dask, lazy_feature_info
+from .lazy import apply_lazily, is_dask, lazy_feature_info, predict_lazily
 from .sequences import SequenceData, to_sequences
 from .targets import Targets, to_labels, to_targets
 from .wrapping import _wrap  # noqa: F401 (used by seqlstm.inspect)
@@ -49,6 +49,7 @@ __all__ = [
     "wrap_features",
     "is_dask",
     "apply_lazily",
+    "predict_lazily",
     "lazy_feature_info",
     "write_netcdf",
     "read_netcdf",

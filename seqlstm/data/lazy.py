@@ -1,16 +1,41 @@
-"""The dask path: predict lazily, chunk by chunk over the samples, on dask-backed input.
+"""The dask path: predict lazily, chunk by chunk, on dask-backed input.
 
 :func:`is_dask` tells dask-backed input apart, :func:`lazy_feature_info` reads its feature
-names and count without computing it, and :func:`apply_lazily` maps a NumPy prediction function
-over its sample chunks with :func:`xarray.apply_ufunc`.
+names and count without computing it, :func:`predict_lazily` builds the task graph of a
+fitted model's predictions and :func:`apply_lazily` maps a plain NumPy function over the
+sample chunks.
+
+The graph is computed wherever dask computes: on the current ``dask.distributed`` client when
+there is one (``Client(...)``, ``client.as_current()``), else on dask's default scheduler (the
+threaded one for arrays).  The model is ONE key of the graph, which every task names: a worker
+receives it once, however many chunks it predicts (a function closing over the model would be
+serialised into every task).  Chunks along the sample dims are predicted independently; a
+per-step model that can carry its state (``stateful``) predicts records chunked along time as
+a chain of tasks per sample chunk, each piece starting from the state the previous piece ended
+with.  Each chunk is validated like in-memory input, and an error names the sample (its index
+in the whole array, C order over the sample dims) and time step of the whole array.
+
+On a ``dask.distributed`` worker a task runs its kernels on one thread, the dask thread that
+runs it (see :mod:`seqlstm._threads`); a worker with several threads gives each thread its own
+copy of the model (a model's work arrays serve one call at a time).
 """
 
 from __future__ import annotations
 
+import copy
+import itertools
+import operator
+import threading
+import weakref
+from dataclasses import dataclass
+
 import numpy as np
 import xarray as xr
 
-__all__ = ["is_dask", "apply_lazily", "lazy_feature_info"]
+from .. import _threads
+from .sequences import all_nan_message, chunk_sequences
+
+__all__ = ["is_dask", "apply_lazily", "predict_lazily", "lazy_feature_info"]
 
 
 def is_dask(X):
@@ -42,19 +67,19 @@ def apply_lazily(
     output_names=None,
     dtype=np.float64,
 ):
-    """Apply a NumPy prediction function lazily, chunk by chunk over the samples.
+    """Apply a NumPy function lazily, chunk by chunk over the samples.
 
-    Uses :func:`xarray.apply_ufunc` with ``dask="parallelized"``: the result is a dask-backed
-    DataArray computed only when asked for, and each chunk of samples is predicted separately.
-    The time and feature dims must each be one chunk; they are rechunked here if needed (which
-    may cost memory for very long series).
+    The result is a dask-backed DataArray computed only when asked for; each chunk of samples
+    is computed separately (see :func:`predict_lazily`, which this calls with `func` as the
+    graph's one shared object).  The time and feature dims are rechunked to one chunk each if
+    needed (which may cost memory for very long series).
 
     Parameters
     ----------
     func : callable
         ``func(values)`` takes a NumPy array of shape (..., n_time, n_features) with any number of
-        leading sample dims (NaN-padded like the input) and returns an array of shape
-        (..., n_outputs), or (..., n_time, n_outputs) for ``per_step``.
+        leading sample dims (NaN-padded like the input, not validated) and returns an array of
+        shape (..., n_outputs), or (..., n_time, n_outputs) for ``per_step``.
     X : xarray.DataArray, xarray.Dataset or dask array
         Dask-backed input.  A Dataset's variables are the features; a bare dask array must be
         3-D (sample, time, feature) and gives a bare dask array.
@@ -76,46 +101,232 @@ def apply_lazily(
     xarray.DataArray or dask array
         Lazy outputs with the input's sample dims, coordinates and attrs (kept explicitly).
     """
+    return _map(func, _call_on_values, X, time_dim=time_dim, feature_dim=feature_dim,
+                per_step=per_step, n_outputs=n_outputs, output_dim=output_dim,
+                output_names=output_names, dtype=dtype, validate=False, stateful=False,
+                arg="X")
+
+
+def predict_lazily(
+    model,
+    func,
+    X,
+    *,
+    time_dim="time",
+    feature_dim="feature",
+    per_step,
+    n_outputs,
+    output_dim="output",
+    output_names=None,
+    dtype=np.float64,
+    stateful=False,
+    arg="X",
+):
+    """A fitted model's predictions on dask-backed input, as a lazy result.
+
+    Parameters
+    ----------
+    model : object
+        The fitted model: one key of the task graph (sent to each worker once).
+    func : callable
+        ``func(model, data, initial_state, return_state)``, a module-level function (it is
+        named by every task, so it must pickle small): `data` is a chunk's
+        :class:`~seqlstm.data.SequenceData` ``(n, n_time, n_features)`` (validated, float64);
+        returns the outputs ``(n, n_outputs)`` or ``(n, n_time, n_outputs)``, and with
+        `return_state` the pair (outputs, the state after each sequence's last valid step).
+    X : xarray.DataArray, xarray.Dataset or dask array
+        Dask-backed input, as in :func:`apply_lazily`.
+    time_dim, feature_dim, per_step, n_outputs, output_dim, output_names, dtype
+        As in :func:`apply_lazily`.
+    stateful : bool, default False
+        `func` carries the state (a per-step, unidirectional model): time chunks are kept and
+        predicted in order, each from the previous one's state, which gives the predictions of
+        the whole records.  Otherwise the time dim is rechunked to one chunk.
+    arg : str, default "X"
+        Argument name in error messages.
+
+    Returns
+    -------
+    xarray.DataArray or dask array
+        Lazy outputs with the input's sample dims (and time dim for ``per_step``), their
+        coordinates and the input's attrs.
+
+    Raises
+    ------
+    ValueError
+        At compute time, for a chunk with NaN or inf inside a sequence (naming the sample and
+        time step of the whole array) or a sequence with no valid step.
+    """
+    return _map(model, func, X, time_dim=time_dim, feature_dim=feature_dim, per_step=per_step,
+                n_outputs=n_outputs, output_dim=output_dim, output_names=output_names,
+                dtype=dtype, validate=True, stateful=stateful and per_step, arg=arg)
+
+
+def _call_on_values(func, values, initial_state=None, return_state=False):
+    return func(values)
+
+
+def _map(obj, func, X, *, time_dim, feature_dim, per_step, n_outputs, output_dim,
+         output_names, dtype, validate, stateful, arg):
     if not isinstance(X, (xr.DataArray, xr.Dataset)):
         if np.ndim(X) != 3:
             raise ValueError(
-                f"X: expected a 3-D dask array (n_samples, n_time, n_features); found "
+                f"{arg}: expected a 3-D dask array (n_samples, n_time, n_features); found "
                 f"ndim={np.ndim(X)}."
             )
-        out = apply_lazily(
-            func,
-            xr.DataArray(X, dims=("sample", time_dim, feature_dim)),
-            time_dim=time_dim,
-            feature_dim=feature_dim,
-            per_step=per_step,
-            n_outputs=n_outputs,
-            output_dim=output_dim,
-            dtype=dtype,
-        )
+        out = _map(obj, func, xr.DataArray(X, dims=("sample", time_dim, feature_dim)),
+                   time_dim=time_dim, feature_dim=feature_dim, per_step=per_step,
+                   n_outputs=n_outputs, output_dim=output_dim, output_names=None, dtype=dtype,
+                   validate=validate, stateful=stateful, arg=arg)
         return out.data
-    if isinstance(X, xr.Dataset):
+    if isinstance(X, xr.Dataset):      # the variables are the features, last (as in memory)
         X = X.to_dataarray(dim=feature_dim)
+        X = X.transpose(*[d for d in X.dims if d != feature_dim], feature_dim)
     if time_dim not in X.dims or feature_dim not in X.dims:
         raise ValueError(
-            f"X: expected a DataArray with a time dim named {time_dim!r} (time_dim) and a "
+            f"{arg}: expected a DataArray with a time dim named {time_dim!r} (time_dim) and a "
             f"feature dim named {feature_dim!r} (feature_dim); found dims {tuple(X.dims)}."
         )
-    X = X.chunk({time_dim: -1, feature_dim: -1})
+    X = X.chunk({feature_dim: -1} if stateful else {time_dim: -1, feature_dim: -1})
     out_core = [time_dim, output_dim] if per_step else [output_dim]
+
+    def graph(array):   # (*sample dims, time, feature), the core dims moved last by xarray
+        return _graph(obj, func, array, per_step=per_step, n_outputs=n_outputs, dtype=dtype,
+                      validate=validate, stateful=stateful, arg=arg)
+
     out = xr.apply_ufunc(
-        func,
+        graph,
         X,
         input_core_dims=[[time_dim, feature_dim]],
         output_core_dims=[out_core],
         exclude_dims={feature_dim} if output_dim == feature_dim else set(),
-        dask="parallelized",
-        dask_gufunc_kwargs={"output_sizes": {output_dim: n_outputs}},
-        output_dtypes=[dtype],
+        dask="allowed",
         keep_attrs=True,
     )
+    # the input's dim order, the output dim where the feature dim was (as in memory)
+    order = [output_dim if d == feature_dim else d for d in X.dims]
+    out = out.transpose(*[d for d in order if d in out.dims],
+                        *[d for d in out.dims if d not in order])
     if output_names is not None:
         out = out.assign_coords({output_dim: list(output_names)})
     return out
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Where a task's chunk sits in the whole array, and what to call on it (one small object
+    per task: a plain class, since dask would read a tuple starting with a function as a
+    task)."""
+
+    func: object
+    origin: tuple          # first index along each sample dim
+    sample_shape: tuple    # sizes of the sample dims of the whole array
+    t0: int                # first time step (pieces of records chunked along time)
+    last: bool             # the last piece along time
+    validate: bool
+    arg: str
+
+
+def _graph(obj, func, array, *, per_step, n_outputs, dtype, validate, stateful, arg):
+    """The dask array of the outputs: one task per chunk (a chain along time when
+    `stateful`), every task naming `obj` by its single key."""
+    import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    nd = array.ndim - 2
+    stateful = stateful and len(array.chunks[nd]) > 1     # one time chunk: whole records
+    if not stateful and len(array.chunks[nd]) > 1:
+        array = array.rechunk({nd: -1})
+    if len(array.chunks[nd + 1]) > 1:
+        array = array.rechunk({nd + 1: -1})
+    obj_key = "seqlstm-model-" + tokenize(obj)
+    token = tokenize(obj_key, func, array.name, per_step, n_outputs, np.dtype(dtype).str,
+                     validate, stateful, arg)
+    name, step = "seqlstm-predict-" + token, "seqlstm-piece-" + token
+    sample_chunks, time_chunks = array.chunks[:nd], array.chunks[nd]
+    starts = [np.cumsum((0,) + c[:-1]) for c in sample_chunks]
+    t_starts = np.cumsum((0,) + time_chunks[:-1])
+    sample_shape = tuple(int(s) for s in array.shape[:nd])
+    dsk = {obj_key: obj}
+    for b in itertools.product(*(range(len(c)) for c in sample_chunks)):
+        origin = tuple(int(starts[d][i]) for d, i in enumerate(b))
+        if stateful:
+            previous = None
+            for j, t0 in enumerate(t_starts):
+                where = _Block(func, origin, sample_shape, int(t0), j == len(t_starts) - 1,
+                               True, arg)
+                dsk[(step,) + b + (j,)] = (_run_piece, obj_key, (array.name,) + b + (j, 0),
+                                           previous, where)
+                dsk[(name,) + b + (j, 0)] = (operator.getitem, (step,) + b + (j,), 0)
+                previous = (step,) + b + (j,)
+        else:
+            where = _Block(func, origin, sample_shape, 0, True, validate, arg)
+            dsk[(name,) + b + ((0, 0) if per_step else (0,))] = (
+                _run_block, obj_key, (array.name,) + b + (0, 0), where)
+    chunks = tuple(sample_chunks) + ((time_chunks,) if per_step else ()) + ((n_outputs,),)
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[array])
+    return da.Array(graph, name, chunks, meta=np.empty((0,) * len(chunks), dtype=dtype))
+
+
+def _sample_ids(lead, where):
+    """Index in the whole array (C order over the sample dims) of a chunk's samples."""
+    if not lead:
+        return np.zeros(1, dtype=np.int64)
+    local = np.indices(lead).reshape(len(lead), -1)
+    return np.ravel_multi_index(tuple(local + np.asarray(where.origin)[:, None]),
+                                where.sample_shape)
+
+
+def _run_block(obj, values, where):
+    """One chunk of samples (whole records)."""
+    obj = _for_this_thread(obj)
+    if not where.validate:
+        return where.func(obj, values)
+    lead = values.shape[:-2]
+    data = chunk_sequences(values.reshape((-1,) + values.shape[-2:]), arg=where.arg,
+                           sample_ids=_sample_ids(lead, where))
+    out = np.asarray(where.func(obj, data, None, False))
+    return out.reshape(lead + out.shape[1:])
+
+
+def _run_piece(obj, values, previous, where):
+    """One piece along time of a chunk of records: the outputs, and what the next piece
+    starts from (the state, and the step after each record's last valid step so far)."""
+    obj = _for_this_thread(obj)
+    lead = values.shape[:-2]
+    ids = _sample_ids(lead, where)
+    state, end = (None, np.zeros(len(ids), np.int64)) if previous is None else previous[1]
+    data = chunk_sequences(values.reshape((-1,) + values.shape[-2:]), arg=where.arg,
+                           sample_ids=ids, step_offset=where.t0, piece=True, ended_at=end)
+    end = np.where(data.lengths > 0, where.t0 + data.lengths, end)
+    if where.last and (end == 0).any():
+        raise ValueError(all_nan_message(where.arg, ids[int(np.argmax(end == 0))]))
+    out, state = where.func(obj, data, state, True)
+    out = np.asarray(out)
+    return out.reshape(lead + out.shape[1:]), (state, end)
+
+
+_copies = threading.local()
+
+
+def _for_this_thread(obj):
+    """`obj`, or on a ``dask.distributed`` worker with several threads this thread's own deep
+    copy of it (made once per thread and object): tasks of one model then run side by side
+    instead of waiting for the model's work arrays."""
+    n = _threads.dask_worker_threads()
+    if n is None or n == 1:
+        return obj
+    table = getattr(_copies, "table", None)
+    if table is None:
+        table = _copies.table = weakref.WeakKeyDictionary()
+    try:
+        own = table.get(obj)
+        if own is None:
+            own = table[obj] = copy.deepcopy(obj)
+    except TypeError:          # not weakly referenceable: share it
+        return obj
+    return own
 
 
 def lazy_feature_info(X, feature_dim="feature"):

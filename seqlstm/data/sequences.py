@@ -330,8 +330,14 @@ def _check_not_empty(sizes, shape, arg):
             )
 
 
-def _finish(data, arg, allow_nan, shape):
-    """Check the shape, compute the lengths and reject NaN/inf outside the padding."""
+def _finish(data, arg, allow_nan, shape, *, sample_ids=None, step_offset=0, piece=False,
+            ended_at=None):
+    """Check the shape, compute the lengths and reject NaN/inf outside the padding.
+
+    ``sample_ids``, ``step_offset``, ``piece`` and ``ended_at`` are for a chunk of a larger
+    array (see :func:`chunk_sequences`): errors name the sample and time step in the whole
+    array, and a ``piece`` of a record chunked along time may hold samples with no valid
+    step."""
     values = data.values
     _check_not_empty(values.shape, shape, arg)
     n_time = values.shape[1]
@@ -339,23 +345,72 @@ def _finish(data, arg, allow_nan, shape):
     has_valid = valid_step.any(axis=1)
     last_valid = n_time - 1 - np.argmax(valid_step[:, ::-1], axis=1)
     data.lengths = np.where(has_valid, last_valid + 1, 0).astype(np.int64)
+    ids = np.arange(len(values)) if sample_ids is None else sample_ids
+    if ended_at is not None:     # all-NaN steps from ended_at on, then valid steps here
+        resumed = (data.lengths > 0) & (ended_at < step_offset)
+        if resumed.any():
+            i = int(np.argmax(resumed))
+            raise ValueError(nonfinite_message(arg, np.nan, ids[i], ended_at[i], 0,
+                                               f"at least {step_offset + data.lengths[i]}"))
 
     inside = np.arange(n_time) < data.lengths[:, np.newaxis]  # (n_samples, n_time)
     bad = np.isinf(values) if allow_nan else ~np.isfinite(values) & inside[:, :, np.newaxis]
     if bad.any():
         i, t, f = np.argwhere(bad)[0]
-        found = values[i, t, f]
-        where = "" if np.isinf(found) else (
-            f" inside the sequence (length {data.lengths[i]}); NaN is only allowed as padding: "
-            f"time steps where all features are NaN, at the end of a sequence"
-        )
-        raise ValueError(
-            f"{arg}: expected finite values; found {found} at sample {i}, time step {t}, "
-            f"feature {f}{where}."
-        )
-    if not allow_nan and not has_valid.all():
+        length = (f"at least {step_offset + data.lengths[i]}" if piece
+                  else str(data.lengths[i]))
+        raise ValueError(nonfinite_message(arg, values[i, t, f], ids[i], step_offset + t, f,
+                                           length))
+    if not allow_nan and not piece and not has_valid.all():
         i = int(np.argmin(has_valid))
-        raise ValueError(
-            f"{arg}: expected sequences of length >= 1; found sample {i} with all values NaN."
-        )
+        raise ValueError(all_nan_message(arg, ids[i]))
     return data
+
+
+def nonfinite_message(arg, found, sample, step, feature, length):
+    """The error for a NaN or inf at (`sample`, `step`, `feature`) of a sequence of `length`
+    (a number, or text such as "at least 12"); NaN is only allowed as padding."""
+    where = "" if np.isinf(found) else (
+        f" inside the sequence (length {length}); NaN is only allowed as padding: "
+        f"time steps where all features are NaN, at the end of a sequence"
+    )
+    return (f"{arg}: expected finite values; found {found} at sample {sample}, time step "
+            f"{step}, feature {feature}{where}.")
+
+
+def all_nan_message(arg, sample):
+    """The error for a sequence with no valid step."""
+    return f"{arg}: expected sequences of length >= 1; found sample {sample} with all values NaN."
+
+
+def chunk_sequences(values, *, arg="X", sample_ids=None, step_offset=0, piece=False,
+                    ended_at=None):
+    """Validate one chunk ``(n_samples, n_time, n_features)`` of a larger (dask) array.
+
+    Checked as :func:`to_sequences` checks NumPy input, with errors naming the sample (its
+    index in the whole array, C order over the sample dims) and time step of the whole array.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, n_time, n_features)
+    arg : str, default "X"
+    sample_ids : ndarray of int, optional
+        Index in the whole array of each of the chunk's samples (default: 0, 1, ...).
+    step_offset : int, default 0
+        Time step of the whole array where the chunk starts.
+    piece : bool, default False
+        The chunk is a piece of longer records (chunked along time): samples with no valid
+        step are allowed (their record ended before, or starts after), and a NaN inside a
+        sequence reports a lower bound of its length.
+    ended_at : ndarray of int, optional
+        For a piece: the step of the whole array after each record's last valid step in the
+        pieces before (0: none).  A record with valid steps in this piece that had ended
+        before it has NaN inside the sequence, at that step.
+
+    Returns
+    -------
+    SequenceData
+    """
+    data = SequenceData(_as_float(values, arg, np.float64), None)
+    return _finish(data, arg, False, values.shape, sample_ids=sample_ids,
+                   step_offset=step_offset, piece=piece, ended_at=ended_at)

@@ -780,21 +780,25 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
                 f"bidirectional=False; found return_sequences={self.return_sequences}, "
                 f"bidirectional={self.bidirectional}.")
 
-    def _lazy(self, func, X, n_outputs, output_dim, output_names, dtype):
-        """Predict lazily on dask-backed input (checks features eagerly)."""
+    def _lazy(self, func, X, n_outputs, output_dim, output_names, dtype, model=None,
+              stateful=None):
+        """Predict lazily on dask-backed input (checks features eagerly).
+
+        ``func(model, data, initial_state, return_state)`` is a module-level function that
+        predicts one chunk (see :func:`seqlstm.data.predict_lazily`); ``model`` (default the
+        estimator) is the graph's single model key.  Records chunked along time are
+        predicted piece by piece with the state carried when the model can carry it
+        (``stateful``, default: per-step and unidirectional), else rechunked to whole
+        records."""
         names, n_features = _data.lazy_feature_info(X, self.feature_dim)
         check_features(self, n_features, names)
-
-        def chunk(values):
-            lead = values.shape[:-2]
-            flat = values.reshape((-1,) + values.shape[-2:])
-            out = np.asarray(func(flat))
-            return out.reshape(lead + out.shape[1:])
-
-        return _data.apply_lazily(
-            chunk, X, time_dim=self.time_dim, feature_dim=self.feature_dim,
-            per_step=bool(self.return_sequences), n_outputs=n_outputs, output_dim=output_dim,
-            output_names=output_names, dtype=dtype,
+        if stateful is None:
+            stateful = bool(self.return_sequences) and not self.bidirectional
+        return _data.predict_lazily(
+            self if model is None else model, func, X, time_dim=self.time_dim,
+            feature_dim=self.feature_dim, per_step=bool(self.return_sequences),
+            n_outputs=n_outputs, output_dim=output_dim, output_names=output_names,
+            dtype=dtype, stateful=stateful,
         )
 
     # ------------------------------------------------------------------ files

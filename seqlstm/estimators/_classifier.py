@@ -246,8 +246,11 @@ chrono_t_max_
         """
         return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
-    def _proba(self, data):
-        return softmax(self._raw(*self._network_values(data)))
+    def _proba(self, data, initial_state=None, return_state=False):
+        raw = self._raw(*self._network_values(data), initial_state, return_state)
+        if return_state:
+            return softmax(raw[0]), raw[1]
+        return softmax(raw)
 
     def _labels(self, proba):
         return most_probable(proba, self.classes_)
@@ -270,8 +273,7 @@ chrono_t_max_
         check_is_fitted(self)
         names = [str(c) for c in self.classes_]
         if _data.is_dask(X):
-            return self._lazy(lambda v: self._proba(_data.to_sequences(v)), X,
-                              len(self.classes_), "class", names, np.float64)
+            return self._lazy(_lazy_proba, X, len(self.classes_), "class", names, np.float64)
         data = self._validate_X(X, reset=False)
         return _data.wrap_output(self._proba(data), data, per_step=bool(self.return_sequences),
                                  output_names=names, output_dim="class")
@@ -293,8 +295,7 @@ chrono_t_max_
         if _data.is_dask(X):
             dtype = object if self.return_sequences and self.classes_.dtype.kind != "f" else \
                 self.classes_.dtype
-            out = self._lazy(lambda v: self._labels(self._proba(_data.to_sequences(v)))[..., None],
-                             X, 1, "output", None, dtype)
+            out = self._lazy(_lazy_labels, X, 1, "output", None, dtype)
             return out.squeeze("output", drop=True)
         data = self._validate_X(X, reset=False)
         return _data.wrap_labels(self._labels(self._proba(data)), data,
@@ -353,3 +354,16 @@ def most_probable(proba, classes):
             labels = labels.astype(object)
             labels[padded] = None
     return labels
+
+
+def _lazy_proba(model, data, initial_state=None, return_state=False):
+    """One chunk's class probabilities, for the lazy path (:meth:`LSTMClassifier._lazy`)."""
+    return model._proba(data, initial_state, return_state)
+
+
+def _lazy_labels(model, data, initial_state=None, return_state=False):
+    """One chunk's labels ``(..., 1)``, for the lazy path."""
+    out = model._proba(data, initial_state, return_state)
+    proba, state = out if return_state else (out, None)
+    labels = model._labels(proba)[..., None]
+    return (labels, state) if return_state else labels

@@ -34,7 +34,7 @@ from ..network.objective import (
 )
 from ..network.outputs import gaussian_moments
 from ..training import TrainingState
-from ..windowing import WindowSet, list_windows, time_split
+from ..windowing import WindowSet, list_windows, restore, time_split
 from ._base import (
     _SEED_MAX,
     NETWORK_AND_TRAINING_CONSTRAINTS,
@@ -67,11 +67,25 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         and :meth:`forecast` needs their future values.
     nan_inputs : {"skip", "mask"}, default "skip"
         Windows whose inputs have NaN are skipped (counted in ``n_skipped_windows_``), or, with
-        "mask", kept with NaN set to the variable's mean and an indicator feature per variable.
+        "mask", kept with NaN set to the variable's mean (to the window's location with
+        `window_norm`) and an indicator feature per variable.
         NaN targets are always left out of the loss; NaN is never turned into a number silently.
-    window_norm : {None, "last"}, default None
-        "last": each window's targets are taken relative to the last value of its lookback
-        (a model of changes; helps on trending series such as Airline).
+    window_norm : {None, "last", "standard", "robust"}, default "last"
+        Normalise every window by its own lookback, after the global standardisation (Notes):
+        per time-varying input column (targets, past and future covariates), with a location
+        and a scale from the lookback steps only, NaN ignored; the horizon's targets (and
+        future covariates) with the same location and scale; forecasts (means, standard
+        deviations, intervals) are taken back to the user's units.  None: the global
+        standardisation only.  "last": the targets relative to their last observed lookback
+        value (scale 1; covariates as they are): a model of changes.  "standard": the
+        lookback's mean and standard deviation.  "robust": its median and ``1.4826 * MAD``
+        (the standard deviation where the MAD is 0).  Records that leave the fitted range
+        (trends, level shifts) or series of very different scales in one model need one of
+        the last three.  Degenerate windows (constant, nothing observed) and the scale floor:
+        :mod:`seqlstm.windowing`.  The default, "last", was chosen by rolling-origin validation
+        inside the development series' training periods (``benchmarks/FORECAST_DEFAULTS.md``:
+        best mean rank over six sets; "standard" and "robust" won on the panel of series of
+        very different scales, where "last", which does not rescale, does not).
     window_stride : int, default 1
         Use every ``window_stride``-th window start for training (long records).
     loss : {"mse", "mae", "gaussian", "quantile"}, default "mse"
@@ -149,6 +163,25 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
     attributes with a flag; the per-step head at each horizon step gives that lead's forecast
     (layout in :mod:`seqlstm.windowing`).  Inputs are standardised per variable with statistics
     of the fit data (with `early_stopping`, of its training part; NaN ignored).
+
+    The global standardisation comes first, then `window_norm`.  A window's location and
+    scale follow any affine change ``a * x + b`` (``a > 0``) of the data, so the normalised
+    windows do not depend on the global step: it only conditions the numbers and sets the
+    units of the fallbacks (a constant window's scale is the variable's global standard
+    deviation, a window with nothing observed is located at its global mean).
+
+    There is no RevIN option ("revin": instance normalisation followed by a learnable
+    per-variable affine ``gamma * z + beta``, undone at the output): that affine is absorbed
+    exactly by the network.  At the input, ``W (gamma * z + beta) + b = (W diag(gamma)) z +
+    (W beta + b)``: the first layer's input weights and bias with other values (where the
+    input is a placeholder 0 rather than a normalised value, at the horizon steps and masked
+    NaN, the difference ``W beta`` is absorbed by the weights of the horizon flag and of the
+    NaN indicators, which are 1 exactly there; dropout never acts on the inputs).  At the
+    output, ``(V h + c - beta) / gamma`` is the head's weights and bias with other values.
+    The functions the model can represent are the same; only the parameterisation (the
+    optimiser's path, the effect of `alpha`) differs.  (RevIN defines no inverse for a
+    standard deviation; dividing it by ``gamma`` would rescale the variance link, not add a
+    capacity.)
     """
 
     _parameter_constraints: dict = {
@@ -157,7 +190,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         "target": [None, str, Integral, list, tuple],
         "future_covariates": [None, str, list, tuple],
         "nan_inputs": [StrOptions({"skip", "mask"})],
-        "window_norm": [None, StrOptions({"last"})],
+        "window_norm": [None, StrOptions({"last", "standard", "robust"})],
         "window_stride": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"mse", "mae", "gaussian", "quantile"})],
         "quantiles": ["array-like"],
@@ -166,7 +199,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
     }
 
     def __init__(self, lookback=32, horizon=1, *, target=None, future_covariates=None,
-                 nan_inputs="skip", window_norm=None, window_stride=1, loss="mse",
+                 nan_inputs="skip", window_norm="last", window_stride=1, loss="mse",
                  quantiles=DEFAULT_QUANTILES, hidden_size=32, num_layers=1, cell="lstm",
                  dropout=0.0, solver="adam", learning_rate="cosine", learning_rate_init=3e-3,
                  warmup=0, plateau_patience=5, plateau_factor=0.5, momentum=0.9, alpha=0.0,
@@ -278,9 +311,11 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         return data, static
 
     def _window_set(self, data, static, series, starts, cols=None):
+        # cols given: a fit (today's NaN rule); else the fitted model's (an older file's rule)
         return WindowSet(data, static, series, starts, self.lookback, self.horizon,
                          self._cols if cols is None else cols, self.nan_inputs == "mask",
-                         self.window_norm)
+                         self.window_norm,
+                         legacy_nan=cols is None and getattr(self, "_legacy_nan", False))
 
     def _loss_spec(self):
         """The training loss as the network takes it (:class:`QuantileLoss` for quantiles)."""
@@ -383,6 +418,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         fitted.network_ = net
         fitted.chrono_t_max_ = self._chrono_steps(self.lookback + self.horizon)
         fitted._state = None              # no warm start: a new training state
+        fitted._legacy_nan = False
         self.__dict__.update(vars(fitted))  # (on the working copy of _fit)
         self._apply_chrono(net)
         validation = (None if val_set is None
@@ -482,7 +518,9 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         Parameters
         ----------
         data : ndarray, DataArray or Dataset
-            Records with the variables seen in fit.
+            Records with the variables seen in fit.  Dask-backed input is loaded into memory
+            (computed) and gives an in-memory result, unlike the sequence estimators' lazy
+            prediction: predict an archive larger than memory block by block of series.
 
         Returns
         -------
@@ -846,6 +884,8 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                 "n_windows": self.n_windows_,
                 "n_skipped_windows": self.n_skipped_windows_,
                 "time_step": self.time_step_,
+                # marks files whose "last" windows follow the NaN-aware rule (see WindowSet)
+                "window_nan_rule": "observed",
             },
         }
 
@@ -871,6 +911,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         est.n_windows_ = int(extra["n_windows"])
         est.n_skipped_windows_ = int(extra["n_skipped_windows"])
         est.time_step_ = extra["time_step"]
+        est._legacy_nan = extra.get("window_nan_rule") != "observed"
         return est
 
     # names of the columns, for users
@@ -929,10 +970,11 @@ def _locations(values, loc, scale):
 
 
 def _horizon_outputs(net, windows, idx, loss, nt):
-    """Forecasts of windows `idx` over the horizon, scaled units, references added:
-    ``(center, std)`` with ``center`` the point forecasts, Gaussian means or quantiles
-    ``(n, horizon, nt[, n_levels])`` and ``std`` the Gaussian standard deviations (else None)."""
-    x, _, ref, _ = windows.batch(idx)
+    """Forecasts of windows `idx` over the horizon in globally scaled units (the window
+    normalisation undone): ``(center, std)`` with ``center`` the point forecasts, Gaussian
+    means or quantiles ``(n, horizon, nt[, n_levels])`` and ``std`` the Gaussian standard
+    deviations (else None)."""
+    x, _, loc, scale, _ = windows.batch(idx)
     out = np.asarray(net.forward(x)[:, windows.lookback:], dtype=np.float64)
     name, levels = resolve_loss(loss)
     std = None
@@ -942,7 +984,8 @@ def _horizon_outputs(net, windows, idx, loss, nt):
         center = quantile_outputs(out, nt, len(levels))
     else:
         center = out
-    return _locations(center, ref[:, None, :], 1.0), std
+    return (restore(center, loc, scale),
+            None if std is None else restore(std, None, scale))
 
 
 def _point(center, loss):
@@ -975,8 +1018,8 @@ def _window_skill(net, windows, loss, nt):
     err = base = 0.0
     for idx in _chunks(len(windows)):
         mean = _point(_horizon_outputs(net, windows, idx, loss, nt)[0], loss)
-        _, y, ref, last = windows.batch(idx)
-        truth = y[:, windows.lookback:] + ref[:, None, :]
+        _, y, loc, scale, last = windows.batch(idx)
+        truth = restore(y[:, windows.lookback:], loc, scale)
         ok = ~np.isnan(truth)
         err += np.sum((mean - truth)[ok] ** 2)
         base += np.sum((np.broadcast_to(last[:, None, :], truth.shape) - truth)[ok] ** 2)
@@ -991,7 +1034,7 @@ def _window_loss(net, windows, loss, nt):
     :meth:`~seqlstm.network.RecurrentNetwork.loss_weight`); NaN when no target is observed."""
     total = weight = 0.0
     for idx in _chunks(len(windows)):
-        x, y, _, _ = windows.batch(idx)
+        x, y = windows.batch(idx)[:2]
         w = net.loss_weight(x, y, loss=loss)
         if w > 0:
             total += net.loss(x, y, loss=loss) * w

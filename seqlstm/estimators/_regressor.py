@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from numbers import Integral
 
 import numpy as np
@@ -478,9 +479,8 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
                                  "dask-backed X (compute the pieces one by one).")
             parts = []
             for which in ((0, 1) if return_std else (0,)):
-                out = self._lazy(lambda v, w=which: self._predict_values(
-                    _data.to_sequences(v, dtype=np.float64))[w], X, O, "output", names,
-                    np.float64)
+                out = self._lazy(functools.partial(_lazy_moment, which=which), X, O, "output",
+                                 names, np.float64)
                 if self._target_name is not None:
                     out.name = self._target_name
                 parts.append(self._squeeze(out, labeled=True))
@@ -557,6 +557,13 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         per_step = bool(self.return_sequences)
         return self._spun_up(np.array(_data.to_targets(y, data, per_step=per_step).values,
                                       dtype=np.float64))
+
+
+def _lazy_moment(model, data, initial_state=None, return_state=False, *, which=0):
+    """One chunk's predicted mean (`which` 0) or standard deviation (1), for the lazy path
+    (:meth:`LSTMRegressor._lazy`); with `return_state` also the state after the chunk."""
+    out = model._predict_values(data, initial_state, return_state)
+    return (out[which], out[2]) if return_state else out[which]
 
 
 def _has_output_axis(y, data, per_step):

@@ -1,0 +1,281 @@
+"""Choose LSTMForecaster's default ``window_norm`` by rolling-origin validation inside the
+training periods of the development series; writes ``benchmarks/FORECAST_DEFAULTS.md``.
+
+Protocol (the test periods are never read: every series is cut at the end of its customary
+training part before anything else happens):
+
+- Development series of ``../shared/data/forecast`` (README there): Airline (monthly, 24 steps),
+  Lynx (yearly, log10, one step), ElecEquip (monthly, 18 steps), Nile (yearly, one step),
+  Uschange (5 quarterly series, one global model, 8 steps) and Macro (12 quarterly series of very
+  different scales, one global model, 8 steps), each with its README horizon.
+- Candidates: ``window_norm`` in {None, "last", "standard", "robust"}; ``lookback = max(8,
+  2 * season, 2 * horizon)``, ``horizon`` = the set's horizon, everything else at the
+  forecaster's defaults (``n_jobs=1``: the same results, and one thread is far faster on
+  busy cores: 25x here at a load of 13 on 2 cores).
+- Origins: several cut points inside the training part (three listed per set; the last two by
+  default, to finish within ~25 minutes on two shared cores: ``--origins 3`` for all).  At
+  each origin a model is fitted on the steps before it; multi-step sets forecast the
+  ``horizon`` steps after it from its end (``forecast``); one-step sets forecast each step of
+  a block after it with the actual values before that step revealed (``predict``, lead 1),
+  as the test protocol does.
+- Metric: MASE per series, the validation MAE over the in-sample MAE of the seasonal naive
+  forecast on the fitted part (season 12 monthly, 4 quarterly, 1 yearly); averaged over the
+  series and origins of a set, per seed; seeds 0 .. n-1, reported as mean and range.
+- Choice: the lowest mean rank over the six sets (rank of each candidate's seed-mean MASE per
+  set), ties broken by the geometric mean of the seed-mean MASE over the sets.
+
+Run (with ``nice``; it reports its own time, machine and load)::
+
+    nice python benchmarks/select_forecast_defaults.py [--data FOLDER] [--seeds 3] [--quick]
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from _machine import commit as _commit
+from _machine import machine as _machine
+
+HERE = pathlib.Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parent / ".." / "shared" / "data" / "forecast"
+CANDIDATES = (None, "last", "standard", "robust")
+#: With ``--stats``: the normalising options again, with each window's target location and log
+#: scale (globally scaled units) given to the network as extra inputs at every step.
+STATS_CANDIDATES = ("standard+stats", "robust+stats")
+
+
+def _with_window_stats():
+    """A WindowSet that appends the targets' window location and log scale to every step's
+    inputs (an experiment of this script only, patched into the forecaster while it runs)."""
+    from seqlstm.windowing import WindowSet
+
+    class StatsWindowSet(WindowSet):
+        @staticmethod
+        def n_inputs(n_targets, n_past, n_future, n_static, mask_nan):
+            return WindowSet.n_inputs(n_targets, n_past, n_future, n_static,
+                                      mask_nan) + 2 * n_targets
+
+        def _gather(self, idx):      # (without nan masking: the last columns are free)
+            x, y, loc, scale, last = super()._gather(idx)
+            x[:, :, -2 * loc.shape[1]:] = np.concatenate([loc, np.log(scale)], axis=1)[:, None]
+            return x, y, loc, scale, last
+
+    return StatsWindowSet
+
+
+def _csv(folder, name, **kw):
+    return pd.read_csv(folder / f"{name}.csv", **kw)
+
+
+def load_sets(folder):
+    """The development sets CUT AT THE END OF THEIR TRAINING PARTS.
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``values`` ``(n_series, n_train)``, ``season``, ``horizon``, ``origins``
+        (numbers of steps fitted on), ``block`` (validation steps after an origin; the horizon
+        for multi-step sets).
+    """
+    airline = _csv(folder, "Airline")["Passengers"].to_numpy(float)[:120]      # 1949-1958
+    lynx = np.log10(_csv(folder, "Lynx", index_col=0).iloc[:, 0].to_numpy(float))[:100]
+    elec = _csv(folder, "ElecEquip").iloc[:, 1].to_numpy(float)[:-18]          # to 2014-11
+    nile = _csv(folder, "Nile")["volume"].to_numpy(float)[:80]                 # 1871-1950
+    uschange = _csv(folder, "Uschange", index_col=0).iloc[:, 1:].to_numpy(float).T[:, :-8]
+    macro = _csv(folder, "Macro").iloc[:, 1:].to_numpy(float).T[:, :-8]
+    sets = [
+        # name, values, season, horizon, block, origins (steps before each origin)
+        ("Airline", airline[None], 12, 24, 24, (84, 90, 96)),
+        ("Lynx", lynx[None], 1, 1, 14, (58, 72, 86)),
+        ("ElecEquip", elec[None], 12, 18, 18, (185, 203, 221)),
+        ("Nile", nile[None], 1, 1, 20, (40, 50, 60)),
+        ("Uschange", uschange, 4, 8, 8, (155, 163, 171)),
+        ("Macro", macro, 4, 8, 8, (171, 179, 187)),
+    ]
+    out = []
+    for name, values, season, horizon, block, origins in sets:
+        assert max(origins) + block <= values.shape[1], name       # inside the training part
+        out.append(dict(name=name, values=values, season=season, horizon=horizon, block=block,
+                        origins=origins))
+    return out
+
+
+def mase(actual, forecast, fitted, season):
+    """MASE per series: MAE of `forecast` over the in-sample seasonal-naive MAE of `fitted`.
+
+    Parameters
+    ----------
+    actual, forecast : ndarray, shape (n_series, n_steps)
+    fitted : ndarray, shape (n_series, n_fitted)
+    """
+    scale = np.mean(np.abs(fitted[:, season:] - fitted[:, :-season]), axis=1)
+    return np.mean(np.abs(actual - forecast), axis=1) / scale
+
+
+def validate(spec, candidate, seed, epochs=None):
+    """Mean MASE over the series and origins of one set, for one candidate and seed."""
+    import seqlstm.estimators._forecaster as forecaster_module
+    from seqlstm import LSTMForecaster
+    from seqlstm.windowing import WindowSet
+
+    window_norm = candidate
+    if isinstance(candidate, str) and candidate.endswith("+stats"):
+        window_norm = candidate[:-len("+stats")]
+        forecaster_module.WindowSet = _with_window_stats()
+    try:
+        return _validate(spec, window_norm, seed, epochs, LSTMForecaster)
+    finally:
+        forecaster_module.WindowSet = WindowSet
+
+
+def _validate(spec, window_norm, seed, epochs, LSTMForecaster):
+    values, h, block = spec["values"], spec["horizon"], spec["block"]
+    lookback = max(8, 2 * spec["season"], 2 * h)
+    scores = []
+    for origin in spec["origins"]:
+        fitted = values[:, :origin]
+        # n_jobs=1: one thread is faster on busy cores, and results do not depend on it
+        kwargs = dict(lookback=lookback, horizon=h, window_norm=window_norm,
+                      random_state=seed, n_jobs=1)
+        if epochs is not None:
+            kwargs["max_iter"] = epochs
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")      # ConvergenceWarning at max_iter
+            model = LSTMForecaster(**kwargs).fit(fitted[:, :, None])
+        actual = values[:, origin:origin + block]
+        if h > 1:                         # from the origin, h steps at once
+            forecast = model.forecast(fitted[:, :, None], h)[..., 0]
+        else:                             # one step at a time, the actual past revealed
+            pred = model.predict(values[:, :origin + block - 1, None])[..., 0, 0]
+            forecast = pred[:, origin - 1 - (lookback - 1):]
+        assert forecast.shape == actual.shape, (spec["name"], forecast.shape, actual.shape)
+        scores.append(mase(actual, forecast, fitted, spec["season"]))
+    return float(np.mean(scores))
+
+
+def run(folder, seeds, candidates, n_origins=None, quick=False):
+    sets = load_sets(folder)
+    if n_origins is not None:                   # the last `n_origins` of each set
+        sets = [dict(s, origins=s["origins"][-n_origins:]) for s in sets]
+    epochs = None
+    if quick:
+        sets = [dict(s, origins=s["origins"][-1:]) for s in sets]
+        epochs = 2
+    results = {}           # (set, candidate) -> list over seeds
+    for spec in sets:
+        for cand in candidates:
+            for seed in range(seeds):
+                start = time.perf_counter()
+                score = validate(spec, cand, seed, epochs)
+                results.setdefault((spec["name"], cand), []).append(score)
+                print(f"{spec['name']:9} {str(cand):8} seed {seed}: MASE {score:.3f} "
+                      f"({time.perf_counter() - start:.1f} s)", flush=True)
+    return sets, results
+
+
+def choose(sets, results, candidates):
+    """Mean rank per candidate over the sets and the geometric mean of the seed-mean MASE."""
+    names = [s["name"] for s in sets]
+    means = np.array([[np.mean(results[(n, c)]) for c in candidates] for n in names])
+    ranks = np.argsort(np.argsort(means, axis=1), axis=1) + 1.0
+    mean_rank = ranks.mean(axis=0)
+    geo = np.exp(np.log(means).mean(axis=0))
+    best = min(range(len(candidates)), key=lambda i: (mean_rank[i], geo[i]))
+    return candidates[best], mean_rank, geo, ranks
+
+
+def report(sets, results, seeds, seconds, label, quick, candidates):
+    chosen, mean_rank, geo, ranks = choose(sets, results, candidates)
+    among = [c for c in CANDIDATES if c in candidates]
+    if among:
+        chosen = choose(sets, results, tuple(among))[0]
+    head = "| set (horizon, lookback, origins) | " + " | ".join(
+        f"`{c}`" if c else "None" for c in candidates) + " |"
+    lines = [
+        "# Choosing `LSTMForecaster`'s default `window_norm`",
+        "",
+        "Written by `benchmarks/select_forecast_defaults.py` (protocol in its docstring): "
+        "rolling-origin validation INSIDE the training parts of the development series of "
+        "`../shared/data/forecast` (their test periods are cut off before anything is read), "
+        "`lookback = max(8, 2 * season, 2 * horizon)`, the set's horizon, everything else at "
+        f"the forecaster's defaults; {seeds} seeds per candidate (0 .. {seeds - 1}).  MASE "
+        "(validation MAE over the in-sample seasonal-naive MAE; season 12 monthly, 4 quarterly, "
+        "1 yearly) averaged over the series and origins of a set; each cell is the mean over "
+        "the seeds and, in brackets, their range (lower is better).",
+        "",
+        f"Machine: {label}; {seconds / 60:.1f} min in all (other processes were running: "
+        "times are not comparable)." + (" QUICK RUN (2 epochs, one origin): not a result."
+                                        if quick else ""),
+        "",
+        head,
+        "|" + "---|" * (len(candidates) + 1),
+    ]
+    for i, spec in enumerate(sets):
+        lookback = max(8, 2 * spec["season"], 2 * spec["horizon"])
+        cells = []
+        for j, c in enumerate(candidates):
+            r = results[(spec["name"], c)]
+            text = f"{np.mean(r):.3f} ({min(r):.3f}–{max(r):.3f})"
+            cells.append(f"**{text}**" if ranks[i, j] == 1 else text)
+        origins = ", ".join(str(o) for o in spec["origins"])
+        lines.append(f"| {spec['name']} ({spec['horizon']}, {lookback}, fit on {origins} "
+                     f"steps) | " + " | ".join(cells) + " |")
+    lines.append("| mean rank over the sets | " + " | ".join(f"{r:.2f}" for r in mean_rank)
+                 + " |")
+    lines.append("| geometric mean of the MASE | " + " | ".join(f"{g:.3f}" for g in geo)
+                 + " |")
+    if among:
+        lines += ["", f"Chosen among {among} (lowest mean rank over the sets among those, ties "
+                  f"by the geometric mean): `window_norm={chosen!r}`.", ""]
+    if any(c in STATS_CANDIDATES for c in candidates):
+        lines += ["Columns `+stats`: the same normalisation with each window's target location "
+                  "and log scale (globally scaled units) given to the network as extra inputs "
+                  "at every step (an experiment: not an option of the forecaster). Ranks in "
+                  "the last two rows are over all columns.", ""]
+    return "\n".join(lines), chosen
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--origins", type=int, default=2,
+                        help="origins per set (the last ones of each set's list of 3); 2 keeps "
+                             "the run within ~25 minutes on 2 busy cores")
+    parser.add_argument("--stats", action="store_true",
+                        help="also score " + ", ".join(STATS_CANDIDATES))
+    parser.add_argument("--candidates", default=None,
+                        help="comma-separated subset of the candidates to score (None as "
+                             "'None'); the default: all")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 epochs, one origin, one seed: checks the script runs")
+    parser.add_argument("--out", type=pathlib.Path, default=HERE / "FORECAST_DEFAULTS.md")
+    args = parser.parse_args(argv)
+    if not (args.data / "Airline.csv").exists():
+        print(f"data folder not found: {args.data}; nothing to do.")
+        return 1
+    seeds = 1 if args.quick else args.seeds
+    label = _machine() + _commit()
+    start = time.perf_counter()
+    candidates = CANDIDATES + (STATS_CANDIDATES if args.stats else ())
+    if args.candidates:
+        names = {str(c): c for c in CANDIDATES + STATS_CANDIDATES}
+        candidates = tuple(names[c] for c in args.candidates.split(","))
+    sets, results = run(args.data, seeds, candidates, args.origins, args.quick)
+    text, chosen = report(sets, results, seeds, time.perf_counter() - start, label, args.quick,
+                          candidates)
+    print(text)
+    raw = {f"{k[0]}|{k[1]}": v for k, v in results.items()}
+    print(json.dumps(raw))
+    if not args.quick:
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
