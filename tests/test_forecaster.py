@@ -339,3 +339,49 @@ def test_bad_input():
     with pytest.raises(ValueError, match="steps: expected at most horizon = 2 steps for a model "
                                          r"with past covariates \['rain', 'temp'\]"):
         past.forecast(ds, 3)
+
+
+def _monthly_like(n, freq, n_series=1, seed=0):
+    time = pd.date_range("2000-01-01", periods=n, freq=freq)
+    values = np.stack([_sine(n, period=12, seed=seed + s) for s in range(n_series)])
+    return xr.DataArray(values, dims=("series", "time"), coords={"time": time}, name="y")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("freq, horizon, season, lookback", [
+    ("MS", 2, 12, 24),       # max(8, 2 * 12, 3 * 2)
+    ("QS", 8, 4, 24),        # max(8, 2 * 4, 3 * 8)
+    ("D", 1, 7, 14),         # max(8, 2 * 7, 3 * 1)
+    ("h", 3, 24, 48),
+    ("YS", 1, 1, 8),
+])
+def test_lookback_auto_from_the_time_coordinate(freq, horizon, season, lookback):
+    da = _monthly_like(80, freq)
+    model = LSTMForecaster(lookback="auto", horizon=horizon, **FAST).fit(da)
+    assert model.season_length_ == season and model.lookback_ == lookback
+    assert model.lookback == "auto"                       # the parameter is left as given
+    assert model.predict(da).sizes["time"] == 80 - lookback + 1
+    # a given season_length wins over the coordinate's
+    given = LSTMForecaster(lookback="auto", horizon=horizon, season_length=10, **FAST).fit(da)
+    assert given.season_length_ == 10 and given.lookback_ == max(8, 20, 3 * horizon)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_lookback_auto_integer_time_and_capped_by_the_data(tmp_path):
+    y = _sine(100)
+    model = LSTMForecaster(lookback="auto", horizon=2, **FAST).fit(y)
+    assert model.season_length_ == 1 and model.lookback_ == 8
+    assert LSTMForecaster(lookback="auto", season_length=20, **FAST).fit(y).lookback_ == 40
+    # a record shorter than the rule: the longest series' observed span minus the horizon
+    short = np.full((2, 30, 1), np.nan)
+    short[0, 5:25, 0] = y[:20]                            # observed span 20 (of 30 steps)
+    short[1, :12, 0] = y[:12]
+    capped = LSTMForecaster(lookback="auto", horizon=4, season_length=12, **FAST).fit(short)
+    assert capped.lookback_ == 20 - 4
+    # the fitted values go through the model file; predict reads the fitted lookback
+    path = tmp_path / "auto.nc"
+    model.save(path)
+    loaded = seqlstm.load(path)
+    assert loaded.lookback == "auto" and loaded.lookback_ == 8 and loaded.season_length_ == 1
+    np.testing.assert_array_equal(loaded.predict(y), model.predict(y))
+    assert model.predict(y).shape == (100 - 8 + 1, 2)

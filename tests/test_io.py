@@ -332,3 +332,24 @@ def test_save_errors(tmp_path):
     with pytest.raises(TypeError, match="estimator: expected a seqlstm estimator"):
         save(object(), tmp_path / "m.nc")
     assert os.listdir(tmp_path) == []
+
+
+def test_forecaster_file_written_before_lookback_auto_keeps_its_lookback(tmp_path):
+    from seqlstm import LSTMForecaster
+
+    y = np.sin(np.arange(60) / 3.0)
+    model = LSTMForecaster(lookback=6, horizon=2, hidden_size=3, max_iter=2,
+                           random_state=0).fit(y)
+    path = tmp_path / "model.nc"
+    model.save(path)
+    # Rewrite the file as the writer before lookback="auto" left it: no season_length
+    # hyperparameter, no fitted lookback or season length.
+    variables, attrs, _ = seqlstm.io.read_netcdf(path)
+    extra = json.loads(attrs["extra_json"])
+    del extra["lookback"], extra["season_length"], attrs["hp_season_length"]
+    attrs["extra_json"] = json.dumps(extra)
+    old = tmp_path / "old.nc"
+    _write_back(old, variables, attrs)
+    loaded = load(old)
+    assert loaded.lookback == loaded.lookback_ == 6 and loaded.season_length_ is None
+    np.testing.assert_array_equal(loaded.predict(y), model.predict(y))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-__all__ = ["Records", "to_records", "future_times", "select_columns"]
+__all__ = ["Records", "to_records", "future_times", "select_columns", "infer_season_length"]
 
 
 @dataclass
@@ -307,3 +307,35 @@ def future_times(time, steps):
     if not np.allclose(step, step[0]):
         return np.full(steps, np.nan)
     return time[-1] + step[0] * np.arange(1, steps + 1)
+
+
+#: Seasonal period by the time step of a datetime coordinate: (smallest step, largest step,
+#: period), steps in seconds.  Months are 28-31 days, quarters 89-92, years 365-366.
+_SEASONS = ((3600, 3600, 24), (86400, 86400, 7), (7 * 86400, 7 * 86400, 52),
+            (28 * 86400, 31 * 86400, 12), (89 * 86400, 92 * 86400, 4),
+            (365 * 86400, 366 * 86400, 1))
+
+
+def infer_season_length(time):
+    """The seasonal period of a record from its time coordinate's frequency.
+
+    Parameters
+    ----------
+    time : ndarray, shape (n_time,)
+        Strictly increasing numeric or datetime64 times.
+
+    Returns
+    -------
+    int
+        For a datetime coordinate whose median step is an hour: 24; a day: 7; a week: 52; a
+        month (28-31 days): 12; a quarter (89-92 days): 4; a year or anything else: 1.  A
+        numeric (integer) time coordinate, or fewer than two times: 1 (no season can be told;
+        give ``season_length`` yourself).
+    """
+    if time.dtype.kind != "M" or time.size < 2:
+        return 1
+    step = np.median(np.diff(time).astype("timedelta64[s]").astype(np.float64))
+    for low, high, period in _SEASONS:
+        if low <= step <= high:
+            return period
+    return 1

@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from .._threads import numba_threads
-from ..data.records import future_times, select_columns, to_records
+from ..data.records import future_times, infer_season_length, select_columns, to_records
 from ..io import ModelFile
 from ..network import RecurrentNetwork
 from ..training import (
@@ -42,11 +42,19 @@ class LSTMForecaster(ModelFile, BaseEstimator):
 
     Parameters
     ----------
-    lookback : int, default 32
-        Steps of history each forecast reads.
+    lookback : int or "auto", default 32
+        Steps of history each forecast reads.  "auto": ``max(8, 2 * season_length_,
+        3 * horizon)``, capped by the data at the longest series' observed span (first to
+        last observed target) minus `horizon`, at least 1.  The value used is ``lookback_``.
     horizon : int, default 1
         Steps forecast at once (leads ``1 .. horizon``); :meth:`forecast` goes further
         recursively.
+    season_length : int, optional
+        The seasonal period in steps (12 for monthly data with a yearly cycle).  None: inferred
+        from a datetime time coordinate's step (hourly 24, daily 7, weekly 52, monthly 12,
+        quarterly 4, yearly or other 1; see :func:`seqlstm.data.records.infer_season_length`);
+        1 for integer time.  Used by ``lookback="auto"``; the value used is
+        ``season_length_``.
     target : str, int or list, optional
         The variable(s) to forecast (names; column numbers for NumPy input).  Default: every
         time-varying variable that is not a future covariate.  Other time-varying variables are
@@ -84,6 +92,11 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
     Attributes
     ----------
     network_ : RecurrentNetwork
+    lookback_ : int
+        The lookback used (`lookback`, or the "auto" rule's value).
+    season_length_ : int or None
+        The seasonal period used (`season_length` or the inferred one; None for a model file
+        written before the parameter existed).
     variable_names_ : list of str
         The time-varying variables seen in fit.
     static_names_ : list of str
@@ -105,8 +118,9 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
     """
 
     _parameter_constraints: dict = {
-        "lookback": [Interval(Integral, 1, None, closed="left")],
+        "lookback": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "horizon": [Interval(Integral, 1, None, closed="left")],
+        "season_length": [None, Interval(Integral, 1, None, closed="left")],
         "target": [None, str, Integral, list, tuple],
         "future_covariates": [None, str, list, tuple],
         "nan_inputs": [StrOptions({"skip", "mask"})],
@@ -125,7 +139,8 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
     n_iter_ = _History()
     t_ = _History()
 
-    def __init__(self, lookback=32, horizon=1, *, target=None, future_covariates=None,
+    def __init__(self, lookback=32, horizon=1, *, season_length=None, target=None,
+                 future_covariates=None,
                  nan_inputs="skip", window_norm=None, window_stride=1, loss="mse",
                  hidden_size=32, num_layers=1, cell="lstm", dropout=0.0, solver="adam",
                  learning_rate_init=1e-3, momentum=0.9, alpha=0.0, clip_norm=1.0,
@@ -134,6 +149,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                  dtype="float32", time_dim="time", feature_dim="feature", n_jobs=None):
         self.lookback = lookback
         self.horizon = horizon
+        self.season_length = season_length
         self.target = target
         self.future_covariates = future_covariates
         self.nan_inputs = nan_inputs
@@ -186,14 +202,28 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         pc = np.asarray([i for i in range(len(names)) if i not in used], dtype=np.int64)
         return tc, pc, fc
 
-    def _check_length(self, n_time, with_horizon):
+    def _check_length(self, n_time, with_horizon, lookback):
         """A record must hold the lookback (and, to fit, the horizon after it)."""
-        need, what = ((self.lookback + self.horizon, "lookback + horizon") if with_horizon
-                      else (self.lookback, "lookback"))
+        need, what = ((lookback + self.horizon, "lookback + horizon") if with_horizon
+                      else (lookback, "lookback"))
         if need > n_time:
             raise ValueError(
                 f"lookback: expected {what} = {need} steps at most the record length; found a "
-                f"record of {n_time} steps (lookback={self.lookback}, horizon={self.horizon}).")
+                f"record of {n_time} steps (lookback={lookback}, horizon={self.horizon}).")
+
+    def _lookback_rule(self, rec, cols):
+        """The lookback and season length a fit on `rec` uses (see the class docstring)."""
+        season = (infer_season_length(rec.time) if self.season_length is None
+                  else int(self.season_length))
+        if self.lookback != "auto":
+            return int(self.lookback), season
+        observed = ~np.isnan(rec.values[:, :, cols[0]]).all(axis=2)       # (series, time)
+        seen = observed.any(axis=1)
+        first = np.argmax(observed, axis=1)
+        last = rec.n_time - 1 - np.argmax(observed[:, ::-1], axis=1)
+        span = int((last - first + 1)[seen].max()) if seen.any() else rec.n_time
+        rule = max(8, 2 * season, 3 * self.horizon)
+        return max(1, min(rule, span - self.horizon)), season
 
     def _check_fitted_records(self, rec, arg="data"):
         check_is_fitted(self)
@@ -217,8 +247,9 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                                       dtype=f.dtype_)
         return data, static
 
-    def _window_set(self, data, static, series, starts, cols=None):
-        return WindowSet(data, static, series, starts, self.lookback, self.horizon,
+    def _window_set(self, data, static, series, starts, cols=None, lookback=None):
+        return WindowSet(data, static, series, starts,
+                         self.lookback_ if lookback is None else lookback, self.horizon,
                          self._cols if cols is None else cols, self.nan_inputs == "mask",
                          self.window_norm)
 
@@ -246,18 +277,20 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         fitted = _Fitted()
         fitted.variable_names_, fitted.static_names_ = rec.var_names, rec.static_names
         fitted._cols = self._columns(rec.var_names)
-        self._check_length(rec.n_time, with_horizon=True)
+        fitted.lookback_, fitted.season_length_ = self._lookback_rule(rec, fitted._cols)
+        L = fitted.lookback_
+        self._check_length(rec.n_time, with_horizon=True, lookback=L)
         mask = self.nan_inputs == "mask"
         # the windows depend only on where the record has NaN: listed before any scaling
         series, starts, skipped = list_windows(np.ascontiguousarray(rec.values),
-                                               np.ascontiguousarray(rec.static), self.lookback,
+                                               np.ascontiguousarray(rec.static), L,
                                                self.horizon, fitted._cols, mask)
         keep = starts % self.window_stride == 0
         series, starts = series[keep], starts[keep]
         if series.size == 0:
             raise ValueError(
                 f"data: expected at least one window of lookback + horizon = "
-                f"{self.lookback + self.horizon} steps without NaN inputs; found none "
+                f"{L + self.horizon} steps without NaN inputs; found none "
                 f"({int(skipped.sum())} windows skipped for NaN). Shorten lookback or use "
                 f"nan_inputs='mask'.")
         fitted.n_windows_ = int(series.size)
@@ -274,7 +307,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             # target (the held-out windows' lookbacks are training targets too)
             end = np.full(rec.n_series, rec.n_time)
             held, first = np.unique(series[val], return_index=True)
-            end[held] = starts[val][first] + self.lookback
+            end[held] = starts[val][first] + L
             values = np.where((np.arange(rec.n_time) < end[:, None])[..., None], values, np.nan)
         fitted.x_mean_, fitted.x_scale_ = _statistics(values.reshape(-1, len(rec.var_names)),
                                                       rec.var_names, "data")
@@ -294,11 +327,11 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         score_fn = None
         if self.early_stopping:
             val_set = self._window_set(data_s, static_s, series[val], starts[val],
-                                       fitted._cols)
+                                       fitted._cols, L)
             series, starts = series[train], starts[train]
             score_fn = partial(_window_skill, net, val_set, self.loss, nt)
 
-        windows = self._window_set(data_s, static_s, series, starts, fitted._cols)
+        windows = self._window_set(data_s, static_s, series, starts, fitted._cols, L)
         state = TrainingState(make_optimizer(self.solver, self.learning_rate_init,
                                              self.momentum, self.alpha, self.clip_norm),
                               np.random.default_rng(fitted._seeds_[1]))
@@ -347,9 +380,9 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         std : ndarray or None
         """
         self._check_fitted_records(rec)
-        self._check_length(rec.n_time, with_horizon=False)
+        self._check_length(rec.n_time, with_horizon=False, lookback=self.lookback_)
         data, static = self._scaled(rec)
-        L, Hz = self.lookback, self.horizon
+        L, Hz = self.lookback_, self.horizon
         n_issue = rec.n_time - L + 1
         if self.nan_inputs == "mask":
             series, starts, _ = list_windows(data, static, L, 0, self._cols, True)
@@ -446,7 +479,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         steps = int(steps)
         rec = self._records(data)
         self._check_fitted_records(rec)
-        self._check_length(rec.n_time, with_horizon=False)
+        self._check_length(rec.n_time, with_horizon=False, lookback=self.lookback_)
         tc, pc, fc = self._cols
         if len(pc) and steps > self.horizon:
             raise ValueError(
@@ -454,7 +487,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                 f"covariates {[self.variable_names_[i] for i in pc]} (their future is unknown); "
                 f"found {steps}.")
         data, static = self._scaled(rec)
-        S, T, L, Hz = rec.n_series, rec.n_time, self.lookback, self.horizon
+        S, T, L, Hz = rec.n_series, rec.n_time, self.lookback_, self.horizon
         # room for whole blocks; the future covariates after the last step asked for are never
         # read by a forecast that is returned (the network is causal), so they are 0 (the mean)
         padded = -(-steps // Hz) * Hz
@@ -538,7 +571,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
 
         rec = self._records(data)
         mean, _ = self._issued(rec)
-        truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback, self.horizon)
+        truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback_, self.horizon)
         return float(skill(truth, mean, np.broadcast_to(last, truth.shape)))
 
     # ------------------------------------------------------------------ labels
@@ -551,9 +584,9 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                 return a[..., 0] if rec.ndim == 1 else a
             return shape(mean) if std is None else (shape(mean), shape(std))
         if lead:
-            times = rec.time[self.lookback - 1:]
+            times = rec.time[self.lookback_ - 1:]
             extended = np.concatenate([rec.time, future_times(rec.time, self.horizon)])
-            issue = np.arange(self.lookback - 1, rec.n_time)
+            issue = np.arange(self.lookback_ - 1, rec.n_time)
             valid = extended[issue[:, None] + np.arange(1, self.horizon + 1)[None, :]]
         else:
             times = future_times(rec.time, mean.shape[1])
@@ -604,6 +637,8 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                 "n_windows": self.n_windows_,
                 "n_skipped_windows": self.n_skipped_windows_,
                 "time_step": self.time_step_,
+                "lookback": self.lookback_,
+                "season_length": self.season_length_,
             },
         }
 
@@ -627,6 +662,9 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         est.n_windows_ = int(extra["n_windows"])
         est.n_skipped_windows_ = int(extra["n_skipped_windows"])
         est.time_step_ = extra["time_step"]
+        # files written before lookback="auto" hold an integer lookback: the one used
+        est.lookback_ = int(extra.get("lookback", est.lookback))
+        est.season_length_ = extra.get("season_length")
         return est
 
     # names of the columns, for users
