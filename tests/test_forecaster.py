@@ -304,7 +304,7 @@ def test_failed_fit_keeps_the_previous_model():
     with pytest.warns(Warning):
         model = LSTMForecaster(lookback=5, **FAST).fit(y)
     before = model.predict(y)
-    model.set_params(lookback=100)
+    model.set_params(lookback=100, start_padding=False)   # padded, such a record would fit
     with pytest.raises(ValueError, match="lookback: expected lookback \\+ horizon = 101 steps "
                                          "at most the record length; found a record of 60"):
         model.fit(y)
@@ -385,3 +385,69 @@ def test_lookback_auto_integer_time_and_capped_by_the_data(tmp_path):
     assert loaded.lookback == "auto" and loaded.lookback_ == 8 and loaded.season_length_ == 1
     np.testing.assert_array_equal(loaded.predict(y), model.predict(y))
     assert model.predict(y).shape == (100 - 8 + 1, 2)
+
+
+def _ragged_panel():
+    """Five monthly stations of different starts, ends and scales (10 ** s), NaN-padded on a
+    shared datetime coordinate, with a static attribute."""
+    time = pd.date_range("2000-01-01", periods=60, freq="MS")
+    values = np.full((5, 60), np.nan)
+    spans = [(0, 60), (10, 60), (0, 45), (52, 60), (59, 60)]     # station 4: one observation
+    for s, (a, b) in enumerate(spans):
+        values[s, a:b] = 10.0 ** s * (2 + _sine(b - a, period=12, seed=s))
+    return xr.Dataset({"y": (("station", "time"), values),
+                       "elevation": ("station", [1.0, 2.0, 3.0, 4.0, 5.0])},
+                      coords={"station": list("abcde"), "time": time})
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("nan_inputs", ["skip", "mask"])
+def test_ragged_panel_trains_and_forecasts_every_series(nan_inputs):
+    ds = _ragged_panel()
+    model = LSTMForecaster(lookback=12, horizon=2, nan_inputs=nan_inputs, **FAST).fit(ds)
+    # a: 47 whole windows; b: 37 from its start; c: 34 with their lookback before its end (the
+    # horizon's NaN targets drop out of the loss); d (8 steps) is shorter than lookback +
+    # horizon: padded windows from 12 - 1 steps before its first value (52) up to the last
+    # whose horizon fits (46): 6; e (one value) has none; with masks a, b, c have 47 each
+    windows = {"skip": 47 + 37 + 34 + 6, "mask": 3 * 47 + 6}
+    assert model.n_windows_ == windows[nan_inputs]
+    np.testing.assert_array_equal(model.padded_series(ds), [False, False, False, True, True])
+    if nan_inputs == "skip":   # station c ended before the record: its last lookback is NaN
+        with pytest.raises(ValueError, match=r"found NaN in series \['c'\]"):
+            model.forecast(ds, 3)
+        ds = ds.drop_sel(station="c")
+    out = model.forecast(ds, 3)
+    assert out.dims == ("station", "time") and np.isfinite(out.values).all()
+    # a series without any observation is refused, by name
+    empty = ds.copy(deep=True)
+    empty["y"][1] = np.nan
+    with pytest.raises(ValueError, match=r"data: expected at least one observed target in "
+                                         r"every series; found none in series \['b'\]"):
+        model.forecast(empty, 3)
+    with pytest.raises(ValueError, match=r"found none in series \['b'\]"):
+        clone(model).fit(empty)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("nan_inputs", ["skip", "mask"])
+def test_series_shorter_than_the_lookback_is_forecast_with_masked_padding(nan_inputs):
+    y = _sine(200)
+    model = LSTMForecaster(lookback=20, horizon=2, nan_inputs=nan_inputs, dtype="float64",
+                           **FAST).fit(y)
+    short = y[:6]
+    out = model.forecast(short, 4)
+    assert out.shape == (4,) and np.isfinite(out).all()
+    assert model.padded_series(short).tolist() == [True]
+    # the padding is masked: the same forecast whether the missing history lies before the
+    # record or is NaN inside it, whatever a past covariate would hold there
+    inside = np.concatenate([np.full(30, np.nan), short])
+    np.testing.assert_array_equal(model.forecast(inside, 4), out)
+    # and not the forecast of the same record with zeros for the missing history
+    assert not np.allclose(model.forecast(np.concatenate([np.zeros(14), short]), 4), out)
+    # without start padding the short record is refused, as before
+    with pytest.raises(ValueError, match="lookback: expected lookback = 20 steps at most"):
+        clone(model).set_params(start_padding=False).fit(y).forecast(short, 4)
+    # a whole record shorter than lookback + horizon still trains (padded windows)
+    few = LSTMForecaster(lookback=20, horizon=2, nan_inputs=nan_inputs, **FAST).fit(y[:9])
+    assert few.n_windows_ == 9 - 2                       # starts -19 .. -13
+    assert np.isfinite(few.forecast(y[:9], 2)).all()

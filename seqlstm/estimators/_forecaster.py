@@ -29,7 +29,7 @@ from ..training import (
     resolve_batch_size,
     run_epochs,
 )
-from ..windowing import WindowSet, list_windows, time_split
+from ..windowing import WindowSet, list_windows, padding_starts, time_split
 from ._base import _SEED_MAX, NETWORK_AND_TRAINING_CONSTRAINTS, _History
 
 __all__ = ["LSTMForecaster"]
@@ -69,6 +69,19 @@ class LSTMForecaster(ModelFile, BaseEstimator):
     window_norm : {None, "last"}, default None
         "last": each window's targets are taken relative to the last value of its lookback
         (a model of changes; helps on trending series such as Airline).
+    start_padding : bool, default True
+        Series too short for a whole window (fewer than ``lookback + horizon`` steps from their
+        first observed target to the end of the record in fit, fewer than ``lookback`` in
+        :meth:`forecast` and :meth:`predict`) are still trained on and forecast: their windows
+        start up to ``lookback - 1`` steps before their first observed target (before the
+        record, if need be), and those lookback steps are padding, masked: with
+        ``nan_inputs="mask"`` they are NaN inputs (zeros and indicators; values observed there
+        are kept); with "skip" their inputs are 0 and one more input feature flags them.  A
+        series is trained on if it has at least ``horizon + 1`` steps from its first observed
+        target.  Series with whole windows are not padded.  Only a series without any observed
+        target is refused (fit and forecast name it).  False: records shorter than the lookback
+        (plus the horizon, to fit) are refused.  Padded forecasts rest on less history: compare
+        :meth:`padded_series` before trusting them.
     window_stride : int, default 1
         Use every ``window_stride``-th window start for training (long records).
     loss : {"mse", "gaussian"}, default "mse"
@@ -94,6 +107,8 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
     network_ : RecurrentNetwork
     lookback_ : int
         The lookback used (`lookback`, or the "auto" rule's value).
+    start_padding_ : bool
+        `start_padding` as fitted (the network's inputs depend on it).
     season_length_ : int or None
         The seasonal period used (`season_length` or the inferred one; None for a model file
         written before the parameter existed).
@@ -126,6 +141,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         "nan_inputs": [StrOptions({"skip", "mask"})],
         "window_norm": [None, StrOptions({"last"})],
         "window_stride": [Interval(Integral, 1, None, closed="left")],
+        "start_padding": ["boolean"],
         "loss": [StrOptions({"mse", "gaussian"})],
         "early_stopping": ["boolean"],
         **NETWORK_AND_TRAINING_CONSTRAINTS,
@@ -141,7 +157,8 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
 
     def __init__(self, lookback=32, horizon=1, *, season_length=None, target=None,
                  future_covariates=None,
-                 nan_inputs="skip", window_norm=None, window_stride=1, loss="mse",
+                 nan_inputs="skip", window_norm=None, window_stride=1, start_padding=True,
+                 loss="mse",
                  hidden_size=32, num_layers=1, cell="lstm", dropout=0.0, solver="adam",
                  learning_rate_init=1e-3, momentum=0.9, alpha=0.0, clip_norm=1.0,
                  batch_size="auto", max_iter=200, tol=1e-4, shuffle=True, early_stopping=False,
@@ -155,6 +172,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         self.nan_inputs = nan_inputs
         self.window_norm = window_norm
         self.window_stride = window_stride
+        self.start_padding = start_padding
         self.loss = loss
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -247,11 +265,36 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                                       dtype=f.dtype_)
         return data, static
 
-    def _window_set(self, data, static, series, starts, cols=None, lookback=None):
+    def _window_set(self, data, static, series, starts, cols=None, lookback=None,
+                    pad_before=None, start_padding=None):
+        start_padding = self.start_padding_ if start_padding is None else start_padding
         return WindowSet(data, static, series, starts,
                          self.lookback_ if lookback is None else lookback, self.horizon,
                          self._cols if cols is None else cols, self.nan_inputs == "mask",
-                         self.window_norm)
+                         self.window_norm, pad_before=pad_before,
+                         pad_flag=self._pad_flag(start_padding))
+
+    def _pad_flag(self, start_padding):
+        """Whether the network reads a padding indicator (start padding without NaN masks)."""
+        return bool(start_padding) and self.nan_inputs != "mask"
+
+    def padded_series(self, data):
+        """Which series' forecasts from the end of `data` rest on start padding.
+
+        Parameters
+        ----------
+        data : ndarray, DataArray or Dataset
+            Records as given to :meth:`forecast`.
+
+        Returns
+        -------
+        ndarray of bool, shape (n_series,)
+            True for a series with fewer than ``lookback_`` steps from its first observed
+            target to the end of the record (its :meth:`forecast` reads padding).
+        """
+        rec = self._records(data)
+        self._check_fitted_records(rec)
+        return padding_starts(rec.values, self._cols[0], self.lookback_) >= 0
 
     # ------------------------------------------------------------------ fit
     def fit(self, data, y=None):
@@ -279,12 +322,17 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         fitted._cols = self._columns(rec.var_names)
         fitted.lookback_, fitted.season_length_ = self._lookback_rule(rec, fitted._cols)
         L = fitted.lookback_
-        self._check_length(rec.n_time, with_horizon=True, lookback=L)
+        first = None
+        fitted.start_padding_ = bool(self.start_padding)
+        if self.start_padding:
+            first = _padding_starts(rec, fitted._cols[0], L + self.horizon)
+        else:
+            self._check_length(rec.n_time, with_horizon=True, lookback=L)
         mask = self.nan_inputs == "mask"
         # the windows depend only on where the record has NaN: listed before any scaling
         series, starts, skipped = list_windows(np.ascontiguousarray(rec.values),
                                                np.ascontiguousarray(rec.static), L,
-                                               self.horizon, fitted._cols, mask)
+                                               self.horizon, fitted._cols, mask, first)
         keep = starts % self.window_stride == 0
         series, starts = series[keep], starts[keep]
         if series.size == 0:
@@ -320,18 +368,20 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         fitted._seeds_ = tuple(int(s) for s in rs.randint(0, _SEED_MAX, size=3))
         nt, npc, nf = (len(c) for c in fitted._cols)
         net = RecurrentNetwork(
-            input_size=WindowSet.n_inputs(nt, npc, nf, len(rec.static_names), mask),
+            input_size=WindowSet.n_inputs(nt, npc, nf, len(rec.static_names), mask,
+                                          self._pad_flag(self.start_padding)),
             hidden_size=self.hidden_size, num_layers=self.num_layers, cell=self.cell,
             output_size=nt * (2 if self.loss == "gaussian" else 1), dtype=self.dtype,
             random_state=fitted._seeds_[0])
         score_fn = None
         if self.early_stopping:
             val_set = self._window_set(data_s, static_s, series[val], starts[val],
-                                       fitted._cols, L)
+                                       fitted._cols, L, first, self.start_padding)
             series, starts = series[train], starts[train]
             score_fn = partial(_window_skill, net, val_set, self.loss, nt)
 
-        windows = self._window_set(data_s, static_s, series, starts, fitted._cols, L)
+        windows = self._window_set(data_s, static_s, series, starts, fitted._cols, L, first,
+                                   self.start_padding)
         state = TrainingState(make_optimizer(self.solver, self.learning_rate_init,
                                              self.momentum, self.alpha, self.clip_norm),
                               np.random.default_rng(fitted._seeds_[1]))
@@ -384,12 +434,16 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         data, static = self._scaled(rec)
         L, Hz = self.lookback_, self.horizon
         n_issue = rec.n_time - L + 1
+        first = (padding_starts(rec.values, self._cols[0], L) if self.start_padding_
+                 else None)
         if self.nan_inputs == "mask":
-            series, starts, _ = list_windows(data, static, L, 0, self._cols, True)
+            series, starts, _ = list_windows(data, static, L, 0, self._cols, True, first)
         else:
             reach = Hz if len(self._cols[2]) else 0   # future covariates over the horizon
-            series, starts, _ = list_windows(data, static, L, reach, self._cols, False)
-        windows = self._window_set(data, static, series, starts)
+            series, starts, _ = list_windows(data, static, L, reach, self._cols, False, first)
+        issued = starts >= 0                          # issue times with a lookback in the record
+        series, starts = series[issued], starts[issued]
+        windows = self._window_set(data, static, series, starts, pad_before=first)
         m, s = self._forecast_windows(windows)
         shape = (rec.n_series, n_issue, Hz, len(self._cols[0]))
         mean = np.full(shape, np.nan)
@@ -479,7 +533,11 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         steps = int(steps)
         rec = self._records(data)
         self._check_fitted_records(rec)
-        self._check_length(rec.n_time, with_horizon=False, lookback=self.lookback_)
+        first = None
+        if self.start_padding_:
+            first = _padding_starts(rec, self._cols[0], self.lookback_)
+        else:
+            self._check_length(rec.n_time, with_horizon=False, lookback=self.lookback_)
         tc, pc, fc = self._cols
         if len(pc) and steps > self.horizon:
             raise ValueError(
@@ -500,17 +558,21 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             raise ValueError("future_covariates: expected None for a model without future "
                              "covariates; found values.")
         inputs = np.concatenate([tc, pc, fc])
-        gaps = np.isnan(ext[:, T - L:T][..., inputs]).any(axis=(1, 2))
+        lookback = np.arange(max(T - L, 0), T)
+        read = lookback[None, :] >= (0 if first is None else first[:, None])   # not padding
+        gaps = (np.isnan(ext[:, lookback][..., inputs]).any(axis=2) & read).any(axis=1)
         if self.nan_inputs == "skip" and gaps.any():
             raise ValueError(
                 f"data: expected the last lookback = {L} steps of every series without NaN "
-                f"inputs (nan_inputs='skip'); found NaN in series {np.flatnonzero(gaps)[:10]}.")
+                f"inputs (nan_inputs='skip'); found NaN in series "
+                f"{_series_labels(rec, np.flatnonzero(gaps)[:10])}.")
         series = np.arange(S, dtype=np.int64)
         mean = np.empty((S, steps, len(tc)))
         std = np.empty_like(mean) if self.loss == "gaussian" else None
         for b in range(0, steps, Hz):
             n = min(Hz, steps - b)
-            windows = self._window_set(ext, static, series, np.full(S, T + b - L, np.int64))
+            windows = self._window_set(ext, static, series, np.full(S, T + b - L, np.int64),
+                                       pad_before=first)
             m, s = self._forecast_windows(windows)
             mean[:, b:b + n] = m[:, :n]
             if std is not None:
@@ -639,6 +701,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                 "time_step": self.time_step_,
                 "lookback": self.lookback_,
                 "season_length": self.season_length_,
+                "start_padding": self.start_padding_,
             },
         }
 
@@ -665,6 +728,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         # files written before lookback="auto" hold an integer lookback: the one used
         est.lookback_ = int(extra.get("lookback", est.lookback))
         est.season_length_ = extra.get("season_length")
+        est.start_padding_ = bool(extra.get("start_padding", False))   # files before padding
         return est
 
     # names of the columns, for users
@@ -701,6 +765,28 @@ def _statistics(values, names, arg):
     scale = np.nanstd(values, axis=0)
     scale[~(scale > 0)] = 1.0
     return mean, scale
+
+
+def _padding_starts(rec, target_cols, need):
+    """:func:`~seqlstm.windowing.padding_starts` of `rec`, refusing a series without any
+    observed target (named by its labels when it has them)."""
+    observed = np.zeros(rec.values.shape[:2], bool)
+    for c in target_cols:
+        observed |= ~np.isnan(rec.values[:, :, c])
+    empty = np.flatnonzero(~observed.any(axis=1))
+    if empty.size:
+        raise ValueError(f"data: expected at least one observed target in every series; found "
+                         f"none in series {_series_labels(rec, empty[:10])}.")
+    return padding_starts(rec.values, target_cols, need)
+
+
+def _series_labels(rec, idx):
+    """Labels of series `idx` of `rec`: their sample coordinates, else their positions."""
+    if len(rec.sample_dims) == 1 and rec.sample_dims[0] in rec.sample_coords:
+        return [rec.sample_coords[rec.sample_dims[0]][1][i].item() for i in idx]
+    if rec.sample_dims:
+        return [tuple(int(v) for v in np.unravel_index(i, rec.sample_shape)) for i in idx]
+    return [int(i) for i in idx]
 
 
 def _time_step(time):
