@@ -451,3 +451,38 @@ def test_series_shorter_than_the_lookback_is_forecast_with_masked_padding(nan_in
     few = LSTMForecaster(lookback=20, horizon=2, nan_inputs=nan_inputs, **FAST).fit(y[:9])
     assert few.n_windows_ == 9 - 2                       # starts -19 .. -13
     assert np.isfinite(few.forecast(y[:9], 2)).all()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_series_scaling_makes_each_series_forecast_in_its_own_units():
+    """With scaling="series" a series and 1000 times it plus 5000 are the same standardized
+    problem: their forecasts are the same up to that map; with global scaling they are not."""
+    y = _sine(120)
+    panel = np.stack([y, 1000 * y + 5000])[:, :, None]
+    kwargs = dict(lookback=8, horizon=2, dtype="float64", **FAST)
+    model = LSTMForecaster(scaling="series", **kwargs).fit(panel)
+    out = model.forecast(panel, 5)
+    np.testing.assert_allclose(out[1], 1000 * out[0] + 5000, rtol=1e-9)
+    pred = model.predict(panel)
+    np.testing.assert_allclose(pred[1], 1000 * pred[0] + 5000, rtol=1e-9)
+    pooled = LSTMForecaster(scaling="global", **kwargs).fit(panel).forecast(panel, 5)
+    assert not np.allclose(pooled[1], 1000 * pooled[0] + 5000, rtol=1e-3)
+    # each series is scored by itself: the same skill for both
+    per = model.score_series(panel)
+    assert per.shape == (2,)
+    np.testing.assert_allclose(per[1], per[0], rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_score_series_labels_and_agreement_with_score():
+    ds = _stations()
+    model = LSTMForecaster(lookback=5, horizon=2, target="flow", **FAST).fit(ds)
+    per = model.score_series(ds)
+    assert per.dims == ("station",) and per.name == "skill"
+    np.testing.assert_array_equal(per["station"], ["a", "b"])
+    for s in ("a", "b"):   # a station's score is score() on that station alone
+        one = ds.sel(station=[s])
+        assert per.sel(station=s).item() == pytest.approx(model.score(one), rel=1e-6)
+    y = _sine(80)
+    single = LSTMForecaster(lookback=5, **FAST).fit(y)
+    np.testing.assert_array_equal(single.score_series(y[None, :, None]), [single.score(y)])

@@ -69,6 +69,18 @@ class LSTMForecaster(ModelFile, BaseEstimator):
     window_norm : {None, "last"}, default None
         "last": each window's targets are taken relative to the last value of its lookback
         (a model of changes; helps on trending series such as Airline).
+    scaling : {"global", "series"}, default "global"
+        How the time-varying variables are standardised before the network.  "global": per
+        variable with the statistics of the fit data, all series pooled (``x_mean_``,
+        ``x_scale_``; with `early_stopping`, of its training part).  "series": each series by
+        its own mean and standard deviation per variable, so series of very different scales
+        share one model: in fit over its (training) steps, in :meth:`forecast` over the history
+        given (like NeuralForecast's per-series ``local_scaler_type``).  In :meth:`predict` and
+        :meth:`score` the statistics are those of the records given, so a forecast there
+        depends on the whole record passed (its later steps included), not on its window
+        alone: score a held-out period with :meth:`forecast` from its history, or with
+        "global".  A spread of zero (or a single value) scales by 1; a variable never observed
+        in a series is left unscaled (mean 0, scale 1: it is NaN throughout).
     start_padding : bool, default True
         Series too short for a whole window (fewer than ``lookback + horizon`` steps from their
         first observed target to the end of the record in fit, fewer than ``lookback`` in
@@ -142,6 +154,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         "window_norm": [None, StrOptions({"last"})],
         "window_stride": [Interval(Integral, 1, None, closed="left")],
         "start_padding": ["boolean"],
+        "scaling": [StrOptions({"global", "series"})],
         "loss": [StrOptions({"mse", "gaussian"})],
         "early_stopping": ["boolean"],
         **NETWORK_AND_TRAINING_CONSTRAINTS,
@@ -158,7 +171,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
     def __init__(self, lookback=32, horizon=1, *, season_length=None, target=None,
                  future_covariates=None,
                  nan_inputs="skip", window_norm=None, window_stride=1, start_padding=True,
-                 loss="mse",
+                 scaling="global", loss="mse",
                  hidden_size=32, num_layers=1, cell="lstm", dropout=0.0, solver="adam",
                  learning_rate_init=1e-3, momentum=0.9, alpha=0.0, clip_norm=1.0,
                  batch_size="auto", max_iter=200, tol=1e-4, shuffle=True, early_stopping=False,
@@ -173,6 +186,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         self.window_norm = window_norm
         self.window_stride = window_stride
         self.start_padding = start_padding
+        self.scaling = scaling
         self.loss = loss
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -256,11 +270,25 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                 f"{self.variable_names_} and static {self.static_names_}; found "
                 f"{rec.var_names} and {rec.static_names}.")
 
-    def _scaled(self, rec, fitted=None):
+    def _series_statistics(self, rec, values=None):
+        """Mean and scale ``(n_series, n_vars)`` each series of `rec` is standardised with:
+        the fitted global statistics, or (``scaling="series"``) each series' own over
+        `values` (default ``rec.values``)."""
+        S = rec.n_series
+        if self.scaling == "global":
+            return (np.broadcast_to(self.x_mean_, (S, self.x_mean_.size)),
+                    np.broadcast_to(self.x_scale_, (S, self.x_scale_.size)))
+        return _per_series_statistics(rec.values if values is None else values)
+
+    def _scaled(self, rec, fitted=None, stats=None):
         """The records and static attributes scaled with the fitted (or `fitted`) statistics,
-        in the compute dtype."""
+        or with per-series `stats` ``(mean, scale)``, in the compute dtype."""
         f = self if fitted is None else fitted
-        data = np.ascontiguousarray((rec.values - f.x_mean_) / f.x_scale_, dtype=f.dtype_)
+        if stats is None:
+            stats = (f.x_mean_[None], f.x_scale_[None])
+        mean, scale = stats
+        data = np.ascontiguousarray((rec.values - mean[:, None, :]) / scale[:, None, :],
+                                    dtype=f.dtype_)
         static = np.ascontiguousarray((rec.static - f.static_mean_) / f.static_scale_,
                                       dtype=f.dtype_)
         return data, static
@@ -363,7 +391,10 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                                                                 "data")
         fitted.dtype_ = np.dtype(self.dtype)
         fitted.time_step_ = _time_step(rec.time)
-        data_s, static_s = self._scaled(rec, fitted)
+        fit_stats = None
+        if self.scaling == "series":
+            fit_stats = _per_series_statistics(values)
+        data_s, static_s = self._scaled(rec, fitted, fit_stats)
         rs = check_random_state(self.random_state)
         fitted._seeds_ = tuple(int(s) for s in rs.randint(0, _SEED_MAX, size=3))
         nt, npc, nf = (len(c) for c in fitted._cols)
@@ -398,8 +429,9 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         return self
 
     # ------------------------------------------------------------------ prediction
-    def _forecast_windows(self, windows):
-        """Mean and std (None for "mse") of every window's horizon, in the data's units.
+    def _forecast_windows(self, windows, stats):
+        """Mean and std (None for "mse") of every window's horizon, in the data's units
+        (`stats`: the series' ``(mean, scale)``, as :meth:`_series_statistics` gives them).
 
         Returns
         -------
@@ -415,9 +447,11 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             for b0 in range(0, n, _PREDICT_CHUNK):
                 idx = np.arange(b0, min(b0 + _PREDICT_CHUNK, n))
                 m, s = _horizon_outputs(self.network_, windows, idx, self.loss, nt)
-                mean[idx] = m * self.x_scale_[tc] + self.x_mean_[tc]
+                s_idx = windows.series[idx]
+                scale = stats[1][s_idx][:, None, tc]
+                mean[idx] = m * scale + stats[0][s_idx][:, None, tc]
                 if std is not None:
-                    std[idx] = s * self.x_scale_[tc]
+                    std[idx] = s * scale
         return mean, std
 
     def _issued(self, rec):
@@ -431,7 +465,8 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         """
         self._check_fitted_records(rec)
         self._check_length(rec.n_time, with_horizon=False, lookback=self.lookback_)
-        data, static = self._scaled(rec)
+        stats = self._series_statistics(rec)
+        data, static = self._scaled(rec, stats=stats)
         L, Hz = self.lookback_, self.horizon
         n_issue = rec.n_time - L + 1
         first = (padding_starts(rec.values, self._cols[0], L) if self.start_padding_
@@ -444,7 +479,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         issued = starts >= 0                          # issue times with a lookback in the record
         series, starts = series[issued], starts[issued]
         windows = self._window_set(data, static, series, starts, pad_before=first)
-        m, s = self._forecast_windows(windows)
+        m, s = self._forecast_windows(windows, stats)
         shape = (rec.n_series, n_issue, Hz, len(self._cols[0]))
         mean = np.full(shape, np.nan)
         mean[series, starts] = m
@@ -544,7 +579,8 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                 f"steps: expected at most horizon = {self.horizon} steps for a model with past "
                 f"covariates {[self.variable_names_[i] for i in pc]} (their future is unknown); "
                 f"found {steps}.")
-        data, static = self._scaled(rec)
+        stats = self._series_statistics(rec)
+        data, static = self._scaled(rec, stats=stats)
         S, T, L, Hz = rec.n_series, rec.n_time, self.lookback_, self.horizon
         # room for whole blocks; the future covariates after the last step asked for are never
         # read by a forecast that is returned (the network is causal), so they are 0 (the mean)
@@ -553,7 +589,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         ext[:, :T] = data
         if len(fc):
             ext[:, T:, fc] = 0
-            ext[:, T:T + steps, fc] = self._future_values(future_covariates, rec, steps)
+            ext[:, T:T + steps, fc] = self._future_values(future_covariates, rec, steps, stats)
         elif future_covariates is not None:
             raise ValueError("future_covariates: expected None for a model without future "
                              "covariates; found values.")
@@ -573,15 +609,17 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             n = min(Hz, steps - b)
             windows = self._window_set(ext, static, series, np.full(S, T + b - L, np.int64),
                                        pad_before=first)
-            m, s = self._forecast_windows(windows)
+            m, s = self._forecast_windows(windows, stats)
             mean[:, b:b + n] = m[:, :n]
             if std is not None:
                 std[:, b:b + n] = s[:, :n]
-            ext[:, T + b:T + b + n, tc] = (m[:, :n] - self.x_mean_[tc]) / self.x_scale_[tc]
+            ext[:, T + b:T + b + n, tc] = ((m[:, :n] - stats[0][:, None, tc])
+                                           / stats[1][:, None, tc])
         return self._wrap(rec, mean, std, lead=False)
 
-    def _future_values(self, values, rec, steps):
-        """Scaled future covariates ``(n_series, steps, n_future)`` from the user's values."""
+    def _future_values(self, values, rec, steps, stats):
+        """Scaled future covariates ``(n_series, steps, n_future)`` from the user's values
+        (`stats`: the series' ``(mean, scale)``)."""
         fc = self._cols[2]
         names = [self.variable_names_[i] for i in fc]
         if values is None:
@@ -611,8 +649,8 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         arr = arr[:, :steps]
         if np.isnan(arr).any() and self.nan_inputs == "skip":
             raise ValueError("future_covariates: expected no NaN (nan_inputs='skip'); found NaN.")
-        return np.broadcast_to((arr - self.x_mean_[fc]) / self.x_scale_[fc],
-                               (rec.n_series, steps, len(fc)))
+        arr = np.broadcast_to(arr, (rec.n_series, steps, len(fc)))
+        return (arr - stats[0][:, None, fc]) / stats[1][:, None, fc]
 
     def score(self, data, y=None):
         """Skill against persistence, ``1 - MSE(forecast) / MSE(persistence)``, over every
@@ -635,6 +673,33 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         mean, _ = self._issued(rec)
         truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback_, self.horizon)
         return float(skill(truth, mean, np.broadcast_to(last, truth.shape)))
+
+    def score_series(self, data):
+        """:meth:`score` of each series: its skill against persistence over its issued
+        forecasts, leads and targets with an observation.
+
+        Parameters
+        ----------
+        data : ndarray, DataArray or Dataset
+
+        Returns
+        -------
+        ndarray or DataArray
+            NumPy input: ``(n_series,)``.  Labeled input: a DataArray named "skill" over the
+            sample dims, with their coordinates (the series' labels).  NaN for a series without
+            a scored point or whose persistence is perfect.
+        """
+        from ..metrics import skill
+
+        rec = self._records(data)
+        mean, _ = self._issued(rec)
+        truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback_, self.horizon)
+        per = np.asarray(skill(truth, mean, np.broadcast_to(last, truth.shape),
+                               axis=(1, 2, 3)), dtype=np.float64).reshape(rec.n_series)
+        if rec.kind == "numpy":
+            return per
+        return xr.DataArray(per.reshape(rec.sample_shape), dims=rec.sample_dims,
+                            coords=dict(rec.sample_coords), name="skill")
 
     # ------------------------------------------------------------------ labels
     def _wrap(self, rec, mean, std, lead):
@@ -787,6 +852,20 @@ def _series_labels(rec, idx):
     if rec.sample_dims:
         return [tuple(int(v) for v in np.unravel_index(i, rec.sample_shape)) for i in idx]
     return [int(i) for i in idx]
+
+
+def _per_series_statistics(values):
+    """NaN-aware mean and scale per series and variable of ``(n_series, n_time, n_vars)``
+    records: scale 1 where the spread is zero; mean 0 and scale 1 where nothing is observed."""
+    import warnings
+
+    with warnings.catch_warnings():       # a variable never observed in a series: NaN, below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(values, axis=1)
+        scale = np.nanstd(values, axis=1)
+    mean[np.isnan(mean)] = 0.0
+    scale[~(scale > 0)] = 1.0
+    return mean, scale
 
 
 def _time_step(time):
