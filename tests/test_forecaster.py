@@ -412,6 +412,11 @@ def test_ragged_panel_trains_and_forecasts_every_series(nan_inputs):
     windows = {"skip": 47 + 37 + 34 + 6, "mask": 3 * 47 + 6}
     assert model.n_windows_ == windows[nan_inputs]
     np.testing.assert_array_equal(model.padded_series(ds), [False, False, False, True, True])
+    # with early stopping too (e, without windows, first: the padding starts stay per series)
+    part = ds.isel(station=[4, 0, 3])
+    stopped = LSTMForecaster(lookback=12, horizon=2, nan_inputs=nan_inputs,
+                             early_stopping=True, **FAST).fit(part)
+    assert np.isfinite(stopped.forecast(part, 2).values).all()
     if nan_inputs == "skip":   # station c ended before the record: its last lookback is NaN
         with pytest.raises(ValueError, match=r"found NaN in series \['c'\]"):
             model.forecast(ds, 3)
@@ -486,3 +491,74 @@ def test_score_series_labels_and_agreement_with_score():
     y = _sine(80)
     single = LSTMForecaster(lookback=5, **FAST).fit(y)
     np.testing.assert_array_equal(single.score_series(y[None, :, None]), [single.score(y)])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_time_step_checked_and_used_for_a_one_step_record():
+    y = _sine(60)
+    da = xr.DataArray(y, dims="time", coords={"time": 0.5 * np.arange(60)}, name="level")
+    model = LSTMForecaster(lookback=4, horizon=2, **FAST).fit(da)
+    assert model.time_step_ == 0.5
+    # a record of one step (start-padded) cannot tell its step: the fitted one stamps it
+    out = model.forecast(da.isel(time=[10]), 3)
+    np.testing.assert_array_equal(out["time"], [5.5, 6.0, 6.5])
+    other = da.assign_coords(time=np.arange(60.0))
+    with pytest.raises(ValueError, match="data: expected the time step seen in fit, 0.5; found "
+                                         "a record with step 1"):
+        model.predict(other)
+    with pytest.raises(ValueError, match="expected the time step seen in fit"):
+        model.forecast(other, 2)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("params", [dict(scaling="series", nan_inputs="mask"),
+                                    dict(early_stopping=True, validation_fraction=0.2)])
+def test_fit_memory_grows_with_the_data_not_with_the_windows(params):
+    """200 series x 2,000 steps (3.2 MB of float64): the fit's traced peak stays a few times
+    the data, far below the windows materialised (393,400 windows x 33 steps x 3 inputs in
+    float32: 156 MB), early stopping's validation windows included."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    data = np.cumsum(rng.standard_normal((200, 2000, 1)), axis=1)
+    model = LSTMForecaster(lookback=32, horizon=1, hidden_size=4, max_iter=1, batch_size=256,
+                           window_stride=500, random_state=0, **params)
+    model.fit(data[:2])                             # compile and warm up outside the trace
+    tracemalloc.start()
+    try:
+        model.fit(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert model.n_windows_ == 200 * 4                # starts 0, 500, 1000, 1500 per series
+    assert peak < 8 * data.nbytes, f"peak {peak / 1e6:.1f} MB for {data.nbytes / 1e6:.1f} MB"
+
+
+def test_validation_skill_runs_in_bounded_chunks():
+    """Early stopping's validation score gathers and runs its windows in chunks: 60,000
+    windows (materialised: 60,000 x 33 steps x 3 inputs in float32, 24 MB, plus the network's
+    activations) are scored within a few MB."""
+    import tracemalloc
+
+    from seqlstm.estimators import _forecaster
+
+    rng = np.random.default_rng(0)
+    data = np.ascontiguousarray(rng.standard_normal((30, 2032, 1)), dtype=np.float32)
+    series = np.repeat(np.arange(30), 2000)
+    starts = np.tile(np.arange(2000), 30)
+    cols = (np.array([0]), np.array([], np.int64), np.array([], np.int64))
+    windows = seqlstm.windowing.WindowSet(data, np.zeros((30, 0), np.float32), series, starts,
+                                          32, 1, cols, False, None)
+    net = seqlstm.RecurrentNetwork(input_size=2, hidden_size=4, output_size=1,
+                                   dtype="float32", random_state=0)
+    small = seqlstm.windowing.WindowSet(data, np.zeros((30, 0), np.float32), series[:600],
+                                        starts[:600], 32, 1, cols, False, None)
+    _forecaster._window_skill(net, small, "mse", 1)              # compile outside the trace
+    tracemalloc.start()
+    try:
+        score = _forecaster._window_skill(net, windows, "mse", 1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.isfinite(score)
+    assert peak < 8e6, f"peak {peak / 1e6:.1f} MB"

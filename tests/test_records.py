@@ -87,6 +87,9 @@ def test_future_times():
     np.testing.assert_array_equal(future_times(monthly, 2),
                                   pd.to_datetime(["1959-01-01", "1959-02-01"]).values)
     assert np.isnan(future_times(np.array([0.0, 1.0, 3.0]), 2)).all()
+    # one time: the step given (a forecaster's time_step_), else unknown
+    np.testing.assert_array_equal(future_times(np.array([4.0]), 2, step=0.5), [4.5, 5.0])
+    assert np.isnan(future_times(np.array([4.0]), 2)).all()
 
 
 @pytest.mark.parametrize("freq, period", [("h", 24), ("D", 7), ("W", 52), ("MS", 12), ("ME", 12),

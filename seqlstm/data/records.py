@@ -54,6 +54,8 @@ class Records:
     sample_coords : dict
         Coordinates of the sample dims (name -> (dims, values)).
     attrs : dict
+    time_given : bool
+        Whether the input had a time coordinate (False: `time` is ``arange(n_time)``).
     """
 
     values: np.ndarray
@@ -68,6 +70,7 @@ class Records:
     sample_shape: tuple = ()
     sample_coords: dict = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
+    time_given: bool = True
 
     @property
     def n_series(self):
@@ -139,7 +142,7 @@ def _from_numpy(data, arg):
     names = [f"x{i}" for i in range(values.shape[2])]
     return Records(np.ascontiguousarray(values), names, np.zeros((values.shape[0], 0)), [],
                    np.arange(values.shape[1]), "numpy", ndim=ndim,
-                   sample_shape=() if ndim < 3 else (values.shape[0],))
+                   sample_shape=() if ndim < 3 else (values.shape[0],), time_given=False)
 
 
 def _require_time(obj, time_dim, arg):
@@ -178,7 +181,7 @@ def _from_dataarray(da, time_dim, feature_dim, arg):
     return Records(np.ascontiguousarray(values), names, np.zeros((values.shape[0], 0)), [],
                    _time_coord(da, time_dim), "dataarray", time_dim=time_dim,
                    sample_dims=sample_dims, sample_shape=shape, sample_coords=coords,
-                   attrs=dict(da.attrs))
+                   attrs=dict(da.attrs), time_given=time_dim in da.coords)
 
 
 def _from_dataset(ds, time_dim, arg):
@@ -213,7 +216,7 @@ def _from_dataset(ds, time_dim, arg):
     return Records(values, [str(n) for n in varying], stat, [str(n) for n in static],
                    _time_coord(ds, time_dim), "dataset", time_dim=time_dim,
                    sample_dims=sample_dims, sample_shape=shape, sample_coords=coords,
-                   attrs=dict(ds.attrs))
+                   attrs=dict(ds.attrs), time_given=time_dim in ds.coords)
 
 
 def _check_time(time, time_dim, arg):
@@ -270,7 +273,7 @@ def select_columns(names, wanted, arg, default=None):
     return np.asarray(cols, dtype=np.int64)
 
 
-def future_times(time, steps):
+def future_times(time, steps, step=None):
     """The `steps` times after a time coordinate, with the record's own frequency.
 
     Parameters
@@ -278,12 +281,16 @@ def future_times(time, steps):
     time : ndarray, shape (n_time,)
         Strictly increasing numeric or datetime64 times.
     steps : int
+    step : float, optional
+        The step of a numeric coordinate when the record cannot tell it (one time): a
+        forecaster's ``time_step_``.  Not used for datetime coordinates or longer records.
 
     Returns
     -------
     ndarray, shape (steps,)
         Numeric or datetime64 times; NaN (NaT) when the frequency cannot be told (fewer than two
-        times, or irregular spacing that pandas cannot name as a calendar frequency).
+        times without `step`, or irregular spacing that pandas cannot name as a calendar
+        frequency).
     """
     import pandas as pd
 
@@ -301,6 +308,8 @@ def future_times(time, steps):
             return missing
         return pd.date_range(time[-1], periods=steps + 1, freq=freq)[1:].values.astype(
             time.dtype)
+    if time.size == 1 and step is not None:
+        return time[-1] + step * np.arange(1, steps + 1)
     if time.size < 2:
         return np.full(steps, np.nan)
     step = np.diff(time)

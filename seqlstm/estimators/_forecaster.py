@@ -121,6 +121,10 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         The lookback used (`lookback`, or the "auto" rule's value).
     start_padding_ : bool
         `start_padding` as fitted (the network's inputs depend on it).
+    time_step_ : float or None
+        The step of a regular numeric time coordinate in fit (None for datetime or irregular
+        time).  Records given later must have the same step (else ValueError), and a
+        forecast from a one-step record is stamped with it.
     season_length_ : int or None
         The seasonal period used (`season_length` or the inferred one; None for a model file
         written before the parameter existed).
@@ -259,6 +263,12 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
 
     def _check_fitted_records(self, rec, arg="data"):
         check_is_fitted(self)
+        step = _time_step(rec.time) if rec.time_given else None   # NumPy: no time to check
+        if (step is not None and self.time_step_ is not None
+                and not np.isclose(step, self.time_step_)):
+            raise ValueError(
+                f"{arg}: expected the time step seen in fit, {self.time_step_:g}; found a "
+                f"record with step {step:g} (a model of other steps).")
         if rec.kind == "numpy":      # unnamed: the number of variables must match
             same = len(rec.var_names) == len(self.variable_names_) and not self.static_names_
         else:
@@ -382,15 +392,15 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             # the scaling statistics come from each series' steps before its first held-out
             # target (the held-out windows' lookbacks are training targets too)
             end = np.full(rec.n_series, rec.n_time)
-            held, first = np.unique(series[val], return_index=True)
-            end[held] = starts[val][first] + L
+            held, first_held = np.unique(series[val], return_index=True)
+            end[held] = starts[val][first_held] + L
             values = np.where((np.arange(rec.n_time) < end[:, None])[..., None], values, np.nan)
         fitted.x_mean_, fitted.x_scale_ = _statistics(values.reshape(-1, len(rec.var_names)),
                                                       rec.var_names, "data")
         fitted.static_mean_, fitted.static_scale_ = _statistics(rec.static, rec.static_names,
                                                                 "data")
         fitted.dtype_ = np.dtype(self.dtype)
-        fitted.time_step_ = _time_step(rec.time)
+        fitted.time_step_ = _time_step(rec.time) if rec.time_given else None
         fit_stats = None
         if self.scaling == "series":
             fit_stats = _per_series_statistics(values)
@@ -712,11 +722,12 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
             return shape(mean) if std is None else (shape(mean), shape(std))
         if lead:
             times = rec.time[self.lookback_ - 1:]
-            extended = np.concatenate([rec.time, future_times(rec.time, self.horizon)])
+            extended = np.concatenate([rec.time, future_times(rec.time, self.horizon,
+                                                              self.time_step_)])
             issue = np.arange(self.lookback_ - 1, rec.n_time)
             valid = extended[issue[:, None] + np.arange(1, self.horizon + 1)[None, :]]
         else:
-            times = future_times(rec.time, mean.shape[1])
+            times = future_times(rec.time, mean.shape[1], self.time_step_)
         dims = list(rec.sample_dims) + [rec.time_dim] + (["lead"] if lead else [])
         coords = dict(rec.sample_coords)
         coords[rec.time_dim] = times
@@ -888,14 +899,19 @@ def _horizon_outputs(net, windows, idx, loss, nt):
 
 
 def _window_skill(net, windows, loss, nt):
-    """Skill against persistence of `net` on `windows` (scaled units): the validation score."""
-    idx = np.arange(len(windows))
-    mean, _ = _horizon_outputs(net, windows, idx, loss, nt)
-    _, y, ref, last = windows.batch(idx)
-    truth = y[:, windows.lookback:] + ref[:, None, :]
-    ok = ~np.isnan(truth)
-    err = np.sum((mean - truth)[ok] ** 2)
-    base = np.sum((np.broadcast_to(last[:, None, :], truth.shape) - truth)[ok] ** 2)
+    """Skill against persistence of `net` on `windows` (scaled units): the validation score.
+
+    The windows are run through the network in chunks of ``_PREDICT_CHUNK``: memory does not
+    grow with the number of validation windows."""
+    err = base = 0.0
+    for b0 in range(0, len(windows), _PREDICT_CHUNK):
+        idx = np.arange(b0, min(b0 + _PREDICT_CHUNK, len(windows)))
+        mean, _ = _horizon_outputs(net, windows, idx, loss, nt)
+        _, y, ref, last = windows.batch(idx)
+        truth = y[:, windows.lookback:] + ref[:, None, :]
+        ok = ~np.isnan(truth)
+        err += np.sum((mean - truth)[ok] ** 2)
+        base += np.sum((np.broadcast_to(last[:, None, :], truth.shape) - truth)[ok] ** 2)
     return 1.0 - err / base if base > 0 else -err
 
 
