@@ -16,6 +16,15 @@ Conventions
 - Dataset: data variables with the time dim are time-varying; those without it are static
   attributes of each series (their dims must be sample dims), fed at every step.
 - The time coordinate must be strictly increasing (no duplicates).
+
+Panels (many series of different lengths and start times) are one array NaN-padded to a shared
+time axis: position ``t`` is the same time in every series, a series that starts later has NaN
+before its first value and one that ends earlier NaN after its last (nothing is shifted or
+filled).  A datetime coordinate aligns series on the calendar.  Series with integer time whose
+ENDS coincide (e.g. yearly series of different lengths, all ending at the forecast origin, as in
+the M competitions) but were stored NaN-padded at the end must be aligned by their ends first:
+:func:`align_ends` moves each series' values to the end of the axis (NaN before), so that a
+forecast from the end of the array starts after every series' last value.
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-__all__ = ["Records", "to_records", "future_times", "select_columns", "infer_season_length"]
+__all__ = ["Records", "to_records", "future_times", "select_columns", "infer_season_length",
+           "align_ends"]
 
 
 @dataclass
@@ -348,3 +358,33 @@ def infer_season_length(time):
         if low <= step <= high:
             return period
     return 1
+
+
+def align_ends(values):
+    """Series aligned by their ends: each series' steps moved to the end of the time axis.
+
+    Parameters
+    ----------
+    values : array_like, shape (n_series, n_time) or (n_series, n_time, n_vars)
+        Series NaN-padded to a common length (anywhere: before, after, or both).
+
+    Returns
+    -------
+    ndarray of float64, same shape
+        A new array in which series ``s``'s steps up to its last observed one (a step with any
+        variable observed) end at ``n_time - 1``: the NaN after its last value move before its
+        first.  Values and the gaps between them are unchanged; a series without any value
+        stays NaN.
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"values: expected an array (series, time) or (series, time, "
+                         f"variable); found {arr.ndim} dims {arr.shape}.")
+    out = np.full_like(arr, np.nan)
+    observed = ~np.isnan(arr) if arr.ndim == 2 else ~np.isnan(arr).all(axis=2)
+    n_time = arr.shape[1]
+    last = n_time - 1 - np.argmax(observed[:, ::-1], axis=1)
+    for s in np.flatnonzero(observed.any(axis=1)):
+        shift = n_time - 1 - last[s]
+        out[s, shift:] = arr[s, :n_time - shift]
+    return out
