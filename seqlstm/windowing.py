@@ -17,8 +17,8 @@ record × lookback) and lays them out as one network sequence of ``lookback + ho
   has windows that start before its first observed target, even before the record.  Their
   lookback steps before ``pad_before[s]`` are padding: with ``mask_nan`` their variables are
   NaN inputs masked like any other (zeros and indicators; values observed there are kept); with
-  ``pad_flag`` (windows without NaN masking) their variables are set to 0 and one more input
-  feature, after the forecast-step flag, is 1 at the padding steps.
+  ``pad_zero`` (windows without NaN masking) their variables are set to 0, and with ``pad_flag``
+  one more input feature, after the forecast-step flag, is 1 at the padding steps.
 
 The per-step targets are NaN over the lookback and the horizon's targets after it, so a per-step
 loss counts the forecast steps only.
@@ -120,6 +120,9 @@ class WindowSet:
     pad_flag : bool, default False
         Padding steps get zero variables and a padding indicator input (for windows without
         NaN masking); otherwise they are NaN inputs, masked with ``mask_nan``.
+    pad_zero : bool, optional
+        Padding steps get zero variables (default: `pad_flag`); with ``pad_zero=True,
+        pad_flag=False`` without an indicator input (a network fitted without padding).
 
     Attributes
     ----------
@@ -131,7 +134,7 @@ class WindowSet:
     """
 
     def __init__(self, data, static, series, starts, lookback, horizon, cols, mask_nan,
-                 window_norm, pad_before=None, pad_flag=False):
+                 window_norm, pad_before=None, pad_flag=False, pad_zero=None):
         self.data, self.static = data, static
         self.series = np.ascontiguousarray(series, dtype=np.int64)
         self.starts = np.ascontiguousarray(starts, dtype=np.int64)
@@ -141,6 +144,7 @@ class WindowSet:
         self.pad_before = (np.zeros(data.shape[0], np.int64) if pad_before is None
                            else np.ascontiguousarray(pad_before, dtype=np.int64))
         self.pad_flag = bool(pad_flag)
+        self.pad_zero = self.pad_flag if pad_zero is None else bool(pad_zero)
         self._cache = (None, None)
         self.inputs = _View(self, 0)
         self.targets = _View(self, 1)
@@ -193,8 +197,9 @@ class WindowSet:
                      dtype)
         steps = self.starts[idx][:, None] + np.arange(L)[None, :]
         padding = steps < np.maximum(self.pad_before[self.series[idx]], 0)[:, None]
-        if self.pad_flag:
+        if self.pad_zero:
             win[:, :, :n_var][padding] = 0
+        if self.pad_flag:
             x[:, :L, -1] = padding
         x[:, :L, :n_var + ns] = win
         x[:, L:, nt + npc:n_var] = fh

@@ -439,6 +439,9 @@ def test_series_shorter_than_the_lookback_is_forecast_with_masked_padding(nan_in
     y = _sine(200)
     model = LSTMForecaster(lookback=20, horizon=2, nan_inputs=nan_inputs, dtype="float64",
                            **FAST).fit(y)
+    # fitted on a long record, it has no padding input (the network of a model without
+    # padding, same initialisation): padding steps are zeros there, still masked as below
+    assert model.padding_input_ is False
     short = y[:6]
     out = model.forecast(short, 4)
     assert out.shape == (4,) and np.isfinite(out).all()
@@ -455,7 +458,10 @@ def test_series_shorter_than_the_lookback_is_forecast_with_masked_padding(nan_in
     # a whole record shorter than lookback + horizon still trains (padded windows)
     few = LSTMForecaster(lookback=20, horizon=2, nan_inputs=nan_inputs, **FAST).fit(y[:9])
     assert few.n_windows_ == 9 - 2                       # starts -19 .. -13
+    assert few.padding_input_ is (nan_inputs == "skip")  # NaN masks need no indicator
     assert np.isfinite(few.forecast(y[:9], 2)).all()
+    inside = np.concatenate([np.full(30, np.nan), short])
+    np.testing.assert_array_equal(few.forecast(inside, 4), few.forecast(short, 4))
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

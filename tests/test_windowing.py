@@ -128,6 +128,10 @@ def test_padding_masked_with_a_flag_or_nan_indicators():
     np.testing.assert_array_equal(y[0, :, 0], [NAN, NAN, NAN, 105])
     np.testing.assert_array_equal(last, [[104]])
     assert WindowSet.n_inputs(1, 1, 1, 1, False, True) == 6
+    # zeros without the indicator (a network fitted without padding)
+    ws = WindowSet(data, static, np.array([1]), np.array([2]), 3, 1, cols, False, None,
+                   pad_before=first, pad_zero=True)
+    np.testing.assert_array_equal(ws.batch(np.array([0]))[0][0], x[0][:, :-1])
     # a window before the record, masked as NaN inputs: the covariates observed at the padding
     # steps are kept, the rest are NaN inputs (zeros, indicator 1)
     ws = WindowSet(data, static, np.array([1]), np.array([-1]), 3, 1, cols, True, None,

@@ -88,7 +88,8 @@ class LSTMForecaster(ModelFile, BaseEstimator):
         start up to ``lookback - 1`` steps before their first observed target (before the
         record, if need be), and those lookback steps are padding, masked: with
         ``nan_inputs="mask"`` they are NaN inputs (zeros and indicators; values observed there
-        are kept); with "skip" their inputs are 0 and one more input feature flags them.  A
+        are kept); with "skip" their inputs are 0 and one more input feature flags them
+        (``padding_input_``: only if the fit padded a series).  A
         series is trained on if it has at least ``horizon + 1`` steps from its first observed
         target.  Series with whole windows are not padded.  Only a series without any observed
         target is refused (fit and forecast name it).  False: records shorter than the lookback
@@ -120,7 +121,13 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
     lookback_ : int
         The lookback used (`lookback`, or the "auto" rule's value).
     start_padding_ : bool
-        `start_padding` as fitted (the network's inputs depend on it).
+        `start_padding` as fitted.
+    padding_input_ : bool
+        Whether the network reads a padding indicator: a fit with ``nan_inputs="skip"`` that
+        padded some series.  A model fitted on long series only has none (its inputs, hence its
+        initialisation, are those of a model without padding): it still forecasts a short
+        series, its padding steps set to 0 (the scaled mean) without an indicator, a model that
+        never saw padding — :meth:`padded_series` tells which forecasts those are.
     time_step_ : float or None
         The step of a regular numeric time coordinate in fit (None for datetime or irregular
         time).  Records given later must have the same step (else ValueError), and a
@@ -304,17 +311,15 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         return data, static
 
     def _window_set(self, data, static, series, starts, cols=None, lookback=None,
-                    pad_before=None, start_padding=None):
-        start_padding = self.start_padding_ if start_padding is None else start_padding
+                    pad_before=None, padding_input=None):
+        """Windows of scaled records; `padding_input`: whether the network reads a padding
+        indicator (default: the fitted ``padding_input_``)."""
+        padding_input = self.padding_input_ if padding_input is None else padding_input
+        mask = self.nan_inputs == "mask"
         return WindowSet(data, static, series, starts,
                          self.lookback_ if lookback is None else lookback, self.horizon,
-                         self._cols if cols is None else cols, self.nan_inputs == "mask",
-                         self.window_norm, pad_before=pad_before,
-                         pad_flag=self._pad_flag(start_padding))
-
-    def _pad_flag(self, start_padding):
-        """Whether the network reads a padding indicator (start padding without NaN masks)."""
-        return bool(start_padding) and self.nan_inputs != "mask"
+                         self._cols if cols is None else cols, mask, self.window_norm,
+                         pad_before=pad_before, pad_flag=padding_input, pad_zero=not mask)
 
     def padded_series(self, data):
         """Which series' forecasts from the end of `data` rest on start padding.
@@ -362,8 +367,11 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         L = fitted.lookback_
         first = None
         fitted.start_padding_ = bool(self.start_padding)
+        fitted.padding_input_ = False
         if self.start_padding:
             first = _padding_starts(rec, fitted._cols[0], L + self.horizon)
+            # a padding indicator input when this fit pads (masked NaN inputs need none)
+            fitted.padding_input_ = bool((first >= 0).any()) and self.nan_inputs != "mask"
         else:
             self._check_length(rec.n_time, with_horizon=True, lookback=L)
         mask = self.nan_inputs == "mask"
@@ -410,19 +418,19 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         nt, npc, nf = (len(c) for c in fitted._cols)
         net = RecurrentNetwork(
             input_size=WindowSet.n_inputs(nt, npc, nf, len(rec.static_names), mask,
-                                          self._pad_flag(self.start_padding)),
+                                          fitted.padding_input_),
             hidden_size=self.hidden_size, num_layers=self.num_layers, cell=self.cell,
             output_size=nt * (2 if self.loss == "gaussian" else 1), dtype=self.dtype,
             random_state=fitted._seeds_[0])
         score_fn = None
         if self.early_stopping:
             val_set = self._window_set(data_s, static_s, series[val], starts[val],
-                                       fitted._cols, L, first, self.start_padding)
+                                       fitted._cols, L, first, fitted.padding_input_)
             series, starts = series[train], starts[train]
             score_fn = partial(_window_skill, net, val_set, self.loss, nt)
 
         windows = self._window_set(data_s, static_s, series, starts, fitted._cols, L, first,
-                                   self.start_padding)
+                                   fitted.padding_input_)
         state = TrainingState(make_optimizer(self.solver, self.learning_rate_init,
                                              self.momentum, self.alpha, self.clip_norm),
                               np.random.default_rng(fitted._seeds_[1]))
@@ -778,6 +786,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
                 "lookback": self.lookback_,
                 "season_length": self.season_length_,
                 "start_padding": self.start_padding_,
+                "padding_input": self.padding_input_,
             },
         }
 
@@ -805,6 +814,7 @@ shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
         est.lookback_ = int(extra.get("lookback", est.lookback))
         est.season_length_ = extra.get("season_length")
         est.start_padding_ = bool(extra.get("start_padding", False))   # files before padding
+        est.padding_input_ = bool(extra.get("padding_input", False))
         return est
 
     # names of the columns, for users
