@@ -41,8 +41,8 @@ covariates over the lookback, future covariates over the horizon, the static att
 targets in the horizon are allowed.  A series given a padding start ``first >= 0`` gets the
 windows ``first - L + 1 <= t0 <= time - L - Hz`` instead (they may start before the record) and
 its lookback steps before ``first`` are padding, not checked.  It runs in O(time × columns) per
-series with running counts of NaN rows, whatever the lookback.  Infinite values are not its business: the data module
-rejects them before.
+series with running counts of NaN rows, whatever the lookback.  Infinite values are not its
+business: the data module rejects them before.
 
 Both kernels are serial: a gather is a memory copy of ``batch × (L + Hz)`` rows, far cheaper
 than the network's forward pass over the same batch.
