@@ -53,13 +53,16 @@ _NET_KEYS = ("input_size", "hidden_size", "num_layers", "cell", "bidirectional",
 #: Hyperparameters added after files were first written, with the value that reproduces how a
 #: model in an older file was trained and read its input (a constant learning rate, a random
 #: validation split, the final state read, every step read: frames came later; no chrono
-#: initialisation: "auto" came later; 2-D X as (n_samples, n_features)).  A fit of such a model
-#: (``clone``, ``warm_start=False``) starts from the initialisation it was trained with, whatever
-#: today's defaults are.
+#: initialisation: "auto" came later; 2-D X as (n_samples, n_features); a forecaster's season
+#: length inferred: such files hold an integer lookback, which needs no season; no start padding,
+#: so no padding input).  A fit of such
+#: a model (``clone``, ``warm_start=False``) starts from the initialisation it was trained with,
+#: whatever today's defaults are.
 _LATER_PARAMS = {"learning_rate": "constant", "warmup": 0, "plateau_patience": 5,
                  "plateau_factor": 0.5, "validation_split": "random", "spinup": 0,
                  "readout": "last", "frame_stride": 1, "chrono_t_max": None,
-                 "input_2d": "features"}
+                 "input_2d": "features", "season_length": None,
+                 "start_padding": False, "scaling": "global"}
 
 
 def _floats(values):

@@ -45,8 +45,8 @@ What a fold means to the forecaster
   (``fit`` requires them), so every forecast valid in the test fold is issued.  (A fold that
   starts at the record's first step, as an expanding training fold scored with
   ``return_train_score=True``, has no history and is scored as the record cut there.)  Nothing
-  after the fold's last step is read.  Forecasts of an issue time whose window has missing inputs are
-  not issued and not scored, as on a whole record.
+  after the fold's last step is read.  Forecasts of an issue time whose window has missing
+  inputs are not issued and not scored, as on a whole record.
 - With ``along_time(..., issue="origin")`` the scored forecasts are those issued at the fold's
   origin, the step before its first step, one per step of the fold (leads ``1 .. test_size``,
   recursively past ``horizon`` as :meth:`~seqlstm.LSTMForecaster.forecast`; future covariates

@@ -13,6 +13,13 @@ record × lookback) and lays them out as one network sequence of ``lookback + ho
 - with ``window_norm``: each window is normalised by statistics of its own lookback
   (:func:`window_statistics`), ``(value - loc) / scale``, and forecasts are taken back with
   :func:`restore`; NaN inputs (with ``mask_nan``) are then set to 0, the window's location.
+- start padding (``pad_before``): a series shorter than the lookback (:func:`padding_starts`)
+  has windows that start before its first observed target, even before the record.  Their
+  lookback steps before ``pad_before[s]`` are padding: with ``mask_nan`` their variables are
+  NaN inputs masked like any other (zeros and indicators; values observed there are kept); with
+  ``pad_zero`` (windows without NaN masking) they are left out of the window statistics and
+  their variables set to 0 after the normalisation (the window's location), and with ``pad_flag``
+  one more input feature, after the forecast-step flag, is 1 at the padding steps.
 
 The per-step targets are NaN over the lookback and the horizon's targets after it, so a per-step
 loss counts the forecast steps only.
@@ -52,8 +59,8 @@ import numpy as np
 
 from .kernels.windows import gather_windows, valid_windows
 
-__all__ = ["WINDOW_NORMS", "WindowSet", "list_windows", "restore", "time_split",
-           "window_statistics"]
+__all__ = ["WINDOW_NORMS", "WindowSet", "list_windows", "padding_starts", "restore",
+           "time_split", "window_statistics"]
 
 #: The window normalisations :class:`WindowSet` knows.
 WINDOW_NORMS = (None, "last", "standard", "robust")
@@ -147,7 +154,35 @@ def restore(value, loc, scale):
     return out if loc is None else loc[index] + out
 
 
-def list_windows(data, static, lookback, horizon, cols, mask_nan):
+def padding_starts(data, target_cols, need):
+    """Which series are start-padded, and from where.
+
+    A series is padded when fewer than `need` steps run from its first observed target (any
+    target column) to the end of the record: a fit needs ``lookback + horizon``, a forecast
+    ``lookback``.  Longer series are not padded (they have whole windows).
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_series, n_time, n_vars)
+    target_cols : ndarray of int64
+    need : int
+
+    Returns
+    -------
+    first : ndarray of int64, shape (n_series,)
+        The step of the first observed target of a padded series; -1 for the others and for a
+        series without any observed target.
+    """
+    n_time = data.shape[1]
+    observed = np.zeros(data.shape[:2], bool)
+    for c in target_cols:                       # one column at a time: no (series, time, k) copy
+        observed |= ~np.isnan(data[:, :, c])
+    seen = observed.any(axis=1)
+    first = np.argmax(observed, axis=1).astype(np.int64)
+    return np.where(seen & (n_time - first < need), first, -1)
+
+
+def list_windows(data, static, lookback, horizon, cols, mask_nan, first=None):
     """The windows a fit draws from, and the number skipped per series.
 
     Parameters
@@ -159,18 +194,30 @@ def list_windows(data, static, lookback, horizon, cols, mask_nan):
         Target, past-covariate and future-covariate columns.
     mask_nan : bool
         Keep windows with NaN inputs (they are masked); otherwise skip them.
+    first : ndarray of int64, shape (n_series,), optional
+        Padding starts (:func:`padding_starts`): a series with ``first[s] >= 0`` has the
+        windows starting at ``first[s] - lookback + 1 .. n_time - lookback - horizon`` (some
+        before the record), its lookback steps before ``first[s]`` padding.  None: no padding.
 
     Returns
     -------
     series, starts : ndarray of int64
+        By series then start.
     skipped : ndarray of int64, shape (n_series,)
     """
-    if not mask_nan:
-        return valid_windows(data, static, lookback, horizon, *cols)
     n_series, n_time = data.shape[:2]
-    n_win = max(n_time - lookback - horizon + 1, 0)
-    series = np.repeat(np.arange(n_series, dtype=np.int64), n_win)
-    starts = np.tile(np.arange(n_win, dtype=np.int64), n_series)
+    if first is None:
+        first = np.full(n_series, -1, np.int64)
+    first = np.ascontiguousarray(first, dtype=np.int64)
+    if not mask_nan:
+        return valid_windows(data, static, lookback, horizon, *cols, first)
+    last = n_time - lookback - horizon
+    lo = np.where(first >= 0, first - lookback + 1, 0)
+    counts = np.maximum(last - lo + 1, 0)
+    series = np.repeat(np.arange(n_series, dtype=np.int64), counts)
+    offsets = np.arange(series.size, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts,
+                                                                 counts)
+    starts = np.repeat(lo, counts) + offsets
     return series, starts, np.zeros(n_series, np.int64)
 
 
@@ -193,6 +240,15 @@ class WindowSet:
         The NaN rule of models saved before the rule above (``"last"`` with `mask_nan` only):
         NaN inputs set to the global mean before the reference is subtracted, and the
         reference 0 where the last lookback value is NaN.  Models in older files keep it.
+    pad_before : ndarray of int64, shape (n_series,), optional
+        Lookback steps ``t < pad_before[s]`` of series ``s`` are start padding (steps before
+        the record always are).  None: only steps before the record.
+    pad_flag : bool, default False
+        Padding steps get zero variables and a padding indicator input (for windows without
+        NaN masking); otherwise they are NaN inputs, masked with ``mask_nan``.
+    pad_zero : bool, optional
+        Padding steps get zero variables (default: `pad_flag`); with ``pad_zero=True,
+        pad_flag=False`` without an indicator input (a network fitted without padding).
 
     Attributes
     ----------
@@ -204,7 +260,8 @@ class WindowSet:
     """
 
     def __init__(self, data, static, series, starts, lookback, horizon, cols, mask_nan,
-                 window_norm, legacy_nan=False):
+                 window_norm, legacy_nan=False, pad_before=None, pad_flag=False,
+                 pad_zero=None):
         self.data, self.static = data, static
         self.series = np.ascontiguousarray(series, dtype=np.int64)
         self.starts = np.ascontiguousarray(starts, dtype=np.int64)
@@ -215,6 +272,10 @@ class WindowSet:
                              f"{window_norm!r}.")
         self.mask_nan, self.window_norm = bool(mask_nan), window_norm
         self.legacy_nan = bool(legacy_nan) and self.mask_nan and window_norm == "last"
+        self.pad_before = (np.zeros(data.shape[0], np.int64) if pad_before is None
+                           else np.ascontiguousarray(pad_before, dtype=np.int64))
+        self.pad_flag = bool(pad_flag)
+        self.pad_zero = self.pad_flag if pad_zero is None else bool(pad_zero)
         self._cache = (None, None)
         self.inputs = _View(self, 0)
         self.targets = _View(self, 1)
@@ -223,10 +284,10 @@ class WindowSet:
         return self.series.shape[0]
 
     @staticmethod
-    def n_inputs(n_targets, n_past, n_future, n_static, mask_nan):
+    def n_inputs(n_targets, n_past, n_future, n_static, mask_nan, pad_flag=False):
         """Width of the network's input for these column counts."""
         n_var = n_targets + n_past + n_future
-        return n_var + n_static + 1 + (n_var if mask_nan else 0)
+        return n_var + n_static + 1 + (n_var if mask_nan else 0) + (1 if pad_flag else 0)
 
     def batch(self, idx):
         """Network inputs, per-step targets and the targets' normalisation of windows `idx`.
@@ -264,7 +325,14 @@ class WindowSet:
                              tc, pc, fc, win, yh, fh)
         if bad >= 0:
             raise IndexError(f"window {idx[bad]} does not lie in its record")
-        x = np.zeros((B, L + Hz, self.n_inputs(nt, npc, nf, ns, self.mask_nan)), dtype)
+        x = np.zeros((B, L + Hz, self.n_inputs(nt, npc, nf, ns, self.mask_nan, self.pad_flag)),
+                     dtype)
+        steps = self.starts[idx][:, None] + np.arange(L)[None, :]
+        padding = steps < np.maximum(self.pad_before[self.series[idx]], 0)[:, None]
+        if self.pad_zero:      # left out of the window statistics; 0 once normalised, below
+            win[:, :, :n_var][padding] = np.nan
+        if self.pad_flag:
+            x[:, :L, -1] = padding
         x[:, :L, :n_var + ns] = win
         x[:, L:, nt + npc:n_var] = fh
         x[:, L:, n_var:n_var + ns] = win[:, :1, n_var:]
@@ -288,6 +356,8 @@ class WindowSet:
                 x[:, L:, nt + npc:n_var] /= sc[:, None, nt + npc:]
                 y[:, L:] /= sc[:, None, :nt]
             loc, scale = lo[:, :nt].astype(np.float64), sc[:, :nt].astype(np.float64)
+        if self.pad_zero:      # the padding's variables at the window's location
+            x[:, :L, :n_var][padding] = 0
         if self.mask_nan:
             ind = x[:, :, n_var + ns + 1:]
             ind[:, :L] = np.isnan(win[:, :, :n_var])

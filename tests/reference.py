@@ -810,17 +810,19 @@ def gather_windows(data, static, series, starts, lookback, horizon, target_cols,
     """Windows ``(series[b], starts[b])`` cut out with NumPy slicing, one at a time.
 
     Returns ``x`` (batch, lookback, n_targets + n_past + n_future + n_static) with the lookback
-    rows ``[targets, past covariates, future covariates, static]``, ``y`` (batch, horizon,
-    n_targets) and ``f`` (batch, horizon, n_future) over the horizon, NaN past the record's end.
+    rows ``[targets, past covariates, future covariates, static]`` (NaN variables at steps
+    before the record: start padding), ``y`` (batch, horizon, n_targets) and ``f`` (batch,
+    horizon, n_future) over the horizon, NaN past the record's end.
     """
     data = np.asarray(data)
     static = np.asarray(static)
     n_time = data.shape[1]
     xs, ys, fs = [], [], []
     for s, t0 in zip(series, starts):
-        if not (0 <= s < data.shape[0] and 0 <= t0 and t0 + lookback <= n_time):
+        if not (0 <= s < data.shape[0] and -lookback < t0 and t0 + lookback <= n_time):
             raise IndexError(f"window ({s}, {t0}) is outside the records")
-        look = data[s, t0:t0 + lookback]
+        before = np.full((max(-t0, 0), data.shape[2]), np.nan, data.dtype)
+        look = np.concatenate([before, data[s, max(t0, 0):t0 + lookback]])
         stat = np.repeat(static[s][None, :], lookback, axis=0)
         xs.append(np.concatenate([look[:, target_cols], look[:, past_cols],
                                   look[:, future_cols], stat], axis=1))
@@ -837,22 +839,28 @@ def gather_windows(data, static, series, starts, lookback, horizon, target_cols,
     return np.stack(xs), np.stack(ys), np.stack(fs)
 
 
-def valid_windows(data, static, lookback, horizon, target_cols, past_cols, future_cols):
+def valid_windows(data, static, lookback, horizon, target_cols, past_cols, future_cols,
+                  first=None):
     """Every window that fits in its record, checked for NaN inputs one by one.
 
     A window is kept when no input is NaN: targets, past and future covariates over the
     lookback, future covariates over the horizon, the series' static attributes (NaN targets in
-    the horizon are allowed).  Returns ``(series, starts, skipped_per_series)``.
+    the horizon are allowed).  A series with ``first[s] >= 0`` has windows from ``first[s] -
+    lookback + 1`` whose lookback steps before ``first[s]`` are not checked.  Returns
+    ``(series, starts, skipped_per_series)``.
     """
     data = np.asarray(data)
     static = np.asarray(static)
     n_series, n_time, _ = data.shape
+    first = np.full(n_series, -1) if first is None else first
     inputs = list(target_cols) + list(past_cols) + list(future_cols)
     series, starts = [], []
     skipped = np.zeros(n_series, np.int64)
     for s in range(n_series):
-        for t0 in range(n_time - lookback - horizon + 1):
-            look = data[s, t0:t0 + lookback][:, inputs]
+        lo = first[s] - lookback + 1 if first[s] >= 0 else 0
+        for t0 in range(lo, n_time - lookback - horizon + 1):
+            from_ = max(t0, first[s]) if first[s] >= 0 else t0
+            look = data[s, from_:t0 + lookback][:, inputs]
             ahead = data[s, t0 + lookback:t0 + lookback + horizon][:, list(future_cols)]
             if np.isnan(look).any() or np.isnan(ahead).any() or np.isnan(static[s]).any():
                 skipped[s] += 1

@@ -335,7 +335,7 @@ def test_failed_fit_keeps_the_previous_model():
     y = _sine(60)
     model = LSTMForecaster(lookback=5, **FAST).fit(y)
     before = model.predict(y)
-    model.set_params(lookback=100)
+    model.set_params(lookback=100, start_padding=False)   # padded, such a record would fit
     with pytest.raises(ValueError, match="lookback: expected lookback \\+ horizon = 101 steps "
                                          "at most the record length; found a record of 60"):
         model.fit(y)
@@ -627,3 +627,232 @@ def test_validation_evaluation_memory_does_not_grow_with_the_validation_windows(
         assert np.isfinite(value)
     # 3200 windows in one pass would need 8 times the arrays of 400
     assert peaks[1] < 1.5 * peaks[0], peaks
+
+
+def _monthly_like(n, freq, n_series=1, seed=0):
+    time = pd.date_range("2000-01-01", periods=n, freq=freq)
+    values = np.stack([_sine(n, period=12, seed=seed + s) for s in range(n_series)])
+    return xr.DataArray(values, dims=("series", "time"), coords={"time": time}, name="y")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("freq, horizon, season, lookback", [
+    ("MS", 2, 12, 24),       # max(8, 2 * 12, 3 * 2)
+    ("QS", 8, 4, 24),        # max(8, 2 * 4, 3 * 8)
+    ("D", 1, 7, 14),         # max(8, 2 * 7, 3 * 1)
+    ("h", 3, 24, 48),
+    ("YS", 1, 1, 8),
+])
+def test_lookback_auto_from_the_time_coordinate(freq, horizon, season, lookback):
+    da = _monthly_like(80, freq)
+    model = LSTMForecaster(lookback="auto", horizon=horizon, **FAST).fit(da)
+    assert model.season_length_ == season and model.lookback_ == lookback
+    assert model.lookback == "auto"                       # the parameter is left as given
+    assert model.predict(da).sizes["time"] == 80 - lookback + 1
+    # a given season_length wins over the coordinate's
+    given = LSTMForecaster(lookback="auto", horizon=horizon, season_length=10, **FAST).fit(da)
+    assert given.season_length_ == 10 and given.lookback_ == max(8, 20, 3 * horizon)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_lookback_auto_integer_time_and_capped_by_the_data(tmp_path):
+    y = _sine(100)
+    model = LSTMForecaster(lookback="auto", horizon=2, **FAST).fit(y)
+    assert model.season_length_ == 1 and model.lookback_ == 8
+    assert LSTMForecaster(lookback="auto", season_length=20, **FAST).fit(y).lookback_ == 40
+    # a record shorter than the rule: the longest series' observed span minus the horizon
+    short = np.full((2, 30, 1), np.nan)
+    short[0, 5:25, 0] = y[:20]                            # observed span 20 (of 30 steps)
+    short[1, :12, 0] = y[:12]
+    capped = LSTMForecaster(lookback="auto", horizon=4, season_length=12, **FAST).fit(short)
+    assert capped.lookback_ == 20 - 4
+    # the fitted values go through the model file; predict reads the fitted lookback
+    path = tmp_path / "auto.nc"
+    model.save(path)
+    loaded = seqlstm.load(path)
+    assert loaded.lookback == "auto" and loaded.lookback_ == 8 and loaded.season_length_ == 1
+    np.testing.assert_array_equal(loaded.predict(y), model.predict(y))
+    assert model.predict(y).shape == (100 - 8 + 1, 2)
+
+
+def _ragged_panel():
+    """Five monthly stations of different starts, ends and scales (10 ** s), NaN-padded on a
+    shared datetime coordinate, with a static attribute."""
+    time = pd.date_range("2000-01-01", periods=60, freq="MS")
+    values = np.full((5, 60), np.nan)
+    spans = [(0, 60), (10, 60), (0, 45), (52, 60), (59, 60)]     # station 4: one observation
+    for s, (a, b) in enumerate(spans):
+        values[s, a:b] = 10.0 ** s * (2 + _sine(b - a, period=12, seed=s))
+    return xr.Dataset({"y": (("station", "time"), values),
+                       "elevation": ("station", [1.0, 2.0, 3.0, 4.0, 5.0])},
+                      coords={"station": list("abcde"), "time": time})
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("nan_inputs", ["skip", "mask"])
+def test_ragged_panel_trains_and_forecasts_every_series(nan_inputs):
+    ds = _ragged_panel()
+    model = LSTMForecaster(lookback=12, horizon=2, nan_inputs=nan_inputs, **FAST).fit(ds)
+    # a: 47 whole windows; b: 37 from its start; c: 34 with their lookback before its end (the
+    # horizon's NaN targets drop out of the loss); d (8 steps) is shorter than lookback +
+    # horizon: padded windows from 12 - 1 steps before its first value (52) up to the last
+    # whose horizon fits (46): 6; e (one value) has none; with masks a, b, c have 47 each
+    windows = {"skip": 47 + 37 + 34 + 6, "mask": 3 * 47 + 6}
+    assert model.n_windows_ == windows[nan_inputs]
+    np.testing.assert_array_equal(model.padded_series(ds), [False, False, False, True, True])
+    # with early stopping too (e, without windows, first: the padding starts stay per series)
+    part = ds.isel(station=[4, 0, 3])
+    stopped = LSTMForecaster(lookback=12, horizon=2, nan_inputs=nan_inputs,
+                             early_stopping=True, **FAST).fit(part)
+    assert np.isfinite(stopped.forecast(part, 2).values).all()
+    if nan_inputs == "skip":   # station c ended before the record: its last lookback is NaN
+        with pytest.raises(ValueError, match=r"found NaN in series \['c'\]"):
+            model.forecast(ds, 3)
+        ds = ds.drop_sel(station="c")
+    out = model.forecast(ds, 3)
+    assert out.dims == ("station", "time") and np.isfinite(out.values).all()
+    # a series without any observation is refused, by name
+    empty = ds.copy(deep=True)
+    empty["y"][1] = np.nan
+    with pytest.raises(ValueError, match=r"data: expected at least one observed target in "
+                                         r"every series; found none in series \['b'\]"):
+        model.forecast(empty, 3)
+    with pytest.raises(ValueError, match=r"found none in series \['b'\]"):
+        clone(model).fit(empty)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("nan_inputs", ["skip", "mask"])
+def test_series_shorter_than_the_lookback_is_forecast_with_masked_padding(nan_inputs):
+    y = _sine(200)
+    model = LSTMForecaster(lookback=20, horizon=2, nan_inputs=nan_inputs, dtype="float64",
+                           **FAST).fit(y)
+    # fitted on a long record, it has no padding input (the network of a model without
+    # padding, same initialisation): padding steps are zeros there, still masked as below
+    assert model.padding_input_ is False
+    short = y[:6]
+    out = model.forecast(short, 4)
+    assert out.shape == (4,) and np.isfinite(out).all()
+    assert model.padded_series(short).tolist() == [True]
+    # the padding is masked: the same forecast whether the missing history lies before the
+    # record or is NaN inside it, whatever a past covariate would hold there
+    inside = np.concatenate([np.full(30, np.nan), short])
+    np.testing.assert_array_equal(model.forecast(inside, 4), out)
+    # and not the forecast of the same record with zeros for the missing history
+    assert not np.allclose(model.forecast(np.concatenate([np.zeros(14), short]), 4), out)
+    # without start padding the short record is refused, as before
+    with pytest.raises(ValueError, match="lookback: expected lookback = 20 steps at most"):
+        clone(model).set_params(start_padding=False).fit(y).forecast(short, 4)
+    # a whole record shorter than lookback + horizon still trains (padded windows)
+    few = LSTMForecaster(lookback=20, horizon=2, nan_inputs=nan_inputs, **FAST).fit(y[:9])
+    assert few.n_windows_ == 9 - 2                       # starts -19 .. -13
+    assert few.padding_input_ is (nan_inputs == "skip")  # NaN masks need no indicator
+    assert np.isfinite(few.forecast(y[:9], 2)).all()
+    inside = np.concatenate([np.full(30, np.nan), short])
+    np.testing.assert_array_equal(few.forecast(inside, 4), few.forecast(short, 4))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_series_scaling_makes_each_series_forecast_in_its_own_units():
+    """With scaling="series" a series and 1000 times it plus 5000 are the same standardized
+    problem: their forecasts are the same up to that map; with global scaling they are not."""
+    y = _sine(120)
+    panel = np.stack([y, 1000 * y + 5000])[:, :, None]
+    kwargs = dict(lookback=8, horizon=2, dtype="float64", **FAST)
+    model = LSTMForecaster(scaling="series", **kwargs).fit(panel)
+    out = model.forecast(panel, 5)
+    np.testing.assert_allclose(out[1], 1000 * out[0] + 5000, rtol=1e-9)
+    pred = model.predict(panel)
+    np.testing.assert_allclose(pred[1], 1000 * pred[0] + 5000, rtol=1e-9)
+    pooled = LSTMForecaster(scaling="global", **kwargs).fit(panel).forecast(panel, 5)
+    assert not np.allclose(pooled[1], 1000 * pooled[0] + 5000, rtol=1e-3)
+    # each series is scored by itself: the same skill for both
+    per = model.score_series(panel)
+    assert per.shape == (2,)
+    np.testing.assert_allclose(per[1], per[0], rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_score_series_labels_and_agreement_with_score():
+    ds = _stations()
+    model = LSTMForecaster(lookback=5, horizon=2, target="flow", **FAST).fit(ds)
+    per = model.score_series(ds)
+    assert per.dims == ("station",) and per.name == "skill"
+    np.testing.assert_array_equal(per["station"], ["a", "b"])
+    for s in ("a", "b"):   # a station's score is score() on that station alone
+        one = ds.sel(station=[s])
+        assert per.sel(station=s).item() == pytest.approx(model.score(one), rel=1e-6)
+    y = _sine(80)
+    single = LSTMForecaster(lookback=5, **FAST).fit(y)
+    np.testing.assert_array_equal(single.score_series(y[None, :, None]), [single.score(y)])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_time_step_checked_and_used_for_a_one_step_record():
+    y = _sine(60)
+    da = xr.DataArray(y, dims="time", coords={"time": 0.5 * np.arange(60)}, name="level")
+    model = LSTMForecaster(lookback=4, horizon=2, **FAST).fit(da)
+    assert model.time_step_ == 0.5
+    # a record of one step (start-padded) cannot tell its step: the fitted one stamps it
+    out = model.forecast(da.isel(time=[10]), 3)
+    np.testing.assert_array_equal(out["time"], [5.5, 6.0, 6.5])
+    other = da.assign_coords(time=np.arange(60.0))
+    with pytest.raises(ValueError, match="data: expected the time step seen in fit, 0.5; found "
+                                         "a record with step 1"):
+        model.predict(other)
+    with pytest.raises(ValueError, match="expected the time step seen in fit"):
+        model.forecast(other, 2)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("params", [dict(scaling="series", nan_inputs="mask"),
+                                    dict(early_stopping=True, validation_fraction=0.2)])
+def test_fit_memory_grows_with_the_data_not_with_the_windows(params):
+    """200 series x 2,000 steps (3.2 MB of float64): the fit's traced peak stays a few times
+    the data, far below the windows materialised (393,400 windows x 33 steps x 3 inputs in
+    float32: 156 MB), early stopping's validation windows included."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    data = np.cumsum(rng.standard_normal((200, 2000, 1)), axis=1)
+    model = LSTMForecaster(lookback=32, horizon=1, hidden_size=4, max_iter=1, batch_size=256,
+                           window_stride=500, random_state=0, **params)
+    model.fit(data[:2])                             # compile and warm up outside the trace
+    tracemalloc.start()
+    try:
+        model.fit(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert model.n_windows_ == 200 * 4                # starts 0, 500, 1000, 1500 per series
+    assert peak < 8 * data.nbytes, f"peak {peak / 1e6:.1f} MB for {data.nbytes / 1e6:.1f} MB"
+
+
+def test_validation_skill_runs_in_bounded_chunks():
+    """Early stopping's validation score gathers and runs its windows in chunks: 60,000
+    windows (materialised: 60,000 x 33 steps x 3 inputs in float32, 24 MB, plus the network's
+    activations) are scored within a few MB."""
+    import tracemalloc
+
+    from seqlstm.estimators import _forecaster
+
+    rng = np.random.default_rng(0)
+    data = np.ascontiguousarray(rng.standard_normal((30, 2032, 1)), dtype=np.float32)
+    series = np.repeat(np.arange(30), 2000)
+    starts = np.tile(np.arange(2000), 30)
+    cols = (np.array([0]), np.array([], np.int64), np.array([], np.int64))
+    windows = seqlstm.windowing.WindowSet(data, np.zeros((30, 0), np.float32), series, starts,
+                                          32, 1, cols, False, None)
+    net = seqlstm.RecurrentNetwork(input_size=2, hidden_size=4, output_size=1,
+                                   dtype="float32", random_state=0)
+    small = seqlstm.windowing.WindowSet(data, np.zeros((30, 0), np.float32), series[:600],
+                                        starts[:600], 32, 1, cols, False, None)
+    _forecaster._window_skill(net, small, "mse", 1)              # compile outside the trace
+    tracemalloc.start()
+    try:
+        score = _forecaster._window_skill(net, windows, "mse", 1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.isfinite(score)
+    assert peak < 8e6, f"peak {peak / 1e6:.1f} MB"

@@ -424,3 +424,30 @@ def test_save_errors(tmp_path):
     with pytest.raises(TypeError, match="estimator: expected a seqlstm estimator"):
         save(object(), tmp_path / "m.nc")
     assert os.listdir(tmp_path) == []
+
+
+def test_forecaster_file_written_before_lookback_auto_and_padding_loads_as_it_was(tmp_path):
+    from seqlstm import LSTMForecaster
+
+    y = np.sin(np.arange(60) / 3.0)
+    model = LSTMForecaster(lookback=6, horizon=2, hidden_size=3, max_iter=2,
+                           start_padding=False, random_state=0).fit(y)
+    path = tmp_path / "model.nc"
+    model.save(path)
+    # Rewrite the file as the writer before lookback="auto" and start padding left it: no
+    # season_length or start_padding hyperparameter, no fitted lookback, season length or
+    # padding.
+    variables, attrs, _ = seqlstm.io.read_netcdf(path)
+    extra = json.loads(attrs["extra_json"])
+    for key in ("lookback", "season_length", "start_padding"):
+        del extra[key]
+    del attrs["hp_season_length"], attrs["hp_start_padding"]
+    attrs["extra_json"] = json.dumps(extra)
+    old = tmp_path / "old.nc"
+    _write_back(old, variables, attrs)
+    loaded = load(old)
+    assert loaded.lookback == loaded.lookback_ == 6 and loaded.season_length_ is None
+    assert loaded.start_padding is False and loaded.start_padding_ is False
+    np.testing.assert_array_equal(loaded.predict(y), model.predict(y))
+    with pytest.raises(ValueError, match="lookback: expected lookback = 6 steps at most"):
+        loaded.forecast(y[:4], 2)                       # refused, as that model was

@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from seqlstm.data.records import future_times, select_columns, to_records
+from seqlstm.data.records import (
+    align_ends,
+    future_times,
+    infer_season_length,
+    select_columns,
+    to_records,
+)
 
 
 def test_numpy_layouts():
@@ -87,3 +93,42 @@ def test_future_times():
     np.testing.assert_array_equal(future_times(monthly, 2),
                                   pd.to_datetime(["1959-01-01", "1959-02-01"]).values)
     assert np.isnan(future_times(np.array([0.0, 1.0, 3.0]), 2)).all()
+    # one time: the step given (a forecaster's time_step_), else unknown
+    np.testing.assert_array_equal(future_times(np.array([4.0]), 2, step=0.5), [4.5, 5.0])
+    assert np.isnan(future_times(np.array([4.0]), 2)).all()
+
+
+@pytest.mark.parametrize("freq, period", [("h", 24), ("D", 7), ("W", 52), ("MS", 12), ("ME", 12),
+                                          ("QS", 4), ("QE", 4), ("YS", 1), ("2D", 1)])
+def test_infer_season_length_from_datetime_steps(freq, period):
+    time = pd.date_range("1999-11-01", periods=30, freq=freq).values
+    assert infer_season_length(time) == period
+
+
+def test_infer_season_length_integer_time_and_gaps():
+    assert infer_season_length(np.arange(50)) == 1              # integer time: not told
+    assert infer_season_length(np.array([0.0, 0.5, 1.0])) == 1
+    assert infer_season_length(pd.date_range("2000", periods=1, freq="MS").values) == 1
+    # a monthly record with one month missing still reads as monthly (median step)
+    monthly = pd.date_range("2000-01-01", periods=24, freq="MS").delete(5).values
+    assert infer_season_length(monthly) == 12
+
+
+def test_align_ends_moves_each_series_to_the_end():
+    nan = np.nan
+    values = np.array([[1.0, 2, 3, nan, nan],
+                       [nan, 4, nan, 5, nan],
+                       [6, 7, 8, 9, 10],
+                       [nan, nan, nan, nan, nan]])
+    np.testing.assert_array_equal(align_ends(values), [[nan, nan, 1, 2, 3],
+                                                       [nan, nan, 4, nan, 5],
+                                                       [6, 7, 8, 9, 10],
+                                                       [nan, nan, nan, nan, nan]])
+    three = np.stack([values, 10 * values], axis=-1)
+    three[0, 3, 1] = 99.0                  # one variable observed a step later: the end
+    got = align_ends(three)
+    np.testing.assert_array_equal(got[0, :, 1], [nan, 10, 20, 30, 99])
+    np.testing.assert_array_equal(got[0, :, 0], [nan, 1, 2, 3, nan])
+    assert np.isnan(values[0, 3])          # the input is left as it was
+    with pytest.raises(ValueError, match="values: expected an array"):
+        align_ends(np.zeros(3))

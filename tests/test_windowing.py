@@ -10,6 +10,7 @@ from seqlstm.windowing import (
     WINDOW_NORMS,
     WindowSet,
     list_windows,
+    padding_starts,
     restore,
     time_split,
 )
@@ -190,3 +191,78 @@ def test_unknown_window_norm_raises():
     data, static, cols = _records()
     with pytest.raises(ValueError, match="window_norm: expected one of"):
         WindowSet(data, static, np.array([0]), np.array([0]), 2, 1, cols, False, "minmax")
+
+
+def test_padding_starts_and_padded_windows_listed():
+    data, static, cols = _records()
+    data[1, :4, 0] = NAN                       # series 1's target observed from step 4
+    # a fit with lookback 3, horizon 1 needs 4 steps: series 1 has 2 from its first target
+    np.testing.assert_array_equal(padding_starts(data, cols[0], 4), [-1, 4])
+    np.testing.assert_array_equal(padding_starts(data, cols[0], 7), [0, 4])
+    first = padding_starts(data, cols[0], 4)
+    series, starts, skipped = list_windows(data, static, 3, 1, cols, True, first)
+    # series 0: starts 0 .. 2; series 1: from 4 - 3 + 1 = 2 to 6 - 3 - 1 = 2
+    np.testing.assert_array_equal(series, [0, 0, 0, 1])
+    np.testing.assert_array_equal(starts, [0, 1, 2, 2])
+    # the same windows without masking: the padding steps (NaN target) are not checked
+    np.testing.assert_array_equal(list_windows(data, static, 3, 1, cols, False, first)[1],
+                                  [0, 1, 2, 2])
+    # a record shorter than the lookback: windows start before it; the horizon's step is the
+    # record's last at most (start 3 - 4 - 1 = -2)
+    short = data[:, 3:]                        # 3 steps; series 1 observed from step 1
+    first = padding_starts(short, cols[0], 5)
+    np.testing.assert_array_equal(first, [0, 1])
+    series, starts, _ = list_windows(short, static, 4, 1, cols, True, first)
+    np.testing.assert_array_equal(series, [0, 0, 1])
+    np.testing.assert_array_equal(starts, [-3, -2, -2])
+
+
+def test_padding_masked_with_a_flag_or_nan_indicators():
+    data, static, cols = _records()
+    data[1, :4, 0] = NAN                       # series 1's target observed from step 4
+    first = np.array([-1, 4])
+    ws = WindowSet(data, static, np.array([1]), np.array([2]), 3, 1, cols, False, None,
+                   pad_before=first, pad_flag=True)
+    x, y, _, _, last = ws.batch(np.array([0]))
+    # steps 2, 3 are padding: variables 0 (the past and future covariates observed there too),
+    # flag 1; features [y, p, f, static, forecast flag, padding flag]
+    np.testing.assert_array_equal(x[0], [[0, 0, 0, 8, 0, 1],
+                                         [0, 0, 0, 8, 0, 1],
+                                         [104, 114, 124, 8, 0, 0],
+                                         [0, 0, 125, 8, 1, 0]])
+    np.testing.assert_array_equal(y[0, :, 0], [NAN, NAN, NAN, 105])
+    np.testing.assert_array_equal(last, [[104]])
+    assert WindowSet.n_inputs(1, 1, 1, 1, False, True) == 6
+    # zeros without the indicator (a network fitted without padding)
+    ws = WindowSet(data, static, np.array([1]), np.array([2]), 3, 1, cols, False, None,
+                   pad_before=first, pad_zero=True)
+    np.testing.assert_array_equal(ws.batch(np.array([0]))[0][0], x[0][:, :-1])
+    # a window before the record, masked as NaN inputs: the covariates observed at the padding
+    # steps are kept, the rest are NaN inputs (zeros, indicator 1)
+    ws = WindowSet(data, static, np.array([1]), np.array([-1]), 3, 1, cols, True, None,
+                   pad_before=first)
+    x = ws.batch(np.array([0]))[0]
+    # features [y, p, f, static, flag, isnan(y), isnan(p), isnan(f)]
+    np.testing.assert_array_equal(x[0], [[0, 0, 0, 8, 0, 1, 1, 1],
+                                         [0, 110, 120, 8, 0, 1, 0, 0],
+                                         [0, 111, 121, 8, 0, 1, 0, 0],
+                                         [0, 0, 122, 8, 1, 0, 0, 0]])
+
+
+def test_padding_left_out_of_the_window_statistics():
+    """Start padding with zeros (no NaN masking) and window_norm='standard': the statistics
+    come from the observed lookback steps only, and the padding sits at the window's location
+    (0 once normalised)."""
+    data, static, cols = _records()
+    data[1, :4, 0] = NAN                       # series 1's target observed from step 4
+    first = np.array([-1, 4])
+    ws = WindowSet(data, static, np.array([1]), np.array([2]), 3, 1, cols, False, "standard",
+                   pad_before=first, pad_flag=True)
+    x, y, loc, scale, last = ws.batch(np.array([0]))
+    # one observed lookback step (104, p 114, f 124): location = that value, scale 1 (no
+    # spread of its own), padding steps 0
+    np.testing.assert_array_equal(loc, [[104]])
+    np.testing.assert_array_equal(scale, [[1]])
+    np.testing.assert_array_equal(x[0, :, :3], [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(x[0, :, -1], [1, 1, 0, 0])
+    np.testing.assert_array_equal(restore(y[:, 3:], loc, scale)[0, :, 0], [105])

@@ -39,6 +39,7 @@ P = [[10, 20, 30, 40, 50, 60], [-10, -20, -30, -40, -50, -60]]
 C = [[100, 200, 300, 400, 500, nan], [-100, -200, -300, -400, -500, -600]]
 AREA = [[7.0], [9.0]]
 TC, PC, FC = _cols(1), _cols(2), _cols(0)
+NOPAD = np.full(2, -1, np.int64)                       # no series start-padded
 
 
 def _hand_data(dtype):
@@ -50,7 +51,7 @@ def _hand_data(dtype):
 def test_hand_written_windows(dtype):
     data, static = _hand_data(dtype)
     assert data.shape == (2, 6, 3)
-    series, starts, skipped = valid_windows(data, static, 2, 2, TC, PC, FC)
+    series, starts, skipped = valid_windows(data, static, 2, 2, TC, PC, FC, NOPAD)
     # series 0: start 2 has the NaN future covariate c[5] in its horizon;
     # series 1: starts 0 and 1 have the NaN target q[3] in their horizon (allowed), start 2
     # has it in its lookback (skipped)
@@ -80,27 +81,46 @@ def test_hand_written_windows(dtype):
 def test_hand_written_static_nan_and_short_records():
     data, static = _hand_data(np.float64)
     static[1, 0] = nan
-    series, starts, skipped = valid_windows(data, static, 2, 2, TC, PC, FC)
+    series, starts, skipped = valid_windows(data, static, 2, 2, TC, PC, FC, NOPAD)
     np.testing.assert_array_equal(series, [0, 0])
     np.testing.assert_array_equal(starts, [0, 1])
     np.testing.assert_array_equal(skipped, [1, 3])
     # horizon 0: windows up to the end of the record; the future covariate c[5] of series 0
     # is now a lookback input of start 4, and q[3] of series 1 one of starts 2 and 3
     data, static = _hand_data(np.float64)
-    series, starts, skipped = valid_windows(data, static, 2, 0, TC, PC, FC)
+    series, starts, skipped = valid_windows(data, static, 2, 0, TC, PC, FC, NOPAD)
     np.testing.assert_array_equal(series, [0, 0, 0, 0, 1, 1, 1])
     np.testing.assert_array_equal(starts, [0, 1, 2, 3, 0, 1, 4])
     np.testing.assert_array_equal(skipped, [1, 2])
     # a record shorter than lookback + horizon has no window, and none is "skipped"
-    series, starts, skipped = valid_windows(data, static, 4, 3, TC, PC, FC)
+    series, starts, skipped = valid_windows(data, static, 4, 3, TC, PC, FC, NOPAD)
     assert series.size == starts.size == 0
     np.testing.assert_array_equal(skipped, [0, 0])
+
+
+def test_hand_written_start_padding():
+    data, static = _hand_data(np.float64)
+    # series 1 padded from step 4 (lookback 3, horizon 1): starts 2 (steps 2, 3 are padding and
+    # not checked, q[3] is NaN there) and ... up to 6 - 3 - 1 = 2; series 0 padded from step 0:
+    # starts -2 .. 2, start 2 has the NaN future covariate c[5] in its horizon
+    first = np.array([0, 4], np.int64)
+    series, starts, skipped = valid_windows(data, static, 3, 1, TC, PC, FC, first)
+    np.testing.assert_array_equal(series, [0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(starts, [-2, -1, 0, 1, 2])
+    np.testing.assert_array_equal(skipped, [1, 0])
+    # a window starting before the record: NaN variables there, the static attribute kept
+    bad, x, y, f = _gather(data, static, [0], [-2], 3, 1, TC, PC, FC)
+    assert bad == -1
+    np.testing.assert_array_equal(x[0], [[nan, nan, nan, 7], [nan, nan, nan, 7],
+                                         [1, 10, 100, 7]])
+    np.testing.assert_array_equal(y[0], [[2]])
+    np.testing.assert_array_equal(f[0], [[200]])
 
 
 def test_out_of_range_windows_are_reported():
     data, static = _hand_data(np.float64)
     for series, starts, first_bad in [([0, 2], [0, 0], 1), ([1, 0, 0], [0, 5, 0], 1),
-                                      ([-1], [0], 0), ([0, 0], [4, -1], 1)]:
+                                      ([-1], [0], 0), ([0, 0], [4, -2], 1)]:
         bad, x, _, _ = _gather(data, static, series, starts, 2, 2, TC, PC, FC)
         assert bad == first_bad
         np.testing.assert_array_equal(x[:first_bad], ref.gather_windows(
@@ -128,8 +148,10 @@ def test_against_reference(seed):
     fc = rng.integers(0, n_vars, size=rng.integers(0, 3))
     lookback, horizon = int(rng.integers(1, 8)), int(rng.integers(0, 5))
 
-    got = valid_windows(data, static, lookback, horizon, tc, pc, fc)
-    want = ref.valid_windows(data, static, lookback, horizon, tc, pc, fc)
+    # some series start-padded (from a step in the record), the others not
+    first = np.where(rng.random(n_series) < 0.5, rng.integers(0, n_time, n_series), -1)
+    got = valid_windows(data, static, lookback, horizon, tc, pc, fc, first)
+    want = ref.valid_windows(data, static, lookback, horizon, tc, pc, fc, first)
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
         assert g.dtype == np.int64
@@ -138,7 +160,7 @@ def test_against_reference(seed):
     batch = int(rng.integers(0, 20))
     if n_time >= lookback:
         series = rng.integers(0, n_series, size=batch)
-        starts = rng.integers(0, n_time - lookback + 1, size=batch)
+        starts = rng.integers(1 - lookback, n_time - lookback + 1, size=batch)   # padded too
     else:
         series = starts = np.zeros(0, np.int64)
     bad, x, y, f = _gather(data, static, series, starts, lookback, horizon, tc, pc, fc)
@@ -160,9 +182,10 @@ def test_valid_windows_at_a_long_lookback():
     data[0, ::997, 1] = nan
     static = np.zeros((1, 0))
     c = _cols(0, 1, 2)
-    series, starts, skipped = valid_windows(data, static, 20_000, 1, c, c[:0], c[:0])
+    series, starts, skipped = valid_windows(data, static, 20_000, 1, c, c[:0], c[:0],
+                                            NOPAD[:1])
     assert series.size == 0 and skipped[0] == 200_000 - 20_000 - 1 + 1
-    series, starts, skipped = valid_windows(data, static, 2, 1, c, c[:0], c[:0])
+    series, starts, skipped = valid_windows(data, static, 2, 1, c, c[:0], c[:0], NOPAD[:1])
     ok = ~np.isnan(data[0, :, 1])
     expected = np.nonzero(ok[:-2] & ok[1:-1])[0]      # lookback rows t0, t0 + 1 finite
     np.testing.assert_array_equal(starts, expected)

@@ -16,6 +16,15 @@ Conventions
 - Dataset: data variables with the time dim are time-varying; those without it are static
   attributes of each series (their dims must be sample dims), fed at every step.
 - The time coordinate must be strictly increasing (no duplicates).
+
+Panels (many series of different lengths and start times) are one array NaN-padded to a shared
+time axis: position ``t`` is the same time in every series, a series that starts later has NaN
+before its first value and one that ends earlier NaN after its last (nothing is shifted or
+filled).  A datetime coordinate aligns series on the calendar.  Series with integer time whose
+ENDS coincide (e.g. yearly series of different lengths, all ending at the forecast origin, as in
+the M competitions) but were stored NaN-padded at the end must be aligned by their ends first:
+:func:`align_ends` moves each series' values to the end of the axis (NaN before), so that a
+forecast from the end of the array starts after every series' last value.
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-__all__ = ["Records", "to_records", "future_times", "select_columns"]
+__all__ = ["Records", "to_records", "future_times", "select_columns", "infer_season_length",
+           "align_ends"]
 
 
 @dataclass
@@ -54,6 +64,8 @@ class Records:
     sample_coords : dict
         Coordinates of the sample dims (name -> (dims, values)).
     attrs : dict
+    time_given : bool
+        Whether the input had a time coordinate (False: `time` is ``arange(n_time)``).
     """
 
     values: np.ndarray
@@ -68,6 +80,7 @@ class Records:
     sample_shape: tuple = ()
     sample_coords: dict = field(default_factory=dict)
     attrs: dict = field(default_factory=dict)
+    time_given: bool = True
 
     @property
     def n_series(self):
@@ -139,7 +152,7 @@ def _from_numpy(data, arg):
     names = [f"x{i}" for i in range(values.shape[2])]
     return Records(np.ascontiguousarray(values), names, np.zeros((values.shape[0], 0)), [],
                    np.arange(values.shape[1]), "numpy", ndim=ndim,
-                   sample_shape=() if ndim < 3 else (values.shape[0],))
+                   sample_shape=() if ndim < 3 else (values.shape[0],), time_given=False)
 
 
 def _require_time(obj, time_dim, arg):
@@ -178,7 +191,7 @@ def _from_dataarray(da, time_dim, feature_dim, arg):
     return Records(np.ascontiguousarray(values), names, np.zeros((values.shape[0], 0)), [],
                    _time_coord(da, time_dim), "dataarray", time_dim=time_dim,
                    sample_dims=sample_dims, sample_shape=shape, sample_coords=coords,
-                   attrs=dict(da.attrs))
+                   attrs=dict(da.attrs), time_given=time_dim in da.coords)
 
 
 def _from_dataset(ds, time_dim, arg):
@@ -213,7 +226,7 @@ def _from_dataset(ds, time_dim, arg):
     return Records(values, [str(n) for n in varying], stat, [str(n) for n in static],
                    _time_coord(ds, time_dim), "dataset", time_dim=time_dim,
                    sample_dims=sample_dims, sample_shape=shape, sample_coords=coords,
-                   attrs=dict(ds.attrs))
+                   attrs=dict(ds.attrs), time_given=time_dim in ds.coords)
 
 
 def _check_time(time, time_dim, arg):
@@ -270,7 +283,7 @@ def select_columns(names, wanted, arg, default=None):
     return np.asarray(cols, dtype=np.int64)
 
 
-def future_times(time, steps):
+def future_times(time, steps, step=None):
     """The `steps` times after a time coordinate, with the record's own frequency.
 
     Parameters
@@ -278,12 +291,16 @@ def future_times(time, steps):
     time : ndarray, shape (n_time,)
         Strictly increasing numeric or datetime64 times.
     steps : int
+    step : float, optional
+        The step of a numeric coordinate when the record cannot tell it (one time): a
+        forecaster's ``time_step_``.  Not used for datetime coordinates or longer records.
 
     Returns
     -------
     ndarray, shape (steps,)
         Numeric or datetime64 times; NaN (NaT) when the frequency cannot be told (fewer than two
-        times, or irregular spacing that pandas cannot name as a calendar frequency).
+        times without `step`, or irregular spacing that pandas cannot name as a calendar
+        frequency).
     """
     import pandas as pd
 
@@ -301,9 +318,73 @@ def future_times(time, steps):
             return missing
         return pd.date_range(time[-1], periods=steps + 1, freq=freq)[1:].values.astype(
             time.dtype)
+    if time.size == 1 and step is not None:
+        return time[-1] + step * np.arange(1, steps + 1)
     if time.size < 2:
         return np.full(steps, np.nan)
     step = np.diff(time)
     if not np.allclose(step, step[0]):
         return np.full(steps, np.nan)
     return time[-1] + step[0] * np.arange(1, steps + 1)
+
+
+#: Seasonal period by the time step of a datetime coordinate: (smallest step, largest step,
+#: period), steps in seconds.  Months are 28-31 days, quarters 89-92, years 365-366.
+_SEASONS = ((3600, 3600, 24), (86400, 86400, 7), (7 * 86400, 7 * 86400, 52),
+            (28 * 86400, 31 * 86400, 12), (89 * 86400, 92 * 86400, 4),
+            (365 * 86400, 366 * 86400, 1))
+
+
+def infer_season_length(time):
+    """The seasonal period of a record from its time coordinate's frequency.
+
+    Parameters
+    ----------
+    time : ndarray, shape (n_time,)
+        Strictly increasing numeric or datetime64 times.
+
+    Returns
+    -------
+    int
+        For a datetime coordinate whose median step is an hour: 24; a day: 7; a week: 52; a
+        month (28-31 days): 12; a quarter (89-92 days): 4; a year or anything else: 1.  A
+        numeric (integer) time coordinate, or fewer than two times: 1 (no season can be told;
+        give ``season_length`` yourself).
+    """
+    if time.dtype.kind != "M" or time.size < 2:
+        return 1
+    step = np.median(np.diff(time).astype("timedelta64[s]").astype(np.float64))
+    for low, high, period in _SEASONS:
+        if low <= step <= high:
+            return period
+    return 1
+
+
+def align_ends(values):
+    """Series aligned by their ends: each series' steps moved to the end of the time axis.
+
+    Parameters
+    ----------
+    values : array_like, shape (n_series, n_time) or (n_series, n_time, n_vars)
+        Series NaN-padded to a common length (anywhere: before, after, or both).
+
+    Returns
+    -------
+    ndarray of float64, same shape
+        A new array in which series ``s``'s steps up to its last observed one (a step with any
+        variable observed) end at ``n_time - 1``: the NaN after its last value move before its
+        first.  Values and the gaps between them are unchanged; a series without any value
+        stays NaN.
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"values: expected an array (series, time) or (series, time, "
+                         f"variable); found {arr.ndim} dims {arr.shape}.")
+    out = np.full_like(arr, np.nan)
+    observed = ~np.isnan(arr) if arr.ndim == 2 else ~np.isnan(arr).all(axis=2)
+    n_time = arr.shape[1]
+    last = n_time - 1 - np.argmax(observed[:, ::-1], axis=1)
+    for s in np.flatnonzero(observed.any(axis=1)):
+        shift = n_time - 1 - last[s]
+        out[s, shift:] = arr[s, :n_time - shift]
+    return out

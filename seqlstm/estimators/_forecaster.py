@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from .._threads import numba_threads
-from ..data.records import future_times, select_columns, to_records
+from ..data.records import future_times, infer_season_length, select_columns, to_records
 from ..io import ModelFile
 from ..model_selection import AlongTime
 from ..network import RecurrentNetwork
@@ -34,7 +34,7 @@ from ..network.objective import (
 )
 from ..network.outputs import gaussian_moments
 from ..training import TrainingState
-from ..windowing import WindowSet, list_windows, restore, time_split
+from ..windowing import WindowSet, list_windows, padding_starts, restore, time_split
 from ._base import (
     _SEED_MAX,
     NETWORK_AND_TRAINING_CONSTRAINTS,
@@ -53,11 +53,19 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
 
     Parameters
     ----------
-    lookback : int, default 32
-        Steps of history each forecast reads.
+    lookback : int or "auto", default 32
+        Steps of history each forecast reads.  "auto": ``max(8, 2 * season_length_,
+        3 * horizon)``, capped by the data at the longest series' observed span (first to
+        last observed target) minus `horizon`, at least 1.  The value used is ``lookback_``.
     horizon : int, default 1
         Steps forecast at once (leads ``1 .. horizon``); :meth:`forecast` goes further
         recursively.
+    season_length : int, optional
+        The seasonal period in steps (12 for monthly data with a yearly cycle).  None: inferred
+        from a datetime time coordinate's step (hourly 24, daily 7, weekly 52, monthly 12,
+        quarterly 4, yearly or other 1; see :func:`seqlstm.data.records.infer_season_length`);
+        1 for integer time.  Used by ``lookback="auto"``; the value used is
+        ``season_length_``.
     target : str, int or list, optional
         The variable(s) to forecast (names; column numbers for NumPy input).  Default: every
         time-varying variable that is not a future covariate.  Other time-varying variables are
@@ -86,6 +94,32 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         inside the development series' training periods (``benchmarks/FORECAST_DEFAULTS.md``:
         best mean rank over six sets; "standard" and "robust" won on the panel of series of
         very different scales, where "last", which does not rescale, does not).
+    scaling : {"global", "series"}, default "global"
+        How the time-varying variables are standardised before the network.  "global": per
+        variable with the statistics of the fit data, all series pooled (``x_mean_``,
+        ``x_scale_``; with `early_stopping`, of its training part).  "series": each series by
+        its own mean and standard deviation per variable, so series of very different scales
+        share one model: in fit over its (training) steps, in :meth:`forecast` over the history
+        given (like NeuralForecast's per-series ``local_scaler_type``).  In :meth:`predict` and
+        :meth:`score` the statistics are those of the records given, so a forecast there
+        depends on the whole record passed (its later steps included), not on its window
+        alone: score a held-out period with :meth:`forecast` from its history, or with
+        "global".  A spread of zero (or a single value) scales by 1; a variable never observed
+        in a series is left unscaled (mean 0, scale 1: it is NaN throughout).
+    start_padding : bool, default True
+        Series too short for a whole window (fewer than ``lookback + horizon`` steps from their
+        first observed target to the end of the record in fit, fewer than ``lookback`` in
+        :meth:`forecast` and :meth:`predict`) are still trained on and forecast: their windows
+        start up to ``lookback - 1`` steps before their first observed target (before the
+        record, if need be), and those lookback steps are padding, masked: with
+        ``nan_inputs="mask"`` they are NaN inputs (zeros and indicators; values observed there
+        are kept); with "skip" their inputs are 0 and one more input feature flags them
+        (``padding_input_``: only if the fit padded a series).  A
+        series is trained on if it has at least ``horizon + 1`` steps from its first observed
+        target.  Series with whole windows are not padded.  Only a series without any observed
+        target is refused (fit and forecast name it).  False: records shorter than the lookback
+        (plus the horizon, to fit) are refused.  Padded forecasts rest on less history: compare
+        :meth:`padded_series` before trusting them.
     window_stride : int, default 1
         Use every ``window_stride``-th window start for training (long records).
     loss : {"mse", "mae", "gaussian", "quantile"}, default "mse"
@@ -141,6 +175,23 @@ clip_norm, max_iter, tol, shuffle, n_iter_no_change, random_state, verbose, dtyp
     Attributes
     ----------
     network_ : RecurrentNetwork
+    lookback_ : int
+        The lookback used (`lookback`, or the "auto" rule's value).
+    start_padding_ : bool
+        `start_padding` as fitted.
+    padding_input_ : bool
+        Whether the network reads a padding indicator: a fit with ``nan_inputs="skip"`` that
+        padded some series.  A model fitted on long series only has none (its inputs, hence its
+        initialisation, are those of a model without padding): it still forecasts a short
+        series, its padding steps set to 0 (the scaled mean) without an indicator, a model that
+        never saw padding — :meth:`padded_series` tells which forecasts those are.
+    time_step_ : float or None
+        The step of a regular numeric time coordinate in fit (None for datetime or irregular
+        time).  Records given later must have the same step (else ValueError), and a
+        forecast from a one-step record is stamped with it.
+    season_length_ : int or None
+        The seasonal period used (`season_length` or the inferred one; None for a model file
+        written before the parameter existed).
     variable_names_ : list of str
         The time-varying variables seen in fit.
     static_names_ : list of str
@@ -185,8 +236,9 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
     """
 
     _parameter_constraints: dict = {
-        "lookback": [Interval(Integral, 1, None, closed="left")],
+        "lookback": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "horizon": [Interval(Integral, 1, None, closed="left")],
+        "season_length": [None, Interval(Integral, 1, None, closed="left")],
         "target": [None, str, Integral, list, tuple],
         "future_covariates": [None, str, list, tuple],
         "nan_inputs": [StrOptions({"skip", "mask"})],
@@ -194,12 +246,15 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         "window_stride": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"mse", "mae", "gaussian", "quantile"})],
         "quantiles": ["array-like"],
+        "start_padding": ["boolean"],
+        "scaling": [StrOptions({"global", "series"})],
         **NETWORK_AND_TRAINING_CONSTRAINTS,
         **SCHEDULE_AND_STOPPING_CONSTRAINTS,
     }
 
-    def __init__(self, lookback=32, horizon=1, *, target=None, future_covariates=None,
-                 nan_inputs="skip", window_norm="last", window_stride=1, loss="mse",
+    def __init__(self, lookback=32, horizon=1, *, season_length=None, target=None,
+                 future_covariates=None, nan_inputs="skip", window_norm="last", window_stride=1,
+                 start_padding=True, scaling="global", loss="mse",
                  quantiles=DEFAULT_QUANTILES, hidden_size=32, num_layers=1, cell="lstm",
                  dropout=0.0, solver="adam", learning_rate="cosine", learning_rate_init=3e-3,
                  warmup=0, plateau_patience=5, plateau_factor=0.5, momentum=0.9, alpha=0.0,
@@ -210,11 +265,14 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                  chrono_t_max=None):
         self.lookback = lookback
         self.horizon = horizon
+        self.season_length = season_length
         self.target = target
         self.future_covariates = future_covariates
         self.nan_inputs = nan_inputs
         self.window_norm = window_norm
         self.window_stride = window_stride
+        self.start_padding = start_padding
+        self.scaling = scaling
         self.loss = loss
         self.quantiles = quantiles
         self.hidden_size = hidden_size
@@ -276,20 +334,40 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         pc = np.asarray([i for i in range(len(names)) if i not in used], dtype=np.int64)
         return tc, pc, fc
 
-    def _check_length(self, n_time, with_horizon):
+    def _check_length(self, n_time, with_horizon, lookback):
         """A record must hold the lookback (and, to fit, the horizon after it)."""
-        need, what = ((self.lookback + self.horizon, "lookback + horizon") if with_horizon
-                      else (self.lookback, "lookback"))
+        need, what = ((lookback + self.horizon, "lookback + horizon") if with_horizon
+                      else (lookback, "lookback"))
         if need > n_time:
             raise ValueError(
                 f"lookback: expected {what} = {need} steps at most the record length; found a "
-                f"record of {n_time} steps (lookback={self.lookback}, horizon={self.horizon}).")
+                f"record of {n_time} steps (lookback={lookback}, horizon={self.horizon}).")
+
+    def _lookback_rule(self, rec, cols):
+        """The lookback and season length a fit on `rec` uses (see the class docstring)."""
+        season = (infer_season_length(rec.time) if self.season_length is None
+                  else int(self.season_length))
+        if self.lookback != "auto":
+            return int(self.lookback), season
+        observed = ~np.isnan(rec.values[:, :, cols[0]]).all(axis=2)       # (series, time)
+        seen = observed.any(axis=1)
+        first = np.argmax(observed, axis=1)
+        last = rec.n_time - 1 - np.argmax(observed[:, ::-1], axis=1)
+        span = int((last - first + 1)[seen].max()) if seen.any() else rec.n_time
+        rule = max(8, 2 * season, 3 * self.horizon)
+        return max(1, min(rule, span - self.horizon)), season
 
     def _check_fitted_records(self, rec, arg="data", fitted=None):
         """`rec` has the variables seen in fit (or of `fitted`, a fit in progress)."""
         if fitted is None:
             check_is_fitted(self)
         f = self if fitted is None else fitted
+        step = _time_step(rec.time) if rec.time_given else None   # NumPy: no time to check
+        if (step is not None and f.time_step_ is not None
+                and not np.isclose(step, f.time_step_)):
+            raise ValueError(
+                f"{arg}: expected the time step seen in fit, {f.time_step_:g}; found a "
+                f"record with step {step:g} (a model of other steps).")
         if rec.kind == "numpy":      # unnamed: the number of variables must match
             same = len(rec.var_names) == len(f.variable_names_) and not f.static_names_
         else:
@@ -301,21 +379,60 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                 f"{f.variable_names_} and static {f.static_names_}; found "
                 f"{rec.var_names} and {rec.static_names}.")
 
-    def _scaled(self, rec, fitted=None):
+    def _series_statistics(self, rec, values=None):
+        """Mean and scale ``(n_series, n_vars)`` each series of `rec` is standardised with:
+        the fitted global statistics, or (``scaling="series"``) each series' own over
+        `values` (default ``rec.values``)."""
+        S = rec.n_series
+        if self.scaling == "global":
+            return (np.broadcast_to(self.x_mean_, (S, self.x_mean_.size)),
+                    np.broadcast_to(self.x_scale_, (S, self.x_scale_.size)))
+        return _per_series_statistics(rec.values if values is None else values)
+
+    def _scaled(self, rec, fitted=None, stats=None):
         """The records and static attributes scaled with the fitted (or `fitted`) statistics,
-        in the compute dtype."""
+        or with per-series `stats` ``(mean, scale)``, in the compute dtype."""
         f = self if fitted is None else fitted
-        data = np.ascontiguousarray((rec.values - f.x_mean_) / f.x_scale_, dtype=f.dtype_)
+        if stats is None:
+            stats = (f.x_mean_[None], f.x_scale_[None])
+        mean, scale = stats
+        data = np.ascontiguousarray((rec.values - mean[:, None, :]) / scale[:, None, :],
+                                    dtype=f.dtype_)
         static = np.ascontiguousarray((rec.static - f.static_mean_) / f.static_scale_,
                                       dtype=f.dtype_)
         return data, static
 
-    def _window_set(self, data, static, series, starts, cols=None):
-        # cols given: a fit (today's NaN rule); else the fitted model's (an older file's rule)
-        return WindowSet(data, static, series, starts, self.lookback, self.horizon,
-                         self._cols if cols is None else cols, self.nan_inputs == "mask",
-                         self.window_norm,
-                         legacy_nan=cols is None and getattr(self, "_legacy_nan", False))
+    def _window_set(self, data, static, series, starts, cols=None, lookback=None,
+                    pad_before=None, padding_input=None):
+        """Windows of scaled records; `padding_input`: whether the network reads a padding
+        indicator (default: the fitted ``padding_input_``)."""
+        padding_input = self.padding_input_ if padding_input is None else padding_input
+        mask = self.nan_inputs == "mask"
+        return WindowSet(data, static, series, starts,
+                         self.lookback_ if lookback is None else lookback, self.horizon,
+                         self._cols if cols is None else cols, mask, self.window_norm,
+                         # cols given: a fit (today's NaN rule); else the fitted model's (an
+                         # older file's rule)
+                         legacy_nan=cols is None and getattr(self, "_legacy_nan", False),
+                         pad_before=pad_before, pad_flag=padding_input, pad_zero=not mask)
+
+    def padded_series(self, data):
+        """Which series' forecasts from the end of `data` rest on start padding.
+
+        Parameters
+        ----------
+        data : ndarray, DataArray or Dataset
+            Records as given to :meth:`forecast`.
+
+        Returns
+        -------
+        ndarray of bool, shape (n_series,)
+            True for a series with fewer than ``lookback_`` steps from its first observed
+            target to the end of the record (its :meth:`forecast` reads padding).
+        """
+        rec = self._records(data)
+        self._check_fitted_records(rec)
+        return padding_starts(rec.values, self._cols[0], self.lookback_) >= 0
 
     def _loss_spec(self):
         """The training loss as the network takes it (:class:`QuantileLoss` for quantiles)."""
@@ -360,18 +477,28 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         fitted = _Fitted()
         fitted.variable_names_, fitted.static_names_ = rec.var_names, rec.static_names
         fitted._cols = self._columns(rec.var_names)
-        self._check_length(rec.n_time, with_horizon=True)
+        fitted.lookback_, fitted.season_length_ = self._lookback_rule(rec, fitted._cols)
+        L = fitted.lookback_
+        first = None
+        fitted.start_padding_ = bool(self.start_padding)
+        fitted.padding_input_ = False
+        if self.start_padding:
+            first = _padding_starts(rec, fitted._cols[0], L + self.horizon)
+            # a padding indicator input when this fit pads (masked NaN inputs need none)
+            fitted.padding_input_ = bool((first >= 0).any()) and self.nan_inputs != "mask"
+        else:
+            self._check_length(rec.n_time, with_horizon=True, lookback=L)
         mask = self.nan_inputs == "mask"
         # the windows depend only on where the record has NaN: listed before any scaling
         series, starts, skipped = list_windows(np.ascontiguousarray(rec.values),
-                                               np.ascontiguousarray(rec.static), self.lookback,
-                                               self.horizon, fitted._cols, mask)
+                                               np.ascontiguousarray(rec.static), L,
+                                               self.horizon, fitted._cols, mask, first)
         keep = starts % self.window_stride == 0
         series, starts = series[keep], starts[keep]
         if series.size == 0:
             raise ValueError(
                 f"data: expected at least one window of lookback + horizon = "
-                f"{self.lookback + self.horizon} steps without NaN inputs; found none "
+                f"{L + self.horizon} steps without NaN inputs; found none "
                 f"({int(skipped.sum())} windows skipped for NaN). Shorten lookback or use "
                 f"nan_inputs='mask'.")
         fitted.n_windows_ = int(series.size)
@@ -388,21 +515,25 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             # the scaling statistics come from each series' steps before its first held-out
             # target (the held-out windows' lookbacks are training targets too)
             end = np.full(rec.n_series, rec.n_time)
-            held, first = np.unique(series[val], return_index=True)
-            end[held] = starts[val][first] + self.lookback
+            held, first_held = np.unique(series[val], return_index=True)
+            end[held] = starts[val][first_held] + L
             values = np.where((np.arange(rec.n_time) < end[:, None])[..., None], values, np.nan)
         fitted.x_mean_, fitted.x_scale_ = _statistics(values.reshape(-1, len(rec.var_names)),
                                                       rec.var_names, "data")
         fitted.static_mean_, fitted.static_scale_ = _statistics(rec.static, rec.static_names,
                                                                 "data")
         fitted.dtype_ = np.dtype(self.dtype)
-        fitted.time_step_ = _time_step(rec.time)
-        data_s, static_s = self._scaled(rec, fitted)
+        fitted.time_step_ = _time_step(rec.time) if rec.time_given else None
+        fit_stats = None
+        if self.scaling == "series":
+            fit_stats = _per_series_statistics(values)
+        data_s, static_s = self._scaled(rec, fitted, fit_stats)
         rs = check_random_state(self.random_state)
         fitted._seeds_ = tuple(int(s) for s in rs.randint(0, _SEED_MAX, size=3))
         nt, npc, nf = (len(c) for c in fitted._cols)
         net = RecurrentNetwork(
-            input_size=WindowSet.n_inputs(nt, npc, nf, len(rec.static_names), mask),
+            input_size=WindowSet.n_inputs(nt, npc, nf, len(rec.static_names), mask,
+                                          fitted.padding_input_),
             hidden_size=self.hidden_size, num_layers=self.num_layers, cell=self.cell,
             output_size=nt * outputs_per_target(loss), dtype=self.dtype,
             random_state=fitted._seeds_[0])
@@ -411,12 +542,13 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             val_set = self._validation_windows(validation_data, fitted)
         elif monitor is not None:
             val_set = self._window_set(data_s, static_s, series[val], starts[val],
-                                       fitted._cols)
+                                       fitted._cols, L, first, fitted.padding_input_)
             series, starts = series[train], starts[train]
 
-        windows = self._window_set(data_s, static_s, series, starts, fitted._cols)
+        windows = self._window_set(data_s, static_s, series, starts, fitted._cols, L, first,
+                                   fitted.padding_input_)
         fitted.network_ = net
-        fitted.chrono_t_max_ = self._chrono_steps(self.lookback + self.horizon)
+        fitted.chrono_t_max_ = self._chrono_steps(L + self.horizon)
         fitted._state = None              # no warm start: a new training state
         fitted._legacy_nan = False
         self.__dict__.update(vars(fitted))  # (on the working copy of _fit)
@@ -430,22 +562,26 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
 
     def _validation_windows(self, validation_data, fitted):
         """The windows of `validation_data`, scaled with the statistics of the fit in
-        progress `fitted`."""
+        progress `fitted` (with ``scaling="series"``, each series by its own, as
+        :meth:`predict` scales)."""
         rec = self._records(validation_data, arg="validation_data")
         self._check_fitted_records(rec, arg="validation_data", fitted=fitted)
+        L = fitted.lookback_
         try:
-            self._check_length(rec.n_time, with_horizon=True)
+            self._check_length(rec.n_time, with_horizon=True, lookback=L)
         except ValueError as exc:
             raise ValueError(f"validation_data: {exc}") from None
-        data_s, static_s = self._scaled(rec, fitted)
-        series, starts, skipped = list_windows(data_s, static_s, self.lookback, self.horizon,
+        stats = _per_series_statistics(rec.values) if self.scaling == "series" else None
+        data_s, static_s = self._scaled(rec, fitted, stats)
+        series, starts, skipped = list_windows(data_s, static_s, L, self.horizon,
                                                fitted._cols, self.nan_inputs == "mask")
         if series.size == 0:
             raise ValueError(
                 f"validation_data: expected at least one window of lookback + horizon = "
-                f"{self.lookback + self.horizon} steps without NaN inputs; found none "
+                f"{L + self.horizon} steps without NaN inputs; found none "
                 f"({int(skipped.sum())} windows skipped for NaN).")
-        return self._window_set(data_s, static_s, series, starts, fitted._cols)
+        return self._window_set(data_s, static_s, series, starts, fitted._cols, L,
+                                padding_input=fitted.padding_input_)
 
     # ------------------------------------------------------------------ prediction
     def _value_shape(self):
@@ -454,8 +590,9 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         nt = len(self._cols[0])
         return (nt, len(self.quantiles)) if self.loss == "quantile" else (nt,)
 
-    def _forecast_windows(self, windows):
-        """Forecasts of every window's horizon, in the data's units.
+    def _forecast_windows(self, windows, stats):
+        """Forecasts of every window's horizon, in the data's units (`stats`: the series'
+        ``(mean, scale)``, as :meth:`_series_statistics` gives them).
 
         Returns
         -------
@@ -473,9 +610,11 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             for b0 in range(0, n, _PREDICT_CHUNK):
                 idx = np.arange(b0, min(b0 + _PREDICT_CHUNK, n))
                 c, s = _horizon_outputs(self.network_, windows, idx, self._loss_spec(), nt)
-                center[idx] = _locations(c, self.x_mean_[tc], self.x_scale_[tc])
+                s_idx = windows.series[idx]
+                scale = stats[1][s_idx][:, None, tc]
+                center[idx] = _locations(c, stats[0][s_idx][:, None, tc], scale)
                 if std is not None:
-                    std[idx] = s * self.x_scale_[tc]
+                    std[idx] = s * scale
         return center, std
 
     def _point(self, center):
@@ -493,17 +632,22 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         std : ndarray or None
         """
         self._check_fitted_records(rec)
-        self._check_length(rec.n_time, with_horizon=False)
-        data, static = self._scaled(rec)
-        L, Hz = self.lookback, self.horizon
+        self._check_length(rec.n_time, with_horizon=False, lookback=self.lookback_)
+        stats = self._series_statistics(rec)
+        data, static = self._scaled(rec, stats=stats)
+        L, Hz = self.lookback_, self.horizon
         n_issue = rec.n_time - L + 1
+        first = (padding_starts(rec.values, self._cols[0], L) if self.start_padding_
+                 else None)
         if self.nan_inputs == "mask":
-            series, starts, _ = list_windows(data, static, L, 0, self._cols, True)
+            series, starts, _ = list_windows(data, static, L, 0, self._cols, True, first)
         else:
             reach = Hz if len(self._cols[2]) else 0   # future covariates over the horizon
-            series, starts, _ = list_windows(data, static, L, reach, self._cols, False)
-        windows = self._window_set(data, static, series, starts)
-        m, s = self._forecast_windows(windows)
+            series, starts, _ = list_windows(data, static, L, reach, self._cols, False, first)
+        issued = starts >= 0                          # issue times with a lookback in the record
+        series, starts = series[issued], starts[issued]
+        windows = self._window_set(data, static, series, starts, pad_before=first)
+        m, s = self._forecast_windows(windows, stats)
         center = np.full((rec.n_series, n_issue, Hz) + self._value_shape(), np.nan)
         center[series, starts] = m
         std = None
@@ -631,15 +775,20 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             raise ValueError(f"steps: expected an integer >= 1; found {steps!r}.")
         steps = int(steps)
         self._check_fitted_records(rec)
-        self._check_length(rec.n_time, with_horizon=False)
+        first = None
+        if self.start_padding_:
+            first = _padding_starts(rec, self._cols[0], self.lookback_)
+        else:
+            self._check_length(rec.n_time, with_horizon=False, lookback=self.lookback_)
         tc, pc, fc = self._cols
         if len(pc) and steps > self.horizon:
             raise ValueError(
                 f"steps: expected at most horizon = {self.horizon} steps for a model with past "
                 f"covariates {[self.variable_names_[i] for i in pc]} (their future is unknown); "
                 f"found {steps}.")
-        data, static = self._scaled(rec)
-        S, T, L, Hz = rec.n_series, rec.n_time, self.lookback, self.horizon
+        stats = self._series_statistics(rec)
+        data, static = self._scaled(rec, stats=stats)
+        S, T, L, Hz = rec.n_series, rec.n_time, self.lookback_, self.horizon
         # room for whole blocks; the future covariates after the last step asked for are never
         # read by a forecast that is returned (the network is causal), so they are 0 (the mean)
         padded = -(-steps // Hz) * Hz
@@ -647,32 +796,38 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         ext[:, :T] = data
         if len(fc):
             ext[:, T:, fc] = 0
-            ext[:, T:T + steps, fc] = self._future_values(future_covariates, rec, steps)
+            ext[:, T:T + steps, fc] = self._future_values(future_covariates, rec, steps, stats)
         elif future_covariates is not None:
             raise ValueError("future_covariates: expected None for a model without future "
                              "covariates; found values.")
         inputs = np.concatenate([tc, pc, fc])
-        gaps = np.isnan(ext[:, T - L:T][..., inputs]).any(axis=(1, 2))
+        lookback = np.arange(max(T - L, 0), T)
+        read = lookback[None, :] >= (0 if first is None else first[:, None])   # not padding
+        gaps = (np.isnan(ext[:, lookback][..., inputs]).any(axis=2) & read).any(axis=1)
         if self.nan_inputs == "skip" and gaps.any():
             raise ValueError(
                 f"data: expected the last lookback = {L} steps of every series without NaN "
-                f"inputs (nan_inputs='skip'); found NaN in series {np.flatnonzero(gaps)[:10]}.")
+                f"inputs (nan_inputs='skip'); found NaN in series "
+                f"{_series_labels(rec, np.flatnonzero(gaps)[:10])}.")
         series = np.arange(S, dtype=np.int64)
         center = np.empty((S, steps) + self._value_shape())
         std = np.empty((S, steps, len(tc))) if self.loss == "gaussian" else None
         for b in range(0, steps, Hz):
             n = min(Hz, steps - b)
-            windows = self._window_set(ext, static, series, np.full(S, T + b - L, np.int64))
-            m, s = self._forecast_windows(windows)
+            windows = self._window_set(ext, static, series, np.full(S, T + b - L, np.int64),
+                                       pad_before=first)
+            m, s = self._forecast_windows(windows, stats)
             center[:, b:b + n] = m[:, :n]
             if std is not None:
                 std[:, b:b + n] = s[:, :n]
             point = self._point(m[:, :n])
-            ext[:, T + b:T + b + n, tc] = (point - self.x_mean_[tc]) / self.x_scale_[tc]
+            ext[:, T + b:T + b + n, tc] = ((point - stats[0][:, None, tc])
+                                           / stats[1][:, None, tc])
         return center, std
 
-    def _future_values(self, values, rec, steps):
-        """Scaled future covariates ``(n_series, steps, n_future)`` from the user's values."""
+    def _future_values(self, values, rec, steps, stats):
+        """Scaled future covariates ``(n_series, steps, n_future)`` from the user's values
+        (`stats`: the series' ``(mean, scale)``)."""
         fc = self._cols[2]
         names = [self.variable_names_[i] for i in fc]
         if values is None:
@@ -702,8 +857,8 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         arr = arr[:, :steps]
         if np.isnan(arr).any() and self.nan_inputs == "skip":
             raise ValueError("future_covariates: expected no NaN (nan_inputs='skip'); found NaN.")
-        return np.broadcast_to((arr - self.x_mean_[fc]) / self.x_scale_[fc],
-                               (rec.n_series, steps, len(fc)))
+        arr = np.broadcast_to(arr, (rec.n_series, steps, len(fc)))
+        return (arr - stats[0][:, None, fc]) / stats[1][:, None, fc]
 
     def score(self, data, y=None):
         """Skill against persistence, ``1 - MSE(forecast) / MSE(persistence)``, over every
@@ -771,14 +926,14 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             check_is_fitted(self)
             if data.issue == "origin":
                 return self._scored_from_origin(data, model)
-            lo = max(0, data.start - (self.lookback + self.horizon - 1))
+            lo = max(0, data.start - (self.lookback_ + self.horizon - 1))
             first = data.start - lo
             data = self._fold_data(data, lo, data.stop)
         rec = self._records(data)
         mean = self._point((self if model is None else model)._centers(rec))
-        truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback, self.horizon)
+        truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback_, self.horizon)
         if first:
-            valid = (np.arange(self.lookback - 1, rec.n_time)[:, None]
+            valid = (np.arange(self.lookback_ - 1, rec.n_time)[:, None]
                      + np.arange(1, self.horizon + 1)[None, :])
             truth = np.where((valid >= first)[None, :, :, None], truth, np.nan)
         return truth, mean, np.broadcast_to(last, truth.shape)
@@ -796,7 +951,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         -------
         truth, mean, last : ndarray, shape (n_series, 1, n_steps, n_targets)
         """
-        L = self.lookback
+        L = self.lookback_
         if fold.start < L:
             raise ValueError(
                 f"data: expected lookback = {L} steps before a fold scored from its origin "
@@ -815,6 +970,35 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         last = self._records(past).values[:, None, -1:][..., tc]
         return truth, mean, np.broadcast_to(last, shape)
 
+    def score_series(self, data):
+        """:meth:`score` of each series: its skill against persistence over its issued
+        forecasts, leads and targets with an observation.
+
+        Parameters
+        ----------
+        data : ndarray, DataArray or Dataset
+            Records with the variables seen in fit; each series is scored on the forecasts
+            issued on it (as :meth:`score` scores them all).
+
+        Returns
+        -------
+        ndarray or DataArray
+            NumPy input: ``(n_series,)``.  Labeled input: a DataArray named "skill" over the
+            sample dims, with their coordinates (the series' labels).  NaN for a series without
+            a scored point or whose persistence is perfect.
+        """
+        from ..metrics import skill
+
+        rec = self._records(data)
+        mean, _ = self._issued(rec)
+        truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback_, self.horizon)
+        per = np.asarray(skill(truth, mean, np.broadcast_to(last, truth.shape),
+                               axis=(1, 2, 3)), dtype=np.float64).reshape(rec.n_series)
+        if rec.kind == "numpy":
+            return per
+        return xr.DataArray(per.reshape(rec.sample_shape), dims=rec.sample_dims,
+                            coords=dict(rec.sample_coords), name="skill")
+
     # ------------------------------------------------------------------ labels
     def _wrap(self, rec, mean, std, lead):
         """Give forecasts ``(series, time[, lead], target[, quantile])`` the input's form."""
@@ -826,12 +1010,13 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                 return a if rec.ndim == 3 else a[0]
             return shape(mean) if std is None else (shape(mean), shape(std))
         if lead:
-            times = rec.time[self.lookback - 1:]
-            extended = np.concatenate([rec.time, future_times(rec.time, self.horizon)])
-            issue = np.arange(self.lookback - 1, rec.n_time)
+            times = rec.time[self.lookback_ - 1:]
+            extended = np.concatenate([rec.time, future_times(rec.time, self.horizon,
+                                                              self.time_step_)])
+            issue = np.arange(self.lookback_ - 1, rec.n_time)
             valid = extended[issue[:, None] + np.arange(1, self.horizon + 1)[None, :]]
         else:
-            times = future_times(rec.time, mean.shape[1])
+            times = future_times(rec.time, mean.shape[1], self.time_step_)
         dims = list(rec.sample_dims) + [rec.time_dim] + (["lead"] if lead else [])
         coords = dict(rec.sample_coords)
         coords[rec.time_dim] = times
@@ -886,6 +1071,10 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                 "time_step": self.time_step_,
                 # marks files whose "last" windows follow the NaN-aware rule (see WindowSet)
                 "window_nan_rule": "observed",
+                "lookback": self.lookback_,
+                "season_length": self.season_length_,
+                "start_padding": self.start_padding_,
+                "padding_input": self.padding_input_,
             },
         }
 
@@ -912,6 +1101,11 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         est.n_skipped_windows_ = int(extra["n_skipped_windows"])
         est.time_step_ = extra["time_step"]
         est._legacy_nan = extra.get("window_nan_rule") != "observed"
+        # files written before lookback="auto" hold an integer lookback: the one used
+        est.lookback_ = int(extra.get("lookback", est.lookback))
+        est.season_length_ = extra.get("season_length")
+        est.start_padding_ = bool(extra.get("start_padding", False))   # files before padding
+        est.padding_input_ = bool(extra.get("padding_input", False))
         return est
 
     # names of the columns, for users
@@ -946,6 +1140,42 @@ def _statistics(values, names, arg):
                          f"in {empty}.")
     mean = np.nanmean(values, axis=0)
     scale = np.nanstd(values, axis=0)
+    scale[~(scale > 0)] = 1.0
+    return mean, scale
+
+
+def _padding_starts(rec, target_cols, need):
+    """:func:`~seqlstm.windowing.padding_starts` of `rec`, refusing a series without any
+    observed target (named by its labels when it has them)."""
+    observed = np.zeros(rec.values.shape[:2], bool)
+    for c in target_cols:
+        observed |= ~np.isnan(rec.values[:, :, c])
+    empty = np.flatnonzero(~observed.any(axis=1))
+    if empty.size:
+        raise ValueError(f"data: expected at least one observed target in every series; found "
+                         f"none in series {_series_labels(rec, empty[:10])}.")
+    return padding_starts(rec.values, target_cols, need)
+
+
+def _series_labels(rec, idx):
+    """Labels of series `idx` of `rec`: their sample coordinates, else their positions."""
+    if len(rec.sample_dims) == 1 and rec.sample_dims[0] in rec.sample_coords:
+        return [rec.sample_coords[rec.sample_dims[0]][1][i].item() for i in idx]
+    if rec.sample_dims:
+        return [tuple(int(v) for v in np.unravel_index(i, rec.sample_shape)) for i in idx]
+    return [int(i) for i in idx]
+
+
+def _per_series_statistics(values):
+    """NaN-aware mean and scale per series and variable of ``(n_series, n_time, n_vars)``
+    records: scale 1 where the spread is zero; mean 0 and scale 1 where nothing is observed."""
+    import warnings
+
+    with warnings.catch_warnings():       # a variable never observed in a series: NaN, below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(values, axis=1)
+        scale = np.nanstd(values, axis=1)
+    mean[np.isnan(mean)] = 0.0
     scale[~(scale > 0)] = 1.0
     return mean, scale
 

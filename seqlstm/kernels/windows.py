@@ -30,14 +30,19 @@ is allocated):
 
 Horizon steps at or past the end of the record (``t0 + L + k >= time``, a forecast issued near
 the end of a record) are written as NaN in ``y`` and ``f``; the caller supplies future
-covariates there.  Only the lookback must lie inside the record.
+covariates there.  A window may start before the record (``t0 < 0``, start padding of a series
+shorter than the lookback): its lookback steps before time 0 are written as NaN (the static
+attributes are still written); at least its last lookback step must lie in the record
+(``-L < t0 <= time - L``).
 
 :func:`valid_windows` lists the windows a training epoch draws from: those that fit in the
 record whole (``t0 + L + Hz <= time``) and whose inputs have no NaN (targets, past and future
 covariates over the lookback, future covariates over the horizon, the static attributes); NaN
-targets in the horizon are allowed.  It runs in O(time × columns) per series with running counts
-of NaN rows, whatever the lookback.  Infinite values are not its business: the data module
-rejects them before.
+targets in the horizon are allowed.  A series given a padding start ``first >= 0`` gets the
+windows ``first - L + 1 <= t0 <= time - L - Hz`` instead (they may start before the record) and
+its lookback steps before ``first`` are padding, not checked.  It runs in O(time × columns) per
+series with running counts of NaN rows, whatever the lookback.  Infinite values are not its
+business: the data module rejects them before.
 
 Both kernels are serial: a gather is a memory copy of ``batch × (L + Hz)`` rows, far cheaper
 than the network's forward pass over the same batch.
@@ -61,7 +66,7 @@ def gather_windows(data, static, series, starts, lookback, horizon, target_cols,
         Static attributes per series.
     series, starts : ndarray of int64, shape (batch,)
         Window ``b`` is series ``series[b]``, lookback steps ``starts[b] .. starts[b] +
-        lookback - 1``.
+        lookback - 1`` (steps before 0 are written as NaN).
     lookback, horizon : int
         ``L >= 1`` and ``Hz >= 0``.
     target_cols, past_cols, future_cols : ndarray of int64
@@ -74,9 +79,9 @@ def gather_windows(data, static, series, starts, lookback, horizon, target_cols,
     Returns
     -------
     int
-        -1, or the first ``b`` whose series is out of range or whose lookback does not lie in
-        the record (``starts[b] < 0`` or ``starts[b] + lookback > n_time``); the buffers are
-        then written only for the windows before it.
+        -1, or the first ``b`` whose series is out of range or whose lookback has no step in
+        the record or reaches past it (``starts[b] <= -lookback`` or ``starts[b] + lookback >
+        n_time``); the buffers are then written only for the windows before it.
     """
     n_series, n_time, _ = data.shape
     nt = target_cols.shape[0]
@@ -90,11 +95,17 @@ def gather_windows(data, static, series, starts, lookback, horizon, target_cols,
     for b in range(series.shape[0]):
         s = series[b]
         t0 = starts[b]
-        if s < 0 or s >= n_series or t0 < 0 or t0 + lookback > n_time:
+        if s < 0 or s >= n_series or t0 <= -lookback or t0 + lookback > n_time:
             return b
         for j in range(lookback):
-            row = data[s, t0 + j]
             xb = x[b, j]
+            if t0 + j < 0:                      # start padding: before the record
+                for c in range(o_stat):
+                    xb[c] = nan
+                for c in range(ns):
+                    xb[o_stat + c] = static[s, c]
+                continue
+            row = data[s, t0 + j]
             for c in range(nt):
                 xb[c] = row[target_cols[c]]
             for c in range(npc):
@@ -120,13 +131,17 @@ def gather_windows(data, static, series, starts, lookback, horizon, target_cols,
 
 
 @jit
-def valid_windows(data, static, lookback, horizon, target_cols, past_cols, future_cols):
+def valid_windows(data, static, lookback, horizon, target_cols, past_cols, future_cols, first):
     """List the windows that fit in their record and have no NaN input.
 
     Window ``(s, t0)`` is valid when ``t0 + lookback + horizon <= n_time`` and none of these is
     NaN: the target, past- and future-covariate columns at the lookback steps, the future
     covariates at the horizon steps, the series' static attributes.  NaN targets in the horizon
     are allowed.  O(n_time × columns) per series: a prefix count of rows with a NaN input.
+
+    A series with ``first[s] >= 0`` is start-padded: its windows start at ``t0 >= first[s] -
+    lookback + 1`` (possibly before the record) and its lookback steps before ``first[s]`` are
+    not checked (the caller marks them as padding); ``first[s] < 0``: windows start at 0.
 
     Parameters
     ----------
@@ -136,6 +151,8 @@ def valid_windows(data, static, lookback, horizon, target_cols, past_cols, futur
         ``L >= 1`` and ``Hz >= 0``.
     target_cols, past_cols, future_cols : ndarray of int64
         Columns of ``data`` (each in ``0 .. n_vars - 1``; the caller checks).
+    first : ndarray of int64, shape (n_series,)
+        The padding start of each series (``first[s] <= n_time - 1``), or -1: not padded.
 
     Returns
     -------
@@ -143,10 +160,15 @@ def valid_windows(data, static, lookback, horizon, target_cols, past_cols, futur
         The valid windows, by series then start.
     skipped : ndarray of int64, shape (n_series,)
         Per series, the windows that fit in the record but have a NaN input (0 for a record
-        shorter than ``lookback + horizon``, which has no window at all).
+        shorter than ``lookback + horizon``, which has no window at all unless padded).
     """
     n_series, n_time, _ = data.shape
-    n_win = max(n_time - lookback - horizon + 1, 0)
+    last = n_time - lookback - horizon              # the last start whose horizon fits
+    low = 0                                         # the lowest start of any series
+    for s in range(n_series):
+        if first[s] >= 0:
+            low = min(low, first[s] - lookback + 1)
+    n_win = max(last - low + 1, 0)
     nt = target_cols.shape[0]
     npc = past_cols.shape[0]
     nf = future_cols.shape[0]
@@ -155,10 +177,12 @@ def valid_windows(data, static, lookback, horizon, target_cols, past_cols, futur
     # NaN future covariate (the horizon's inputs)
     bad_in = np.zeros(n_time + 1, np.int64)
     bad_fut = np.zeros(n_time + 1, np.int64)
-    ok = np.zeros((n_series, n_win), np.bool_)
+    ok = np.zeros((n_series, n_win), np.bool_)     # ok[s, i]: start low + i
     skipped = np.zeros(n_series, np.int64)
     total = 0
     for s in range(n_series):
+        pad = first[s] >= 0
+        lo = first[s] - lookback + 1 if pad else 0
         static_ok = True
         for c in range(ns):
             if np.isnan(static[s, c]):
@@ -178,11 +202,12 @@ def valid_windows(data, static, lookback, horizon, target_cols, past_cols, futur
                     inp = True
             bad_in[t + 1] = bad_in[t] + (1 if inp else 0)
             bad_fut[t + 1] = bad_fut[t] + (1 if fut else 0)
-        for t0 in range(n_win):
+        for t0 in range(lo, last + 1):
             e = t0 + lookback
-            good = (static_ok and bad_in[e] == bad_in[t0]
+            b0 = max(t0, first[s]) if pad else t0     # padding steps are not checked
+            good = (static_ok and bad_in[e] == bad_in[b0]
                     and bad_fut[e + horizon] == bad_fut[e])
-            ok[s, t0] = good
+            ok[s, t0 - low] = good
             if good:
                 total += 1
             else:
@@ -191,9 +216,9 @@ def valid_windows(data, static, lookback, horizon, target_cols, past_cols, futur
     starts = np.empty(total, np.int64)
     i = 0
     for s in range(n_series):
-        for t0 in range(n_win):
-            if ok[s, t0]:
+        for k in range(n_win):
+            if ok[s, k]:
                 series[i] = s
-                starts[i] = t0
+                starts[i] = low + k
                 i += 1
     return series, starts, skipped

@@ -54,7 +54,6 @@ def _expand(reduced, axis):
     return np.expand_dims(reduced, axis) if axis else reduced
 
 
-
 # --------------------------------------------------------------------------------------------
 # input handling: NumPy or xarray, one reduction
 # --------------------------------------------------------------------------------------------
@@ -170,7 +169,6 @@ def _reduce(kernel, score, named, axis, dim, **kwargs):
     return np.float64(out) if np.ndim(out) == 0 else out
 
 
-
 _REDUCE_DOC = """axis : int or tuple of int, optional
         NumPy input: the axes to reduce (default all).
     dim : str or sequence of str, optional
@@ -180,4 +178,3 @@ _REDUCE_DOC = """axis : int or tuple of int, optional
 def _doc(func):
     func.__doc__ = func.__doc__.replace("{reduce}", _REDUCE_DOC)
     return func
-

@@ -346,4 +346,3 @@ def skill_climatology(y_true, y_pred, climatology=None, *, axis=None, dim=None):
                         f"{type(y_true).__name__}: pass a number or the same kind of array")
     return _reduce(_skill_np, "skill_climatology",
                    {"y_true": y_true, "y_pred": y_pred, "y_ref": ref}, axis, dim)
-

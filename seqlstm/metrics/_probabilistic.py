@@ -56,7 +56,6 @@ def _gaussian_coverage_np(y_true, mean, std, axis, z):
     return _mmean(inside.astype(np.float64), keep, axis)
 
 
-
 def _check_coverage(coverage):
     if isinstance(coverage, bool) or not isinstance(coverage, numbers.Real) \
             or not 0.0 < coverage < 1.0:
@@ -71,7 +70,6 @@ def _check_std(std):
         return  # dask-backed: not computed here just to check it
     if np.any(values < 0):
         raise ValueError(f"std must be >= 0; found a minimum of {np.nanmin(values)!r}")
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,4 +255,3 @@ def gaussian_coverage(y_true, mean, std, coverage=0.8, *, axis=None, dim=None):
     _check_std(std)
     return _reduce(_gaussian_coverage_np, "coverage",
                    {"y_true": y_true, "mean": mean, "std": std}, axis, dim, z=z)
-
