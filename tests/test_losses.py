@@ -82,3 +82,14 @@ def test_all_missing_gives_zero_loss_and_gradient():
     grad = np.full_like(pred, 5.0)
     assert observed_weight(y, np.ones(2)) == 0.0
     assert mse(pred, y, np.ones(2), grad, 0.0) == 0.0 and np.all(grad == 0)
+
+
+def test_observed_weight_repeats_short_weights_over_the_rows():
+    """Per-step targets (T * B rows, time-major) read the B sample weights of row r at
+    r % B: the same sum, bit for bit, as with the weights repeated T times."""
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal((7 * 5, 2))
+    y[rng.random(y.shape) < 0.3] = np.nan
+    w = rng.uniform(0.1, 3.0, 5)
+    assert observed_weight(y, w) == observed_weight(y, np.tile(w, 7))
+    assert observed_weight(y[:5], w) == observed_weight(y[:5], w.copy())
