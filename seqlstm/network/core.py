@@ -394,8 +394,11 @@ class RecurrentNetwork:
             networks), as ``forward(X[:, :k], initial_state=..., return_state=True)`` would:
             each sequence's state at its last valid step up to there.  It is taken from the
             pass that computes the gradient, so a caller carrying the state along a record
-            window by window needs no other forward pass; with full BPTT it is the forward
-            pass's state bit for bit (the same kernels on the same steps in the same order).
+            window by window needs no other forward pass.  With full BPTT it is
+            :meth:`forward`'s state bit for bit (the same kernels on the same steps in the same
+            order; the input projection of every step is one product here and one per step
+            there, whose rows BLAS computes alike); with truncated BPTT it comes from the
+            window holding step ``k``.
 
         Returns
         -------
