@@ -398,7 +398,8 @@ class RecurrentNetwork:
             :meth:`forward`'s state bit for bit (the same kernels on the same steps in the same
             order; the input projection of every step is one product here and one per step
             there, whose rows BLAS computes alike); with truncated BPTT it comes from the
-            window holding step ``k``.
+            window holding step ``k``.  With ``dropout`` it is the state of the pass with the
+            dropout masks, as in the gradient.
 
         Returns
         -------
