@@ -255,3 +255,14 @@ def test_quantile_levels_are_checked(bad):
                                          "increasing sequence of levels"):
         check_quantiles(bad)
     assert check_quantiles(np.array([0.25, 0.75])) == (0.25, 0.75)
+
+
+def test_observed_weight_repeats_short_weights_over_the_rows():
+    """Per-step targets (T * B rows, time-major) read the B sample weights of row r at
+    r % B: the same sum, bit for bit, as with the weights repeated T times."""
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal((7 * 5, 2))
+    y[rng.random(y.shape) < 0.3] = np.nan
+    w = rng.uniform(0.1, 3.0, 5)
+    assert observed_weight(y, w) == observed_weight(y, np.tile(w, 7))
+    assert observed_weight(y[:5], w) == observed_weight(y[:5], w.copy())

@@ -17,12 +17,16 @@ from ._jit import jit
 
 @jit
 def observed_weight(y, w):
-    """Sum of the row weights ``w`` over the observed (non-NaN) elements of ``y`` (N, O)."""
+    """Sum of the row weights ``w`` over the observed (non-NaN) elements of ``y`` (N, O).
+
+    Row ``r`` weighs ``w[r % len(w)]``: per-step targets ``(T * B, O)`` (time-major rows) take
+    the ``B`` sample weights without repeating them ``T`` times."""
     norm = 0.0
+    n = w.shape[0]
     for r in range(y.shape[0]):
         for j in range(y.shape[1]):
             if not math.isnan(y[r, j]):
-                norm += w[r]
+                norm += w[r % n]
     return norm
 
 

@@ -327,6 +327,21 @@ class RecurrentNetwork:
         hn, cn = final_states(layers, chunks, state_shape, self.dtype)
         return (out, (hn, cn)) if self.has_cell_state else (out, hn)
 
+    def _check_state_at(self, return_state_at, T):
+        """``return_state_at`` as an int in ``[0, T]`` (or None), for unidirectional networks."""
+        if return_state_at is None:
+            return None
+        if self.bidirectional:
+            raise ValueError("return_state_at: expected a unidirectional network (the reverse "
+                             "direction's state at a step depends on the steps after it); "
+                             "found bidirectional=True.")
+        if (isinstance(return_state_at, (bool, np.bool_))
+                or not isinstance(return_state_at, (int, np.integer))
+                or not 0 <= return_state_at <= T):
+            raise ValueError(f"return_state_at: expected an integer number of steps in "
+                             f"[0, {T}] (the time length of X); found {return_state_at!r}.")
+        return int(return_state_at)
+
     def _check_per_step_head(self, headless):
         if not headless and self.readout != "last":
             raise ValueError(
@@ -379,7 +394,9 @@ class RecurrentNetwork:
         tbptt : None, int or (k1, k2)
             Truncated BPTT (Williams & Peng): every ``k1`` steps the errors of the last ``k1``
             steps are propagated back ``k2`` steps, with the state carried over the whole
-            sequence.  ``None`` is full BPTT.
+            sequence.  ``None`` is full BPTT.  Unidirectional networks hold the activations of
+            one window of ``k2`` steps at a time (besides ``grad_outputs``, the input and the
+            returned input gradient); see :meth:`loss_and_grad`.
 
         Returns
         -------
@@ -396,25 +413,18 @@ class RecurrentNetwork:
         dX = np.empty((B, T, self.input_size), self.dtype)
         parts = [self._zero_grads() for _ in chunks]
         grads = tuple(views for _, views in parts)
-        head = self._head()
-
-        def dout_fn(tops, layers):
-            if head is None:
-                return gs
-            return tuple(objective.head_backward(top, gk, head[0], gr["head_weight"],
-                                                 gr["head_bias"])
-                         for top, gk, gr in zip(tops, gs, grads))
-
+        dout_fn = _GivenGradients(gs, self._head(), grads, self._ws)
         with self._computing():
-            dxs = stack_gradient(self._stack, split(x, chunks), split_lengths(lengths, chunks),
-                                 dout_fn, tbptt, grads)
+            dxs, _ = stack_gradient(self._stack, split(x, chunks),
+                                    split_lengths(lengths, chunks), dout_fn, tbptt, grads)
             for dx, (b0, b1) in zip(dxs, chunks):
                 dX[b0:b1] = np.swapaxes(dx, 0, 1)
         flat = sum_parts([flat for flat, _ in parts])
         return layout.named_views(flat, self._layout), dX
 
     def loss_and_grad(self, X, y, loss="mse", lengths=None, tbptt=None, sample_weight=None,
-                      dropout=0.0, random_state=None, initial_state=None):
+                      dropout=0.0, random_state=None, initial_state=None,
+                      return_state_at=None):
         """Loss and its gradient with respect to the flat parameter vector.
 
         Parameters
@@ -437,17 +447,37 @@ class RecurrentNetwork:
         lengths : array of int, optional
             Valid steps of each sequence (default: read from the NaN padding).
         tbptt : None, int or (k1, k2)
-            Truncated BPTT as in :meth:`vjp`; ``None`` is full BPTT.
+            Truncated BPTT as in :meth:`vjp`; ``None`` is full BPTT.  Unidirectional networks
+            run the windows in time order, each from the state the previous one stored, so
+            the memory held besides copies of the data (the time-major input, the targets as
+            float64, their weights and masks of valid steps) is that of one window of ``k2``
+            steps, whatever the time length: per-step targets are scored window by window;
+            per-sequence targets first take one forward pass that keeps only the final states
+            (and, for ``readout="last+mean"``, the sum of the outputs).  Bidirectional networks
+            hold the top outputs and their gradients of every step (see
+            :mod:`seqlstm.network.tbptt`).
         sample_weight : array of float, shape (sample,), optional
             Weight of each sequence in the loss's weighted mean (default: all 1).
         dropout : float, default 0.0
-            Inverted dropout on the outputs of every layer but the last.
+            Inverted dropout on the outputs of every layer but the last (its masks span the
+            whole sequence).
         random_state : None, int or Generator
             Source of the dropout masks.
         initial_state : ndarray or tuple of ndarray, optional
             The state before the first step, as in :meth:`forward` (a constant: no gradient
             flows into it); with full BPTT only (``tbptt`` None or covering the sequence).  Used
             to carry the state along a long record window by window.
+        return_state_at : int, optional
+            Also return the state after this many steps (0 to the time length; unidirectional
+            networks), as ``forward(X[:, :k], initial_state=..., return_state=True)`` would:
+            each sequence's state at its last valid step up to there.  It is taken from the
+            pass that computes the gradient, so a caller carrying the state along a record
+            window by window needs no other forward pass.  With full BPTT it is
+            :meth:`forward`'s state bit for bit (the same kernels on the same steps in the same
+            order; the input projection of every step is one product here and one per step
+            there, whose rows BLAS computes alike); with truncated BPTT it comes from the
+            window holding step ``k``.  With ``dropout`` it is the state of the pass with the
+            dropout masks, as in the gradient.
 
         Returns
         -------
@@ -455,6 +485,18 @@ class RecurrentNetwork:
             The weighted mean loss over the scored targets.
         flat_grad : ndarray, shape (n_params,)
             Its gradient with respect to the flat parameter vector.
+        state : ndarray or tuple of ndarray, only with ``return_state_at``
+            ``h`` (or ``(h, c)`` for cells with a cell state), each
+            ``(num_layers, sample, hidden_size)``.
+
+        Notes
+        -----
+        The loss is a weighted mean over every scored target; its normaliser (the weight of
+        all of them, :meth:`loss_weight`) is known before any step is run, so under truncated
+        BPTT each window adds its targets' part of the mean and of the gradient, and the
+        parts add up to the loss and gradient of the whole batch.  The result is that of
+        scoring every step at once up to float rounding (the sums are grouped by window), and
+        is the same bit for bit at any thread count.
         """
         objective.resolve_loss(loss)
         if self.output_size is None:
@@ -468,6 +510,7 @@ class RecurrentNetwork:
         if h0 is not None and tbptt is not None and (tbptt[0] < T or tbptt[1] < T):
             raise ValueError(f"initial_state: expected full BPTT (tbptt=None) with an initial "
                              f"state; found tbptt={tbptt} for {T} steps.")
+        state_at = self._check_state_at(return_state_at, T)
         y, per_step = objective.check_targets(y, loss, B, T, self.output_size)
         if per_step:
             self._check_per_step_head(False)
@@ -482,13 +525,17 @@ class RecurrentNetwork:
                                      grads, self.hidden_size, self.bidirectional, self._ws,
                                      self.readout)
         with self._computing():
-            stack_gradient(self._stack, split(x, chunks), lens, target, tbptt, grads,
-                           dropout_masks=(None if masks is None
-                                          else [split(m, chunks) for m in masks]),
-                           need_dx=False,
-                           h0s=None if h0 is None else split(h0, chunks),
-                           c0s=None if c0 is None else split(c0, chunks))
-        return target.value(), sum_parts([flat for flat, _ in parts])
+            _, states = stack_gradient(
+                self._stack, split(x, chunks), lens, target, tbptt, grads,
+                dropout_masks=None if masks is None else [split(m, chunks) for m in masks],
+                need_dx=False, h0s=None if h0 is None else split(h0, chunks),
+                c0s=None if c0 is None else split(c0, chunks), state_at=state_at)
+        value, flat = target.value(), sum_parts([flat for flat, _ in parts])
+        if state_at is None:
+            return value, flat
+        state = _gather_states(states, chunks, (self.num_layers, B, self.hidden_size),
+                               self.dtype)
+        return value, flat, (state if self.has_cell_state else state[0])
 
     def loss_weight(self, X, y, loss="mse", lengths=None, sample_weight=None):
         """The weight :meth:`loss_and_grad`'s loss is a mean over: the sum of the sample
@@ -645,3 +692,49 @@ class RecurrentNetwork:
                 f"num_layers={self.num_layers}, cell={self.cell!r}, "
                 f"bidirectional={self.bidirectional}, output_size={self.output_size}, "
                 f"dtype={self.dtype.name!r})")
+
+
+def _gather_states(states, chunks, shape, dtype):
+    """``(h, c)`` of shape ``shape`` (layers, B, H) from per-sub-batch ``(h, c)`` pairs
+    (:meth:`~seqlstm.network.stack.Stack.states_at`); ``c`` None for cells without one."""
+    h = np.empty(shape, dtype)
+    c = None if states[0][1] is None else np.empty(shape, dtype)
+    for (hk, ck), (b0, b1) in zip(states, chunks):
+        h[:, b0:b1] = hk
+        if c is not None:
+            c[:, b0:b1] = ck
+    return h, c
+
+
+class _GivenGradients:
+    """The top-layer output gradient function of :meth:`RecurrentNetwork.vjp` for
+    :func:`~seqlstm.network.tbptt.stack_gradient`: the user's gradients with respect to the
+    outputs ``gs`` (per sub-batch, time-major), through the head's backward when there is one
+    (accumulating the head's gradient into ``grads``)."""
+
+    per_step = True
+
+    def __init__(self, gs, head, grads, ws):
+        self.gs, self.head, self.grads, self.ws = gs, head, grads, ws
+
+    def _through_head(self, c, top, g):
+        gr = self.grads[c]
+        return objective.head_backward(top, g, self.head[0], gr["head_weight"], gr["head_bias"])
+
+    def __call__(self, tops, layers):
+        if self.head is None:
+            return self.gs
+        return tuple(self._through_head(c, top, g)
+                     for c, (top, g) in enumerate(zip(tops, self.gs)))
+
+    def window(self, tops, w0, s0, tc):
+        """The gradients of the window of steps ``w0..tc`` (top outputs ``tops``), zero
+        before ``s0``."""
+        douts = []
+        for c, (top, g) in enumerate(zip(tops, self.gs)):
+            dout = self.ws.buf((c, "window dout"), top.shape, zero=True)
+            gw = g[s0:tc + 1]
+            dout[s0 - w0:] = (gw if self.head is None
+                              else self._through_head(c, top[s0 - w0:], gw))
+            douts.append(dout)
+        return tuple(douts)

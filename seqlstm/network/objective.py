@@ -225,7 +225,7 @@ def scored_targets(y, per_step, w, mask):
     T, B = mask.shape
     yt = np.swapaxes(y, 0, 1).copy()
     yt[~mask] = np.nan
-    return yt, _losses.observed_weight(yt.reshape(T * B, -1), np.tile(w, T))
+    return yt, _losses.observed_weight(yt.reshape(T * B, -1), w)
 
 
 def dropout_masks(dropout, num_layers, shape, dtype, random_state):
@@ -244,7 +244,10 @@ class Objective:
     """The loss of a batch processed in sub-batches, as the top-layer output gradient function
     of :func:`~seqlstm.network.tbptt.stack_gradient`: calling it with the stack's outputs runs
     the head and the loss of every sub-batch, accumulates the head's gradient and returns the
-    gradient with respect to the top layer's outputs.
+    gradient with respect to the top layer's outputs.  Under unidirectional truncated BPTT the
+    same is done window by window (:meth:`window`; per-sequence targets after
+    :meth:`summarise`): the loss is a weighted mean whose normaliser (the weight of every
+    scored target) is known before any window, so the windows' parts add up to it.
 
     Parameters
     ----------
@@ -284,36 +287,76 @@ class Objective:
 
     def sub_batch(self, c, top, layers):
         """Head, loss and the top layer's output gradient of sub-batch ``c``."""
+        if self.per_step:
+            return self._steps(c, top, 0, self.T)
+        dfeats = self._sequence(c, readout(layers, c, top, self.lens[c], self.readout))
+        dout = self.ws.buf((c, "dout"), (self.T,) + top.shape[1:], zero=True)
+        self._sequence_dout(c, dfeats, dout, 0, 0)
+        return dout
+
+    def window(self, tops, w0, s0, tc):
+        """The gradients with respect to the top outputs ``tops`` (per sub-batch, steps
+        ``w0..tc``) of the loss of the targets of steps ``s0..tc`` (zero before ``s0``); the
+        loss's part and the head's gradient are accumulated.  Per-sequence targets need
+        :meth:`summarise` first."""
+        douts = []
+        for c, top in enumerate(tops):
+            dout = self.ws.buf((c, "window dout"), top.shape, zero=True)
+            if self.per_step:
+                dout[s0 - w0:] = self._steps(c, top[s0 - w0:], s0, tc + 1)
+            else:
+                self._sequence_dout(c, self.dfeats[c], dout, w0, s0)
+            douts.append(dout)
+        return tuple(douts)
+
+    def summarise(self, layers, sums):
+        """Loss and head gradient of per-sequence targets from a forward pass's final states
+        (``layers``) and the sums of its top outputs over the steps (``sums``, per sub-batch,
+        for ``readout="last+mean"``); keeps the readout's gradient for :meth:`window`."""
+        self.dfeats = [self._sequence(c, readout(layers, c, None, self.lens[c], self.readout,
+                                                 None if sums is None else sums[c]))
+                       for c in range(len(self.chunks))]
+
+    def _steps(self, c, feats, t0, t1):
+        """Per-step targets of steps ``t0..t1-1`` scored on ``feats`` (their top outputs):
+        adds the loss's part, accumulates the head's gradient, returns the gradient with
+        respect to ``feats``."""
         b0, b1 = self.chunks[c]
-        T, H = self.T, self.H
-        lk, wk = self.lens[c], self.w[b0:b1]
-        if self.per_step:
-            feats = top
-            y2 = np.ascontiguousarray(self.yt[:, b0:b1]).reshape(T * (b1 - b0), -1)
-            w2 = np.tile(wk, T)
-        else:
-            feats = readout(layers, c, top, lk, self.readout)
-            y2 = np.ascontiguousarray(self.yt[b0:b1])
-            w2 = wk
+        y2 = np.ascontiguousarray(self.yt[t0:t1, b0:b1]).reshape((t1 - t0) * (b1 - b0), -1)
+        w2 = np.tile(self.w[b0:b1], t1 - t0)
+        return self._score(c, feats, y2, w2)
+
+    def _sequence(self, c, feats):
+        """Per-sequence targets scored on the readout ``feats``; returns its gradient."""
+        b0, b1 = self.chunks[c]
+        return self._score(c, feats, np.ascontiguousarray(self.yt[b0:b1]), self.w[b0:b1])
+
+    def _score(self, c, feats, y2, w2):
         pred = apply_head(feats, self.head)
-        self.losses[c], grad = loss_gradient(self.loss, pred.reshape(-1, pred.shape[-1]), y2,
-                                             w2, self.norm)
+        part, grad = loss_gradient(self.loss, pred.reshape(-1, pred.shape[-1]), y2, w2,
+                                   self.norm)
+        self.losses[c] += part
         g = self.grads[c]
-        dfeats = head_backward(feats, grad.reshape(pred.shape), self.head[0], g["head_weight"],
-                               g["head_bias"])
-        if self.per_step:
-            return dfeats
+        return head_backward(feats, grad.reshape(pred.shape), self.head[0], g["head_weight"],
+                             g["head_bias"])
+
+    def _sequence_dout(self, c, dfeats, dout, w0, s0):
+        """Write into ``dout`` (zeros; the top outputs of steps ``w0..``) the gradient of the
+        readout reaching steps ``s0..`` (the mean's at every valid step, the final states' at
+        the last valid step; the reverse direction's at step 0)."""
+        H = self.H
         F = 2 * H if self.bidirectional else H
-        dout = self.ws.buf((c, "dout"), (T, b1 - b0, F), zero=True)
+        lk = self.lens[c]
+        n = dout.shape[0]
         if self.readout == "last+mean":       # the mean's gradient reaches every valid step
             dmean = dfeats[:, F:] / np.maximum(lk, 1)[:, None]
-            valid = np.arange(T)[:, None] < lk[None, :]
-            dout[...] = np.where(valid[..., None], dmean[None, :, :], 0)
-        idx = np.nonzero(lk > 0)[0]
-        dout[lk[idx] - 1, idx, :H] += dfeats[idx, :H]
-        if self.bidirectional:
+            valid = np.arange(s0, w0 + n)[:, None] < lk[None, :]
+            dout[s0 - w0:] = np.where(valid[..., None], dmean[None, :, :], 0)
+        idx = np.nonzero((lk > s0) & (lk <= w0 + n))[0]
+        dout[lk[idx] - 1 - w0, idx, :H] += dfeats[idx, :H]
+        if self.bidirectional and s0 == 0:
+            idx = np.nonzero(lk > 0)[0]
             dout[0, idx, H:F] += dfeats[idx, H:F]
-        return dout
 
     def value(self):
         """The batch's loss: the sub-batches' parts added in their fixed order."""

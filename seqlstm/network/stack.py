@@ -148,32 +148,49 @@ class Stack:
                 douts = tuple(dd * m for dd, m in zip(douts, lay["mask_in"]))
         return douts
 
-    def forward_segmented(self, xs, lens, seg, rec_slot, dropout_masks):
+    def forward_summary(self, xs, lens, seg, dropout_masks=None, h0s=None, c0s=None,
+                        top_sum=False):
         """Forward pass of a unidirectional stack in segments of ``seg`` steps, all layers per
-        segment, carrying the states: the gate activations held at any time are O(seg), not
-        O(T).  Records the states before the steps marked in ``rec_slot``; returns the same
-        ``(layers, tops)`` structure as ``forward`` (without activations)."""
+        segment, carrying the states and storing nothing per step: the memory held is O(seg),
+        not O(T).  For per-sequence targets read through a readout under truncated BPTT.
+
+        Parameters
+        ----------
+        xs, lens : tuple
+            Per sub-batch time-major inputs and lengths.
+        seg : int
+        dropout_masks : list of tuple, optional
+            Per layer but the last, per sub-batch masks (time-major, all ``T`` steps).
+        h0s, c0s : tuple of ndarray, optional
+            Per sub-batch initial states ``(L, b, H)``; zeros by default.
+        top_sum : bool
+            Also sum the top layer's outputs over the steps (in float64, one segment at a
+            time; padded steps output 0).
+
+        Returns
+        -------
+        layers : list of dict
+            Per layer ``dirs[0]`` with the final states ``hn``, ``cn`` (as :meth:`forward`).
+        sums : tuple of ndarray (b, H) float64, or None
+        """
         T = xs[0].shape[0]
         bs = [x.shape[1] for x in xs]
         H, L, G, gru, dt, ws = self.H, self.L, self.G, self.gru, self.dtype, self.ws
         fwd = kernel(self.cell)
-        n_slots = max(1, int(rec_slot.max()) + 1)
-        dummy = tuple(np.zeros((1, 1, 1), dt) for _ in xs)
-        hs = [tuple(np.empty((n_slots, b, H), dt) for b in bs) for _ in range(L)]
-        cs = [tuple(np.empty((n_slots, b, H), dt) for b in bs) if self.spec.has_cell_state
-              else dummy for _ in range(L)]
-        hn = [tuple(np.zeros((b, H), dt) for b in bs) for _ in range(L)]
-        cn = [tuple(np.zeros((b, H), dt) for b in bs) for _ in range(L)]
-        tops = tuple(np.empty((T, b, H), dt) for b in bs)
-        aux = (tuple(ws.buf((c, "seg", "aux"), (seg, b, H)) for c, b in enumerate(bs))
-               if gru else dummy)
+        dummy = ws.bufs("dummy", ((1, 1, 1),) * len(bs))
+        zeros = ws.bufs("zeros", tuple((b, H) for b in bs), zero=True)   # read only
+        hn = [zeros if h0s is None else tuple(np.ascontiguousarray(h[k]) for h in h0s)
+              for k in range(L)]
+        cn = [zeros if c0s is None else tuple(np.ascontiguousarray(c[k]) for c in c0s)
+              for k in range(L)]
+        sums = tuple(np.zeros((b, H)) for b in bs) if top_sum else None
         for s0 in range(0, T, seg):
             s1 = min(T, s0 + seg)
             n = s1 - s0
-            inp = tuple(np.ascontiguousarray(x[s0:s1]) for x in xs)
+            inp = tuple(x[s0:s1] for x in xs)
             ls = tuple(np.clip(ln - s0, 0, n).astype(np.int64) for ln in lens)
-            local = np.ascontiguousarray(rec_slot[s0:s1 + 1])
-            aux_n = tuple(a[:n] for a in aux) if gru else dummy
+            aux = (tuple(ws.buf((c, "seg", "aux"), (seg, b, H))[:n] for c, b in enumerate(bs))
+                   if gru else dummy)
             for k in range(L):
                 w_ih, w_hh, b_ih, b_hh, peep = self.params[k, 0]
                 acts = tuple(ws.buf((c, "seg", "acts"), (min(n, _config.PROJECTION_STEPS), b, G))
@@ -183,16 +200,29 @@ class Stack:
                 h_new = tuple(np.empty((b, H), dt) for b in bs)
                 c_new = tuple(np.empty((b, H), dt) for b in bs)
                 fwd(False, inp, w_ih, w_hh, b_ih, b_hh, peep, hn[k], cn[k], ls,
-                    acts, aux_n, outs, 0, False, local, hs[k], cs[k], h_new, c_new)
+                    acts, aux, outs, 0, False, ws.no_slots(n), dummy, dummy, h_new, c_new)
                 hn[k], cn[k] = h_new, c_new
                 if dropout_masks is not None and k < L - 1:
                     outs = tuple(o * m[s0:s1] for o, m in zip(outs, dropout_masks[k]))
                 inp = outs
-            for top, o in zip(tops, inp):
-                top[s0:s1] = o
-        layers = [dict(x=None, dirs=[dict(hs=hs[k], cs=cs[k], hn=hn[k], cn=cn[k])])
-                  for k in range(L)]
-        return layers, tops
+            if top_sum:
+                for total, o in zip(sums, inp):
+                    total += o.sum(axis=0, dtype=np.float64)
+        layers = [dict(x=None, dirs=[dict(hn=hn[k], cn=cn[k])]) for k in range(L)]
+        return layers, sums
+
+    def states_at(self, layers, slot):
+        """Copies of every layer's (forward direction's) recorded state at ``slot`` of a
+        stored pass (the state before the pass's step ``slot``, i.e. after ``slot`` steps),
+        per sub-batch ``(h, c)`` each ``(L, b, H)`` (``c`` None for cells without one)."""
+        n = len(layers[0]["dirs"][0]["hs"])
+        result = []
+        for c in range(n):
+            h = np.stack([lay["dirs"][0]["hs"][c][slot] for lay in layers])
+            cs = (np.stack([lay["dirs"][0]["cs"][c][slot] for lay in layers])
+                  if self.spec.has_cell_state else None)
+            result.append((h, cs))
+        return result
 
     def trace(self, layers, mask):
         """States and gate activations of a stored pass over one sub-batch (``forward`` with
@@ -231,7 +261,7 @@ def summary(layers, c):
                                                axis=1))
 
 
-def readout(layers, c, top, lengths, how):
+def readout(layers, c, top, lengths, how, total=None):
     """One feature vector per sequence of sub-batch ``c``: the final states (``"last"``), or
     the final states and the mean of the top layer's outputs over each sequence's valid steps
     side by side (``"last+mean"``; zero mean for an empty sequence).
@@ -240,10 +270,13 @@ def readout(layers, c, top, lengths, how):
     ----------
     layers : list
     c : int
-    top : ndarray (time, sub-batch, features)
-        The top layer's outputs (time-major).
+    top : ndarray (time, sub-batch, features) or None
+        The top layer's outputs (time-major); not read when ``total`` is given.
     lengths : ndarray of int64 (sub-batch,)
     how : {"last", "last+mean"}
+    total : ndarray (sub-batch, features) of float64, optional
+        The sum of the top layer's outputs over the valid steps, when summed already
+        (:meth:`Stack.forward_summary`).
 
     Returns
     -------
@@ -252,8 +285,9 @@ def readout(layers, c, top, lengths, how):
     last = summary(layers, c)
     if how == "last":
         return last
-    valid = (np.arange(top.shape[0])[:, None] < lengths[None, :])[..., None]
-    total = np.where(valid, top, 0).sum(axis=0, dtype=np.float64)
+    if total is None:
+        valid = (np.arange(top.shape[0])[:, None] < lengths[None, :])[..., None]
+        total = np.where(valid, top, 0).sum(axis=0, dtype=np.float64)
     mean = total / np.maximum(lengths, 1)[:, None]
     return np.ascontiguousarray(np.concatenate([last, mean.astype(last.dtype)], axis=1))
 
