@@ -84,6 +84,10 @@ def lookback_rule(season, horizon):
 
     if LSTMForecaster().get_params()["lookback"] == "auto":
         return None
+    return _fixed_lookback(season, horizon)
+
+
+def _fixed_lookback(season, horizon):
     return max(8, 2 * season, 2 * horizon)
 
 
@@ -144,7 +148,8 @@ def load_tasks(folder):
     f = pd.read_csv(folder / "Airline.csv")
     t = pd.to_datetime(f["Date"])
     n_train = int((t <= "1958-12-01").sum())
-    tasks["Airline"] = Task("Airline", f["Passengers"].to_numpy(float)[None], pd.DatetimeIndex(t),
+    tasks["Airline"] = Task("Airline", f["Passengers"].to_numpy(float)[None],
+                            pd.DatetimeIndex(t.to_numpy()),
                             ["Airline"], n_train, 24, 12, False, "MS")
     f = pd.read_csv(folder / "Lynx.csv", index_col=0)
     years = f.index.to_numpy()
@@ -153,8 +158,8 @@ def load_tasks(folder):
     f = pd.read_csv(folder / "ElecEquip.csv")
     t = pd.to_datetime(f.iloc[:, 0], format="%b-%d-%Y")
     tasks["ElecEquip"] = Task("ElecEquip", f.iloc[:, 1].to_numpy(float)[None],
-                              pd.DatetimeIndex(t), ["ElecEquip"], len(f) - 18, 18, 12, False,
-                              "MS")
+                              pd.DatetimeIndex(t.to_numpy()), ["ElecEquip"], len(f) - 18, 18,
+                              12, False, "MS")
     f = pd.read_csv(folder / "Nile.csv")
     years = f["year"].to_numpy()
     tasks["Nile"] = Task("Nile", f["volume"].to_numpy(float)[None], _years(years), ["Nile"],
@@ -249,7 +254,7 @@ def warm_statsforecast():
 # ---------------------------------------------------------------------------- seqlstm
 def _dataarray(task, upto):
     values = task.values[:, :upto]
-    time_ = task.time[:upto]
+    time_ = task.time[:upto].to_numpy()
     if task.panel:
         return xr.DataArray(values, dims=("series", "time"),
                             coords={"series": task.ids, "time": time_}, name="y")
@@ -269,7 +274,7 @@ def _test_block(task, out):
     """``(n_series, n_test)`` of `predict`-shaped output: lead 1 issued before each test step
     (one-step sets), or every lead issued at the end of the training part."""
     if task.rolling:
-        out = out.sel(lead=1).sel(time=task.time[task.n_train - 1:-1])
+        out = out.sel(lead=1).sel(time=task.time[task.n_train - 1:-1].to_numpy())
         dims = ("series", "time")
     else:
         out = out.isel(time=-1).sel(lead=np.arange(1, task.n_test + 1))
@@ -291,13 +296,14 @@ def _seqlstm_forecast(task, model):
 
 
 def effective_lookback(model):
-    """The lookback a fitted seqlstm forecaster reads (its own choice when "auto")."""
+    """The lookback a fitted seqlstm forecaster reads (its own choice when "auto"), or None
+    when the fitted model does not tell it."""
     for member in [model] + list(getattr(model, "estimators_", [])):
         for name in ("lookback_", "lookback"):
             value = getattr(member, name, None)
-            if isinstance(value, (int, np.integer)):
+            if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
                 return int(value)
-    raise ValueError("no integer lookback on the fitted model")
+    return None
 
 
 def _seqlstm_run(task, model):
@@ -414,8 +420,16 @@ def side_by_side(tasks, seeds, nf_seeds, skip_peers, quick):
 
 
 def effective_lookback_of(task, seqlstm_rows):
+    """NeuralForecast's input size: seqlstm's lookback (the rule's, or the one it chose)."""
     rule = lookback_rule(task.season, task.horizon)
-    return rule if rule is not None else seqlstm_rows[0]["runs"][0]["lookback"]
+    if rule is not None:
+        return rule
+    chosen = seqlstm_rows[0]["runs"][0]["lookback"] if seqlstm_rows[0]["runs"] else None
+    if chosen is None:
+        chosen = _fixed_lookback(task.season, task.horizon)
+        print(f"{task.name}: the fitted seqlstm model does not tell its lookback; "
+              f"NeuralForecast gets max(8, 2 x season, 2 x horizon) = {chosen}", flush=True)
+    return chosen
 
 
 # the data README's statsforecast figures (statsforecast 2.1.1), as printed there
@@ -811,7 +825,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=pathlib.Path,
                         default=ROOT / ".." / "shared" / "data" / "forecast")
-    parser.add_argument("--sets", nargs="*", default=list(SET_NAMES), choices=SET_NAMES)
+    parser.add_argument("--sets", nargs="*", default=None, choices=SET_NAMES,
+                        help="default: all (--quick: Nile and Uschange)")
     parser.add_argument("--seeds", type=int, default=5, help="seqlstm seeds and ensemble size")
     parser.add_argument("--nf-seeds", type=int, default=3,
                         help="NeuralForecast seeds: its default random_seed (1) and more")
@@ -840,7 +855,7 @@ def main(argv=None):
     for part in args.parts:
         start = time.perf_counter()
         if part == "side":
-            sets = ["Nile", "Uschange"] if args.quick else args.sets
+            sets = args.sets or (["Nile", "Uschange"] if args.quick else list(SET_NAMES))
             tasks = load_tasks(args.data)
             seeds = list(range(1 if args.quick else args.seeds))
             nf_seeds = list(range(1, 1 + (1 if args.quick else args.nf_seeds)))
