@@ -395,7 +395,8 @@ def _nf_values(out, task):
 
 
 # ---------------------------------------------------------------------------- side by side
-def side_by_side(tasks, seeds, nf_seeds, skip_peers, quick):
+def side_by_side(tasks, seeds, nf_seeds, skip_peers, quick, done=None):
+    """Every method on every task; `done(rows)` is called after each task (saves progress)."""
     rows = {}
     if not skip_peers:
         warm_statsforecast()
@@ -416,6 +417,8 @@ def side_by_side(tasks, seeds, nf_seeds, skip_peers, quick):
                     panel=task.panel, n_series=len(task.ids), n_train=task.n_train,
                     n_test=task.n_test)
         rows[task.name] = part
+        if done is not None:
+            done(rows)
     return rows
 
 
@@ -859,10 +862,20 @@ def main(argv=None):
             tasks = load_tasks(args.data)
             seeds = list(range(1 if args.quick else args.seeds))
             nf_seeds = list(range(1, 1 + (1 if args.quick else args.nf_seeds)))
-            rows["side"] = side_by_side([tasks[n] for n in sets], seeds, nf_seeds,
-                                        args.skip_peers, args.quick)
             rows["side_meta"] = (f"Versions: {_versions()}.  seqlstm seeds "
                                  f"{seeds}, NeuralForecast seeds {nf_seeds}.")
+            earlier = rows.get("side", {}) if args.sets else {}
+
+            def save(side, earlier=earlier):
+                # the sets done so far (with those of an earlier run not re-run), cached
+                rows["side"] = {n: side.get(n, earlier.get(n)) for n in SET_NAMES
+                                if n in side or n in earlier}
+                rows["machine"]["side"] = (machine + f", load {os.getloadavg()[0]:.1f} at "
+                                           f"end, {time.perf_counter() - start:.0f} s")
+                if not args.quick:
+                    cache.write_text(json.dumps(rows))
+            side_by_side([tasks[n] for n in sets], seeds, nf_seeds, args.skip_peers,
+                         args.quick, save)
         elif part == "mg":
             rows["mg"] = (mackey_glass([1], epochs=2, n_train=300, n_test=100) if args.quick
                           else mackey_glass([1, 10, 50], epochs=60))
