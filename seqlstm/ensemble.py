@@ -211,9 +211,10 @@ class SeedEnsemble(ModelFile, BaseEstimator):
 
         Parameters
         ----------
-        X, y
-            As the wrapped estimator's ``fit`` takes them (a forecaster: the records, and
-            no ``y``).
+        X : array-like, DataArray or Dataset
+            As the wrapped estimator's ``fit`` takes it (a forecaster: the records).
+        y : array-like, DataArray or None, default None
+            As the wrapped estimator's ``fit`` takes it (a forecaster: None).
         sample_weight : array-like of shape (n_samples,), optional
             Weight of each sample, as the wrapped estimator's ``fit`` takes it (seqlstm's:
             non-negative; an integer weight counts like that many copies of the sample).
@@ -224,7 +225,8 @@ class SeedEnsemble(ModelFile, BaseEstimator):
 
         Returns
         -------
-        self : SeedEnsemble
+        SeedEnsemble
+            This ensemble, fitted.
         """
         members, seeds = self._members()
         fit_params = self._fit_params(sample_weight=sample_weight,
@@ -285,7 +287,7 @@ class SeedEnsemble(ModelFile, BaseEstimator):
 
         Parameters
         ----------
-        X
+        X : array-like, DataArray or Dataset
             As the members' ``predict`` takes it.
         return_std : bool, default False
             Regressors only: also return the standard deviation: of the Gaussian mixture for
@@ -299,6 +301,7 @@ class SeedEnsemble(ModelFile, BaseEstimator):
             :meth:`LSTMForecaster.predict <seqlstm.LSTMForecaster.predict>` (Gaussian
             forecasters give their std there, so `return_std` must be False).
         y_std : ndarray or DataArray, only with `return_std`
+            The standard deviation described at `return_std`.
         """
         check_is_fitted(self)
         if _is_forecaster(self.estimator):
@@ -405,14 +408,17 @@ class SeedEnsemble(ModelFile, BaseEstimator):
 
         Parameters
         ----------
-        X
-        y : array-like or DataArray
+        X : array-like, DataArray or Dataset
             In the form the members take.
+        y : array-like, DataArray or None
+            In the form the members take (None for forecasters).
         sample_weight : array-like of shape (n_samples,), optional
+            Weight of each sample in the score (not for forecasters).
 
         Returns
         -------
         float
+            The score described above (higher is better).
         """
         if _is_forecaster(self.estimator):
             check_is_fitted(self)

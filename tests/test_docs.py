@@ -37,24 +37,9 @@ EXCLUDED_CHECKS = {"ES01", "SA01", "EX01", "SS06", "GL02"}
 CHECKS = set(numpydoc_validate.ERROR_MSGS) - EXCLUDED_CHECKS
 
 #: Modules whose ``__all__`` is public, besides ``seqlstm`` itself.
-PUBLIC_MODULES = ["seqlstm.metrics", "seqlstm.model_selection", "seqlstm.inspect", "seqlstm.datasets", "seqlstm.testing",
-                  "seqlstm.testing.properties", "seqlstm.testing.strategies"]
-
-#: Names that fail validation, all defined in files another branch was rewriting when this test
-#: was written (seqlstm/estimators/_forecaster.py, seqlstm/ensemble.py): marked strict xfail so
-#: that fixing a docstring makes the test say so (XPASS fails) and the name is taken off.
-KNOWN_FAILING = {
-    "seqlstm.LSTMForecaster",
-    "seqlstm.LSTMForecaster.predict",
-    "seqlstm.LSTMForecaster.predict_interval",
-    "seqlstm.LSTMForecaster.target_names_",
-    "seqlstm.LSTMForecaster.past_covariate_names_",
-    "seqlstm.LSTMForecaster.future_covariate_names_",
-    "seqlstm.SeedEnsemble.fit",
-    "seqlstm.SeedEnsemble.predict",
-    "seqlstm.SeedEnsemble.score",
-}
-
+PUBLIC_MODULES = ["seqlstm.metrics", "seqlstm.model_selection", "seqlstm.inspect",
+                  "seqlstm.datasets", "seqlstm.testing", "seqlstm.testing.properties",
+                  "seqlstm.testing.strategies"]
 
 def _own_members(cls):
     """Public methods and properties that seqlstm defines on `cls` or its seqlstm bases."""
@@ -96,10 +81,7 @@ def public_objects():
 def _params():
     out = []
     for path in public_objects():
-        marks = ([pytest.mark.xfail(strict=True, reason="defined in a file another branch "
-                                    "was editing; the lead fixes it after the merge")]
-                 if path in KNOWN_FAILING else [])
-        out.append(pytest.param(path, marks=marks, id=path))
+        out.append(pytest.param(path, id=path))
     return out
 
 

@@ -94,18 +94,8 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         inside the development series' training periods (``benchmarks/FORECAST_DEFAULTS.md``:
         best mean rank over six sets; "standard" and "robust" won on the panel of series of
         very different scales, where "last", which does not rescale, does not).
-    scaling : {"global", "series"}, default "global"
-        How the time-varying variables are standardised before the network.  "global": per
-        variable with the statistics of the fit data, all series pooled (``x_mean_``,
-        ``x_scale_``; with `early_stopping`, of its training part).  "series": each series by
-        its own mean and standard deviation per variable, so series of very different scales
-        share one model: in fit over its (training) steps, in :meth:`forecast` over the history
-        given (like NeuralForecast's per-series ``local_scaler_type``).  In :meth:`predict` and
-        :meth:`score` the statistics are those of the records given, so a forecast there
-        depends on the whole record passed (its later steps included), not on its window
-        alone: score a held-out period with :meth:`forecast` from its history, or with
-        "global".  A spread of zero (or a single value) scales by 1; a variable never observed
-        in a series is left unscaled (mean 0, scale 1: it is NaN throughout).
+    window_stride : int, default 1
+        Use every ``window_stride``-th window start for training (long records).
     start_padding : bool, default True
         Series too short for a whole window (fewer than ``lookback + horizon`` steps from their
         first observed target to the end of the record in fit, fewer than ``lookback`` in
@@ -120,8 +110,18 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         target is refused (fit and forecast name it).  False: records shorter than the lookback
         (plus the horizon, to fit) are refused.  Padded forecasts rest on less history: compare
         :meth:`padded_series` before trusting them.
-    window_stride : int, default 1
-        Use every ``window_stride``-th window start for training (long records).
+    scaling : {"global", "series"}, default "global"
+        How the time-varying variables are standardised before the network.  "global": per
+        variable with the statistics of the fit data, all series pooled (``x_mean_``,
+        ``x_scale_``; with `early_stopping`, of its training part).  "series": each series by
+        its own mean and standard deviation per variable, so series of very different scales
+        share one model: in fit over its (training) steps, in :meth:`forecast` over the history
+        given (like NeuralForecast's per-series ``local_scaler_type``).  In :meth:`predict` and
+        :meth:`score` the statistics are those of the records given, so a forecast there
+        depends on the whole record passed (its later steps included), not on its window
+        alone: score a held-out period with :meth:`forecast` from its history, or with
+        "global".  A spread of zero (or a single value) scales by 1; a variable never observed
+        in a series is left unscaled (mean 0, scale 1: it is NaN throughout).
     loss : {"mse", "mae", "gaussian", "quantile"}, default "mse"
         "mse", "mae": a point forecast per lead (squared or absolute error; "mae" forecasts
         the median).  "gaussian": a mean and a standard deviation per lead (Gaussian negative
@@ -136,26 +136,48 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         :meth:`forecast` feeds back) is the median: the 0.5 quantile, interpolated linearly
         between the two levels around 0.5 when 0.5 is not a level (the nearest level when 0.5
         lies outside them).
-    hidden_size, num_layers, cell, dropout
-        The network, as in :class:`~seqlstm.LSTMRegressor`.
-    solver, learning_rate, warmup, plateau_patience, plateau_factor, momentum, alpha, \
-clip_norm, max_iter, tol, shuffle, n_iter_no_change, random_state, verbose, dtype, n_jobs
-        Training, as in :class:`~seqlstm.LSTMRegressor`, through the same code: the default
-        schedule is "cosine" (decaying to 0 over `max_iter` epochs, no training-loss
-        convergence test, ``stop_reason_`` "schedule_end"); "plateau" watches the validation
-        loss when there is validation data, else the training loss.
+    hidden_size : int, default 32
+        Hidden units per layer, as in :class:`~seqlstm.LSTMRegressor`.
+    num_layers : int, default 1
+        Stacked recurrent layers.
+    cell : {"lstm", "peephole", "cifg", "gru", "rnn"}, default "lstm"
+        The recurrent cell.
+    dropout : float, default 0.0
+        Dropout on the outputs of every layer but the last, as in
+        :class:`~seqlstm.LSTMRegressor`.
+    solver : {"adam", "sgd"}, default "adam"
+        The optimiser.
+    learning_rate : {"constant", "plateau", "cosine"}, default "cosine"
+        The schedule, as in :class:`~seqlstm.LSTMRegressor`, through the same training code:
+        "cosine" decays to 0 over `max_iter` epochs (no training-loss convergence test,
+        ``stop_reason_`` "schedule_end"); "plateau" watches the validation loss when there is
+        validation data, else the training loss.
     learning_rate_init : float, default 3e-3
         Base learning rate: :class:`~seqlstm.LSTMRegressor`'s, as the forecaster is a
         regressor (of its "mse" and "gaussian" losses too); the forecasting examples' settings,
         chosen by rolling-origin validation inside the training periods
         (benchmarks/FORECAST.md), trained minibatches at 3e-3 too.
+    warmup : int, default 0
+        Epochs of linear warm-up of the learning rate.
+    plateau_patience : int, default 5
+        Epochs without improvement before "plateau" lowers the rate.
+    plateau_factor : float, default 0.5
+        What "plateau" multiplies the rate by.
+    momentum : float, default 0.9
+        Momentum of ``solver="sgd"``.
+    alpha : float, default 0.0
+        L2 penalty on the weights.
+    clip_norm : float or None, default 1.0
+        Largest norm of a gradient step (None: no clipping).
     batch_size : int or "auto", default "auto"
         Windows per minibatch; "auto" as in :class:`~seqlstm.LSTMRegressor` over the number
         of training windows.
-    chrono_t_max : None, int >= 2 or "auto", default None
-        Chrono initialisation of the gate biases (LSTM-family cells), as in
-        :class:`~seqlstm.LSTMRegressor`; "auto" is the network's steps per window,
-        ``lookback + horizon``.
+    max_iter : int, default 200
+        Most epochs (the length of the "cosine" schedule).
+    tol : float, default 1e-4
+        Smallest improvement that counts, for the stopping tests.
+    shuffle : bool, default True
+        Shuffle the training windows at every epoch.
     early_stopping : bool or {"score", "loss"}, default False
         Stop when the validation quantity has not improved by `tol` for more than
         `n_iter_no_change` epochs, and keep the weights of its best epoch: "score" (or True)
@@ -169,8 +191,26 @@ clip_norm, max_iter, tol, shuffle, n_iter_no_change, random_state, verbose, dtyp
         validation windows are evaluated in chunks of a few hundred, so memory does not grow
         with their number.
     validation_fraction : float, default 0.1
-    time_dim, feature_dim : str
-        Names of the time dim and of a DataArray's variable dim.
+        Share of each series' windows held out for early stopping when no
+        ``validation_data`` is given to :meth:`fit`.
+    n_iter_no_change : int, default 10
+        Epochs without improvement before a stopping test stops the fit.
+    random_state : None, int or numpy.random.RandomState, default None
+        Seeds the initialisation, the shuffling and dropout.
+    verbose : int, default 0
+        Show a progress bar over epochs.
+    dtype : {"float32", "float64"}, default "float32"
+        The network's compute dtype.
+    time_dim : str, default "time"
+        Name of the time dim of xarray input.
+    feature_dim : str, default "feature"
+        Name of a DataArray's variable dim.
+    n_jobs : int or None, default None
+        Threads of the kernels (None: all cores; see :class:`~seqlstm.LSTMRegressor`).
+    chrono_t_max : None, int >= 2 or "auto", default None
+        Chrono initialisation of the gate biases (LSTM-family cells), as in
+        :class:`~seqlstm.LSTMRegressor`; "auto" is the network's steps per window,
+        ``lookback + horizon``.
 
     Attributes
     ----------
@@ -657,7 +697,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         return center, std
 
     def predict(self, data):
-        """Forecasts issued at every time with a full lookback, for leads ``1 .. horizon``.
+        """Forecast leads ``1 .. horizon`` from every issue time with a full lookback.
 
         Parameters
         ----------
@@ -669,7 +709,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         Returns
         -------
         DataArray, Dataset, ndarray or tuple
-            xarray input: a DataArray ``(*sample_dims, time, lead[, variable])`` named after
+            With xarray input, a DataArray ``(*sample_dims, time, lead[, variable])`` named after
             the target, with the issue times as ``time``, ``lead`` = 1 .. horizon and a
             ``valid_time`` coordinate ``(time, lead)``; with ``loss="gaussian"`` a Dataset of
             ``mean`` and ``std``; with ``loss="quantile"`` a last dim ``quantile`` (coordinate:
@@ -689,6 +729,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         Parameters
         ----------
         data : ndarray, DataArray or Dataset
+            Records with the variables seen in fit.
         coverage : float, default 0.8
             Probability inside each interval, in (0, 1).  A quantile forecaster needs the
             levels ``(1 - coverage) / 2`` and ``(1 + coverage) / 2`` among its `quantiles`.
@@ -1111,16 +1152,20 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
     # names of the columns, for users
     @property
     def target_names_(self):
+        """The forecast variables (`target`), in the order of the outputs."""
         check_is_fitted(self)
         return [self.variable_names_[i] for i in self._cols[0]]
 
     @property
     def past_covariate_names_(self):
+        """The past covariates: time-varying inputs that are neither targets nor future
+        covariates."""
         check_is_fitted(self)
         return [self.variable_names_[i] for i in self._cols[1]]
 
     @property
     def future_covariate_names_(self):
+        """The future covariates (`future_covariates`), known over the horizon."""
         check_is_fitted(self)
         return [self.variable_names_[i] for i in self._cols[2]]
 
