@@ -41,6 +41,7 @@ PUBLIC_MODULES = ["seqlstm.metrics", "seqlstm.model_selection", "seqlstm.inspect
                   "seqlstm.datasets", "seqlstm.testing", "seqlstm.testing.properties",
                   "seqlstm.testing.strategies"]
 
+
 def _own_members(cls):
     """Public methods and properties that seqlstm defines on `cls` or its seqlstm bases."""
     seen = {}
