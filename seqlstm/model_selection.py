@@ -178,7 +178,7 @@ class AlongTime:
         Parameters
         ----------
         first, stop : int
-            ``0 <= first < stop <= `` the record's length.
+            ``0 <= first < stop <= n_time``, the record's length.
 
         Returns
         -------
