@@ -25,12 +25,14 @@ load_profile(os.environ.get("HYPOTHESIS_PROFILE")
              or os.environ.get("SEQLSTM_HYPOTHESIS_PROFILE", "seqlstm-ci"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_client():
     """A ``dask.distributed`` LocalCluster of 2 single-threaded worker processes, started once
-    for the session and shared by the modules that use it (skipped without distributed).  It
-    is not made the default client: a test enters it with ``client.as_current()``, so other
-    tests' dask computations stay on the threaded scheduler."""
+    per module that uses it and closed at the module's end (skipped without distributed): a
+    client kept for the session allocates on its event-loop thread as time passes, which the
+    later modules' tracemalloc measurements (which count every thread) picked up.  It is not
+    made the default client: a test enters it with ``client.as_current()``, so other tests'
+    dask computations stay on the threaded scheduler."""
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None,
