@@ -89,12 +89,13 @@ def stream_batch(network, state, X, y, w, loss, tbptt, dropout):
     last) and its gradient flows back to ``w0 = max(0, tc - k2 + 1)``, starting from the state
     before ``w0`` as a constant; one optimiser step per window.  The state before the next
     window's start is the current window's there, with the weights before the step: returned
-    by the pass that computes the window's gradient
-    (``loss_and_grad(..., return_state_at=...)``: bit for bit a forward pass's state for a
-    minibatch of several records, to float rounding for one record), so no other pass runs.  Two cases take a forward pass without stored activations instead: a
-    window with nothing to score (no gradient pass), and dropout in a stack of several layers,
-    where the gradient pass runs with dropout masks while the carried state is the one without
-    them (as it always was: the state the record has at prediction).  With the weights held
+    by the pass that computes the window's gradient (``loss_and_grad(...,
+    return_state_at=...)``: bit for bit a forward pass's state for a minibatch of several
+    records, to float rounding for one record), so no other pass runs.  Two cases take a
+    forward pass without stored activations instead: a window with nothing to score (no
+    gradient pass), and dropout in a stack of several layers, where the gradient pass runs
+    with dropout masks while the carried state is the one without them (as it always was:
+    the state the record has at prediction).  With the weights held
     fixed, the windows' gradients add up to the engine's TBPTT gradient of the whole
     sequences.  A window whose observed targets (any target column, at valid steps) have no
     weight makes no step.
