@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 import seqlstm
+from _files import write_back
 from seqlstm import LSTMForecaster
 from seqlstm._threads import numba_threads
 
@@ -515,8 +516,7 @@ def test_window_norm_last_file_written_before_the_nan_rule_keeps_its_rule(tmp_pa
     del extra["window_nan_rule"]
     attrs["extra_json"] = json.dumps(extra)
     old = tmp_path / "old.nc"
-    seqlstm.io.write_netcdf(old, {k: (tuple(f"{k}_dim{i}" for i in range(v.ndim)), v)
-                                  for k, v in variables.items()}, attrs)
+    write_back(old, variables, attrs, path)
     new, older = seqlstm.load(path), seqlstm.load(old)
     np.testing.assert_array_equal(new.predict(y), model.predict(y))
     for m in (new, older):
