@@ -650,11 +650,11 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             for b0 in range(0, n, _PREDICT_CHUNK):
                 idx = np.arange(b0, min(b0 + _PREDICT_CHUNK, n))
                 c, s = _horizon_outputs(self.network_, windows, idx, self._loss_spec(), nt)
-                s_idx = windows.series[idx]
-                scale = stats[1][s_idx][:, None, tc]
-                center[idx] = _locations(c, stats[0][s_idx][:, None, tc], scale)
+                s_idx = windows.series[idx]           # the global standardisation undone
+                scale = stats[1][s_idx][:, tc]
+                center[idx] = restore(c, stats[0][s_idx][:, tc], scale)
                 if std is not None:
-                    std[idx] = s * scale
+                    std[idx] = restore(s, None, scale)
         return center, std
 
     def _point(self, center):
@@ -1231,17 +1231,6 @@ def _time_step(time):
         return None
     step = np.diff(time)
     return float(step[0]) if np.allclose(step, step[0]) else None
-
-
-def _locations(values, loc, scale):
-    """``loc + scale * values`` for forecasts that are locations (point forecasts, means,
-    each quantile): `values` ``(windows, horizon, targets[, levels])``, `loc` and `scale`
-    broadcast against ``(windows, horizon, targets)`` and over the levels.  (Spreads scale
-    alone: ``scale * std``.)"""
-    loc, scale = np.asarray(loc), np.asarray(scale)
-    if values.ndim > 3:
-        loc, scale = loc[..., None], scale[..., None]
-    return loc + scale * values
 
 
 def _horizon_outputs(net, windows, idx, loss, nt):
