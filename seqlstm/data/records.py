@@ -126,15 +126,31 @@ def to_records(data, *, time_dim="time", feature_dim="feature", arg="data"):
 
 
 def check_shape(shape, arg):
-    """ValueError unless records of `shape` ``(n_series, n_time, n_vars)`` hold something."""
+    """ValueError unless records of `shape` hold something.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(n_series, n_time, n_vars)``.
+    arg : str
+        The argument's name, for the message.
+    """
     if 0 in shape:
         raise ValueError(f"{arg}: expected at least one series, one time step and one "
                          f"time-varying variable; found values of shape {tuple(shape)}.")
 
 
 def check_values(rec, arg):
-    """ValueError for inf in the values of `rec` or NaN in its static attributes (the
-    checks of :func:`to_records` on values, for records built chunk by chunk too)."""
+    """ValueError for inf in the values of `rec` or NaN in its static attributes.
+
+    The checks of :func:`to_records` on values, for records built chunk by chunk too.
+
+    Parameters
+    ----------
+    rec : Records
+    arg : str
+        The argument's name, for the message.
+    """
     if np.isinf(rec.values).any() or np.isinf(rec.static).any():
         raise ValueError(f"{arg}: expected finite values or NaN (missing); found inf.")
     bad = np.isnan(rec.static).any(axis=0)
@@ -144,7 +160,16 @@ def check_values(rec, arg):
 
 
 def check_numeric(dtype, arg, what):
-    """ValueError unless `dtype` is numeric (bool, integer or float)."""
+    """ValueError unless `dtype` is numeric (bool, integer or float).
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+    arg : str
+        The argument's name, for the message.
+    what : str
+        What has that dtype (e.g. "variable 'flow'"), for the message.
+    """
     if np.dtype(dtype).kind not in "biuf":
         raise ValueError(f"{arg}: expected numeric values; found dtype {dtype} in {what}.")
 
