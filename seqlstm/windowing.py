@@ -132,7 +132,9 @@ def _nanmedian(values, seen):
 
 
 def restore(value, loc, scale):
-    """Take a window-normalised forecast back to the globally scaled units.
+    """Undo a normalisation of forecasts by a location and scale per window and target: the
+    window normalisation (back to the globally scaled units) and the global standardisation
+    (back to the data's units) alike.
 
     Parameters
     ----------

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_random_state
 
 import seqlstm
 import seqlstm.io
+from _files import write_back
 from seqlstm import LSTMClassifier, LSTMRegressor, SeedEnsemble, load
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -309,14 +310,12 @@ def test_corrupted_ensemble_file(tmp_path):
     path = tmp_path / "ens.nc"
     ens.save(path)
     variables, attrs, _ = seqlstm.io.read_netcdf(path)
-    with xr.open_dataset(path, engine="scipy") as ds:
-        dims = {name: ds[name].dims for name in ds.variables}
     variables["m1_weight_hh_l0"] = variables["m1_weight_hh_l0"] * 2
-    seqlstm.io.write_netcdf(path, {k: (dims[k], v) for k, v in variables.items()}, attrs)
+    write_back(path, variables, attrs, path)
     with pytest.raises(ValueError, match="checksum"):
         load(path)
     del attrs["m1_estimator"]
-    seqlstm.io.write_netcdf(path, {k: (dims[k], v) for k, v in variables.items()}, attrs)
+    write_back(path, variables, attrs, path)
     with pytest.raises(ValueError):
         load(path)
 

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 import seqlstm
+from _files import write_back
 from seqlstm import LSTMForecaster
 from seqlstm._threads import numba_threads
 
@@ -515,8 +516,7 @@ def test_window_norm_last_file_written_before_the_nan_rule_keeps_its_rule(tmp_pa
     del extra["window_nan_rule"]
     attrs["extra_json"] = json.dumps(extra)
     old = tmp_path / "old.nc"
-    seqlstm.io.write_netcdf(old, {k: (tuple(f"{k}_dim{i}" for i in range(v.ndim)), v)
-                                  for k, v in variables.items()}, attrs)
+    write_back(old, variables, attrs, path)
     new, older = seqlstm.load(path), seqlstm.load(old)
     np.testing.assert_array_equal(new.predict(y), model.predict(y))
     for m in (new, older):
@@ -858,3 +858,142 @@ def test_validation_skill_runs_in_bounded_chunks():
         tracemalloc.stop()
     assert np.isfinite(score)
     assert peak < 8e6, f"peak {peak / 1e6:.1f} MB"
+
+
+# ---------------------------------------------------------------------- dask: lazy predict
+# (last in the module: the LocalCluster fixture lives until the module's end, and its client's
+# event-loop thread allocates, which the tracemalloc tests above would count)
+
+
+def _panel(n_series=6, n_time=50, seed=0):
+    """Stations of a sine with noise: variables y and x, station labels, attrs."""
+    rng = np.random.default_rng(seed)
+    values = (np.sin(np.arange(n_time) / 3.0)[None, :, None]
+              + 0.1 * rng.standard_normal((n_series, n_time, 2)))
+    return xr.DataArray(values, dims=("station", "time", "feature"),
+                        coords={"station": [f"s{i}" for i in range(n_series)],
+                                "time": np.arange(n_time), "feature": ["y", "x"]},
+                        attrs={"units": "m"})
+
+
+def _computed(lazy, client):
+    if client is None:
+        return lazy.compute()
+    with client.as_current():
+        return lazy.compute()
+
+
+@pytest.mark.parametrize("on_cluster", [False, True])
+def test_dask_predict_is_lazy_and_each_chunk_equals_it_in_memory(
+        on_cluster, request, monkeypatch):
+    """Dask-backed records chunked along stations and time: predict builds a graph and runs
+    nothing until computed; each chunk of stations gives the bits of predicting those stations
+    in memory (point, Gaussian and quantile forecasts), time chunks merged."""
+    pytest.importorskip("dask")
+    client = request.getfixturevalue("dask_client") if on_cluster else None
+    data = _panel()
+    calls = []
+    issued = LSTMForecaster._issued
+    monkeypatch.setattr(LSTMForecaster, "_issued",
+                        lambda self, rec: calls.append(rec.n_series) or issued(self, rec))
+    for loss in ("mse", "gaussian", "quantile"):
+        model = LSTMForecaster(lookback=5, horizon=2, loss=loss, target="y", hidden_size=4,
+                               max_iter=2, random_state=0).fit(data)
+        calls.clear()
+        lazy = model.predict(data.chunk({"station": 2, "time": 20}))
+        assert calls == []                                  # nothing computed yet
+        parts = lazy.data_vars.values() if isinstance(lazy, xr.Dataset) else [lazy]
+        for part in parts:
+            assert part.chunks[:2] == ((2, 2, 2), (46,))    # one chunk of issue times
+        got = _computed(lazy, client)
+        if not on_cluster:
+            assert calls == [2, 2, 2]                       # one call per chunk of stations
+        for s in (slice(0, 2), slice(2, 4), slice(4, 6)):
+            xr.testing.assert_identical(got.isel(station=s),
+                                        model.predict(data.isel(station=s)))
+    # the intervals read the lazy forecasts (the quantile model's)
+    lower, upper = model.predict_interval(data.chunk({"station": 3}))
+    assert lower.chunks is not None
+    for a, b in zip((lower, upper), model.predict_interval(data)):
+        xr.testing.assert_identical(_computed(a, client), b)
+
+
+@pytest.mark.parametrize("on_cluster", [False, True])
+def test_dask_predict_gridded_dataset(on_cluster, request):
+    """A Dataset on a (lat, lon) grid chunked along both, two targets and a static attribute:
+    the forecasts on the same grid, each block the bits of predicting it in memory."""
+    pytest.importorskip("dask")
+    client = request.getfixturevalue("dask_client") if on_cluster else None
+    rng = np.random.default_rng(1)
+    grid = (3, 4)
+    wave = np.sin(np.arange(40) / 3.0)
+    ds = xr.Dataset(
+        {"t2m": (("lat", "lon", "time"), wave + 0.1 * rng.standard_normal(grid + (40,))),
+         "rain": (("lat", "lon", "time"), rng.gamma(1.0, 1.0, grid + (40,))),
+         "elevation": (("lat", "lon"), rng.uniform(0, 900, grid))},
+        coords={"lat": [10.0, 11.0, 12.0], "lon": [0.0, 1.0, 2.0, 3.0],
+                "time": np.arange(40)})
+    model = LSTMForecaster(lookback=4, horizon=3, hidden_size=4, max_iter=2,
+                           random_state=0).fit(ds)
+    lazy = model.predict(ds.chunk({"lat": 2, "lon": 3, "time": 15}))
+    assert lazy.dims == ("lat", "lon", "time", "lead", "variable")
+    assert lazy.chunks[:2] == ((2, 1), (3, 1))
+    got = _computed(lazy, client)
+    for la in (slice(0, 2), slice(2, 3)):
+        for lo in (slice(0, 3), slice(3, 4)):
+            xr.testing.assert_identical(got.isel(lat=la, lon=lo),
+                                        model.predict(ds.isel(lat=la, lon=lo)))
+
+
+def test_dask_predict_graph_holds_the_model_once():
+    """The forecaster is one key of the graph that every task names, never serialised into
+    each task; a Gaussian forecast's mean and std share it."""
+    pytest.importorskip("dask")
+    import pickle
+
+    import cloudpickle
+
+    data = _panel(n_series=8)
+    model = LSTMForecaster(lookback=5, horizon=2, loss="gaussian", target="y", hidden_size=48,
+                           max_iter=1, random_state=0).fit(data)
+    model_bytes = len(pickle.dumps(model))
+    assert model_bytes > 40_000
+    lazy = model.predict(data.chunk({"station": 1}))
+    graph = dict(lazy.__dask_graph__())
+    assert len(graph) >= 24
+    sizes = [len(cloudpickle.dumps(task)) for task in graph.values()]
+    assert sum(sizes) < 1.5 * model_bytes
+    assert sum(size > model_bytes / 2 for size in sizes) == 1
+
+
+def test_dask_predict_checks_labels_now_and_values_when_computed():
+    """Labels (variables, time step, record length) are checked by predict, as in memory;
+    values (inf, NaN in a static attribute) when their chunk is computed, with the in-memory
+    error."""
+    pytest.importorskip("dask")
+    import re
+
+    data = _panel()
+    model = LSTMForecaster(lookback=5, target="y", hidden_size=4, max_iter=1,
+                           random_state=0).fit(data)
+    for bad in (data.sel(feature=["y"]), data.isel(time=slice(0, 4)),
+                data.assign_coords(time=np.arange(50) * 2)):
+        with pytest.raises(ValueError) as eager:
+            model.predict(bad)
+        with pytest.raises(ValueError, match=re.escape(str(eager.value))):
+            model.predict(bad.chunk({"station": 2}))
+    bad = data.copy(data=data.values.copy())
+    bad[4, 30, 1] = np.inf
+    with pytest.raises(ValueError) as eager:
+        model.predict(bad)
+    lazy = model.predict(bad.chunk({"station": 2}))
+    with pytest.raises(ValueError, match=re.escape(str(eager.value))):
+        lazy.compute()
+    lazy.isel(station=slice(0, 4)).compute()            # the other chunks are fine
+    ds = data.to_dataset(dim="feature").assign(height=("station", [1.0, np.nan] + [2.0] * 4))
+    model = LSTMForecaster(lookback=5, target="y", hidden_size=4, max_iter=1,
+                           random_state=0).fit(ds.fillna(0.0))
+    with pytest.raises(ValueError) as eager:
+        model.predict(ds)
+    with pytest.raises(ValueError, match=re.escape(str(eager.value))):
+        model.predict(ds.chunk({"station": 3})).compute()

@@ -9,6 +9,7 @@ from scipy import stats
 from sklearn.base import clone
 
 import seqlstm.io
+from _files import write_back
 from seqlstm import RecurrentNetwork
 from seqlstm._init import apply_chrono, chrono_bias
 from seqlstm.estimators import LSTMClassifier, LSTMRegressor
@@ -216,11 +217,7 @@ def test_file_without_chrono_attribute_loads_with_default(tmp_path):
     model.save(path)
     variables, attrs, _ = seqlstm.io.read_netcdf(path)
     del attrs["hp_chrono_t_max"]     # as written before the parameter existed
-    dims = {name: tuple(f"{name}_dim{i}" for i in range(v.ndim)) for name, v in variables.items()}
-    for name, dim in (("loss_curve", ("epoch",)), ("x_mean", ("feature",)),
-                      ("x_scale", ("feature",)), ("classes", ("class",))):
-        dims[name] = dim
-    seqlstm.io.write_netcdf(path, {k: (dims[k], v) for k, v in variables.items()}, attrs)
+    write_back(path, variables, attrs, path)
     loaded = load(path)
     assert loaded.chrono_t_max is None
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
@@ -355,12 +352,7 @@ def test_file_without_fitted_chrono_keeps_its_initialisation(tmp_path, value):
     attrs["fitted_json"] = json.dumps(fitted)
     if value is None:
         del attrs["hp_chrono_t_max"]
-    dims = {name: tuple(f"{name}_dim{i}" for i in range(v.ndim)) for name, v in variables.items()}
-    for name, dim in (("loss_curve", ("epoch",)), ("x_mean", ("feature",)),
-                      ("x_scale", ("feature",)), ("y_mean", ("output",)),
-                      ("y_scale", ("output",))):
-        dims[name] = dim
-    seqlstm.io.write_netcdf(path, {k: (dims[k], v) for k, v in variables.items()}, attrs)
+    write_back(path, variables, attrs, path)
     loaded = load(path)
     assert loaded.chrono_t_max == value and loaded.chrono_t_max_ == value
     # a refit of the loaded model starts from the initialisation the file's model had

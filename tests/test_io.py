@@ -10,6 +10,7 @@ import xarray as xr
 from sklearn.exceptions import NotFittedError
 
 import seqlstm.io
+from _files import write_back
 from seqlstm.estimators import LSTMClassifier, LSTMRegressor
 from seqlstm.io import FORMAT_VERSION, load, save
 
@@ -57,19 +58,6 @@ def test_regressor_round_trip_bit_identical(tmp_path, params):
     assert len(loaded.loss_curve_) == len(model.loss_curve_) + 1
 
 
-#: Dims of the named variables a model file holds (the others get placeholder dims).
-_DIMS = {"loss_curve": ("epoch",), "learning_rate_curve": ("epoch",),
-         "feature_names_in": ("feature",), "x_mean": ("feature",), "x_scale": ("feature",),
-         "y_mean": ("output",), "y_scale": ("output",)}
-
-
-def _write_back(out, variables, attrs):
-    """Write `variables` and `attrs` read by ``read_netcdf`` (and edited as an older writer
-    would have left them) to the model file `out`."""
-    seqlstm.io.write_netcdf(out, {k: (_DIMS.get(k, tuple(f"{k}_dim{i}" for i in range(v.ndim))),
-                                      v) for k, v in variables.items()}, attrs)
-
-
 def test_file_written_before_schedules_and_stop_reasons_still_loads(tmp_path):
     X, y = data()
     model = LSTMRegressor(hidden_size=3, max_iter=2, learning_rate="constant",
@@ -89,7 +77,7 @@ def test_file_written_before_schedules_and_stop_reasons_still_loads(tmp_path):
     attrs["fitted_json"] = json.dumps(fitted)
     attrs["sha256"] = seqlstm.io._checksum(variables)
     old = tmp_path / "old.nc"
-    _write_back(old, variables, attrs)
+    write_back(old, variables, attrs, path)
     loaded = load(old)
     xr.testing.assert_identical(loaded.predict(X), model.predict(X))
     assert loaded.learning_rate == "constant" and loaded.validation_split == "random"
@@ -145,7 +133,7 @@ def test_forecaster_file_written_before_shared_training_refits_as_it_was_trained
     del fitted["chrono_t_max"]
     attrs["fitted_json"] = json.dumps(fitted)
     old = tmp_path / "old.nc"
-    _write_back(old, variables, attrs)
+    write_back(old, variables, attrs, path)
     loaded = load(old)
     assert loaded.learning_rate == "constant" and loaded.warmup == 0
     assert loaded.chrono_t_max is None and loaded.chrono_t_max_ is None
@@ -168,7 +156,7 @@ def test_forecaster_file_written_before_quantiles_still_loads(tmp_path):
     model.save(path)
     variables, attrs, _ = seqlstm.io.read_netcdf(path)
     assert json.loads(attrs.pop("hp_quantiles")) == [0.1, 0.5, 0.9]
-    _write_back(old, variables, attrs)
+    write_back(old, variables, attrs, path)
     loaded = load(old)
     for a, b in zip(loaded.predict(y), model.predict(y)):
         np.testing.assert_array_equal(a, b)
@@ -196,10 +184,7 @@ def _as_older_writer(path, out, prefixes=("",)):
     """Rewrite the model file `path` to `out` as the writer before frames (b72a382) did: no
     ``hp_frame_stride`` (nor ``template_hp_frame_stride``) attribute and no ``frame_stride``
     in ``fitted_json``; the checksum recomputed as that writer computed it."""
-    with xr.open_dataset(path, engine="scipy", mask_and_scale=False, decode_times=False,
-                         cache=False) as ds:
-        ds = ds.load()
-    attrs = dict(ds.attrs)
+    variables, attrs, _ = seqlstm.io.read_netcdf(path)
     found = 0
     for key in list(attrs):
         if key.endswith("hp_frame_stride"):
@@ -211,12 +196,10 @@ def _as_older_writer(path, out, prefixes=("",)):
             attrs[key] = json.dumps(fitted)
             found += 1
     assert found >= 2  # the current writer stores both: this rewrite removes something real
-    variables = {name: np.asarray(ds[name].values) for name in ds.variables}
     numeric = {k: v for k, v in variables.items() if not k.endswith(
         ("feature_names_in", "output_names"))}
     attrs["sha256"] = seqlstm.io._checksum(numeric)
-    seqlstm.io.write_netcdf(out, {name: (ds[name].dims, variables[name]) for name in variables},
-                            attrs)
+    write_back(out, variables, attrs, path)
 
 
 @pytest.mark.parametrize("ensemble", [False, True])
@@ -274,7 +257,7 @@ def test_file_written_before_input_2d_reads_2d_as_it_did(tmp_path):
     variables, attrs, _ = seqlstm.io.read_netcdf(tmp_path / "model.nc")
     del attrs["hp_input_2d"]
     old = tmp_path / "old.nc"
-    _write_back(old, variables, attrs)
+    write_back(old, variables, attrs, tmp_path / "model.nc")
     loaded = load(old)
     assert loaded.input_2d == "features"
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X[:, None, :]))
@@ -444,7 +427,7 @@ def test_forecaster_file_written_before_lookback_auto_and_padding_loads_as_it_wa
     del attrs["hp_season_length"], attrs["hp_start_padding"]
     attrs["extra_json"] = json.dumps(extra)
     old = tmp_path / "old.nc"
-    _write_back(old, variables, attrs)
+    write_back(old, variables, attrs, path)
     loaded = load(old)
     assert loaded.lookback == loaded.lookback_ == 6 and loaded.season_length_ is None
     assert loaded.start_padding is False and loaded.start_padding_ is False

@@ -550,6 +550,142 @@ def test_stream_epoch_loss_is_the_weighted_mean_over_observed_targets(weights):
     np.testing.assert_allclose(streamed, engine, rtol=1e-10, atol=1e-13)
 
 
+def _stream_batch_by_a_forward_pass(network, state, X, y, w, loss, tbptt, dropout):
+    """The stateful windows as they were trained before the engine returned the state at a
+    step: the state entering the next window from a separate forward pass (no dropout) with
+    the weights before the step."""
+    import math
+
+    from seqlstm.network import tbptt_windows
+
+    schedule = state.schedule
+    windows = tbptt_windows(X.shape[1], *tbptt)
+    carried = None
+    total = count = 0.0
+    for i, (w0, s0, tc) in enumerate(windows):
+        yw = np.array(y[:, w0:tc + 1], dtype=np.float64)
+        yw[:, :s0 - w0] = np.nan
+        mass = network.loss_weight(X[:, w0:tc + 1], yw, loss=loss, sample_weight=w)
+        if mass > 0:
+            value, grad = network.loss_and_grad(
+                X[:, w0:tc + 1], yw, loss=loss, dropout=dropout, random_state=state.rng,
+                sample_weight=w, initial_state=carried)
+            if not math.isfinite(value) or not np.isfinite(grad).all():
+                return None
+        if i + 1 < len(windows) and windows[i + 1][0] > w0:
+            _, carried = network.forward(X[:, w0:windows[i + 1][0]], initial_state=carried,
+                                         return_state=True)
+        if mass > 0:
+            state.optimizer.learning_rate = schedule.rate()
+            state.optimizer.update_params(network.params, grad)
+            total += value * mass
+            count += mass
+        schedule.advance()
+    return total, count
+
+
+@pytest.mark.parametrize("cell,num_layers,dropout,tbptt", [
+    ("lstm", 1, 0.0, (4, 9)), ("gru", 2, 0.0, (5, 5)), ("lstm", 2, 0.3, (3, 7)),
+    ("lstm", 1, 0.5, (6, 6))])
+def test_stateful_training_is_bit_identical_to_carrying_by_a_forward_pass(
+        cell, num_layers, dropout, tbptt, monkeypatch):
+    """Stateful TBPTT training (three epochs, shuffled minibatches, sample weights, padded
+    records, a window with no observed target) gives the weights, losses and curves of the
+    route that computed the state carried to the next window by a separate forward pass, bit
+    for bit, with minibatches of several records (one record: see the next test)."""
+    from seqlstm.training import _stream
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((6, 31, 2)).astype(np.float32)
+    X[1, 22:] = np.nan                            # ends inside a window
+    X[3, 6:] = np.nan                             # ends inside the first window
+    y = rng.standard_normal((6, 31, 1))
+    y[:, 9:16] = np.nan                           # windows without an observed target
+    w = rng.uniform(0.5, 2.0, 6)
+    runs = []
+    for old in (False, True):
+        net = RecurrentNetwork(2, 4, num_layers, cell, output_size=1, random_state=0)
+        state = TrainingState(make_optimizer("adam", 1e-2, 0.9, 0.0, 1.0),
+                              np.random.default_rng(0))
+        with monkeypatch.context() as m:
+            if old:
+                m.setattr(_stream, "stream_batch", _stream_batch_by_a_forward_pass)
+            run(net, state, X, y, max_epochs=3, batch_size=3, tbptt=tbptt, stateful=True,
+                dropout=dropout, sample_weight=w)
+        runs.append((net.get_flat(), state.loss_curve, state.t))
+    assert np.array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1] == runs[1][1] and runs[0][2] == runs[1][2]
+    assert not np.array_equal(runs[0][0], RecurrentNetwork(2, 4, num_layers, cell, output_size=1,
+                                                           random_state=0).params)
+
+
+@pytest.mark.parametrize("dtype,rel", [("float64", 1e-12), ("float32", 1e-4)])
+def test_stateful_training_on_one_record_equals_carrying_by_a_forward_pass_to_rounding(
+        dtype, rel, monkeypatch):
+    """A minibatch of one record: the state returned by the gradient pass differs from a
+    forward pass's in the last bits (the input projection of a single row is one product of
+    every step's rows there and a one-row product per step in the forward pass, which BLAS
+    may compute in another summation order: seen with OpenBLAS 0.3.31 on AVX2), so the
+    weights equal those of the route with a separate forward pass to float rounding."""
+    from seqlstm.training import _stream
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((1, 60, 16)).astype(dtype)
+    y = rng.standard_normal((1, 60, 1))
+    runs = []
+    for old in (False, True):
+        net = RecurrentNetwork(16, 8, 2, output_size=1, dtype=dtype, random_state=0)
+        state = TrainingState(make_optimizer("adam", 1e-3, 0.9, 0.0, 1.0),
+                              np.random.default_rng(0))
+        with monkeypatch.context() as m:
+            if old:
+                m.setattr(_stream, "stream_batch", _stream_batch_by_a_forward_pass)
+            run(net, state, X, y, max_epochs=2, batch_size=1, tbptt=(5, 10), stateful=True)
+        runs.append((net.get_flat(), state.loss_curve))
+    start = RecurrentNetwork(16, 8, 2, output_size=1, dtype=dtype, random_state=0).params
+    moved = np.abs(runs[1][0] - start).max()
+    assert moved > 1e-3
+    assert np.abs(runs[0][0] - runs[1][0]).max() <= rel * moved
+    assert runs[0][1] == pytest.approx(runs[1][1], rel=rel)
+
+
+def test_stateful_training_runs_no_separate_forward_pass(monkeypatch):
+    """The state carried to the next window comes from the pass that computes the window's
+    gradient (``loss_and_grad(..., return_state_at=...)``): no forward pass runs, except for
+    a window with nothing to score (no gradient pass) and under dropout, whose carried state
+    is the one without dropout masks."""
+    from seqlstm.training import _stream
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 40, 2)).astype(np.float32)
+    y = rng.standard_normal((3, 40, 1))
+    calls = []
+
+    def counted(self, *args, **kwargs):
+        calls.append(args[0].shape[1])
+        return original(self, *args, **kwargs)
+
+    original = RecurrentNetwork.forward
+    monkeypatch.setattr(RecurrentNetwork, "forward", counted)
+
+    def train(y, num_layers=1, dropout=0.0):
+        net, state = setup()
+        if num_layers > 1:
+            net = RecurrentNetwork(2, 4, num_layers, output_size=1, random_state=0)
+        state.schedule = LearningRateSchedule("constant", 1e-2, total_steps=100)
+        calls.clear()
+        _stream.stream_batch(net, state, X, y, None, "mse", (5, 10), dropout)
+        return list(calls)
+
+    assert train(y) == []
+    assert train(y, num_layers=2) == []
+    assert len(train(y, num_layers=2, dropout=0.3)) == 6     # each window the next one starts after
+    assert train(y, dropout=0.3) == []            # one layer: dropout has no masks
+    y_gap = y.copy()
+    y_gap[:, 15:20] = np.nan                      # the window of steps 10..19 scores nothing
+    assert train(y_gap) == [5]                    # its state: steps 10..14
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_stateful_fit_learns_a_lag_on_one_long_record():
     from seqlstm import LSTMRegressor

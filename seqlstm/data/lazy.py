@@ -3,7 +3,9 @@
 :func:`is_dask` tells dask-backed input apart, :func:`lazy_feature_info` reads its feature
 names and count without computing it, :func:`predict_lazily` builds the task graph of a
 fitted model's predictions and :func:`apply_lazily` maps a plain NumPy function over the
-sample chunks.
+sample chunks.  For the forecaster, :func:`lazy_records` reads long records' labels without
+computing their values and :func:`map_sample_blocks` maps a model over their chunks of
+samples (outputs of any shape, whole along the other dims).
 
 The graph is computed wherever dask computes: on the current ``dask.distributed`` client when
 there is one (``Client(...)``, ``client.as_current()``), else on dask's default scheduler (the
@@ -33,9 +35,11 @@ import numpy as np
 import xarray as xr
 
 from .. import _threads
+from . import records as _records
 from .sequences import all_nan_message, chunk_sequences
 
-__all__ = ["is_dask", "apply_lazily", "predict_lazily", "lazy_feature_info"]
+__all__ = ["is_dask", "apply_lazily", "predict_lazily", "lazy_feature_info", "lazy_records",
+           "map_sample_blocks"]
 
 
 def is_dask(X):
@@ -305,6 +309,157 @@ def _run_piece(obj, values, previous, where):
     out, state = where.func(obj, data, state, True)
     out = np.asarray(out)
     return out.reshape(lead + out.shape[1:]), (state, end)
+
+
+def map_sample_blocks(obj, func, arrays, *, n_sample_dims, outputs, name="seqlstm-blocks"):
+    """Lazy outputs of ``func(obj, *blocks)`` computed block by block of samples.
+
+    Like :func:`predict_lazily` for outputs of any shape: `obj` (a fitted model) is ONE key of
+    the graph, which every task names; each chunk along the sample dims is one task, which
+    receives every array's block for its samples whole along the other dims (those are
+    rechunked to one chunk) and runs on a ``dask.distributed`` worker on one thread (with its
+    thread's own copy of `obj` on a worker with several threads).
+
+    Parameters
+    ----------
+    obj : object
+        The graph's shared object.
+    func : callable
+        A module-level function ``func(obj, *blocks)`` returning a tuple of NumPy arrays, the
+        i-th of shape ``lead + outputs[i]`` (``lead``: the blocks' sample shape).
+    arrays : sequence of dask arrays
+        Whose first `n_sample_dims` dims are the sample dims, of the same sizes; the first
+        array's chunks along them are every array's.
+    n_sample_dims : int
+    outputs : sequence of tuple of int
+        The trailing shape of each output (float64).
+    name : str
+        Prefix of the tasks' keys.
+
+    Returns
+    -------
+    tuple of dask arrays
+        Shapes ``sample_shape + outputs[i]``, chunked along the sample dims like the first
+        array.
+    """
+    import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    nd = n_sample_dims
+    lead_chunks = arrays[0].chunks[:nd]
+    arrays = [a.rechunk({**{d: lead_chunks[d] for d in range(nd)},
+                         **{d: -1 for d in range(nd, a.ndim)}}) for a in arrays]
+    obj_key = "seqlstm-model-" + tokenize(obj)
+    token = tokenize(obj_key, func, [a.name for a in arrays], [tuple(o) for o in outputs])
+    step = f"{name}-{token}"
+    names = [f"{name}-{i}-{token}" for i in range(len(outputs))]
+    dsk = {obj_key: obj}
+    blocks = list(itertools.product(*(range(len(c)) for c in lead_chunks)))
+    for b in blocks:
+        dsk[(step,) + b] = (_run_blocks, obj_key, func,
+                            *[(a.name,) + b + (0,) * (a.ndim - nd) for a in arrays])
+    # the tasks' tuples of outputs as an array of objects, which each output picks from
+    steps = da.Array(HighLevelGraph.from_collections(step, dsk, dependencies=arrays), step,
+                     lead_chunks, meta=np.empty((0,) * nd, dtype=object))
+    result = []
+    for i, trailing in enumerate(outputs):
+        layer = {(names[i],) + b + (0,) * len(trailing): (operator.getitem, (step,) + b, i)
+                 for b in blocks}
+        chunks = tuple(lead_chunks) + tuple((int(n),) for n in trailing)
+        result.append(da.Array(
+            HighLevelGraph.from_collections(names[i], layer, dependencies=[steps]), names[i],
+            chunks, meta=np.empty((0,) * len(chunks), dtype=np.float64)))
+    return tuple(result)
+
+
+def _run_blocks(obj, func, *blocks):
+    """One task of :func:`map_sample_blocks`."""
+    return tuple(func(_for_this_thread(obj), *blocks))
+
+
+def lazy_records(data, *, time_dim="time", feature_dim="feature", arg="data"):
+    """Forecasting records of dask-backed xarray input, without computing their values.
+
+    The labels are read (and checked) as :func:`~seqlstm.data.records.to_records` reads them;
+    the values stay dask arrays with the sample dims first, for :func:`map_sample_blocks`.
+    Each block's values are checked as ``to_records`` checks them by
+    :func:`~seqlstm.data.records.check_values`, when the block is computed.
+
+    Parameters
+    ----------
+    data : xarray.DataArray or xarray.Dataset
+        Dask-backed records (the conventions of :mod:`seqlstm.data.records`).
+    time_dim, feature_dim, arg : str
+        As in ``to_records``.
+
+    Returns
+    -------
+    template : Records
+        Every label of the records (names, time, sample dims, shape and coordinates, attrs),
+        with values and static attributes of no series.
+    values : dask array, shape (*sample_shape, n_time, n_vars)
+        The time-varying variables as float64.
+    static : dask array of shape (*sample_shape, n_static), or None
+        The static attributes (None without any).
+    """
+    import dask.array as da
+
+    _records._require_time(data, time_dim, arg)
+    if isinstance(data, xr.Dataset):
+        varying = [n for n in data.data_vars if time_dim in data[n].dims]
+        fixed = [n for n in data.data_vars if time_dim not in data[n].dims]
+        sample_dims = []
+        for n in varying:
+            sample_dims += [d for d in data[n].dims if d != time_dim and d not in sample_dims]
+        sample_dims = tuple(sample_dims)
+        for n in fixed:
+            extra = [d for d in data[n].dims if d not in sample_dims]
+            if extra:
+                raise ValueError(
+                    f"{arg}: expected static variables (without {time_dim!r}) to have only "
+                    f"sample dims {sample_dims}; found {n!r} with dims {data[n].dims}.")
+        columns = []
+        for n in varying:
+            _records.check_numeric(data[n].dtype, arg, f"variable {n!r}")
+            v = data[n].broadcast_like(data[list(varying)]).transpose(*sample_dims, time_dim)
+            columns.append(da.asarray(v.data).astype(np.float64))
+        statics = []
+        for n in fixed:
+            _records.check_numeric(data[n].dtype, arg, f"variable {n!r}")
+            v = data[n]
+            for d in sample_dims:
+                if d not in v.dims:
+                    v = v.expand_dims({d: data.sizes[d]})
+            statics.append(da.asarray(v.transpose(*sample_dims).data).astype(np.float64))
+        names, static_names = [str(n) for n in varying], [str(n) for n in fixed]
+        kind = "dataset"
+        values = da.stack(columns, axis=-1) if columns else None
+        static = da.stack(statics, axis=-1) if statics else None
+    else:
+        if feature_dim in data.dims:
+            names = ([str(v) for v in data[feature_dim].values] if feature_dim in data.coords
+                     else [f"{feature_dim}{i}" for i in range(data.sizes[feature_dim])])
+            tail = (time_dim, feature_dim)
+        else:
+            names = [str(data.name) if data.name is not None else "y"]
+            tail = (time_dim,)
+        sample_dims = tuple(d for d in data.dims if d not in tail)
+        _records.check_numeric(data.dtype, arg, f"DataArray {data.name!r}")
+        values = da.asarray(data.transpose(*sample_dims, *tail).data).astype(np.float64)
+        if len(tail) == 1:
+            values = values[..., None]
+        static, static_names, kind = None, [], "dataarray"
+    shape, coords = _records._sample_info(data, sample_dims)
+    n_time = data.sizes[time_dim]
+    _records.check_shape((int(np.prod(shape)), n_time, len(names)), arg)
+    template = _records.Records(
+        np.empty((0, n_time, len(names))), names, np.empty((0, len(static_names))),
+        static_names, _records._time_coord(data, time_dim), kind, time_dim=time_dim,
+        sample_dims=sample_dims, sample_shape=shape, sample_coords=coords,
+        attrs=dict(data.attrs), time_given=time_dim in data.coords)
+    _records._check_time(template.time, time_dim, arg)
+    return template, values, static
 
 
 _copies = threading.local()

@@ -119,23 +119,64 @@ def to_records(data, *, time_dim="time", feature_dim="feature", arg="data"):
         rec = _from_dataarray(data, time_dim, feature_dim, arg)
     else:
         rec = _from_numpy(data, arg)
-    if rec.n_series == 0 or rec.n_time == 0 or not rec.var_names:
+    check_shape(rec.values.shape, arg)
+    check_values(rec, arg)
+    _check_time(rec.time, rec.time_dim, arg)
+    return rec
+
+
+def check_shape(shape, arg):
+    """ValueError unless records of `shape` hold something.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(n_series, n_time, n_vars)``.
+    arg : str
+        The argument's name, for the message.
+    """
+    if 0 in shape:
         raise ValueError(f"{arg}: expected at least one series, one time step and one "
-                         f"time-varying variable; found values of shape {rec.values.shape}.")
+                         f"time-varying variable; found values of shape {tuple(shape)}.")
+
+
+def check_values(rec, arg):
+    """ValueError for inf in the values of `rec` or NaN in its static attributes.
+
+    The checks of :func:`to_records` on values, for records built chunk by chunk too.
+
+    Parameters
+    ----------
+    rec : Records
+    arg : str
+        The argument's name, for the message.
+    """
     if np.isinf(rec.values).any() or np.isinf(rec.static).any():
         raise ValueError(f"{arg}: expected finite values or NaN (missing); found inf.")
     bad = np.isnan(rec.static).any(axis=0)
     if bad.any():
         names = [n for n, b in zip(rec.static_names, bad) if b]
         raise ValueError(f"{arg}: expected static attributes without NaN; found NaN in {names}.")
-    _check_time(rec.time, rec.time_dim, arg)
-    return rec
+
+
+def check_numeric(dtype, arg, what):
+    """ValueError unless `dtype` is numeric (bool, integer or float).
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+    arg : str
+        The argument's name, for the message.
+    what : str
+        What has that dtype (e.g. "variable 'flow'"), for the message.
+    """
+    if np.dtype(dtype).kind not in "biuf":
+        raise ValueError(f"{arg}: expected numeric values; found dtype {dtype} in {what}.")
 
 
 def _float(values, arg, what):
     values = np.asarray(values)
-    if values.dtype.kind not in "biuf":
-        raise ValueError(f"{arg}: expected numeric values; found dtype {values.dtype} in {what}.")
+    check_numeric(values.dtype, arg, what)
     return np.array(values, dtype=np.float64, order="C")  # always a copy
 
 

@@ -10,6 +10,7 @@ settings, schedule, early stopping, history, into :func:`seqlstm.training.run_ep
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from numbers import Integral, Real
 
@@ -20,7 +21,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from .._threads import numba_threads
-from ..data.records import future_times, infer_season_length, select_columns, to_records
+from ..data.lazy import is_dask, lazy_records, map_sample_blocks
+from ..data.records import (
+    check_values,
+    future_times,
+    infer_season_length,
+    select_columns,
+    to_records,
+)
 from ..io import ModelFile
 from ..model_selection import AlongTime
 from ..network import RecurrentNetwork
@@ -650,11 +658,11 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             for b0 in range(0, n, _PREDICT_CHUNK):
                 idx = np.arange(b0, min(b0 + _PREDICT_CHUNK, n))
                 c, s = _horizon_outputs(self.network_, windows, idx, self._loss_spec(), nt)
-                s_idx = windows.series[idx]
-                scale = stats[1][s_idx][:, None, tc]
-                center[idx] = _locations(c, stats[0][s_idx][:, None, tc], scale)
+                s_idx = windows.series[idx]           # the global standardisation undone
+                scale = stats[1][s_idx][:, tc]
+                center[idx] = restore(c, stats[0][s_idx][:, tc], scale)
                 if std is not None:
-                    std[idx] = s * scale
+                    std[idx] = restore(s, None, scale)
         return center, std
 
     def _point(self, center):
@@ -702,9 +710,16 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         Parameters
         ----------
         data : ndarray, DataArray or Dataset
-            Records with the variables seen in fit.  Dask-backed input is loaded into memory
-            (computed) and gives an in-memory result, unlike the sequence estimators' lazy
-            prediction: predict an archive larger than memory block by block of series.
+            Records with the variables seen in fit.  Dask-backed (xarray) input gives a lazy,
+            dask-backed result, computed chunk by chunk of series when asked for (on the
+            current ``dask.distributed`` client, else dask's default scheduler): the model is
+            one key of the task graph, each chunk along the sample dims is predicted
+            independently (its forecasts are those of that chunk predicted in memory, bit for
+            bit), and on a worker a task runs its kernels on one thread.  Chunks along time
+            are merged: a task holds its series' whole records (the windows, and per-series
+            scaling, read all of them), so chunk along the sample dims to bound a task's
+            memory.  Values are checked when their chunk is computed.  A bare dask array (no
+            labels) is loaded into memory, as :meth:`forecast` loads dask-backed input.
 
         Returns
         -------
@@ -719,9 +734,32 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             levels in the order of `quantiles`.  Forecasts whose window has NaN inputs are
             NaN.
         """
+        if isinstance(data, (xr.DataArray, xr.Dataset)) and is_dask(data):
+            return self._predict_lazily(data)
         rec = self._records(data)
         mean, std = self._issued(rec)
         return self._wrap(rec, mean, std, lead=True)
+
+    def _predict_lazily(self, data):
+        """:meth:`predict` of dask-backed records: :func:`_issued_block` on each chunk of
+        series, labelled as in memory."""
+        check_is_fitted(self)
+        template, values, static = lazy_records(data, time_dim=self.time_dim,
+                                                feature_dim=self.feature_dim)
+        self._check_fitted_records(template)
+        self._check_length(template.n_time, with_horizon=False, lookback=self.lookback_)
+        issue = (template.n_time - self.lookback_ + 1, self.horizon)
+        outputs = [issue + self._value_shape()]
+        if self.loss == "gaussian":
+            outputs.append(issue + (len(self._cols[0]),))
+        job = _LazyForecast(self, dataclasses.replace(template, sample_shape=(),
+                                                      sample_coords={}, attrs={}))
+        out = map_sample_blocks(job, _issued_block,
+                                [values] + ([] if static is None else [static]),
+                                n_sample_dims=len(template.sample_dims), outputs=outputs,
+                                name="seqlstm-forecast")
+        return self._wrap(template, out[0], out[1] if len(out) > 1 else None, lead=True,
+                          shaped=True)
 
     def predict_interval(self, data, coverage=0.8):
         """Central forecast intervals of a Gaussian or a quantile forecaster.
@@ -788,6 +826,8 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         ----------
         data : ndarray, DataArray or Dataset
             Records with the variables seen in fit; the forecasts start after their last step.
+            Dask-backed input is loaded into memory (computed) and gives an in-memory result
+            (unlike :meth:`predict`).
         steps : int
             Steps to forecast (>= 1).  Beyond `horizon` the model needs no past covariates.
         future_covariates : ndarray, DataArray or Dataset, optional
@@ -1041,10 +1081,14 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                             coords=dict(rec.sample_coords), name="skill")
 
     # ------------------------------------------------------------------ labels
-    def _wrap(self, rec, mean, std, lead):
-        """Give forecasts ``(series, time[, lead], target[, quantile])`` the input's form."""
+    def _wrap(self, rec, mean, std, lead, shaped=False):
+        """Give forecasts ``(series, time[, lead], target[, quantile])`` the input's form;
+        `shaped`: they have the sample dims instead of the series axis (lazy forecasts of
+        labeled input, ``(*sample_shape, time[, lead], target[, quantile])``)."""
         names = [self.variable_names_[i] for i in self._cols[0]]
         target_axis = 3 if lead else 2      # of (series, time[, lead], target[, quantile])
+        if shaped:
+            target_axis += len(rec.sample_shape) - 1
         if rec.kind == "numpy":
             def shape(a):
                 a = np.take(a, 0, axis=target_axis) if rec.ndim == 1 else a
@@ -1074,10 +1118,14 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                 own_dims.append("quantile")
                 own_coords["quantile"] = np.asarray(self.quantiles, dtype=np.float64)
             if len(names) == 1:
-                values = np.take(values, 0, axis=target_axis)
-            values = values.reshape(rec.sample_shape + values.shape[1:])
-            return xr.DataArray(values, dims=own_dims, coords=own_coords, name=name,
-                                attrs=dict(rec.attrs))
+                values = (values[(slice(None),) * target_axis + (0,)] if shaped
+                          else np.take(values, 0, axis=target_axis))
+            if not shaped:
+                values = values.reshape(rec.sample_shape + values.shape[1:])
+            out = xr.DataArray(values, dims=own_dims, coords=own_coords, name=name,
+                               attrs=dict(rec.attrs))
+            out.name = name          # not a dask array's own name (lazy forecasts)
+            return out
 
         name = names[0] if len(names) == 1 else None
         if std is None:
@@ -1174,6 +1222,31 @@ class _Fitted:
     """The fitted attributes of a fit in progress (copied onto the estimator on success)."""
 
 
+@dataclasses.dataclass(eq=False)
+class _LazyForecast:
+    """What every task of a lazy :meth:`LSTMForecaster.predict` reads, one key of the graph:
+    the fitted forecaster and the records' labels (without the sample labels)."""
+
+    model: LSTMForecaster
+    template: object
+
+
+def _issued_block(job, values, static=None):
+    """The forecasts of one chunk of series (``values`` ``(*lead, time, vars)``, ``static``
+    ``(*lead, n_static)``), as :meth:`LSTMForecaster.predict` makes them in memory: each
+    output ``(*lead, issue, lead, targets[, levels])``."""
+    lead = values.shape[:-2]
+    n = int(np.prod(lead))
+    rec = dataclasses.replace(
+        job.template, values=np.ascontiguousarray(values.reshape((n,) + values.shape[-2:])),
+        static=(np.zeros((n, 0)) if static is None
+                else np.ascontiguousarray(static.reshape(n, -1))),
+        sample_shape=lead)
+    check_values(rec, "data")
+    out = [a for a in job.model._issued(rec) if a is not None]
+    return tuple(a.reshape(lead + a.shape[1:]) for a in out)
+
+
 def _statistics(values, names, arg):
     """NaN-aware mean and scale per column (scale 1 where the spread is zero)."""
     if values.shape[1] == 0:
@@ -1231,17 +1304,6 @@ def _time_step(time):
         return None
     step = np.diff(time)
     return float(step[0]) if np.allclose(step, step[0]) else None
-
-
-def _locations(values, loc, scale):
-    """``loc + scale * values`` for forecasts that are locations (point forecasts, means,
-    each quantile): `values` ``(windows, horizon, targets[, levels])``, `loc` and `scale`
-    broadcast against ``(windows, horizon, targets)`` and over the levels.  (Spreads scale
-    alone: ``scale * std``.)"""
-    loc, scale = np.asarray(loc), np.asarray(scale)
-    if values.ndim > 3:
-        loc, scale = loc[..., None], scale[..., None]
-    return loc + scale * values
 
 
 def _horizon_outputs(net, windows, idx, loss, nt):

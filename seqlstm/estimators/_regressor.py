@@ -47,7 +47,9 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         long records of 10^5-10^6 steps, are trained along time window by window with the
         state carried from window to window: one optimiser step per ``k1`` steps, gradients
         through ``k2`` steps, memory growing with ``k2``, not with the record.  Otherwise each
-        minibatch's gradient is the TBPTT gradient of its whole sequences.
+        minibatch's gradient is the TBPTT gradient of its whole sequences (a bidirectional
+        network then holds its top outputs and their gradients at every step: memory grows
+        with the sequence length).
     solver : {"adam", "sgd"}, default "adam"
     learning_rate : {"cosine", "constant", "plateau"}, default "cosine"
         Learning-rate schedule (``learning_rate_curve_`` records it, the progress bar shows

@@ -473,10 +473,13 @@ class RecurrentNetwork:
             each sequence's state at its last valid step up to there.  It is taken from the
             pass that computes the gradient, so a caller carrying the state along a record
             window by window needs no other forward pass.  With full BPTT it is
-            :meth:`forward`'s state bit for bit (the same kernels on the same steps in the same
-            order; the input projection of every step is one product here and one per step
-            there, whose rows BLAS computes alike); with truncated BPTT it comes from the
-            window holding step ``k``.  With ``dropout`` it is the state of the pass with the
+            :meth:`forward`'s state bit for bit for a batch of several sequences (the same
+            kernels on the same steps in the same order; the input projection of every step is
+            one product here and one per step there, whose rows BLAS computes alike); for a
+            batch of one sequence the two agree to float rounding only (the per-step product
+            has a single row, which BLAS may compute with another kernel and summation order:
+            seen with OpenBLAS 0.3.31 on AVX2, float32 and float64); with truncated BPTT it
+            comes from the window holding step ``k``.  With ``dropout`` it is the state of the pass with the
             dropout masks, as in the gradient.
 
         Returns

@@ -88,10 +88,17 @@ def stream_batch(network, state, X, y, w, loss, tbptt, dropout):
     window ``(w0, s0, tc)`` scores the targets of steps ``s0..tc`` (every ``k1`` steps and the
     last) and its gradient flows back to ``w0 = max(0, tc - k2 + 1)``, starting from the state
     before ``w0`` as a constant; one optimiser step per window.  The state before the next
-    window's start is computed from the current window's with the weights before the step (a
-    forward pass without stored activations).  With the weights held fixed, the windows'
-    gradients add up to the engine's TBPTT gradient of the whole sequences.  A window whose
-    observed targets (any target column, at valid steps) have no weight makes no step.
+    window's start is the current window's there, with the weights before the step: returned
+    by the pass that computes the window's gradient (``loss_and_grad(...,
+    return_state_at=...)``: bit for bit a forward pass's state for a minibatch of several
+    records, to float rounding for one record), so no other pass runs.  Two cases take a
+    forward pass without stored activations instead: a window with nothing to score (no
+    gradient pass), and dropout in a stack of several layers, where the gradient pass runs
+    with dropout masks while the carried state is the one without them (as it always was:
+    the state the record has at prediction).  With the weights held
+    fixed, the windows' gradients add up to the engine's TBPTT gradient of the whole
+    sequences.  A window whose observed targets (any target column, at valid steps) have no
+    weight makes no step.
 
     Returns
     -------
@@ -104,20 +111,28 @@ def stream_batch(network, state, X, y, w, loss, tbptt, dropout):
     """
     schedule = state.schedule
     windows = tbptt_windows(X.shape[1], *tbptt)
+    masked = bool(dropout) and network.num_layers > 1     # the gradient pass has dropout
     carried = None
     total = count = 0.0
     for i, (w0, s0, tc) in enumerate(windows):
         yw = np.array(y[:, w0:tc + 1], dtype=np.float64)
         yw[:, :s0 - w0] = np.nan                    # steps scored by earlier windows
         mass = network.loss_weight(X[:, w0:tc + 1], yw, loss=loss, sample_weight=w)
+        # steps to the next window's start, when the state must be carried there
+        nxt = (windows[i + 1][0] - w0
+               if i + 1 < len(windows) and windows[i + 1][0] > w0 else None)
+        state_at = None if masked else nxt
         if mass > 0:
-            value, grad = network.loss_and_grad(
+            value, grad, *returned = network.loss_and_grad(
                 X[:, w0:tc + 1], yw, loss=loss, dropout=dropout, random_state=state.rng,
-                sample_weight=w, initial_state=carried)
+                sample_weight=w, initial_state=carried, return_state_at=state_at)
             if not math.isfinite(value) or not np.isfinite(grad).all():
                 return None
-        if i + 1 < len(windows) and windows[i + 1][0] > w0:
-            _, carried = network.forward(X[:, w0:windows[i + 1][0]], initial_state=carried,
+            if state_at is not None:
+                carried = returned[0]
+                nxt = None
+        if nxt is not None:
+            _, carried = network.forward(X[:, w0:w0 + nxt], initial_state=carried,
                                          return_state=True)
         if mass > 0:
             state.optimizer.learning_rate = schedule.rate()
