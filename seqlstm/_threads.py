@@ -16,7 +16,7 @@ is only used once, to find the library) and restores the previous count afterwar
 user's session is left as it was.  ``kernel_threads`` does the same for Numba's thread count.
 
 Numba's threads wait without spinning for long.  Numba's usual threading layer here is GNU
-OpenMP (libgomp), whose idle threads spin-wait for 300,000 rounds (a few milliseconds) after
+OpenMP (libgomp), whose idle threads spin-wait for 300,000 rounds (milliseconds) after
 every parallel region before they sleep.  A training step runs two regions (forward, backward)
 per layer with a millisecond or two of serial Python work between them, so at small batches the
 second thread never sleeps: it burns a whole core, twice the CPU time of one thread, and on a
@@ -31,10 +31,25 @@ its threading layer (at the first kernel call, see ``_load_threading_layer``) an
 again: the process's environment, child processes and libraries loaded later see nothing.  It
 does nothing when the user set ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` (their choice is kept:
 ``GOMP_SPINCOUNT=300000`` restores libgomp's default), when Numba's threading layer was already
-loaded (by other Numba code) or is not "omp", or when the libgomp Numba binds was loaded and
-initialised before.  Other libgomp users: a PyTorch imported *before* seqlstm's first kernel
+loaded (by other Numba code) or is not "omp", or when the libgomp Numba binds was already loaded and
+initialised (by another library that links the same file).  Other libgomp users: a PyTorch imported *before* seqlstm's first kernel
 call keeps its own libgomp copy with its own settings (two copies are loaded); a PyTorch
 imported *after* it binds the libgomp already loaded and shares its spin count.
+
+Where the time of a 2-thread fit goes: one parallel region per layer and direction per kernel
+call (a training step of a one-layer network: one forward, one backward region; 96 regions for
+the issue's 3-epoch fit of 512 sequences in batches of 32), never one per time step; kernels
+take about three quarters of the fit, serial Python and NumPy work (optimiser, loss, batching)
+the rest, during which the old spin count kept the second thread busy.  The sub-batches are the
+same at 1 and 2 threads (2 x 16 samples at batch 32 on 2 cores), so their product efficiency
+does not differ between ``n_jobs=1`` and the default.  Rejected: Numba's "workqueue" layer (no
+spinning, but ~100 us per region, not thread-safe so concurrent callers take turns through
+``_launch_lock``, and the layer is process-wide, not seqlstm's to choose); one sub-batch when
+batch x hidden is small (on a quiet AVX-512 EPYC the default was 1.75x *faster* than
+``n_jobs=1`` at batch 32, hidden 64: 0.19 against 0.33 s); a thread count adapted to the load
+(``os.getloadavg`` is a one-minute mean that counts the process's own threads; with the short
+spin, 2 threads were no slower than 1 beside a busy process and with two fits at once, see
+``benchmarks/THREADS.md``).  ``n_jobs=1`` stays the user's choice for a machine known to be busy.
 
 A task running on a ``dask.distributed`` worker runs its kernels on one thread, the worker
 thread that runs it, whatever ``set_num_threads`` or ``n_jobs`` say: dask's threads (workers
