@@ -52,6 +52,7 @@ CONFIGS = {
     "large": dict(n=128, T=365, I=32, model=dict(hidden_size=256, batch_size=128, max_iter=1)),
 }
 OLD_SPIN = "300000"
+LAYERS = set()      # Numba threading layers the workers ran on
 
 
 # ------------------------------------------------------------------------------------ worker
@@ -82,6 +83,9 @@ def worker(config, settings, repeats):
 
     for s in settings:
         fit(s)
+    import numba
+
+    print(json.dumps(dict(layer=numba.threading_layer())), flush=True)
     for _ in range(repeats):
         for s in settings:
             wall, cpu_time = fit(s)
@@ -108,6 +112,8 @@ def _collect(proc, label=None):
     if proc.returncode != 0:
         raise RuntimeError(f"worker failed:\n{err}")
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    LAYERS.update(r["layer"] for r in rows if "layer" in r)
+    rows = [r for r in rows if "setting" in r]
     if label is not None:
         for r in rows:
             r["setting"] = label
@@ -153,8 +159,9 @@ def _fmt(summary):
     for s, v in summary.items():
         label = "n_jobs=1" if s == "1" else s
         ratio = f"{v['wall'] / base['wall']:.2f}" if base else ""
+        ratio_med = f"{v['wall_med'] / base['wall_med']:.2f}" if base else ""
         lines.append(f"| {label} | {v['wall']:.3f} | {v['wall_med']:.3f} | {v['cpu']:.3f} | "
-                     f"{ratio} | {v['n']} |")
+                     f"{ratio} | {ratio_med} | {v['n']} |")
     return lines
 
 
@@ -175,9 +182,8 @@ def main(argv=None):
 
     start = time.perf_counter()
     load0 = os.getloadavg()
-    head = [f"Machine: {machine(load=False)}; Numba threading layer default "
-            f"{os.environ.get('NUMBA_THREADING_LAYER', 'omp (libgomp) where installed')}, "
-            f"{numba.config.NUMBA_NUM_THREADS} Numba threads{commit()}",
+    head = [f"Machine: {machine(load=False)}; {numba.config.NUMBA_NUM_THREADS} Numba threads, "
+            f"numba {numba.__version__}{commit()}",
             f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average "
             f"(1, 5, 15 min) before: {load0[0]:.2f}, {load0[1]:.2f}, {load0[2]:.2f}"]
     if args.note:
@@ -201,18 +207,21 @@ def main(argv=None):
                     busy.wait()
             lines = [f"### {title}, {config}", "",
                      "| setting | wall min (s) | wall median (s) | CPU min (s) | "
-                     "wall / n_jobs=1 | fits |", "|---|---|---|---|---|---|"] + _fmt(summary)
+                     "min / n_jobs=1 | median / n_jobs=1 | fits |",
+                     "|---|---|---|---|---|---|---|"] + _fmt(summary)
             print("\n".join(lines) + "\n", flush=True)
             sections.append("\n".join(lines))
     load1 = os.getloadavg()
     tail = (f"Load average after: {load1[0]:.2f}, {load1[1]:.2f}, {load1[2]:.2f}; "
+            f"Numba threading layer of the workers: {', '.join(sorted(LAYERS))}; "
             f"benchmark took {time.perf_counter() - start:.0f} s.")
     print(tail)
     text = "\n\n".join([
         "# Threads under load: default thread count against n_jobs=1",
         "Written by `benchmarks/bench_threads.py` (its docstring says what is measured). "
         "Minimum (and median) over alternating fits; CPU time is the whole process's user + "
-        "system time over one fit (all threads); the ratio compares minimum wall times. "
+        "system time over one fit (all threads); the ratios compare minimum and median wall "
+        "times. "
         "Configurations: small = 512 x 100 x 8, hidden 64, batch 32, 3 epochs; large = "
         "128 x 365 x 32, hidden 256, batch 128, 1 epoch; float32.",
         "\n".join(head), *sections, tail]) + "\n"

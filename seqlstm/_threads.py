@@ -22,19 +22,23 @@ per layer with a millisecond or two of serial Python work between them, so at sm
 second thread never sleeps: it burns a whole core, twice the CPU time of one thread, and on a
 busy machine it takes the core from the process's own main thread or from other work (a 2-thread
 fit was 5-25x slower than a 1-thread fit under heavy load).  ``GOMP_SPINCOUNT=1000`` (libgomp's
-own value when threads outnumber cores) lets them sleep after a few microseconds: with other
-processes on the cores, a 2-thread fit then took the CPU time of a 1-thread fit and about its
-wall time, where the default spin took twice the CPU time and 1.5-2x the wall time;
-``benchmarks/THREADS.md`` has the figures.  libgomp reads its settings once, when it is loaded,
+own value when threads outnumber cores) lets them sleep after microseconds.  On the shared
+2-core EPYC (load average 6-9 from other work), a 2-thread fit of the issue's configuration
+(512 x 100 x 8, hidden 64, batch 32) then took the CPU time of a 1-thread fit (0.35-0.38 s
+against 0.34-0.38 s) and no more wall time (median 0.71-1.00x ``n_jobs=1``, quiet or beside a
+busy process or beside a second fit), where libgomp's default spin took twice the CPU time
+(0.76-0.80 s) and, beside a busy process, 1.5x the wall time; ``benchmarks/THREADS.md`` has
+the figures.  libgomp reads its settings once, when it is loaded,
 so seqlstm sets ``GOMP_SPINCOUNT`` (``SPIN_COUNT``) in the environment only while Numba loads
 its threading layer (at the first kernel call, see ``_load_threading_layer``) and removes it
-again: the process's environment, child processes and libraries loaded later see nothing.  It
-does nothing when the user set ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` (their choice is kept:
+again: the process's environment and child processes never see the variable.  It does nothing
+when the user set ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` (their choice is kept:
 ``GOMP_SPINCOUNT=300000`` restores libgomp's default), when Numba's threading layer was already
-loaded (by other Numba code) or is not "omp", or when the libgomp Numba binds was already loaded and
-initialised (by another library that links the same file).  Other libgomp users: a PyTorch imported *before* seqlstm's first kernel
-call keeps its own libgomp copy with its own settings (two copies are loaded); a PyTorch
-imported *after* it binds the libgomp already loaded and shares its spin count.
+loaded (by other Numba code) or is not "omp", or when the libgomp Numba binds was already
+loaded and initialised (by another library linking the same file).  Other libgomp users: a
+PyTorch imported *before* seqlstm's first kernel call keeps its own libgomp copy with its own
+settings (two copies are loaded, checked in ``/proc/self/maps``); a PyTorch imported *after*
+it binds the libgomp already loaded and shares its spin count.
 
 Where the time of a 2-thread fit goes: one parallel region per layer and direction per kernel
 call (a training step of a one-layer network: one forward, one backward region; 96 regions for
