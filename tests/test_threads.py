@@ -73,8 +73,14 @@ _SCRIPT = textwrap.dedent("""
     import numpy as np
     import numba
     from seqlstm import RecurrentNetwork
+    from seqlstm._threads import numba_threads
     net = RecurrentNetwork(3, 4, output_size=1, random_state=0)
-    net.forward_last(np.zeros((20, 5, 3), "float32"))
+    X = np.random.default_rng(0).standard_normal((20, 5, 3)).astype("float32")
+    y = np.random.default_rng(1).standard_normal((20, 1))
+    for n in (2, 1):
+        with numba_threads(n):
+            loss, grad = net.loss_and_grad(X, y)
+            print("RESULT", n, net.forward_last(X).tobytes().hex(), grad.tobytes().hex())
     if numba.threading_layer() != "omp":
         print("LAYER", numba.threading_layer())
         sys.exit(0)
@@ -91,9 +97,15 @@ def _run(env_extra):
     done = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    if done.stdout.startswith("LAYER"):
+    if "LAYER" in done.stdout:
         pytest.skip(f"Numba's threading layer is not omp ({done.stdout.strip()})")
     return done.stdout, done.stderr
+
+
+def _results(out):
+    """The outputs and gradients the script printed, by thread count."""
+    return {line.split()[1]: line.split()[2:] for line in out.splitlines()
+            if line.startswith("RESULT")}
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
@@ -108,3 +120,11 @@ def test_libgomp_of_a_fresh_process_keeps_the_users_spin_count():
     out, err = _run({"GOMP_SPINCOUNT": "300000"})
     assert "ENV 300000" in out
     assert "GOMP_SPINCOUNT = '300000'" in err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_results_identical_whatever_the_spin_count_and_thread_count():
+    ours = _results(_run({})[0])
+    users = _results(_run({"GOMP_SPINCOUNT": "300000"})[0])
+    assert set(ours) == {"1", "2"}
+    assert ours["1"] == ours["2"] == users["1"] == users["2"]
