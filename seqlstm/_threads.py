@@ -15,6 +15,46 @@ single-threaded, or its threads fight Numba's (a forward pass went from 5 ms to 
 is only used once, to find the library) and restores the previous count afterwards, so the
 user's session is left as it was.  ``kernel_threads`` does the same for Numba's thread count.
 
+Numba's threads wait without spinning for long.  Numba's usual threading layer here is GNU
+OpenMP (libgomp), whose idle threads spin-wait for 300,000 rounds (milliseconds) after
+every parallel region before they sleep.  A training step runs two regions (forward, backward)
+per layer with a millisecond or two of serial Python work between them, so at small batches the
+second thread never sleeps: it burns a whole core, twice the CPU time of one thread, and on a
+busy machine it takes the core from the process's own main thread or from other work (a 2-thread
+fit was 5-25x slower than a 1-thread fit under heavy load).  ``GOMP_SPINCOUNT=1000`` (libgomp's
+own value when threads outnumber cores) lets them sleep after microseconds.  On the shared
+2-core EPYC (load average 6-9 from other work), a 2-thread fit of the issue's configuration
+(512 x 100 x 8, hidden 64, batch 32) then took the CPU time of a 1-thread fit (0.35-0.38 s
+against 0.34-0.38 s) and no more wall time (median 0.71-1.00x ``n_jobs=1``, quiet or beside a
+busy process or beside a second fit), where libgomp's default spin took twice the CPU time
+(0.76-0.80 s) and, beside a busy process, 1.5x the wall time; ``benchmarks/THREADS.md`` has
+the figures.  libgomp reads its settings once, when it is loaded,
+so seqlstm sets ``GOMP_SPINCOUNT`` (``SPIN_COUNT``) in the environment only while Numba loads
+its threading layer (at the first kernel call, see ``_load_threading_layer``) and removes it
+again: the process's environment and child processes never see the variable.  It does nothing
+when the user set ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` (their choice is kept:
+``GOMP_SPINCOUNT=300000`` restores libgomp's default), when Numba's threading layer was already
+loaded (by other Numba code) or is not "omp", or when the libgomp Numba binds was already
+loaded and initialised (by another library linking the same file).  Other libgomp users: a
+PyTorch imported *before* seqlstm's first kernel call keeps its own libgomp copy with its own
+settings (two copies are loaded, checked in ``/proc/self/maps``); a PyTorch imported *after*
+it binds the libgomp already loaded and shares its spin count.
+
+Where the time of a 2-thread fit goes: one parallel region per layer and direction per kernel
+call (a training step of a one-layer network: one forward, one backward region; 96 regions for
+the issue's 3-epoch fit of 512 sequences in batches of 32), never one per time step; kernels
+take about three quarters of the fit, serial Python and NumPy work (optimiser, loss, batching)
+the rest, during which the old spin count kept the second thread busy.  The sub-batches are the
+same at 1 and 2 threads (2 x 16 samples at batch 32 on 2 cores), so their product efficiency
+does not differ between ``n_jobs=1`` and the default.  Rejected: Numba's "workqueue" layer (no
+spinning, but ~100 us per region, not thread-safe so concurrent callers take turns through
+``_launch_lock``, and the layer is process-wide, not seqlstm's to choose); one sub-batch when
+batch x hidden is small (on a quiet AVX-512 EPYC the default was 1.75x *faster* than
+``n_jobs=1`` at batch 32, hidden 64: 0.19 against 0.33 s); a thread count adapted to the load
+(``os.getloadavg`` is a one-minute mean that counts the process's own threads; with the short
+spin, 2 threads were no slower than 1 beside a busy process and with two fits at once, see
+``benchmarks/THREADS.md``).  ``n_jobs=1`` stays the user's choice for a machine known to be busy.
+
 A task running on a ``dask.distributed`` worker runs its kernels on one thread, the worker
 thread that runs it, whatever ``set_num_threads`` or ``n_jobs`` say: dask's threads (workers
 x threads per worker, which the user sizes to the cores) already share the cores, so Numba
@@ -114,6 +154,36 @@ def serial_kernels():
     return _forked_child
 
 
+#: The libgomp spin count (``GOMP_SPINCOUNT``) Numba's threading layer is loaded with, unless
+#: the user set ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` (see the module docstring); None: leave
+#: libgomp's default.
+SPIN_COUNT = "1000"
+_layer_loaded = False
+
+
+def _load_threading_layer():
+    """Load Numba's threading layer (once per process) with ``GOMP_SPINCOUNT=SPIN_COUNT`` in the
+    environment unless the user set ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY``; the environment is
+    restored afterwards.  Returns whether seqlstm set the spin count for the load."""
+    global _layer_loaded
+    if _layer_loaded:
+        return False
+    with _lock:
+        if _layer_loaded:
+            return False
+        ours = (SPIN_COUNT is not None and "GOMP_SPINCOUNT" not in os.environ
+                and "OMP_WAIT_POLICY" not in os.environ)
+        if ours:
+            os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
+        try:
+            numba.get_num_threads()     # loads the layer: libgomp reads its environment now
+        finally:
+            if ours:
+                os.environ.pop("GOMP_SPINCOUNT", None)
+        _layer_loaded = True
+        return ours
+
+
 _threadsafe = False
 
 
@@ -137,6 +207,8 @@ class kernel_threads:
     __slots__ = ("_previous", "_wanted", "_lock")
 
     def __enter__(self):
+        if not _layer_loaded:
+            _load_threading_layer()
         self._previous = numba.get_num_threads()
         self._wanted = max(1, min(_n_threads, numba.config.NUMBA_NUM_THREADS))
         if self._wanted > 1 and dask_worker_threads() is not None:

@@ -102,7 +102,9 @@ class SeedEnsemble(ModelFile, BaseEstimator):
         same time on a thread pool, one thread each, was measured no faster on a busy 2-core
         machine and 0-12% faster on an idle one, while it multiplies peak memory.  On
         cores busy with other processes, ``n_jobs=1`` was several times faster than two
-        threads per member.
+        threads per member while Numba's OpenMP threads spun between parallel regions
+        (libgomp's default); seqlstm now shortens that spin (see ``seqlstm._threads``), and
+        ``n_jobs=1`` remains the choice on a machine known to be busy.
 
     Attributes
     ----------
