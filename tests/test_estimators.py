@@ -1496,15 +1496,26 @@ def _record_training_batches(monkeypatch):
 
 def _framed_as_before(est, X):
     """The network input of the whole of `X` as fit built it before it gathered minibatches:
-    a float64 copy, standardised with the fitted statistics, cut into frames
-    (:func:`~seqlstm.data.framing.frame_sequences`), cast to the compute dtype."""
+    a float64 copy, standardised with the fitted statistics, cut into frames by
+    ``frame_sequences`` as it was then written, cast to the compute dtype."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
     from seqlstm.data import to_sequences
-    from seqlstm.data.framing import frame_sequences
 
     data = to_sequences(X)
     values = (data.values - est.x_mean_) / est.x_scale_
-    framed, _ = frame_sequences(values, data.lengths, est.frame_stride_)
-    return np.ascontiguousarray(framed, dtype=est.dtype_)
+    stride, lengths = est.frame_stride_, data.lengths
+    if stride > 1:   # frame_sequences as it was written before (NumPy's sliding windows)
+        n, n_time, n_features = values.shape
+        n_frames = -(-n_time // stride)
+        padded = np.zeros((n, (n_frames + 1) * stride, n_features))
+        padded[:, :n_time] = values
+        padded[np.arange(padded.shape[1]) >= lengths[:, np.newaxis]] = 0.0
+        windows = sliding_window_view(padded, 2 * stride, axis=1)[:, ::stride][:, :n_frames]
+        values = np.array(windows.transpose(0, 1, 3, 2), order="C").reshape(
+            n, n_frames, 2 * stride * n_features)
+        values[np.arange(n_frames) >= -(-lengths[:, np.newaxis] // stride)] = np.nan
+    return np.ascontiguousarray(values, dtype=est.dtype_)
 
 
 @pytest.mark.parametrize("frame_stride", ["auto", 1])
