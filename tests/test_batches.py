@@ -63,6 +63,9 @@ def test_batches_are_rows_of_the_framed_copy_in_a_reused_buffer(stride):
     whole = SequenceBatches(values, lengths, stride)
     assert whole.batch_size == 30
     np.testing.assert_array_equal(whole[np.arange(30)], framed)
+    # as an array: every row, in a new array
+    np.testing.assert_array_equal(np.asarray(source), framed[rows])
+    assert not np.shares_memory(np.asarray(source), first)
 
 
 def test_batches_bad_positions_and_values():

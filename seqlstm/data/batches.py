@@ -125,6 +125,13 @@ class SequenceBatches:
     def __len__(self):
         return self.shape[0]
 
+    def __array__(self, dtype=None, copy=None):
+        """All rows gathered into a new array (the whole framed set: memory of the full copy
+        that fit never makes; for inspection and tests)."""
+        out = np.empty(self.shape, self.dtype)
+        gather_frames(self.values, self.lengths, self.rows, self.stride, out)
+        return out if dtype is None else out.astype(dtype, copy=False)
+
     def __getitem__(self, idx):
         idx = np.asarray(idx)
         if idx.ndim != 1 or idx.dtype.kind not in "iu":
