@@ -35,7 +35,7 @@ def sample_chunks(n_samples, values_per_sample):
 
     Examples
     --------
-    >>> list(sample_chunks(5, 2 ** 21))
+    >>> list(sample_chunks(5, 2 ** 18))
     [(0, 2), (2, 4), (4, 5)]
     """
     step = max(1, CHUNK_BYTES // (8 * max(1, int(values_per_sample))))

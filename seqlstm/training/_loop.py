@@ -116,7 +116,7 @@ def in_batches(n, batch_size):
 
     Examples
     --------
-    >>> [list(idx) for idx in in_batches(5, 2)]
+    >>> [idx.tolist() for idx in in_batches(5, 2)]
     [[0, 1], [2, 3], [4]]
     """
     return [np.arange(b0, min(b0 + batch_size, n)) for b0 in range(0, n, batch_size)]
