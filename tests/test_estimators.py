@@ -1615,12 +1615,15 @@ print(peak, nbytes)
 def test_fit_memory_is_the_data_once_plus_work_arrays(frame_stride, validation):
     """The NumPy allocations of one epoch of ``fit`` on 2,000 float32 sequences of 120 steps
     and 16 features (15.4 MB; with ``validation_data`` 500 more) peak at no more than 1.5
-    times the data plus 4 MB of work arrays, frames on (stride 2: minibatch buffers of 32
-    sequences of 60 frames of 64 values, 0.5 MB each, in the gather's buffer, the network's
-    time-major copy and its per-thread pieces) and off, with a held-out validation fraction
-    and with given validation data.  The one standardised copy of the data is 1 times the
-    data; before, fit held a float64 copy, a standardised float64 copy and the framed copy
-    (10 times the data with frames, 6 times without).  Measured in a fresh process."""
+    times the data plus 4 MB, frames on (stride 2) and off, with a held-out validation
+    fraction and with given validation data.  The one standardised copy is 1 times the data;
+    the rest are work arrays that do not grow with the number of sequences: the temporaries
+    of the checks, statistics and scaling, a few arrays of one chunk of
+    ``seqlstm.data.batches.CHUNK_BYTES`` (4 MB of float64; 8.5 MB at the peak, measured), or
+    the minibatch arrays (32 sequences of 60 frames of 64 float32 values, 0.5 MB, in the
+    gather's buffer and about four times in the network's pass).  Before, fit held a float64
+    copy, a standardised float64 copy and the framed copy: 5.4 times the data here (10 and 6
+    times at the issue's 5,000 x 400 x 64).  Measured in a fresh process."""
     import subprocess
     import sys
 
