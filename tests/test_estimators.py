@@ -1631,3 +1631,19 @@ def test_fit_memory_is_the_data_once_plus_work_arrays(frame_stride, validation):
                          capture_output=True, text=True, check=True, timeout=600)
     peak, nbytes = (int(v) for v in out.stdout.split())
     assert peak <= 1.5 * nbytes + 4e6, (peak / nbytes, peak, nbytes)
+
+
+def test_validation_in_minibatches_equals_one_pass_to_rounding():
+    """Validation data go through the network minibatch by minibatch (37 sequences in
+    batches of 8): the recorded score and loss are those of one pass over the whole validation
+    set, to float64 rounding (the sums are grouped by batch)."""
+    X, y = _padded_sequences(60, 150, 3, np.float64)
+    X_val, y_val = _padded_sequences(37, 150, 3, np.float64, seed=1)
+    est = LSTMRegressor(hidden_size=4, max_iter=1, batch_size=8, random_state=0,
+                        dtype="float64").fit(X, y, validation_data=(X_val, y_val))
+    values, _ = est._network_values(est._validate_X(X_val, reset=False))
+    scaled = ((y_val - est.y_mean_) / est.y_scale_)[:, None]
+    assert est.validation_scores_[0] == pytest.approx(est._scaled_score(values, scaled),
+                                                      rel=1e-12)
+    assert est.validation_loss_curve_[0] == pytest.approx(
+        est.network_.loss(values, scaled, loss="mse"), rel=1e-12)
