@@ -14,11 +14,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_features, record_feature_names
 from .data import to_sequences, wrap_features
+from .data.batches import sample_chunks
 
 __all__ = ["SequenceScaler", "nan_mean_std", "scaling_statistics"]
 
 
-def nan_mean_std(values, lengths=None, sample_weight=None):
+def nan_mean_std(values, lengths=None, sample_weight=None, rows=None):
     """Per-feature mean and standard deviation over samples and valid time steps.
 
     Parameters
@@ -31,41 +32,87 @@ def nan_mean_std(values, lengths=None, sample_weight=None):
     sample_weight : array-like of shape (n_samples,), optional
         Non-negative weight of every value of a sample (an integer weight counts like that many
         copies of the sample).
+    rows : array-like of int, optional
+        Use only these samples, in this order (default: all), as ``values[rows]`` would (with
+        `lengths` and `sample_weight` indexed alike), without copying them all.
 
     Returns
     -------
     mean, std : ndarray of float64, shape (n_features,)
         Mean and population standard deviation (``ddof=0``, as ``StandardScaler``) of each
         feature; NaN for a feature without any valid value.
+
+    Notes
+    -----
+    The data are read in chunks of samples (:func:`seqlstm.data.batches.sample_chunks`), in
+    float64, so the temporaries are one chunk's whatever the data's size.  The sums run over
+    samples and steps in order, each chunk's rows added to the running sum (NumPy adds the rows
+    of a 2-D array one after the other along axis 0), which is the sum over the whole array bit
+    for bit with several features; with one feature NumPy sums pairwise within a chunk, so
+    data larger than a chunk may differ in the last bits from a sum over the whole array.
     """
-    values = np.asarray(values, dtype=np.float64)
+    values = np.asarray(values)
     if values.ndim == 2:
         values = values[:, np.newaxis, :]
-    valid = ~np.isnan(values)
-    if lengths is not None:
-        in_sequence = np.arange(values.shape[1]) < np.asarray(lengths)[:, np.newaxis]
-        valid &= in_sequence[:, :, np.newaxis]
-    if sample_weight is not None:
-        w = np.asarray(sample_weight, dtype=np.float64)[:, np.newaxis, np.newaxis]
-        valid &= w > 0
-        count = np.where(valid, w, 0.0).sum(axis=(0, 1))
+    n_time, n_features = values.shape[1:]
+    rows = np.arange(len(values)) if rows is None else np.asarray(rows)
+    lengths = None if lengths is None else np.asarray(lengths)
+    weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+
+    def chunks():
+        """(values, valid, weight) of each chunk of `rows`, in float64."""
+        for s0, s1 in sample_chunks(len(rows), n_time * n_features):
+            r = rows[s0:s1]
+            part = np.asarray(values[r], dtype=np.float64)
+            valid = ~np.isnan(part)
+            if lengths is not None:
+                valid &= (np.arange(n_time) < lengths[r][:, np.newaxis])[:, :, np.newaxis]
+            w = None
+            if weight is not None:
+                w = weight[r][:, np.newaxis, np.newaxis]
+                valid &= w > 0
+            yield part, valid, w
+
+    if weight is not None:
+        count = mean_sum = None
+        for part, valid, w in chunks():
+            count = _running_sum(count, np.where(valid, w, 0.0))
+            mean_sum = _running_sum(mean_sum, np.where(valid, w * part, 0.0))
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(valid, w * values, 0.0).sum(axis=(0, 1)) / count
-            var = np.where(valid, w * (values - mean) ** 2, 0.0).sum(axis=(0, 1)) / count
+            mean = mean_sum / count
+            var = None
+            for part, valid, w in chunks():
+                var = _running_sum(var, np.where(valid, w * (part - mean) ** 2, 0.0))
+            var = var / count
         return mean, np.sqrt(var)
-    count = valid.sum(axis=(0, 1))
+    count = mean_sum = None
+    for part, valid, _ in chunks():
+        count = _running_sum(count, valid)
+        mean_sum = _running_sum(mean_sum, np.where(valid, part, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):  # features without any valid value
-        mean = np.where(valid, values, 0.0).sum(axis=(0, 1)) / count
-        var = (np.where(valid, values - mean, 0.0) ** 2).sum(axis=(0, 1)) / count
+        mean = mean_sum / count
+        var = None
+        for part, valid, _ in chunks():
+            var = _running_sum(var, np.where(valid, part - mean, 0.0) ** 2)
+        var = var / count
     return mean, np.sqrt(var)
 
 
-def scaling_statistics(values, lengths=None, sample_weight=None):
+def _running_sum(total, part):
+    """``total`` plus the sum of ``part`` over its first two axes, added row after row (the
+    order of a sum over the whole array, see :func:`nan_mean_std`); ``total`` None: none yet."""
+    part = part.reshape(-1, part.shape[-1])
+    if total is None:
+        return part.sum(axis=0)
+    return np.concatenate([total[np.newaxis], part]).sum(axis=0)
+
+
+def scaling_statistics(values, lengths=None, sample_weight=None, rows=None):
     """Centre and scale for standardizing each feature, as :class:`SequenceScaler` fits them.
 
     Parameters
     ----------
-    values, lengths, sample_weight
+    values, lengths, sample_weight, rows
         As in :func:`nan_mean_std`.
 
     Returns
@@ -75,7 +122,7 @@ def scaling_statistics(values, lengths=None, sample_weight=None):
     scale : ndarray of float64, shape (n_features,)
         The standard deviation, 1 for a constant feature or one without any valid value.
     """
-    mean, std = nan_mean_std(values, lengths, sample_weight)
+    mean, std = nan_mean_std(values, lengths, sample_weight, rows)
     return (np.where(np.isnan(mean), 0.0, mean),
             np.where((std > 0) & np.isfinite(std), std, 1.0))
 

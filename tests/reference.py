@@ -868,3 +868,27 @@ def valid_windows(data, static, lookback, horizon, target_cols, past_cols, futur
                 series.append(s)
                 starts.append(t0)
     return np.array(series, np.int64), np.array(starts, np.int64), skipped
+
+
+# ============================================================================================
+# frames (oracle for seqlstm/kernels/windows.py's gather_frames): independent of everything above
+# ============================================================================================
+
+
+def frames(values, lengths, stride):
+    """Half-overlapping frames of NaN-padded sequences, one value at a time: frame ``j`` of
+    sequence ``i`` holds its steps ``j*stride .. j*stride + 2*stride - 1`` (each step's features
+    together), 0 at steps at or past the sequence's length, NaN for frames starting at or past
+    it; stride 1 returns the values as they are."""
+    values = np.asarray(values)
+    if stride == 1:
+        return values.copy()
+    n, T, F = values.shape
+    out = np.full((n, -(-T // stride), 2 * stride * F), np.nan, values.dtype)
+    for i in range(n):
+        for j in range(-(-int(lengths[i]) // stride)):
+            for m in range(2 * stride):
+                t = j * stride + m
+                for f in range(F):
+                    out[i, j, m * F + f] = values[i, t, f] if t < lengths[i] else 0.0
+    return out

@@ -636,3 +636,45 @@ def test_predict_lazily_names_the_model_once():
     sizes = [len(cloudpickle.dumps(task)) for task in dict(out.__dask_graph__()).values()]
     assert len(sizes) >= 16 and sum(sizes) < 1.5 * weights.nbytes
     np.testing.assert_allclose(out.compute(), lazy.compute().sum(axis=1) @ weights[:, :3])
+
+
+# --- reading without a copy, checks over chunks of samples -----------------------------------
+
+
+def test_copy_false_reads_float_data_as_they_are():
+    """``copy=False`` gives float32 and float64 NumPy data (and a DataArray's own array) as
+    they are, never changed; other dtypes are converted to `dtype` as with a copy."""
+    for dtype in (np.float32, np.float64):
+        X = RNG.normal(size=(3, 4, 2)).astype(dtype)
+        before = X.copy()
+        data = to_sequences(X, copy=False)
+        assert data.values is X and data.values.dtype == dtype
+        np.testing.assert_array_equal(X, before)
+        da = xr.DataArray(X, dims=("sample", "time", "feature"))
+        assert np.shares_memory(to_sequences(da, copy=False).values, X)
+        assert not np.shares_memory(to_sequences(X).values, X)
+    ints = np.arange(24).reshape(3, 4, 2)
+    data = to_sequences(ints, copy=False)
+    assert data.values.dtype == np.float64 and not np.shares_memory(data.values, ints)
+
+
+def test_lengths_and_errors_over_chunks_equal_the_whole_array(monkeypatch):
+    """Checked in chunks of two samples, the lengths are the same and the error names the first
+    bad value in C order, in a later chunk too."""
+    from seqlstm.data import batches
+
+    X = RNG.normal(size=(7, 5, 2))
+    X[1, 3:] = np.nan
+    X[6, 1:] = np.nan
+    whole = to_sequences(X).lengths
+    monkeypatch.setattr(batches, "CHUNK_BYTES", 8 * 2 * 5 * 2)
+    np.testing.assert_array_equal(to_sequences(X).lengths, whole)
+    np.testing.assert_array_equal(whole, [5, 3, 5, 5, 5, 5, 1])
+    X[5, 2, 1] = np.inf
+    X[4, 3, 0] = np.nan
+    with pytest.raises(ValueError, match=r"X: expected finite values; found nan at sample 4, "
+                                         r"time step 3, feature 0 inside the sequence"):
+        to_sequences(X)
+    X[4, 3, 0] = 1.0
+    with pytest.raises(ValueError, match=r"found inf at sample 5, time step 2, feature 1"):
+        to_sequences(X)

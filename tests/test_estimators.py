@@ -1464,3 +1464,186 @@ def test_dask_multithreaded_worker_gives_each_thread_a_model_copy():
 
         assert client.submit(own_copy, model, pure=False).result()
     assert lazy_module._for_this_thread(model) is model      # outside a worker: the model
+
+
+# ---------------------------------------------------------------- fit holds the data once
+def _padded_sequences(n, T, F, dtype, seed=0):
+    """`n` sequences of up to `T` steps, some NaN-padded at the end, and a target each."""
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal((n, T, F)) * 3 + 1).astype(dtype)
+    lengths = rng.integers(T // 3, T + 1, size=n)
+    lengths[0] = T
+    for i, length in enumerate(lengths):
+        X[i, length:] = np.nan
+    y = np.nanmean(X[:, :, 0], axis=1).astype(np.float64)
+    return X, y
+
+
+def _record_training_batches(monkeypatch):
+    """The (X, y) minibatches training hands to ``loss_and_grad`` (copies), in order; the
+    validation loss (which calls it without a random generator) is not recorded."""
+    seen = []
+    original = network_module.RecurrentNetwork.loss_and_grad
+
+    def recording(self, X, y, *args, **kwargs):
+        if "random_state" in kwargs:
+            seen.append((np.array(X, copy=True), np.array(y, copy=True)))
+        return original(self, X, y, *args, **kwargs)
+
+    monkeypatch.setattr(network_module.RecurrentNetwork, "loss_and_grad", recording)
+    return seen
+
+
+def _framed_as_before(est, X):
+    """The network input of the whole of `X` as fit built it before it gathered minibatches:
+    a float64 copy, standardised with the fitted statistics, cut into frames by
+    ``frame_sequences`` as it was then written, cast to the compute dtype."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from seqlstm.data import to_sequences
+
+    data = to_sequences(X)
+    values = (data.values - est.x_mean_) / est.x_scale_
+    stride, lengths = est.frame_stride_, data.lengths
+    if stride > 1:   # frame_sequences as it was written before (NumPy's sliding windows)
+        n, n_time, n_features = values.shape
+        n_frames = -(-n_time // stride)
+        padded = np.zeros((n, (n_frames + 1) * stride, n_features))
+        padded[:, :n_time] = values
+        padded[np.arange(padded.shape[1]) >= lengths[:, np.newaxis]] = 0.0
+        windows = sliding_window_view(padded, 2 * stride, axis=1)[:, ::stride][:, :n_frames]
+        values = np.array(windows.transpose(0, 1, 3, 2), order="C").reshape(
+            n, n_frames, 2 * stride * n_features)
+        values[np.arange(n_frames) >= -(-lengths[:, np.newaxis] // stride)] = np.nan
+    return np.ascontiguousarray(values, dtype=est.dtype_)
+
+
+@pytest.mark.parametrize("frame_stride", ["auto", 1])
+@pytest.mark.parametrize("validation", [None, "fraction", "data"])
+@pytest.mark.parametrize("input_dtype", [np.float32, np.float64])
+def test_fit_minibatches_equal_the_framed_copy_bit_for_bit(monkeypatch, frame_stride, validation,
+                                                           input_dtype):
+    """Every training minibatch is, bit for bit and in the same order, the rows of the
+    standardised framed copy of the training set that fit built before it gathered minibatches
+    from one copy (:func:`_framed_as_before`), drawn in the order of the training state's
+    generator (one permutation per epoch); the targets likewise; the scaling statistics are
+    those of the training samples computed whole (several features: NumPy sums them in the
+    same order).  Frames on (stride 3 for 150 steps) and off, NaN-padded sequences of several
+    lengths (frames past the end NaN, steps past it 0), float32 and float64 input, a held-out
+    validation fraction and given validation data."""
+    from seqlstm.preprocessing import scaling_statistics
+
+    X, y = _padded_sequences(70, 150, 3, input_dtype)
+    seen = _record_training_batches(monkeypatch)
+    kwargs = dict(hidden_size=4, max_iter=2, batch_size=16, random_state=3, tol=0.0,
+                  frame_stride=frame_stride, learning_rate="constant")
+    fit_kwargs = {}
+    if validation == "fraction":
+        kwargs.update(early_stopping=True, n_iter_no_change=5)
+    if validation == "data":
+        X_val, y_val = _padded_sequences(20, 150, 3, input_dtype, seed=1)
+        fit_kwargs["validation_data"] = (X_val, y_val)
+    est = LSTMRegressor(**kwargs).fit(X, y, **fit_kwargs)
+    assert est.frame_stride_ == (3 if frame_stride == "auto" else 1)
+
+    rows = np.arange(len(X))
+    if validation == "fraction":
+        rows = train_test_split(rows, test_size=est.validation_fraction,
+                                random_state=est._seeds_[2])[0]
+    from seqlstm.data import to_sequences
+    data = to_sequences(X)
+    mean, scale = scaling_statistics(data.values[rows], data.lengths[rows])
+    assert np.array_equal(est.x_mean_, mean) and np.array_equal(est.x_scale_, scale)
+    X_train = _framed_as_before(est, X)[rows]
+    y_train = ((y - est.y_mean_) / est.y_scale_)[rows][:, None]
+    rng = np.random.default_rng(est._seeds_[1])
+    expected = []
+    for _ in range(2):
+        order = rng.permutation(len(rows))
+        expected += [order[b:b + 16] for b in range(0, len(rows), 16)]
+    assert len(seen) == len(expected)
+    for (xb, yb), idx in zip(seen, expected):
+        assert xb.dtype == X_train.dtype and xb.shape == X_train[idx].shape
+        assert np.array_equal(xb, X_train[idx], equal_nan=True)
+        assert np.array_equal(yb, y_train[idx], equal_nan=True)
+
+
+# Run in a fresh process: tracemalloc counts the allocations of every thread (see
+# tests/test_network.py).  argv: frame_stride, validation ("none", "fraction" or "data").
+_FIT_MEMORY = """
+import gc, sys, tracemalloc
+import numpy as np
+from seqlstm import LSTMRegressor
+
+stride = sys.argv[1] if sys.argv[1] == "auto" else int(sys.argv[1])
+validation = sys.argv[2]
+rng = np.random.default_rng(0)
+kwargs = dict(hidden_size=4, batch_size=32, max_iter=1, frame_stride=stride, random_state=0,
+              early_stopping=validation == "fraction")
+
+
+def data(n):
+    X = rng.standard_normal((n, 120, 16), dtype=np.float32)
+    return X, X[:, :, 0].mean(axis=1)
+
+
+def fit(X, y, fit_kwargs):
+    LSTMRegressor(**kwargs).fit(X, y, **fit_kwargs)
+
+
+X, y = data(40)
+fit(X, y, {"validation_data": (X, y)} if validation == "data" else {})   # compiled
+X, y = data(2000)
+fit_kwargs, nbytes = {}, X.nbytes
+if validation == "data":
+    X_val, y_val = data(500)
+    fit_kwargs, nbytes = {"validation_data": (X_val, y_val)}, nbytes + X_val.nbytes
+gc.collect()
+spare = [tuple(range(n)) for n in range(1, 33) for _ in range(2000)]
+del spare
+tracemalloc.start()
+base = tracemalloc.get_traced_memory()[0]
+fit(X, y, fit_kwargs)
+peak = tracemalloc.get_traced_memory()[1] - base
+tracemalloc.stop()
+print(peak, nbytes)
+"""
+
+
+@pytest.mark.parametrize("frame_stride", ["auto", 1])
+@pytest.mark.parametrize("validation", ["none", "fraction", "data"])
+def test_fit_memory_is_the_data_once_plus_work_arrays(frame_stride, validation):
+    """The NumPy allocations of one epoch of ``fit`` on 2,000 float32 sequences of 120 steps
+    and 16 features (15.4 MB; with ``validation_data`` 500 more) peak at no more than 1.5
+    times the data plus 4 MB, frames on (stride 2) and off, with a held-out validation
+    fraction and with given validation data.  The one standardised copy is 1 times the data;
+    the rest are work arrays that do not grow with the number of sequences: the temporaries
+    of the checks, statistics and scaling, a few arrays of one chunk of
+    ``seqlstm.data.batches.CHUNK_BYTES`` (4 MB of float64; 8.5 MB at the peak, measured), or
+    the minibatch arrays (32 sequences of 60 frames of 64 float32 values, 0.5 MB, in the
+    gather's buffer and about four times in the network's pass).  Before, fit held a float64
+    copy, a standardised float64 copy and the framed copy: 5.4 times the data here (10 and 6
+    times at the issue's 5,000 x 400 x 64).  Measured in a fresh process."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _FIT_MEMORY, str(frame_stride), validation],
+                         capture_output=True, text=True, check=True, timeout=600)
+    peak, nbytes = (int(v) for v in out.stdout.split())
+    assert peak <= 1.5 * nbytes + 4e6, (peak / nbytes, peak, nbytes)
+
+
+def test_validation_in_minibatches_equals_one_pass_to_rounding():
+    """Validation data go through the network minibatch by minibatch (37 sequences in
+    batches of 8): the recorded score and loss are those of one pass over the whole validation
+    set, to float64 rounding (the sums are grouped by batch)."""
+    X, y = _padded_sequences(60, 150, 3, np.float64)
+    X_val, y_val = _padded_sequences(37, 150, 3, np.float64, seed=1)
+    est = LSTMRegressor(hidden_size=4, max_iter=1, batch_size=8, random_state=0,
+                        dtype="float64").fit(X, y, validation_data=(X_val, y_val))
+    values, _ = est._network_values(est._validate_X(X_val, reset=False))
+    scaled = ((y_val - est.y_mean_) / est.y_scale_)[:, None]
+    assert est.validation_scores_[0] == pytest.approx(est._scaled_score(values, scaled),
+                                                      rel=1e-12)
+    assert est.validation_loss_curve_[0] == pytest.approx(
+        est.network_.loss(values, scaled, loss="mse"), rel=1e-12)

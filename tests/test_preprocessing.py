@@ -194,3 +194,53 @@ def test_pipeline_and_clone():
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 def test_scikit_learn_estimator_checks():
     check_estimator(SequenceScaler())
+
+
+def _whole_array_statistics(values, lengths=None, w=None):
+    """nan_mean_std as it was written over the whole array (before it read chunks)."""
+    values = np.asarray(values, dtype=np.float64)
+    valid = ~np.isnan(values)
+    if lengths is not None:
+        valid &= (np.arange(values.shape[1]) < np.asarray(lengths)[:, None])[:, :, None]
+    if w is not None:
+        w = np.asarray(w, dtype=np.float64)[:, None, None]
+        valid &= w > 0
+        count = np.where(valid, w, 0.0).sum(axis=(0, 1))
+        mean = np.where(valid, w * values, 0.0).sum(axis=(0, 1)) / count
+        var = np.where(valid, w * (values - mean) ** 2, 0.0).sum(axis=(0, 1)) / count
+        return mean, np.sqrt(var)
+    count = valid.sum(axis=(0, 1))
+    mean = np.where(valid, values, 0.0).sum(axis=(0, 1)) / count
+    var = (np.where(valid, values - mean, 0.0) ** 2).sum(axis=(0, 1)) / count
+    return mean, np.sqrt(var)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_features", [1, 4])
+def test_nan_mean_std_in_chunks_and_rows_equal_the_whole_array(monkeypatch, weighted,
+                                                               n_features):
+    """Read in chunks of 3 samples and through `rows` (any order), the statistics are those of
+    ``values[rows]`` computed whole: bit for bit with several features (NumPy adds rows in
+    order, and so does the running sum), to float64 rounding with one (NumPy sums a single
+    column pairwise, within a chunk)."""
+    from seqlstm.data import batches
+
+    monkeypatch.setattr(batches, "CHUNK_BYTES", 8 * 3 * 50 * n_features)
+    rng = np.random.default_rng(n_features)
+    values = (rng.standard_normal((40, 50, n_features)) * 10 + 1e3).astype(np.float32)
+    lengths = rng.integers(1, 51, size=40)
+    values[np.arange(50) >= lengths[:, None]] = np.nan
+    values[3, 2, 0] = np.nan                                   # a missing value inside
+    w = rng.uniform(0, 2, size=40) if weighted else None
+    if weighted:
+        w[5] = 0.0
+    rows = rng.permutation(40)[:31]
+    mean, std = nan_mean_std(values, lengths, w, rows=rows)
+    expected = _whole_array_statistics(values[rows], lengths[rows],
+                                       None if w is None else w[rows])
+    if n_features > 1:
+        np.testing.assert_array_equal(mean, expected[0])
+        np.testing.assert_array_equal(std, expected[1])
+    else:
+        np.testing.assert_allclose(mean, expected[0], rtol=1e-14)
+        np.testing.assert_allclose(std, expected[1], rtol=1e-12)

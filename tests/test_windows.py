@@ -216,3 +216,48 @@ def test_gather_allocates_nothing_per_window():
     one = allocations(1)
     assert one <= 10
     assert allocations(500) == one
+
+
+# ---------------------------------------------------------------------------------------------
+# gather_frames: the sequence estimators' minibatches
+# ---------------------------------------------------------------------------------------------
+
+def _padded(rng, n, T, F, dtype):
+    lengths = rng.integers(0, T + 1, size=n)
+    lengths[0] = T
+    values = rng.standard_normal((n, T, F)).astype(dtype)
+    values[np.arange(T) >= lengths[:, None]] = nan
+    return values, lengths.astype(np.int64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stride", [1, 2, 3, 7])
+def test_gather_frames_against_reference(dtype, stride):
+    """Rows picked in any order (repeated too) are the reference's frames of those rows, bit
+    for bit: steps past a sequence's length 0, frames past it NaN, stride 1 the values with
+    their NaN padding; a buffer written before is fully overwritten."""
+    rng = np.random.default_rng(stride)
+    values, lengths = _padded(rng, 9, 20, 3, dtype)
+    rows = np.array([4, 0, 8, 4, 2, 7, 1], np.int64)
+    expected = ref.frames(values, lengths, stride)[rows]
+    from seqlstm.kernels.windows import gather_frames
+    out = np.full(expected.shape, -999.0, dtype)
+    gather_frames(values, lengths, rows, stride, out)
+    np.testing.assert_array_equal(out, expected)
+    assert out.dtype == dtype
+
+
+def test_gather_frames_allocates_nothing():
+    import tracemalloc
+
+    from seqlstm.kernels.windows import gather_frames
+    rng = np.random.default_rng(0)
+    values, lengths = _padded(rng, 50, 40, 4, np.float32)
+    rows = np.arange(50, dtype=np.int64)[::-1].copy()
+    out = np.empty((50, 10, 32), np.float32)
+    gather_frames(values, lengths, rows, 4, out)
+    tracemalloc.start()
+    gather_frames(values, lengths, rows, 4, out)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2000, peak

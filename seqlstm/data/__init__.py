@@ -11,6 +11,9 @@ Estimators never look at dims or coordinates themselves.  They call
   predictions the input's type, sample coordinates, time coordinate and attributes;
 - :func:`frame_sequences` (:mod:`.framing`) to group long sequences into half-overlapping
   frames, the network's steps when ``frame_stride > 1``;
+- :func:`~.batches.scaled_copy` and :class:`~.batches.SequenceBatches` (:mod:`.batches`) in
+  ``fit``: one standardised copy of the data, and minibatches (frames included) gathered from
+  it by index into a reused buffer;
 - :func:`is_dask` / :func:`predict_lazily` / :func:`apply_lazily` / :func:`lazy_feature_info`
   (:mod:`.lazy`) to predict lazily on dask-backed input.
 

@@ -10,7 +10,8 @@ flattened step by step).  The measured effect is in ``benchmarks/ACCURACY.md``.
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+
+from ..kernels.windows import gather_frames
 
 #: ``frame_stride="auto"`` picks the stride that leaves at most this many network steps.
 FRAME_TARGET_STEPS = 64
@@ -71,7 +72,9 @@ def frame_sequences(values, lengths, stride):
         Frame ``j`` of a sequence is its steps ``j*stride .. j*stride + 2*stride - 1`` in time
         order, each step's features together (``framed[i, j, m*F + f] = values[i, j*stride + m,
         f]``); steps past the sequence's end read as 0 (the mean of standardized input); frames
-        starting past the end are NaN (padding).  A new array.
+        starting past the end are NaN (padding).  A new array, built by the compiled gather
+        :func:`~seqlstm.kernels.windows.gather_frames` that also builds the minibatches of
+        ``fit`` (:class:`~seqlstm.data.batches.SequenceBatches`).
     lengths : ndarray of int64 (n_samples,)
         ``ceil(lengths / stride)``.
 
@@ -89,18 +92,13 @@ def frame_sequences(values, lengths, stride):
     lengths = np.asarray(lengths, dtype=np.int64)
     if stride == 1:
         return values, lengths
+    values = np.ascontiguousarray(values)
     n, n_time, n_features = values.shape
-    n_frames = -(-n_time // stride)
-    padded = np.zeros((n, (n_frames + 1) * stride, n_features), dtype=values.dtype)
-    padded[:, :n_time] = values
-    padded[np.arange(padded.shape[1]) >= lengths[:, np.newaxis]] = 0.0
-    windows = sliding_window_view(padded, 2 * stride, axis=1)[:, ::stride][:, :n_frames]
-    # a copy always: with one frame the windows' view is already contiguous (and read-only)
-    framed = np.array(windows.transpose(0, 1, 3, 2), order="C").reshape(
-        n, n_frames, framed_n_features(n_features, stride))
-    out_lengths = framed_lengths(lengths, stride)
-    framed[np.arange(n_frames) >= out_lengths[:, np.newaxis]] = np.nan
-    return framed, out_lengths
+    framed = np.empty((n, -(-n_time // stride), framed_n_features(n_features, stride)),
+                      values.dtype)
+    # the gather that builds the sequence estimators' minibatches, here over every sequence
+    gather_frames(values, lengths, np.arange(n, dtype=np.int64), stride, framed)
+    return framed, framed_lengths(lengths, stride)
 
 
 def framed_data(data, values, lengths, stride):

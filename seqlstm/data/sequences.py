@@ -19,6 +19,8 @@ from typing import Any, Hashable
 import numpy as np
 import xarray as xr
 
+from .batches import sample_chunks
+
 __all__ = ["SequenceData", "to_sequences", "INPUT_2D"]
 
 _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned int, float
@@ -104,7 +106,7 @@ class SequenceData:
 
 def to_sequences(
     X, *, time_dim="time", feature_dim="feature", arg="X", dtype=np.float64, allow_nan=False,
-    input_2d=None,
+    input_2d=None, copy=True,
 ):
     """Validate sequence input and convert it to a float array with lengths.
 
@@ -136,11 +138,18 @@ def to_sequences(
         ``X[:, None, :]``.  None refuses 2-D input (a ValueError that shows both reshapes): the
         two layouts look alike and are never guessed.  Other input is not affected (labeled
         input names its dims).
+    copy : bool, default True
+        False: float32 or float64 data are not copied when NumPy can give them as an array
+        ``(n_samples, n_time, n_features)`` without a copy (a view of the user's array, which
+        the caller must only read, or the array a dask-backed input computes to); their own
+        dtype is then kept (`dtype` applies to the other data).  ``fit`` reads the data so,
+        to write its one standardised copy (:func:`seqlstm.data.batches.scaled_copy`).
 
     Returns
     -------
     SequenceData
-        The values (a new array, the user's object is never modified), lengths and labels.
+        The values (a new array unless ``copy=False``; the user's object is never modified),
+        lengths and labels.
 
     Raises
     ------
@@ -169,15 +178,16 @@ def to_sequences(
             raise ValueError(f"{arg}: expected a Dataset with data variables, found none.")
         da = X.to_dataarray(dim=feature_dim)
         dims = tuple(d for d in da.dims if d != feature_dim) + (feature_dim,)
-        data = _from_dataarray(da.transpose(*dims), time_dim, feature_dim, arg, dtype, allow_nan)
+        data = _from_dataarray(da.transpose(*dims), time_dim, feature_dim, arg, dtype, allow_nan,
+                               copy)
         data.kind, data.attrs, data.name = "dataset", dict(X.attrs), None
         return data
     if isinstance(X, xr.DataArray):
-        return _from_dataarray(X, time_dim, feature_dim, arg, dtype, allow_nan)
-    return _from_array(X, arg, dtype, allow_nan, input_2d)
+        return _from_dataarray(X, time_dim, feature_dim, arg, dtype, allow_nan, copy)
+    return _from_array(X, arg, dtype, allow_nan, input_2d, copy)
 
 
-def _from_array(X, arg, dtype, allow_nan, input_2d=None):
+def _from_array(X, arg, dtype, allow_nan, input_2d=None, copy=True):
     """NumPy-like input (including lists of sequences and DataFrames)."""
     if hasattr(X, "toarray"):  # scipy.sparse: densifying could exhaust memory
         raise TypeError(
@@ -204,7 +214,7 @@ def _from_array(X, arg, dtype, allow_nan, input_2d=None):
             + (hint if array.ndim < 2 else "")
         )
     ndim = array.ndim
-    values = _as_float(array, arg, dtype)
+    values = _as_float(array, arg, dtype, copy)
     if ndim == 2:
         if input_2d is None:
             raise ValueError(_ambiguous_2d_message(arg, array.shape))
@@ -246,7 +256,7 @@ def _from_list(X, arg, dtype, allow_nan):
     return _finish(SequenceData(values, None), arg, allow_nan, values.shape)
 
 
-def _from_dataarray(da, time_dim, feature_dim, arg, dtype, allow_nan):
+def _from_dataarray(da, time_dim, feature_dim, arg, dtype, allow_nan, copy=True):
     has_time = time_dim in da.dims
     sample_dims = tuple(d for d in da.dims if d not in (time_dim, feature_dim))
     if feature_dim not in da.dims or not (has_time or sample_dims):
@@ -271,7 +281,7 @@ def _from_dataarray(da, time_dim, feature_dim, arg, dtype, allow_nan):
     if not has_time:
         stacked = stacked.expand_dims(time_dim)
     stacked = stacked.transpose("__sample__", time_dim, feature_dim)
-    values = _as_float(stacked.values, arg, dtype)
+    values = _as_float(stacked.values, arg, dtype, copy)
     feature_names = None
     if feature_dim in da.coords:
         feature_names = np.asarray([str(v) for v in da[feature_dim].values], dtype=object)
@@ -308,9 +318,12 @@ def _check_dtype(dt, arg):
         )
 
 
-def _as_float(array, arg, dtype):
-    """A new C-contiguous float copy of `array` after a dtype check."""
+def _as_float(array, arg, dtype, copy=True):
+    """A new C-contiguous float copy of `array` after a dtype check (without `copy`, float32
+    and float64 arrays as they are)."""
     _check_dtype(array.dtype, arg)
+    if not copy and array.dtype in (np.float32, np.float64):
+        return array
     try:
         return np.array(array, dtype=dtype, order="C", copy=True)
     except (TypeError, ValueError) as exc:  # object arrays holding strings, dicts, None...
@@ -341,10 +354,14 @@ def _finish(data, arg, allow_nan, shape, *, sample_ids=None, step_offset=0, piec
     values = data.values
     _check_not_empty(values.shape, shape, arg)
     n_time = values.shape[1]
-    valid_step = ~np.isnan(values).all(axis=2)  # (n_samples, n_time)
+    # over chunks of samples: the temporaries (masks of the values' size) stay bounded
+    chunks = sample_chunks(len(values), n_time * values.shape[2])
+    valid_step = np.concatenate([~np.isnan(values[s0:s1]).all(axis=2)
+                                 for s0, s1 in chunks])  # (n_samples, n_time)
     has_valid = valid_step.any(axis=1)
     last_valid = n_time - 1 - np.argmax(valid_step[:, ::-1], axis=1)
     data.lengths = np.where(has_valid, last_valid + 1, 0).astype(np.int64)
+    del valid_step
     ids = np.arange(len(values)) if sample_ids is None else sample_ids
     if ended_at is not None:     # all-NaN steps from ended_at on, then valid steps here
         resumed = (data.lengths > 0) & (ended_at < step_offset)
@@ -353,14 +370,17 @@ def _finish(data, arg, allow_nan, shape, *, sample_ids=None, step_offset=0, piec
             raise ValueError(nonfinite_message(arg, np.nan, ids[i], ended_at[i], 0,
                                                f"at least {step_offset + data.lengths[i]}"))
 
-    inside = np.arange(n_time) < data.lengths[:, np.newaxis]  # (n_samples, n_time)
-    bad = np.isinf(values) if allow_nan else ~np.isfinite(values) & inside[:, :, np.newaxis]
-    if bad.any():
-        i, t, f = np.argwhere(bad)[0]
-        length = (f"at least {step_offset + data.lengths[i]}" if piece
-                  else str(data.lengths[i]))
-        raise ValueError(nonfinite_message(arg, values[i, t, f], ids[i], step_offset + t, f,
-                                           length))
+    for s0, s1 in chunks:  # the first bad value in C order
+        part = values[s0:s1]
+        inside = np.arange(n_time) < data.lengths[s0:s1, np.newaxis]  # (chunk, n_time)
+        bad = np.isinf(part) if allow_nan else ~np.isfinite(part) & inside[:, :, np.newaxis]
+        if bad.any():
+            i, t, f = np.argwhere(bad)[0]
+            i += s0
+            length = (f"at least {step_offset + data.lengths[i]}" if piece
+                      else str(data.lengths[i]))
+            raise ValueError(nonfinite_message(arg, values[i, t, f], ids[i], step_offset + t,
+                                               f, length))
     if not allow_nan and not piece and not has_valid.all():
         i = int(np.argmin(has_valid))
         raise ValueError(all_nan_message(arg, ids[i]))

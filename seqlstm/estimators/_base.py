@@ -28,6 +28,7 @@ from .. import data as _data
 from .._init import CHRONO_CELLS, apply_chrono, check_chrono
 from .._threads import numba_threads
 from .._validation import check_features, record_feature_names
+from ..data.batches import SequenceBatches, scaled_copy
 from ..data.framing import (auto_frame_stride, frame_sequences, framed_lengths,
                             framed_n_features)
 from ..data.sequences import INPUT_2D
@@ -38,6 +39,8 @@ from ..training import (
     SCHEDULES,
     TrainingSettings,
     TrainingState,
+    batched_loss,
+    in_batches,
     make_optimizer,
     resolve_batch_size,
     run_epochs,
@@ -454,9 +457,12 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         (None, no chrono, for the others or sequences of one network step)."""
         return self._chrono_steps(np.max(framed_lengths(lengths, self.frame_stride_)))
 
-    def _validate_X(self, X, *, reset):
+    def _validate_X(self, X, *, reset, copy=True):
+        """`X` checked and read as a :class:`~seqlstm.data.SequenceData`; ``copy=False``:
+        float data may be the user's array itself, only read (see
+        :func:`~seqlstm.data.to_sequences`)."""
         data = _data.to_sequences(X, time_dim=self.time_dim, feature_dim=self.feature_dim,
-                                  input_2d=self.input_2d)
+                                  input_2d=self.input_2d, copy=copy)
         if data.kind != "numpy" and data.time_dim is None and len(data.sample_dims) > 1:
             raise ValueError(
                 f"X: expected a time dim named {self.time_dim!r} (time_dim); found dims "
@@ -471,17 +477,25 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
 
     def _network_values(self, data):
         """``(values, lengths)`` as the network reads the sequences: scaled with the fitted
-        statistics, in the compute dtype (a new array), grouped into frames when
-        ``frame_stride_ > 1`` (:func:`~seqlstm.data.framing.frame_sequences`)."""
-        values = data.values
-        if self.x_mean_ is not None:
-            values = (values - self.x_mean_) / self.x_scale_
-        values, lengths = frame_sequences(values, data.lengths, self.frame_stride_)
-        return np.ascontiguousarray(values, dtype=self.dtype_), lengths
+        statistics, in the compute dtype (a new array, :meth:`_scaled_copy`), grouped into
+        frames when ``frame_stride_ > 1`` (:func:`~seqlstm.data.framing.frame_sequences`)."""
+        return frame_sequences(self._scaled_copy(data), data.lengths, self.frame_stride_)
 
-    def _scaled_X(self, data):
-        """The network's input values (see :meth:`_network_values`)."""
-        return self._network_values(data)[0]
+    def _scaled_copy(self, data):
+        """The sequences' values standardised with the fitted statistics, in the compute
+        dtype: a new C-contiguous array (:func:`~seqlstm.data.batches.scaled_copy`)."""
+        return scaled_copy(data.values, self.x_mean_, self.x_scale_, self.dtype_)
+
+    def _batches(self, data, batch_size, values=None, rows=None):
+        """The minibatch source of `data` for training or validation: the network's input
+        gathered by index from the standardised copy `values` (made from `data` when None),
+        rows `rows` (default all), frames included
+        (:class:`~seqlstm.data.batches.SequenceBatches`); `batch_size` is the size of the
+        batches it is evaluated in."""
+        if values is None:
+            values = self._scaled_copy(data)
+        return SequenceBatches(values, data.lengths, self.frame_stride_, rows,
+                               batch_size=batch_size)
 
     def _network_input(self, X):
         """``(values, lengths, data)`` as the fitted network sees ``X`` (validated, scaled,
@@ -584,7 +598,7 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
                 f"fit; expected {self._architecture_}, found {self._architecture()}. Set "
                 "warm_start=False to fit a new model."
             )
-        data = self._validate_X(X, reset=first)
+        data = self._validate_X(X, reset=first, copy=False)   # read, never changed
         targets = self._encode_y(y, data, bool(self.return_sequences), first, classes)
         weights = self._checked_sample_weight(sample_weight, data)
         if weights is not None and not incremental:
@@ -601,25 +615,31 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
             split = self._validation_split(targets, data.n_time)
         if first:  # the scaling statistics come from the training samples only
             self._init_model(data, targets, weights, rows=None if split is None else split[0])
-        X_train = self._scaled_X(data)
+        settings = self._settings(
+            self._network_loss(), data.n_samples if split is None else len(split[0]),
+            incremental=incremental, monitor=monitor, tbptt=tbptt,
+            # per-step unidirectional models train long records window by window
+            stateful=bool(self.return_sequences) and not self.bidirectional)
+        # The data are held once: ONE standardised copy, from which every minibatch (frames
+        # included) is gathered into a reused buffer; a held-out part reads other rows of it.
+        values = self._scaled_copy(data)
+        data.values = None        # the raw values are read no more (a computed dask input)
         y_train = self._scaled_targets(targets)
+        X_train = self._batches(data, settings.batch_size, values)
         functions = None   # the validation score and loss, made inside the threads' context
         if validation is not None:
             vdata, vtargets, w_val = validation
-            X_val, y_val = self._scaled_X(vdata), self._scaled_targets(vtargets)
+            X_val, y_val = self._batches(vdata, settings.batch_size), self._scaled_targets(vtargets)
+            vdata.values = None
             functions = partial(self._validation_functions, X_val, y_val, w_val)
         elif split is not None:
             train, val = split
-            X_val, y_val = X_train[val], y_train[val]
-            X_train, y_train = X_train[train], y_train[train]
+            X_train = self._batches(data, settings.batch_size, values, rows=train)
+            X_val = self._batches(data, settings.batch_size, values, rows=val)
+            y_val, y_train = y_train[val], y_train[train]
             w_val = None if weights is None else weights[val]
             weights = None if weights is None else weights[train]
             functions = partial(self._validation_functions, X_val, y_val, w_val)
-        settings = self._settings(
-            self._network_loss(), X_train.shape[0], incremental=incremental, monitor=monitor,
-            tbptt=tbptt,
-            # per-step unidirectional models train long records window by window
-            stateful=bool(self.return_sequences) and not self.bidirectional)
         self._train(X_train, y_train, settings, fresh_optimizer=first or not incremental,
                     validation=functions, sample_weight=weights)
         return self
@@ -654,7 +674,7 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         X_val, y_val = validation_data[0], validation_data[1]
         w_val = validation_data[2] if len(validation_data) == 3 else None
         try:
-            vdata = self._validate_X(X_val, reset=False)
+            vdata = self._validate_X(X_val, reset=False, copy=False)
             vtargets = self._encode_y(y_val, vdata, bool(self.return_sequences), False, classes)
             weights = self._checked_sample_weight(w_val, vdata, name="sample_weight_val")
         except (TypeError, ValueError) as exc:
@@ -662,14 +682,16 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         return vdata, vtargets, weights
 
     def _validation_functions(self, X_val, y_val, w_val):
-        """The validation score and loss of the current weights, as functions."""
+        """The validation score and loss of the current weights, as functions; `X_val` (a
+        :class:`~seqlstm.data.batches.SequenceBatches`) goes through the network in its
+        minibatches (:meth:`_raw`, :func:`~seqlstm.training.batched_loss`)."""
         loss = self._network_loss()
 
         def score_fn():
             return self._scaled_score(X_val, y_val, w_val)
 
         def val_loss_fn():
-            return self.network_.loss(X_val, y_val, loss=loss, sample_weight=w_val)
+            return batched_loss(self.network_, X_val, y_val, loss, X_val.batch_size, w_val)
 
         return score_fn, val_loss_fn
 
@@ -680,13 +702,14 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         when a validation part is held out, so that validation data never sets the scaling.
         """
         self.dtype_ = np.dtype(self.dtype)
+        if self.standardize:   # read chunk by chunk from the rows, never copied whole
+            self.x_mean_, self.x_scale_ = scaling_statistics(data.values, data.lengths, weights,
+                                                             rows=rows)
+        else:
+            self.x_mean_ = self.x_scale_ = None
         rows = slice(None) if rows is None else rows
         weights = None if weights is None else weights[rows]
         lengths = data.lengths[rows]
-        if self.standardize:
-            self.x_mean_, self.x_scale_ = scaling_statistics(data.values[rows], lengths, weights)
-        else:
-            self.x_mean_ = self.x_scale_ = None
         self._init_targets(targets[rows], lengths, weights)
         self.frame_stride_ = self._resolve_frame_stride(data)
         self.network_ = RecurrentNetwork(
@@ -757,7 +780,13 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
     # ------------------------------------------------------------------ prediction
     def _raw(self, values, lengths=None, initial_state=None, return_state=False):
         """Network outputs (float64) for scaled sequences: (n, out) or (n, T, out); with
-        `return_state` also the final state (see :meth:`_check_state_use`)."""
+        `return_state` also the final state (see :meth:`_check_state_use`).  `values` may be
+        a :class:`~seqlstm.data.batches.SequenceBatches` (validation during fit): it goes
+        through the network in its minibatches of ``batch_size``."""
+        if isinstance(values, SequenceBatches):
+            with numba_threads(self.n_jobs):
+                return np.concatenate([self._raw(values[idx])
+                                       for idx in in_batches(len(values), values.batch_size)])
         with numba_threads(self.n_jobs):
             if initial_state is not None or return_state:
                 out, state = self.network_.forward(values, lengths, initial_state=initial_state,

@@ -222,3 +222,60 @@ def valid_windows(data, static, lookback, horizon, target_cols, past_cols, futur
                 starts[i] = low + k
                 i += 1
     return series, starts, skipped
+
+
+@jit
+def gather_frames(values, lengths, rows, stride, out):
+    """Copy the sequences ``rows[b]`` of `values` into ``out[b]``, grouped into frames.
+
+    The sequence estimators' minibatches (:class:`seqlstm.data.batches.SequenceBatches`): like
+    :func:`gather_windows` a gather by index from one copy of the data, here of whole sequences,
+    each network step holding a frame of ``2 * stride`` steps (:mod:`seqlstm.data.framing`).
+
+    Parameters
+    ----------
+    values : ndarray, shape (n_samples, n_time, n_features)
+        Sequences, C-contiguous, of `out`'s dtype, NaN after each one's length.
+    lengths : ndarray of int64, shape (n_samples,)
+        Valid steps of each sequence.
+    rows : ndarray of int64, shape (batch,)
+        The sequences to gather (each in ``0 .. n_samples - 1``; the caller checks).
+    stride : int
+        Frame stride; 1 copies the sequences as they are (NaN padding included).
+    out : ndarray, shape (batch, ceil(n_time / stride), n_features * (2 * stride if stride > 1
+        else 1))
+        Receives frame ``j`` of sequence ``rows[b]`` at ``out[b, j]``: its steps ``j * stride
+        + m`` (``m < 2 * stride``), each step's features together (``out[b, j, m * F + f] =
+        values[rows[b], j * stride + m, f]``); steps at or past the sequence's length are 0
+        (the mean of standardised input) and frames starting at or past it NaN (padding),
+        bit for bit what :func:`seqlstm.data.framing.frame_sequences` gives.
+    """
+    n_time = values.shape[1]
+    F = values.shape[2]
+    n_frames = out.shape[1]
+    nan = out.dtype.type(np.nan)
+    zero = out.dtype.type(0)
+    for b in range(rows.shape[0]):
+        r = rows[b]
+        if stride == 1:
+            for t in range(n_time):
+                for f in range(F):
+                    out[b, t, f] = values[r, t, f]
+            continue
+        length = lengths[r]
+        used = (length + stride - 1) // stride
+        for j in range(n_frames):
+            ob = out[b, j]
+            if j >= used:
+                for c in range(ob.shape[0]):
+                    ob[c] = nan
+                continue
+            for m in range(2 * stride):
+                t = j * stride + m
+                if t < length:
+                    for f in range(F):
+                        ob[m * F + f] = values[r, t, f]
+                else:
+                    for f in range(F):
+                        ob[m * F + f] = zero
+    return 0

@@ -37,7 +37,7 @@ imports that name this module.
 
 from ..network.builders import build_network, network_config
 from ..network.outputs import gaussian_moments, softmax
-from ._loop import run_epochs
+from ._loop import batched_loss, in_batches, run_epochs
 from ._schedules import SCHEDULES, LearningRateSchedule
 from ._settings import (
     AUTO_BATCH_MAX,
@@ -55,6 +55,8 @@ __all__ = [
     "SCHEDULES",
     "make_optimizer",
     "run_epochs",
+    "batched_loss",
+    "in_batches",
     "resolve_batch_size",
     "AUTO_BATCH_MIN",
     "AUTO_BATCH_MAX",

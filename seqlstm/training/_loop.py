@@ -12,7 +12,7 @@ from ._schedules import start_schedule
 from ._settings import TrainingSettings
 from ._stream import one_epoch, steps_per_epoch
 
-__all__ = ["run_epochs"]
+__all__ = ["run_epochs", "in_batches", "batched_loss"]
 
 
 def run_epochs(network, state, X, y, settings=None, *, score_fn=None, val_loss_fn=None,
@@ -108,3 +108,48 @@ def _weight_total(sample_weight):
         raise ValueError("sample_weight: expected a positive weight on at least one training "
                          "sample; found only zero weights.")
     return total
+
+
+def in_batches(n, batch_size):
+    """Position arrays of consecutive batches of `batch_size` (the last one shorter) over `n`
+    rows: how data are evaluated batch by batch.
+
+    Examples
+    --------
+    >>> [idx.tolist() for idx in in_batches(5, 2)]
+    [[0, 1], [2, 3], [4]]
+    """
+    return [np.arange(b0, min(b0 + batch_size, n)) for b0 in range(0, n, batch_size)]
+
+
+def batched_loss(network, X, y, loss, batch_size, sample_weight=None):
+    """The network's loss on `X`, `y` evaluated in batches of `batch_size`: the validation loss
+    without holding the network's arrays for all the data at once.
+
+    Parameters
+    ----------
+    network : RecurrentNetwork
+    X, y : ndarray or indexable
+        As :func:`run_epochs` takes them (``X[idx]``, ``y[idx]``, ``X.shape[0]``).
+    loss : str
+    batch_size : int
+    sample_weight : ndarray of shape (n_samples,), optional
+
+    Returns
+    -------
+    float
+        The mean over every scored target, each batch's loss weighted by
+        :meth:`~seqlstm.network.RecurrentNetwork.loss_weight`; it equals the loss of one pass
+        over all the data up to float rounding (the sums are grouped by batch, and float32
+        products may round differently in batches of another size).  NaN when no target is
+        scored.
+    """
+    total = weight = 0.0
+    for idx in in_batches(X.shape[0], batch_size):
+        xb, yb = X[idx], y[idx]
+        wb = None if sample_weight is None else sample_weight[idx]
+        w = network.loss_weight(xb, yb, loss=loss, sample_weight=wb)
+        if w > 0:
+            total += network.loss(xb, yb, loss=loss, sample_weight=wb) * w
+            weight += w
+    return total / weight if weight > 0 else float("nan")
