@@ -75,8 +75,11 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         reads the horizon steps too (their covariates, static attributes and the flag, as
         "per_step" does) and forecasts from its state after the last lead, so the covariates
         of every lead reach every forecast.  Window normalisation, losses, intervals and
-        :meth:`forecast`'s recursion beyond the horizon work alike in both.  Model files
-        written before this parameter existed load as "per_step".
+        :meth:`forecast`'s recursion beyond the horizon work alike in both.  The default,
+        "per_step", was chosen with `window_norm` by rolling-origin validation inside the
+        development series' training periods (``benchmarks/FORECAST_DEFAULTS.md``; "direct"
+        came a close second).  Model files written before this parameter existed load as
+        "per_step".
     season_length : int, optional
         The seasonal period in steps (12 for monthly data with a yearly cycle).  None: inferred
         from a datetime time coordinate's step (hourly 24, daily 7, weekly 52, monthly 12,
@@ -107,9 +110,10 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         (the standard deviation where the MAD is 0).  Records that leave the fitted range
         (trends, level shifts) or series of very different scales in one model need one of
         the last three.  Degenerate windows (constant, nothing observed) and the scale floor:
-        :mod:`seqlstm.windowing`.  The default, "last", was chosen by rolling-origin validation
-        inside the development series' training periods (``benchmarks/FORECAST_DEFAULTS.md``:
-        best mean rank over six sets; "standard" and "robust" won on the panel of series of
+        :mod:`seqlstm.windowing`.  The default, "last", was chosen with `decoder` by
+        rolling-origin validation inside the development series' training periods at the
+        current training defaults (``benchmarks/FORECAST_DEFAULTS.md``: best mean rank over
+        six sets; "robust", and "standard" in an earlier run, won on the panel of series of
         very different scales, where "last", which does not rescale, does not).
     window_stride : int, default 1
         Use every ``window_stride``-th window start for training (long records).
