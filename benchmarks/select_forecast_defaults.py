@@ -1,5 +1,5 @@
-"""Choose LSTMForecaster's default ``window_norm`` by rolling-origin validation inside the
-training periods of the development series; writes ``benchmarks/FORECAST_DEFAULTS.md``.
+"""Choose LSTMForecaster's default ``decoder`` and ``window_norm`` by rolling-origin validation
+inside the training periods of the development series; writes ``benchmarks/FORECAST_DEFAULTS.md``.
 
 Protocol (the test periods are never read: every series is cut at the end of its customary
 training part before anything else happens):
@@ -8,19 +8,23 @@ training part before anything else happens):
   Lynx (yearly, log10, one step), ElecEquip (monthly, 18 steps), Nile (yearly, one step),
   Uschange (5 quarterly series, one global model, 8 steps) and Macro (12 quarterly series of very
   different scales, one global model, 8 steps), each with its README horizon.
-- Candidates: ``window_norm`` in {None, "last", "standard", "robust"}; ``lookback = max(8,
-  2 * season, 2 * horizon)``, ``horizon`` = the set's horizon, everything else at the
-  forecaster's defaults (``n_jobs=1``: the same results, and one thread is far faster on
-  busy cores: 25x here at a load of 13 on 2 cores).
+- Candidates: the product of ``decoder`` in {"per_step", "direct"} and ``window_norm`` in
+  {"last", "robust"} (``--candidates`` takes others, e.g. ``per_step/None``); ``lookback =
+  max(8, 2 * season, 2 * horizon)``, ``horizon`` = the set's horizon, everything else at the
+  forecaster's CURRENT defaults (training included; ``n_jobs=1``: the same results, and one
+  thread is far faster on busy cores: 25x at a load of 13 on 2 cores).
 - Origins: several cut points inside the training part (three listed per set; the last two by
-  default, to finish within ~25 minutes on two shared cores: ``--origins 3`` for all).  At
-  each origin a model is fitted on the steps before it; multi-step sets forecast the
-  ``horizon`` steps after it from its end (``forecast``); one-step sets forecast each step of
-  a block after it with the actual values before that step revealed (``predict``, lead 1),
-  as the test protocol does.
+  default: ``--origins 3`` for all).  At each origin a model is fitted on the steps before it;
+  multi-step sets forecast the ``horizon`` steps after it from its end (``forecast``); one-step
+  sets forecast each step of a block after it with the actual values before that step revealed
+  (``predict``, lead 1), as the test protocol does.
 - Metric: MASE per series, the validation MAE over the in-sample MAE of the seasonal naive
   forecast on the fitted part (season 12 monthly, 4 quarterly, 1 yearly); averaged over the
-  series and origins of a set, per seed; seeds 0 .. n-1, reported as mean and range.
+  series and origins of a set, per seed; seeds 0 .. n-1, reported as mean and range.  Seeds run
+  in the outer loop (every set and candidate for seed 0, then seed 1, ...), each score is
+  appended to ``--raw`` (JSON) as it comes, and the table uses the seeds finished for EVERY
+  cell, so a run stopped early (``--report-only`` writes the table from ``--raw``) still
+  compares the candidates on the same seeds.
 - Choice: the lowest mean rank over the six sets (rank of each candidate's seed-mean MASE per
   set), ties broken by the geometric mean of the seed-mean MASE over the sets.
 
@@ -31,6 +35,7 @@ Run (with ``nice``; it reports its own time, machine and load)::
 
 import argparse
 import json
+import os
 import pathlib
 import sys
 import time
@@ -43,29 +48,20 @@ from _machine import machine as _machine
 
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent / ".." / "shared" / "data" / "forecast"
-CANDIDATES = (None, "last", "standard", "robust")
-#: With ``--stats``: the normalising options again, with each window's target location and log
-#: scale (globally scaled units) given to the network as extra inputs at every step.
-STATS_CANDIDATES = ("standard+stats", "robust+stats")
+#: The candidates: (decoder, window_norm).
+CANDIDATES = (("per_step", "last"), ("per_step", "robust"), ("direct", "last"),
+              ("direct", "robust"))
 
 
-def _with_window_stats():
-    """A WindowSet that appends the targets' window location and log scale to every step's
-    inputs (an experiment of this script only, patched into the forecaster while it runs)."""
-    from seqlstm.windowing import WindowSet
+def label(candidate):
+    """``decoder/window_norm`` as the table and ``--candidates`` write it."""
+    return f"{candidate[0]}/{candidate[1]}"
 
-    class StatsWindowSet(WindowSet):
-        @staticmethod
-        def n_inputs(n_targets, n_past, n_future, n_static, mask_nan):
-            return WindowSet.n_inputs(n_targets, n_past, n_future, n_static,
-                                      mask_nan) + 2 * n_targets
 
-        def _gather(self, idx):      # (without nan masking: the last columns are free)
-            x, y, loc, scale, last = super()._gather(idx)
-            x[:, :, -2 * loc.shape[1]:] = np.concatenate([loc, np.log(scale)], axis=1)[:, None]
-            return x, y, loc, scale, last
-
-    return StatsWindowSet
+def parse(text):
+    """A candidate from :func:`label`'s text."""
+    decoder, _, norm = text.partition("/")
+    return decoder, None if norm == "None" else norm
 
 
 def _csv(folder, name, **kw):
@@ -119,28 +115,20 @@ def mase(actual, forecast, fitted, season):
 
 def validate(spec, candidate, seed, epochs=None):
     """Mean MASE over the series and origins of one set, for one candidate and seed."""
-    import seqlstm.estimators._forecaster as forecaster_module
     from seqlstm import LSTMForecaster
-    from seqlstm.windowing import WindowSet
 
-    window_norm = candidate
-    if isinstance(candidate, str) and candidate.endswith("+stats"):
-        window_norm = candidate[:-len("+stats")]
-        forecaster_module.WindowSet = _with_window_stats()
-    try:
-        return _validate(spec, window_norm, seed, epochs, LSTMForecaster)
-    finally:
-        forecaster_module.WindowSet = WindowSet
+    decoder, window_norm = candidate
+    return _validate(spec, decoder, window_norm, seed, epochs, LSTMForecaster)
 
 
-def _validate(spec, window_norm, seed, epochs, LSTMForecaster):
+def _validate(spec, decoder, window_norm, seed, epochs, LSTMForecaster):
     values, h, block = spec["values"], spec["horizon"], spec["block"]
     lookback = max(8, 2 * spec["season"], 2 * h)
     scores = []
     for origin in spec["origins"]:
         fitted = values[:, :origin]
         # n_jobs=1: one thread is faster on busy cores, and results do not depend on it
-        kwargs = dict(lookback=lookback, horizon=h, window_norm=window_norm,
+        kwargs = dict(lookback=lookback, horizon=h, decoder=decoder, window_norm=window_norm,
                       random_state=seed, n_jobs=1)
         if epochs is not None:
             kwargs["max_iter"] = epochs
@@ -158,7 +146,8 @@ def _validate(spec, window_norm, seed, epochs, LSTMForecaster):
     return float(np.mean(scores))
 
 
-def run(folder, seeds, candidates, n_origins=None, quick=False):
+def run(folder, seeds, candidates, n_origins=None, quick=False, raw=None):
+    """Score every (seed, set, candidate), seeds outermost; append each score to `raw`."""
     sets = load_sets(folder)
     if n_origins is not None:                   # the last `n_origins` of each set
         sets = [dict(s, origins=s["origins"][-n_origins:]) for s in sets]
@@ -167,15 +156,35 @@ def run(folder, seeds, candidates, n_origins=None, quick=False):
         sets = [dict(s, origins=s["origins"][-1:]) for s in sets]
         epochs = 2
     results = {}           # (set, candidate) -> list over seeds
-    for spec in sets:
-        for cand in candidates:
-            for seed in range(seeds):
+    for seed in range(seeds):
+        for spec in sets:
+            for cand in candidates:
                 start = time.perf_counter()
                 score = validate(spec, cand, seed, epochs)
                 results.setdefault((spec["name"], cand), []).append(score)
-                print(f"{spec['name']:9} {str(cand):8} seed {seed}: MASE {score:.3f} "
-                      f"({time.perf_counter() - start:.1f} s)", flush=True)
+                print(f"{spec['name']:9} {label(cand):16} seed {seed}: MASE {score:.3f} "
+                      f"({time.perf_counter() - start:.1f} s, load "
+                      f"{os.getloadavg()[0]:.1f})", flush=True)
+                if raw is not None:
+                    _save_raw(raw, results)
     return sets, results
+
+
+def _save_raw(path, results):
+    path.write_text(json.dumps({f"{k[0]}|{label(k[1])}": v for k, v in results.items()}))
+
+
+def _load_raw(path):
+    return {(k.split("|")[0], parse(k.split("|")[1])): v
+            for k, v in json.loads(path.read_text()).items()}
+
+
+def common_seeds(sets, results, candidates):
+    """`results` cut to the seeds finished for every set and candidate (seeds 0 .. n-1)."""
+    n = min(len(results.get((s["name"], c), [])) for s in sets for c in candidates)
+    if n == 0:
+        raise ValueError("no seed was scored for every set and candidate")
+    return {(s["name"], c): results[(s["name"], c)][:n] for s in sets for c in candidates}, n
 
 
 def choose(sets, results, candidates):
@@ -189,26 +198,24 @@ def choose(sets, results, candidates):
     return candidates[best], mean_rank, geo, ranks
 
 
-def report(sets, results, seeds, seconds, label, quick, candidates):
+def report(sets, results, seeds, seconds, label_, quick, candidates):
     chosen, mean_rank, geo, ranks = choose(sets, results, candidates)
-    among = [c for c in CANDIDATES if c in candidates]
-    if among:
-        chosen = choose(sets, results, tuple(among))[0]
     head = "| set (horizon, lookback, origins) | " + " | ".join(
-        f"`{c}`" if c else "None" for c in candidates) + " |"
+        f"`{label(c)}`" for c in candidates) + " |"
     lines = [
-        "# Choosing `LSTMForecaster`'s default `window_norm`",
+        "# Choosing `LSTMForecaster`'s default `decoder` and `window_norm`",
         "",
         "Written by `benchmarks/select_forecast_defaults.py` (protocol in its docstring): "
         "rolling-origin validation INSIDE the training parts of the development series of "
         "`../shared/data/forecast` (their test periods are cut off before anything is read), "
         "`lookback = max(8, 2 * season, 2 * horizon)`, the set's horizon, everything else at "
-        f"the forecaster's defaults; {seeds} seeds per candidate (0 .. {seeds - 1}).  MASE "
-        "(validation MAE over the in-sample seasonal-naive MAE; season 12 monthly, 4 quarterly, "
-        "1 yearly) averaged over the series and origins of a set; each cell is the mean over "
-        "the seeds and, in brackets, their range (lower is better).",
+        f"the forecaster's current defaults; {seeds} seeds per candidate (0 .. {seeds - 1}).  "
+        "MASE (validation MAE over the in-sample seasonal-naive MAE; season 12 monthly, 4 "
+        "quarterly, 1 yearly) averaged over the series and origins of a set; each cell is the "
+        "mean over the seeds and, in brackets, their range (lower is better; bold: the best of "
+        "the row).",
         "",
-        f"Machine: {label}; {seconds / 60:.1f} min in all (other processes were running: "
+        f"Machine: {label_}; {seconds / 60:.1f} min in all (other processes were running: "
         "times are not comparable)." + (" QUICK RUN (2 epochs, one origin): not a result."
                                         if quick else ""),
         "",
@@ -229,14 +236,8 @@ def report(sets, results, seeds, seconds, label, quick, candidates):
                  + " |")
     lines.append("| geometric mean of the MASE | " + " | ".join(f"{g:.3f}" for g in geo)
                  + " |")
-    if among:
-        lines += ["", f"Chosen among {among} (lowest mean rank over the sets among those, ties "
-                  f"by the geometric mean): `window_norm={chosen!r}`.", ""]
-    if any(c in STATS_CANDIDATES for c in candidates):
-        lines += ["Columns `+stats`: the same normalisation with each window's target location "
-                  "and log scale (globally scaled units) given to the network as extra inputs "
-                  "at every step (an experiment: not an option of the forecaster). Ranks in "
-                  "the last two rows are over all columns.", ""]
+    lines += ["", f"Chosen (lowest mean rank over the sets, ties by the geometric mean): "
+              f"`decoder={chosen[0]!r}, window_norm={chosen[1]!r}`.", ""]
     return "\n".join(lines), chosen
 
 
@@ -245,33 +246,47 @@ def main(argv=None):
     parser.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--origins", type=int, default=2,
-                        help="origins per set (the last ones of each set's list of 3); 2 keeps "
-                             "the run within ~25 minutes on 2 busy cores")
-    parser.add_argument("--stats", action="store_true",
-                        help="also score " + ", ".join(STATS_CANDIDATES))
+                        help="origins per set (the last ones of each set's list of 3)")
     parser.add_argument("--candidates", default=None,
-                        help="comma-separated subset of the candidates to score (None as "
-                             "'None'); the default: all")
+                        help="comma-separated decoder/window_norm pairs to score (None as "
+                             "'None'), e.g. per_step/last,direct/robust; the default: "
+                             + ",".join(label(c) for c in CANDIDATES))
     parser.add_argument("--quick", action="store_true",
                         help="2 epochs, one origin, one seed: checks the script runs")
+    parser.add_argument("--raw", type=pathlib.Path, default=None,
+                        help="JSON file the scores are appended to as they come")
+    parser.add_argument("--report-only", action="store_true",
+                        help="write the table from --raw (the seeds finished for every cell) "
+                             "without fitting anything")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="with --report-only: the run's duration, for the table")
+    parser.add_argument("--machine", default=None,
+                        help="with --report-only: the run's machine line, for the table")
     parser.add_argument("--out", type=pathlib.Path, default=HERE / "FORECAST_DEFAULTS.md")
     args = parser.parse_args(argv)
     if not (args.data / "Airline.csv").exists():
         print(f"data folder not found: {args.data}; nothing to do.")
         return 1
-    seeds = 1 if args.quick else args.seeds
-    label = _machine() + _commit()
-    start = time.perf_counter()
-    candidates = CANDIDATES + (STATS_CANDIDATES if args.stats else ())
+    candidates = CANDIDATES
     if args.candidates:
-        names = {str(c): c for c in CANDIDATES + STATS_CANDIDATES}
-        candidates = tuple(names[c] for c in args.candidates.split(","))
-    sets, results = run(args.data, seeds, candidates, args.origins, args.quick)
-    text, chosen = report(sets, results, seeds, time.perf_counter() - start, label, args.quick,
-                          candidates)
+        candidates = tuple(parse(c) for c in args.candidates.split(","))
+    if args.report_only:
+        sets = load_sets(args.data)
+        if args.origins is not None:
+            sets = [dict(s, origins=s["origins"][-args.origins:]) for s in sets]
+        results, seeds = common_seeds(sets, _load_raw(args.raw), candidates)
+        text, _ = report(sets, results, seeds, args.seconds or float("nan"),
+                         args.machine or _machine() + _commit(), False, candidates)
+        print(text)
+        args.out.write_text(text)
+        return 0
+    seeds = 1 if args.quick else args.seeds
+    label_ = _machine() + _commit()
+    start = time.perf_counter()
+    sets, results = run(args.data, seeds, candidates, args.origins, args.quick, args.raw)
+    text, chosen = report(sets, results, seeds, time.perf_counter() - start, label_,
+                          args.quick, candidates)
     print(text)
-    raw = {f"{k[0]}|{k[1]}": v for k, v in results.items()}
-    print(json.dumps(raw))
     if not args.quick:
         args.out.write_text(text)
     return 0

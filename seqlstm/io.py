@@ -62,7 +62,7 @@ _LATER_PARAMS = {"learning_rate": "constant", "warmup": 0, "plateau_patience": 5
                  "plateau_factor": 0.5, "validation_split": "random", "spinup": 0,
                  "readout": "last", "frame_stride": 1, "chrono_t_max": None,
                  "input_2d": "features", "season_length": None,
-                 "start_padding": False, "scaling": "global"}
+                 "start_padding": False, "scaling": "global", "decoder": "per_step"}
 
 
 def _floats(values):

@@ -24,6 +24,15 @@ record × lookback) and lays them out as one network sequence of ``lookback + ho
 The per-step targets are NaN over the lookback and the horizon's targets after it, so a per-step
 loss counts the forecast steps only.
 
+A direct (multi-output) network (``direct=True``) forecasts every lead at once from its state at
+the end of the sequence it reads: its targets are the horizon's, flattened lead-major to
+``(batch, horizon * n_targets)`` (column ``lead * n_targets + target``), and it reads the
+``lookback + horizon`` steps above (``read_horizon=True``, for future covariates) or the lookback
+steps alone (``read_horizon=False``; the layout's feature columns are kept, the forecast-step flag
+then always 0).  :meth:`WindowSet.batch` gives the same per-step layout either way (what the
+normalisation and the scores read); ``inputs`` and ``targets`` give what the network reads and is
+scored on.
+
 Window normalisation
 --------------------
 The records arrive standardised per variable with the fit data's statistics (the global
@@ -251,19 +260,28 @@ class WindowSet:
     pad_zero : bool, optional
         Padding steps get zero variables (default: `pad_flag`); with ``pad_zero=True,
         pad_flag=False`` without an indicator input (a network fitted without padding).
+    direct : bool, default False
+        The network forecasts every lead from its final state (module docstring): its targets
+        are the horizon's, flattened to ``(batch, horizon * n_targets)``.
+    read_horizon : bool, default True
+        Whether the network reads the horizon steps after the lookback.  False (only with
+        `direct`): it reads the lookback steps alone.
 
     Attributes
     ----------
     inputs, targets : indexable views
-        ``inputs[idx]`` and ``targets[idx]`` give the network inputs ``(batch, lookback +
-        horizon, n_inputs)`` and per-step targets ``(batch, lookback + horizon, n_targets)`` of
-        windows ``idx`` (what :func:`seqlstm.training.run_epochs` indexes); ``shape[0]`` is the
+        ``inputs[idx]`` and ``targets[idx]`` give the network inputs ``(batch, steps,
+        n_inputs)`` (``steps`` = :attr:`steps`) and targets of windows ``idx``: per-step
+        ``(batch, lookback + horizon, n_targets)``, or with `direct` ``(batch, horizon *
+        n_targets)`` (what :func:`seqlstm.training.run_epochs` indexes); ``shape[0]`` is the
         number of windows.
+    steps : int
+        Steps the network reads per window.
     """
 
     def __init__(self, data, static, series, starts, lookback, horizon, cols, mask_nan,
                  window_norm, legacy_nan=False, pad_before=None, pad_flag=False,
-                 pad_zero=None):
+                 pad_zero=None, direct=False, read_horizon=True):
         self.data, self.static = data, static
         self.series = np.ascontiguousarray(series, dtype=np.int64)
         self.starts = np.ascontiguousarray(starts, dtype=np.int64)
@@ -278,6 +296,11 @@ class WindowSet:
                            else np.ascontiguousarray(pad_before, dtype=np.int64))
         self.pad_flag = bool(pad_flag)
         self.pad_zero = self.pad_flag if pad_zero is None else bool(pad_zero)
+        self.direct, self.read_horizon = bool(direct), bool(read_horizon)
+        if not (self.read_horizon or self.direct):
+            raise ValueError("read_horizon: expected True for a per-step network (it forecasts "
+                             "at the horizon steps); found False.")
+        self.steps = self.lookback + (self.horizon if self.read_horizon else 0)
         self._cache = (None, None)
         self.inputs = _View(self, 0)
         self.targets = _View(self, 1)
@@ -311,6 +334,15 @@ class WindowSet:
         value = self._gather(np.asarray(idx))
         self._cache = (np.array(idx, copy=True), value)
         return value
+
+    def network_batch(self, idx):
+        """What the network reads and is scored on for windows `idx`: the inputs of its
+        :attr:`steps` steps, and its targets (per step, or with `direct` the horizon's
+        flattened lead-major, ``(batch, horizon * n_targets)``)."""
+        x, y = self.batch(idx)[:2]
+        if not self.direct:
+            return x, y
+        return x[:, :self.steps], y[:, self.lookback:].reshape(y.shape[0], -1)
 
     def _gather(self, idx):
         L, Hz = self.lookback, self.horizon
@@ -394,7 +426,7 @@ class _View:
         return (len(self._windows),)
 
     def __getitem__(self, idx):
-        return self._windows.batch(idx)[self._which]
+        return self._windows.network_batch(idx)[self._which]
 
 
 def time_split(series, starts, fraction, horizon):

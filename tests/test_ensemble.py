@@ -548,12 +548,14 @@ def test_forecaster_members_combined(loss):
 
 
 @pytest.mark.parametrize("loss", ["gaussian", "quantile"])
-def test_forecaster_ensemble_one_file_bit_identical(tmp_path, loss):
+@pytest.mark.parametrize("decoder", ["per_step", "direct"])
+def test_forecaster_ensemble_one_file_bit_identical(tmp_path, loss, decoder):
     from seqlstm import LSTMForecaster
 
     da = _record()
     ens = SeedEnsemble(LSTMForecaster(loss=loss, quantiles=(0.1, 0.25, 0.5, 0.75, 0.9),
-                                      **FORECASTER), n_estimators=2, random_state=1).fit(da)
+                                      decoder=decoder, **FORECASTER),
+                       n_estimators=2, random_state=1).fit(da)
     path = tmp_path / "forecasters.nc"
     ens.save(path)
     loaded = load(path)

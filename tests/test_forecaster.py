@@ -468,12 +468,16 @@ class _NormalisedLast:
     target value (as the network reads it): a forecaster with it must give persistence in the
     user's units whatever the window normalisation, if the normalisation is inverted right."""
 
-    def __init__(self, lookback, n_targets):
-        self.lookback, self.n_targets = lookback, n_targets
+    def __init__(self, lookback, n_targets, horizon=1):
+        self.lookback, self.n_targets, self.horizon = lookback, n_targets, horizon
 
     def forward(self, x):
         last = x[:, self.lookback - 1:self.lookback, :self.n_targets]
         return np.repeat(last, x.shape[1], axis=1)
+
+    def forward_last(self, x):
+        """A direct network's outputs: every lead's, lead-major."""
+        return np.tile(x[:, self.lookback - 1, :self.n_targets], self.horizon)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -529,15 +533,17 @@ def test_window_norm_last_file_written_before_the_nan_rule_keeps_its_rule(tmp_pa
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("window_norm", [None, "last", "standard", "robust"])
-def test_normalised_last_value_gives_persistence_in_the_users_units(window_norm):
+@pytest.mark.parametrize("decoder", ["per_step", "direct"])
+def test_normalised_last_value_gives_persistence_in_the_users_units(window_norm, decoder):
     """A network whose output is the window's normalised last value: `predict` and the
     recursive `forecast` (its means fed back) give persistence in the user's units, so the
-    window normalisation and the global scaling are both undone exactly."""
+    window normalisation and the global scaling are both undone exactly (for a direct
+    network, at every lead of its one output)."""
     y = 50.0 + 0.3 * np.arange(80) + 4 * _sine(80)              # leaves the fitted range
     L = 6
     model = LSTMForecaster(lookback=L, horizon=2, window_norm=window_norm, dtype="float64",
-                           **FAST).fit(y[:60])
-    model.network_ = _NormalisedLast(L, 1)
+                           decoder=decoder, **FAST).fit(y[:60])
+    model.network_ = _NormalisedLast(L, 1, horizon=2)
     pred = model.predict(y)                                      # (issue, lead)
     np.testing.assert_allclose(pred, np.repeat(y[L - 1:, None], 2, axis=1), rtol=1e-12)
     np.testing.assert_allclose(model.forecast(y, 5), np.full(5, y[-1]), rtol=1e-12)
@@ -858,6 +864,155 @@ def test_validation_skill_runs_in_bounded_chunks():
         tracemalloc.stop()
     assert np.isfinite(score)
     assert peak < 8e6, f"peak {peak / 1e6:.1f} MB"
+
+
+# ---------------------------------------------------------------- decoder="direct"
+def _loss_outputs(loss):
+    return {"mse": 1, "mae": 1, "gaussian": 2, "quantile": 3}[loss]
+
+
+def _shapes(out):
+    return [a.shape for a in (out if isinstance(out, tuple) else (out,))]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("loss", ["mse", "mae", "gaussian", "quantile"])
+def test_direct_decoder_shapes_for_every_loss(loss):
+    """A direct network has ``horizon * n_targets * outputs per target`` outputs read from the
+    last state of the lookback; predict, forecast (recursion past the horizon), intervals and
+    scores have the per-step decoder's shapes; quantiles stay non-crossing at every lead."""
+    y = np.stack([_sine(120), _sine(120, period=7, seed=1)], axis=1)     # two targets
+    kwargs = dict(lookback=8, horizon=3, loss=loss, **FAST)
+    direct = LSTMForecaster(decoder="direct", **kwargs).fit(y)
+    step = LSTMForecaster(**kwargs).fit(y)
+    assert step.decoder == "per_step"                    # the default, as before
+    assert direct.network_.output_size == 3 * 2 * _loss_outputs(loss)
+    assert step.network_.output_size == 2 * _loss_outputs(loss)
+    assert direct.chrono_t_max_ is None
+    assert _shapes(direct.predict(y)) == _shapes(step.predict(y))
+    assert _shapes(direct.forecast(y, 7)) == _shapes(step.forecast(y, 7))
+    out = direct.predict(y)
+    for a in (out if isinstance(out, tuple) else (out,)):
+        assert np.isfinite(a).all()
+    if loss == "quantile":
+        assert (np.diff(out, axis=-1) >= 0).all()
+    if loss in ("gaussian", "quantile"):
+        lower, upper = direct.predict_interval(y, coverage=0.8)
+        assert lower.shape == upper.shape == (113, 3, 2) and (lower <= upper).all()
+    assert np.isfinite(direct.score(y)) and direct.score_series(y).shape == (1,)
+    # score_series scores the point forecasts (a quantile model's median), as score does
+    for model in (direct, step):
+        assert model.score_series(y)[0] == pytest.approx(model.score(y), rel=1e-12)
+    # the leads differ: one output per lead, not one value repeated
+    point = out[0] if isinstance(out, tuple) else out
+    point = point[..., 1] if loss == "quantile" else point
+    assert not np.allclose(point[:, 0], point[:, 2])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_direct_decoder_recursion_equals_feeding_back_by_hand():
+    y = _sine(100)
+    model = LSTMForecaster(lookback=10, horizon=3, decoder="direct", dtype="float64",
+                           **FAST).fit(y)
+    six = model.forecast(y, 6)
+    first = model.predict(y)[-1]
+    np.testing.assert_array_equal(six[:3], first)
+    second = model.predict(np.concatenate([y, first]))[-1]
+    np.testing.assert_allclose(six[3:], second, rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_direct_decoder_reads_the_lookback_alone_without_future_covariates():
+    """Without future covariates a direct network's forecast depends on the lookback only
+    (it reads no horizon step); with them it reads the horizon steps and their covariates."""
+    y = _sine(100)
+    model = LSTMForecaster(lookback=10, horizon=3, decoder="direct", **FAST).fit(y)
+    windows = model._window_set(np.zeros((1, 20, 1), np.float32), np.zeros((1, 0), np.float32),
+                                np.zeros(1, np.int64), np.zeros(1, np.int64))
+    assert windows.steps == 10 and windows.inputs[[0]].shape[1] == 10
+    assert windows.targets[[0]].shape == (1, 3)
+    ds = _stations()
+    cov = LSTMForecaster(lookback=5, horizon=2, target="flow", future_covariates="rain",
+                         decoder="direct", **FAST).fit(ds.drop_vars("temp"))
+    past = ds.drop_vars("temp").isel(time=slice(0, 100))
+    rain = ds[["rain"]].isel(time=slice(100, 102))
+    a = cov.forecast(past, 2, future_covariates=rain)
+    b = cov.forecast(past, 2, future_covariates=rain.copy(data={"rain": 2 * rain["rain"]}))
+    assert not np.allclose(a.values, b.values)           # the covariates of the leads count
+    # the first block equals predict's at the record's last issue time
+    pred = cov.predict(ds.drop_vars("temp").isel(time=slice(0, 102)))
+    np.testing.assert_array_equal(a.values, pred.isel(time=-3).values)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("window_norm", [None, "last", "standard", "robust"])
+def test_direct_decoder_gaussian_spread_scales_with_the_data(window_norm):
+    """The window normalisation is undone at every lead of a direct head: fit on y and on
+    10 * y + 3, means 10 * m + 3 and standard deviations 10 * s."""
+    y = 0.05 * np.arange(120) + _sine(120)
+    kwargs = dict(lookback=8, horizon=3, loss="gaussian", window_norm=window_norm,
+                  decoder="direct", dtype="float64", **FAST)
+    if window_norm is None:          # the global scaling follows the data too
+        kwargs["scaling"] = "series"
+    a = LSTMForecaster(**kwargs).fit(y)
+    b = LSTMForecaster(**kwargs).fit(10 * y + 3)
+    mean, std = a.predict(y)
+    mean2, std2 = b.predict(10 * y + 3)
+    np.testing.assert_allclose(std2, 10 * std, rtol=1e-9)
+    np.testing.assert_allclose(mean2, 10 * mean + 3, rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_direct_decoder_learns_a_season_beyond_seasonal_naive():
+    """A season of 12 with its harmonic, forecast 12 steps at once from a lookback of 24 by a
+    direct head at the training defaults: over the held-out period (every lead of every
+    forecast with an observation) more accurate than seasonal naive."""
+    t = np.arange(360)
+    y = (np.sin(2 * np.pi * t / 12) + 0.5 * np.sin(2 * np.pi * t / 6 + 1)
+         + 0.1 * np.random.default_rng(0).standard_normal(360))
+    L, H = 24, 12
+    model = LSTMForecaster(lookback=L, horizon=H, decoder="direct", hidden_size=16,
+                           random_state=0, n_jobs=1).fit(y[:240])
+    n = 120 - H + 1                                      # issued at 239 .. 347
+    pred = model.predict(y[240 - L:])[:n]
+    truth = np.stack([y[240 + k:240 + k + n] for k in range(H)], axis=1)
+    naive = np.stack([y[228 + k:228 + k + n] for k in range(H)], axis=1)   # a season back
+    rmse = np.sqrt(np.mean((pred - truth) ** 2))
+    rmse_naive = np.sqrt(np.mean((naive - truth) ** 2))
+    assert rmse < rmse_naive, (rmse, rmse_naive)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("loss", ["gaussian", "quantile"])
+def test_direct_decoder_panel_static_and_file_round_trip(tmp_path, loss):
+    """A ragged panel with a static attribute, future and past covariates: a direct model
+    trains, and its file gives bit-identical predictions, intervals and forecasts."""
+    ds = _stations()
+    model = LSTMForecaster(lookback=6, horizon=3, target="flow", future_covariates=["rain"],
+                           loss=loss, decoder="direct", early_stopping=True, **FAST).fit(ds)
+    path = tmp_path / "direct.nc"
+    model.save(path)
+    loaded = seqlstm.load(path)
+    assert loaded.decoder == "direct"
+    xr.testing.assert_identical(loaded.predict(ds), model.predict(ds))
+    for a, b in zip(loaded.predict_interval(ds), model.predict_interval(ds)):
+        xr.testing.assert_identical(a, b)
+    past = ds.isel(time=slice(0, 100))
+    rain = ds[["rain"]].isel(time=slice(100, 103))
+    xr.testing.assert_identical(loaded.forecast(past, 3, future_covariates=rain),
+                                model.forecast(past, 3, future_covariates=rain))
+    assert loaded.score(ds) == model.score(ds)
+    panel = _ragged_panel()
+    ragged = LSTMForecaster(lookback=12, horizon=2, loss=loss, decoder="direct",
+                            **FAST).fit(panel)
+    out = ragged.forecast(panel.drop_sel(station="c"), 3)
+    values = out["mean"] if loss == "gaussian" else out
+    assert np.isfinite(values.values).all()
+
+
+def test_bad_decoder_names_the_parameter():
+    with pytest.raises(ValueError, match="decoder"):
+        LSTMForecaster(decoder="mimo").fit(_sine(60))
 
 
 # ---------------------------------------------------------------------- dask: lazy predict

@@ -434,3 +434,43 @@ def test_forecaster_file_written_before_lookback_auto_and_padding_loads_as_it_wa
     np.testing.assert_array_equal(loaded.predict(y), model.predict(y))
     with pytest.raises(ValueError, match="lookback: expected lookback = 6 steps at most"):
         loaded.forecast(y[:4], 2)                       # refused, as that model was
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_forecaster_file_written_before_decoder_loads_as_per_step(tmp_path, monkeypatch):
+    """A forecaster file from before ``decoder`` existed (no ``hp_decoder``) loads with the
+    per-step decoder it was trained with, whatever the parameter's default (here set to
+    "direct" for the load), and predicts bit for bit as before."""
+    from seqlstm import LSTMForecaster
+
+    y = _sine_record()
+    model = LSTMForecaster(lookback=6, horizon=2, hidden_size=3, max_iter=2,
+                           random_state=0).fit(y)
+    path, old = tmp_path / "model.nc", tmp_path / "old.nc"
+    model.save(path)
+    variables, attrs, _ = seqlstm.io.read_netcdf(path)
+    assert json.loads(attrs.pop("hp_decoder")) == "per_step"
+    write_back(old, variables, attrs, path)
+    defaults = dict(LSTMForecaster.__init__.__kwdefaults__, decoder="direct")
+    monkeypatch.setattr(LSTMForecaster.__init__, "__kwdefaults__", defaults)
+    assert LSTMForecaster().decoder == "direct"
+    loaded = load(old)
+    assert loaded.decoder == "per_step"
+    np.testing.assert_array_equal(loaded.predict(y), model.predict(y))
+    np.testing.assert_array_equal(loaded.forecast(y, 5), model.forecast(y, 5))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("loss", ["mse", "quantile"])
+def test_forecaster_direct_decoder_round_trip_bit_identical(tmp_path, loss):
+    from seqlstm import LSTMForecaster
+
+    y = _sine_record(120)
+    model = LSTMForecaster(lookback=8, horizon=4, decoder="direct", loss=loss, hidden_size=4,
+                           max_iter=3, random_state=0).fit(y)
+    path = tmp_path / "direct.nc"
+    model.save(path)
+    loaded = load(path)
+    assert loaded.decoder == "direct" and loaded.network_.output_size == model.network_.output_size
+    np.testing.assert_array_equal(loaded.predict(y), model.predict(y))
+    np.testing.assert_array_equal(loaded.forecast(y, 9), model.forecast(y, 9))

@@ -55,6 +55,28 @@ def test_batch_layout_written_out():
     assert ws.inputs.shape == (2,)
 
 
+def test_direct_network_batch_written_out():
+    """A direct network's targets are the horizon's, lead-major; it reads the lookback alone
+    (read_horizon=False) or the whole window; batch() keeps the per-step layout."""
+    data, static, cols = _records()
+    data = np.concatenate([data, data[:, :, :1] + 50], axis=2)     # a second target
+    cols = (np.array([0, 3]), cols[1], cols[2])
+    args = (data, static, np.array([1, 0]), np.array([2, 0]), 2, 2, cols, False, "last")
+    ws = WindowSet(*args, direct=True, read_horizon=False)
+    full = WindowSet(*args)
+    idx = np.array([0, 1])
+    assert ws.steps == 2 and full.steps == 4
+    np.testing.assert_array_equal(ws.batch(idx)[0], full.batch(idx)[0])
+    np.testing.assert_array_equal(ws.inputs[idx], full.inputs[idx][:, :2])
+    # window (series 1, start 2): targets at times 4, 5 relative to time 3's (last)
+    np.testing.assert_array_equal(ws.targets[idx], [[1, 1, 2, 2], [1, 1, 2, 2]])
+    both = WindowSet(*args, direct=True)
+    np.testing.assert_array_equal(both.inputs[idx], full.inputs[idx])
+    np.testing.assert_array_equal(both.targets[idx], ws.targets[idx])
+    with pytest.raises(ValueError, match="read_horizon: expected True for a per-step network"):
+        WindowSet(*args, read_horizon=False)
+
+
 def test_window_norm_last_and_mask():
     data, static, cols = _records()
     data[0, 1, 1] = NAN                                  # a gap in the past covariate

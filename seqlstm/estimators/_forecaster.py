@@ -3,7 +3,8 @@
 The forecaster reads whole records (:mod:`seqlstm.data.records`), scales each variable, lists
 the windows a fit draws from and gathers each minibatch by index (:mod:`seqlstm.windowing`): the
 record is never cut into ``record × lookback`` copies.  One network reads ``lookback + horizon``
-steps and forecasts every horizon step from its per-step head; training runs through the same
+steps and forecasts every horizon step from its per-step head, or (``decoder="direct"``) every lead
+at once from its final state; training runs through the same
 path as the sequence estimators' (:class:`~seqlstm.estimators._base._Trained`: working copy,
 settings, schedule, early stopping, history, into :func:`seqlstm.training.run_epochs`).
 """
@@ -68,6 +69,25 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
     horizon : int, default 1
         Steps forecast at once (leads ``1 .. horizon``); :meth:`forecast` goes further
         recursively.
+    decoder : {"per_step", "direct"}, default "per_step"
+        How the horizon is forecast.  "per_step": the network reads the lookback, then one
+        step per lead (its future covariates, static attributes and a forecast-step flag; the
+        targets unknown), and its head gives each lead's forecast from its state at that lead's
+        step, so the state must carry a pattern such as a season through the horizon's steps.
+        "direct" (multi-output, as NeuralForecast's ``LSTM``): the head reads the network's
+        state at the end of the sequence once and gives every lead at once (``horizon *
+        n_targets`` outputs, times the loss's outputs per target: Gaussian mean and spread,
+        the quantile levels, non-crossing), the readout of :class:`~seqlstm.LSTMRegressor`'s
+        ``readout="last"``.  Without future covariates a direct network reads the lookback
+        steps alone and forecasts from its state at the issue time; with future covariates it
+        reads the horizon steps too (their covariates, static attributes and the flag, as
+        "per_step" does) and forecasts from its state after the last lead, so the covariates
+        of every lead reach every forecast.  Window normalisation, losses, intervals and
+        :meth:`forecast`'s recursion beyond the horizon work alike in both.  The default,
+        "per_step", was chosen with `window_norm` by rolling-origin validation inside the
+        development series' training periods (``benchmarks/FORECAST_DEFAULTS.md``; "direct"
+        came a close second).  Model files written before this parameter existed load as
+        "per_step".
     season_length : int, optional
         The seasonal period in steps (12 for monthly data with a yearly cycle).  None: inferred
         from a datetime time coordinate's step (hourly 24, daily 7, weekly 52, monthly 12,
@@ -98,9 +118,10 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         (the standard deviation where the MAD is 0).  Records that leave the fitted range
         (trends, level shifts) or series of very different scales in one model need one of
         the last three.  Degenerate windows (constant, nothing observed) and the scale floor:
-        :mod:`seqlstm.windowing`.  The default, "last", was chosen by rolling-origin validation
-        inside the development series' training periods (``benchmarks/FORECAST_DEFAULTS.md``:
-        best mean rank over six sets; "standard" and "robust" won on the panel of series of
+        :mod:`seqlstm.windowing`.  The default, "last", was chosen with `decoder` by
+        rolling-origin validation inside the development series' training periods at the
+        current training defaults (``benchmarks/FORECAST_DEFAULTS.md``: best mean rank over
+        six sets; "robust", and "standard" in an earlier run, won on the panel of series of
         very different scales, where "last", which does not rescale, does not).
     window_stride : int, default 1
         Use every ``window_stride``-th window start for training (long records).
@@ -218,7 +239,8 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
     chrono_t_max : None, int >= 2 or "auto", default None
         Chrono initialisation of the gate biases (LSTM-family cells), as in
         :class:`~seqlstm.LSTMRegressor`; "auto" is the network's steps per window,
-        ``lookback + horizon``.
+        ``lookback + horizon`` (``lookback`` for a direct `decoder` without future
+        covariates).
 
     Attributes
     ----------
@@ -260,7 +282,9 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
     The network reads ``lookback + horizon`` steps: at lookback steps the targets, past and
     future covariates and static attributes; at horizon steps the future covariates and static
     attributes with a flag; the per-step head at each horizon step gives that lead's forecast
-    (layout in :mod:`seqlstm.windowing`).  Inputs are standardised per variable with statistics
+    (layout in :mod:`seqlstm.windowing`).  With ``decoder="direct"`` the head reads the final
+    state once and gives every lead (the lookback steps alone are read when there are no future
+    covariates).  Inputs are standardised per variable with statistics
     of the fit data (with `early_stopping`, of its training part; NaN ignored).
 
     The global standardisation comes first, then `window_norm`.  A window's location and
@@ -286,6 +310,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
     _parameter_constraints: dict = {
         "lookback": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "horizon": [Interval(Integral, 1, None, closed="left")],
+        "decoder": [StrOptions({"per_step", "direct"})],
         "season_length": [None, Interval(Integral, 1, None, closed="left")],
         "target": [None, str, Integral, list, tuple],
         "future_covariates": [None, str, list, tuple],
@@ -300,7 +325,8 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         **SCHEDULE_AND_STOPPING_CONSTRAINTS,
     }
 
-    def __init__(self, lookback=32, horizon=1, *, season_length=None, target=None,
+    def __init__(self, lookback=32, horizon=1, *, decoder="per_step", season_length=None,
+                 target=None,
                  future_covariates=None, nan_inputs="skip", window_norm="last", window_stride=1,
                  start_padding=True, scaling="global", loss="mse",
                  quantiles=DEFAULT_QUANTILES, hidden_size=32, num_layers=1, cell="lstm",
@@ -313,6 +339,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                  chrono_t_max=None):
         self.lookback = lookback
         self.horizon = horizon
+        self.decoder = decoder
         self.season_length = season_length
         self.target = target
         self.future_covariates = future_covariates
@@ -456,13 +483,16 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         indicator (default: the fitted ``padding_input_``)."""
         padding_input = self.padding_input_ if padding_input is None else padding_input
         mask = self.nan_inputs == "mask"
+        # cols given: a fit (today's NaN rule); else the fitted model's (an older file's rule)
+        legacy = cols is None and getattr(self, "_legacy_nan", False)
+        cols = self._cols if cols is None else cols
+        direct = self.decoder == "direct"
         return WindowSet(data, static, series, starts,
                          self.lookback_ if lookback is None else lookback, self.horizon,
-                         self._cols if cols is None else cols, mask, self.window_norm,
-                         # cols given: a fit (today's NaN rule); else the fitted model's (an
-                         # older file's rule)
-                         legacy_nan=cols is None and getattr(self, "_legacy_nan", False),
-                         pad_before=pad_before, pad_flag=padding_input, pad_zero=not mask)
+                         cols, mask, self.window_norm, legacy_nan=legacy,
+                         pad_before=pad_before, pad_flag=padding_input, pad_zero=not mask,
+                         # a direct network reads the horizon steps only for future covariates
+                         direct=direct, read_horizon=not direct or len(cols[2]) > 0)
 
     def padded_series(self, data):
         """Which series' forecasts from the end of `data` rest on start padding.
@@ -583,7 +613,9 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             input_size=WindowSet.n_inputs(nt, npc, nf, len(rec.static_names), mask,
                                           fitted.padding_input_),
             hidden_size=self.hidden_size, num_layers=self.num_layers, cell=self.cell,
-            output_size=nt * outputs_per_target(loss), dtype=self.dtype,
+            # direct: every lead's outputs from one state, lead-major (WindowSet's targets)
+            output_size=(self.horizon if self.decoder == "direct" else 1) * nt
+            * outputs_per_target(loss), dtype=self.dtype,
             random_state=fitted._seeds_[0])
         val_set = None
         if validation_data is not None:
@@ -596,7 +628,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         windows = self._window_set(data_s, static_s, series, starts, fitted._cols, L, first,
                                    fitted.padding_input_)
         fitted.network_ = net
-        fitted.chrono_t_max_ = self._chrono_steps(L + self.horizon)
+        fitted.chrono_t_max_ = self._chrono_steps(windows.steps)
         fitted._state = None              # no warm start: a new training state
         fitted._legacy_nan = False
         self.__dict__.update(vars(fitted))  # (on the working copy of _fit)
@@ -1071,7 +1103,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         from ..metrics import skill
 
         rec = self._records(data)
-        mean, _ = self._issued(rec)
+        mean = self._point(self._issued(rec)[0])       # a quantile model's median
         truth, last = _observed(rec.values[:, :, self._cols[0]], self.lookback_, self.horizon)
         per = np.asarray(skill(truth, mean, np.broadcast_to(last, truth.shape),
                                axis=(1, 2, 3)), dtype=np.float64).reshape(rec.n_series)
@@ -1310,17 +1342,30 @@ def _horizon_outputs(net, windows, idx, loss, nt):
     """Forecasts of windows `idx` over the horizon in globally scaled units (the window
     normalisation undone): ``(center, std)`` with ``center`` the point forecasts, Gaussian
     means or quantiles ``(n, horizon, nt[, n_levels])`` and ``std`` the Gaussian standard
-    deviations (else None)."""
-    x, _, loc, scale, _ = windows.batch(idx)
-    out = np.asarray(net.forward(x)[:, windows.lookback:], dtype=np.float64)
+    deviations (else None).
+
+    A per-step network's head gives each lead at its horizon step (``nt`` targets per step);
+    a direct one's gives every lead from its final state, ``horizon * nt`` targets lead-major
+    (:class:`~seqlstm.windowing.WindowSet`), read by the same output transforms and reshaped to
+    ``(n, horizon, nt)``."""
+    x = windows.inputs[idx]
+    _, _, loc, scale, _ = windows.batch(idx)
+    if windows.direct:
+        out, n_out = net.forward_last(x)[:, None, :], windows.horizon * nt
+    else:
+        out, n_out = net.forward(x)[:, windows.lookback:], nt
+    out = np.asarray(out, dtype=np.float64)
     name, levels = resolve_loss(loss)
     std = None
     if name == "gaussian":
-        center, std = gaussian_moments(out, nt)
+        center, std = gaussian_moments(out, n_out)
     elif name == "quantile":
-        center = quantile_outputs(out, nt, len(levels))
+        center = quantile_outputs(out, n_out, len(levels))
     else:
         center = out
+    shape = (len(idx), windows.horizon, nt)
+    center = center.reshape(shape + center.shape[3:])
+    std = None if std is None else std.reshape(shape)
     return (restore(center, loc, scale),
             None if std is None else restore(std, None, scale))
 
@@ -1371,7 +1416,7 @@ def _window_loss(net, windows, loss, nt):
     :meth:`~seqlstm.network.RecurrentNetwork.loss_weight`); NaN when no target is observed."""
     total = weight = 0.0
     for idx in _chunks(len(windows)):
-        x, y = windows.batch(idx)[:2]
+        x, y = windows.network_batch(idx)
         w = net.loss_weight(x, y, loss=loss)
         if w > 0:
             total += net.loss(x, y, loss=loss) * w
