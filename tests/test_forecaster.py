@@ -604,7 +604,7 @@ def test_trend_and_season_beats_seasonal_naive_with_drift(settings):
     assert rmse < rmse_naive, (rmse, rmse_naive)
 
 
-@pytest.mark.parametrize("evaluate", ["_window_skill", "_window_loss"])
+@pytest.mark.parametrize("evaluate", [0, 1], ids=["score", "loss"])
 def test_validation_evaluation_memory_does_not_grow_with_the_validation_windows(
         evaluate, monkeypatch):
     """Early stopping's validation score and loss run the windows through the network in
@@ -626,10 +626,10 @@ def test_validation_evaluation_memory_does_not_grow_with_the_validation_windows(
         data = np.sin(np.arange(n + lookback + horizon) / 5.0)[None, :, None].astype(np.float32)
         windows = WindowSet(data, np.zeros((1, 0), np.float32), np.zeros(n, np.int64),
                             np.arange(n, dtype=np.int64), lookback, horizon, cols, False, None)
-        function = getattr(_forecaster, evaluate)
-        function(net, windows, "mse", 1)          # compiled and workspaces made
+        function = _forecaster._validation_functions(net, windows, "mse", 1)[evaluate]
+        function()                                # compiled and workspaces made
         tracemalloc.start()
-        value = function(net, windows, "mse", 1)
+        value = function()
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
         assert np.isfinite(value)

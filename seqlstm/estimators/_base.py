@@ -691,7 +691,9 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
             return self._scaled_score(X_val, y_val, w_val)
 
         def val_loss_fn():
-            return batched_loss(self.network_, X_val, y_val, loss, X_val.batch_size, w_val)
+            batches = ((X_val[i], y_val[i], None if w_val is None else w_val[i])
+                       for i in in_batches(X_val.shape[0], X_val.batch_size))
+            return batched_loss(self.network_, batches, loss)
 
         return score_fn, val_loss_fn
 

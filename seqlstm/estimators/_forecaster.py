@@ -42,7 +42,7 @@ from ..network.objective import (
     resolve_loss,
 )
 from ..network.outputs import gaussian_moments
-from ..training import TrainingState
+from ..training import TrainingState, batched_loss
 from ..windowing import WindowSet, list_windows, padding_starts, restore, time_split
 from ._base import (
     _SEED_MAX,
@@ -1408,27 +1408,16 @@ def _window_skill(net, windows, loss, nt):
     return 1.0 - err / base if base > 0 else -err
 
 
-def _window_loss(net, windows, loss, nt):
-    """The network's loss (the training loss's measure) on `windows`: the validation loss.
-
-    Evaluated in chunks of ``_PREDICT_CHUNK`` windows and combined as the mean over every
-    scored target (each chunk's loss weighted by
-    :meth:`~seqlstm.network.RecurrentNetwork.loss_weight`); NaN when no target is observed."""
-    total = weight = 0.0
-    for idx in _chunks(len(windows)):
-        x, y = windows.network_batch(idx)
-        w = net.loss_weight(x, y, loss=loss)
-        if w > 0:
-            total += net.loss(x, y, loss=loss) * w
-            weight += w
-    return total / weight if weight > 0 else float("nan")
-
-
 def _validation_functions(net, windows, loss, nt):
-    """The validation score (:func:`_window_skill`) and loss (:func:`_window_loss`) of the
-    current weights of `net` on `windows`, as functions for the fit loop."""
-    return (lambda: _window_skill(net, windows, loss, nt),
-            lambda: _window_loss(net, windows, loss, nt))
+    """The validation score (:func:`_window_skill`) and loss of the current weights of `net` on
+    `windows`, as functions for the fit loop.  The loss is the training loss's measure,
+    evaluated in chunks of ``_PREDICT_CHUNK`` windows (:func:`~seqlstm.training.batched_loss`):
+    memory does not grow with their number."""
+    def val_loss():
+        return batched_loss(net, (windows.network_batch(idx) + (None,)
+                                  for idx in _chunks(len(windows))), loss)
+
+    return (lambda: _window_skill(net, windows, loss, nt), val_loss)
 
 
 def _observed(values, lookback, horizon):

@@ -122,18 +122,17 @@ def in_batches(n, batch_size):
     return [np.arange(b0, min(b0 + batch_size, n)) for b0 in range(0, n, batch_size)]
 
 
-def batched_loss(network, X, y, loss, batch_size, sample_weight=None):
-    """The network's loss on `X`, `y` evaluated in batches of `batch_size`: the validation loss
-    without holding the network's arrays for all the data at once.
+def batched_loss(network, batches, loss):
+    """The network's loss over `batches` of data: the validation loss without holding the
+    network's arrays for all the data at once.
 
     Parameters
     ----------
     network : RecurrentNetwork
-    X, y : ndarray or indexable
-        As :func:`run_epochs` takes them (``X[idx]``, ``y[idx]``, ``X.shape[0]``).
+    batches : iterable of tuple
+        ``(X, y, sample_weight)`` per batch, as :meth:`~seqlstm.network.RecurrentNetwork.loss`
+        takes them (`sample_weight` may be None), e.g. from :func:`in_batches`.
     loss : str
-    batch_size : int
-    sample_weight : ndarray of shape (n_samples,), optional
 
     Returns
     -------
@@ -145,9 +144,7 @@ def batched_loss(network, X, y, loss, batch_size, sample_weight=None):
         scored.
     """
     total = weight = 0.0
-    for idx in in_batches(X.shape[0], batch_size):
-        xb, yb = X[idx], y[idx]
-        wb = None if sample_weight is None else sample_weight[idx]
+    for xb, yb, wb in batches:
         w = network.loss_weight(xb, yb, loss=loss, sample_weight=wb)
         if w > 0:
             total += network.loss(xb, yb, loss=loss, sample_weight=wb) * w
