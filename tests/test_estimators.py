@@ -234,8 +234,8 @@ def test_gaussian_std_in_the_targets_units():
     scale, offset = np.array([10.0, 0.1]), np.array([3.0, -5.0])
     kwargs = dict(loss="gaussian", hidden_size=4, max_iter=5, dtype="float64", random_state=0)
     mean, std = LSTMRegressor(**kwargs).fit(X, Y).predict(X, return_std=True)
-    mean2, std2 = LSTMRegressor(**kwargs).fit(X, Y * scale + offset).predict(X,
-                                                                            return_std=True)
+    mean2, std2 = LSTMRegressor(**kwargs).fit(X, Y * scale + offset).predict(
+        X, return_std=True)
     assert mean.shape == std.shape == (24, 2) and np.all(std > 0)
     np.testing.assert_allclose(std2, std * scale, rtol=1e-9)
     np.testing.assert_allclose(mean2, mean * scale + offset, rtol=1e-9, atol=1e-9)
@@ -1026,8 +1026,8 @@ def test_classifier_validation_accuracy_counts_only_valid_steps():
 
     X, y = data(20)
     X_val, y_val = data(10)
-    model = LSTMClassifier(return_sequences=True, **SMALL).fit(X, y,
-                                                              validation_data=(X_val, y_val))
+    model = LSTMClassifier(return_sequences=True, **SMALL).fit(
+        X, y, validation_data=(X_val, y_val))
     valid = ~np.isnan(X_val).all(axis=2)
     expected = np.mean(model.predict(X_val)[valid] == y_val[valid])
     assert model.validation_scores_[-1] == pytest.approx(expected, rel=1e-12)

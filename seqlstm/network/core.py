@@ -479,8 +479,8 @@ class RecurrentNetwork:
             batch of one sequence the two agree to float rounding only (the per-step product
             has a single row, which BLAS may compute with another kernel and summation order:
             seen with OpenBLAS 0.3.31 on AVX2, float32 and float64); with truncated BPTT it
-            comes from the window holding step ``k``.  With ``dropout`` it is the state of the pass with the
-            dropout masks, as in the gradient.
+            comes from the window holding step ``k``.  With ``dropout`` it is the state of the
+            pass with the dropout masks, as in the gradient.
 
         Returns
         -------

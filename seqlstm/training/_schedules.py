@@ -122,7 +122,6 @@ class LearningRateSchedule:
         return False
 
 
-
 def start_schedule(state, settings, steps):
     """The schedule of a call of the fit loop, set as ``state.schedule``.
 
