@@ -43,7 +43,21 @@ from seqlstm.datasets import adding_accuracy, make_adding, make_temporal_order
 CONFIGS = {
     "lstm-none": dict(cell="lstm", chrono_t_max=None),
     "lstm-auto": dict(cell="lstm", chrono_t_max="auto"),
+    "lstm-mixed": dict(cell="lstm", chrono_t_max="mixed"),
+    "lstm-log": dict(cell="lstm", chrono_t_max="log"),
     "rnn": dict(cell="rnn", chrono_t_max=None),
+}
+
+#: ucr-cv settings (beside LSTMClassifier(hidden_size=64)'s defaults) by name.
+UCR_CONFIGS = {
+    "default": dict(),
+    "auto": dict(chrono_t_max="auto"),
+    "mixed": dict(chrono_t_max="mixed"),
+    "log": dict(chrono_t_max="log"),
+    "last": dict(readout="last"),
+    "last-auto": dict(readout="last", chrono_t_max="auto"),
+    "last-mixed": dict(readout="last", chrono_t_max="mixed"),
+    "last-log": dict(readout="last", chrono_t_max="log"),
 }
 
 
@@ -74,20 +88,31 @@ def run(task, length, config, n_train, n_test, max_iter, hidden=64, seed=0, n_jo
     return solved, model, seconds
 
 
-def ucr_cv(data, jobs):
-    """Fold accuracies of readout="last" with chrono_t_max None and "auto" on each UCR set's
-    training split (``bench_accuracy.cv_fold``); prints one Markdown row per configuration."""
+def cv_fold(data, name, fold, seed, **settings):
+    """``bench_accuracy.cv_fold`` (same stratified folds) with the model seeded ``seed``."""
+    import bench_accuracy as acc
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = acc.load_train(data, name)
+    folds = StratifiedKFold(n_splits=acc.N_FOLDS, shuffle=True, random_state=0)
+    fit_idx, val_idx = list(folds.split(np.zeros(len(y)), y))[fold]
+    model, seconds = acc.fit_model(X[fit_idx], y[fit_idx], 64, seed=seed, **settings)
+    return acc.accuracy(model, X[val_idx], y[val_idx]), seconds
+
+
+def ucr_cv(data, jobs, names=("last", "last-auto"), seed_offset=0):
+    """Fold accuracies of the `names` settings (:data:`UCR_CONFIGS`) on each UCR set's training
+    split (the folds of ``bench_accuracy.cv_fold``; fold k's model seeded ``k + seed_offset``,
+    0 as there); prints one Markdown row per configuration."""
     from concurrent.futures import ProcessPoolExecutor
 
     import bench_accuracy as acc
 
-    configs = {"readout 'last', chrono_t_max=None": dict(readout="last"),
-               "readout 'last', chrono_t_max=\"auto\"": dict(readout="last",
-                                                             chrono_t_max="auto")}
+    configs = {name: UCR_CONFIGS[name] for name in names}
     tasks = [(config, name, fold) for config in configs for name in acc.SETS
              for fold in range(acc.N_FOLDS)]
     with ProcessPoolExecutor(jobs) as pool:
-        futures = [pool.submit(acc.cv_fold, data, name, fold, 64, **configs[config])
+        futures = [pool.submit(cv_fold, data, name, fold, fold + seed_offset, **configs[config])
                    for config, name, fold in tasks]
         results = [f.result() for f in futures]
     folds = {}
@@ -99,7 +124,8 @@ def ucr_cv(data, jobs):
         means = [float(np.mean(by_set[name])) for name in acc.SETS]
         cells = [f"{m:.3f} ({', '.join(f'{v:.3f}' for v in by_set[name])})"
                  for m, name in zip(means, acc.SETS)]
-        print(f"| {config} | " + " | ".join(cells) + f" | {np.mean(means):.3f} |", flush=True)
+        print(f"| {config} {configs[config]} seeds +{seed_offset} | " + " | ".join(cells)
+              + f" | {np.mean(means):.3f} |", flush=True)
 
 
 def main(argv=None):
@@ -114,6 +140,10 @@ def main(argv=None):
     parser.add_argument("--data", default=None,
                         help="ucr-cv: folder of the UCR .npz files (default: bench_accuracy's)")
     parser.add_argument("--jobs", type=int, default=2, help="ucr-cv: processes")
+    parser.add_argument("--ucr-configs", nargs="+", choices=tuple(UCR_CONFIGS),
+                        default=["last", "last-auto"], help="ucr-cv: settings")
+    parser.add_argument("--seed-offset", type=int, default=0,
+                        help="ucr-cv: fold k's model is seeded k + this")
     args = parser.parse_args(argv)
     print(f"# {_machine_line()}", flush=True)
     if args.task == "ucr-cv":
@@ -122,7 +152,8 @@ def main(argv=None):
         import bench_accuracy as acc
 
         default = acc.ROOT / ".." / "shared" / "data" / "ucr"
-        ucr_cv(pathlib.Path(args.data) if args.data else default, args.jobs)
+        ucr_cv(pathlib.Path(args.data) if args.data else default, args.jobs,
+               args.ucr_configs, args.seed_offset)
         return
     print("| task | T | configuration | chrono_t_max_ | solved | epochs | stop | seconds |")
     print("|---|---|---|---|---|---|---|---|", flush=True)
