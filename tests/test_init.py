@@ -10,7 +10,7 @@ from sklearn.base import clone
 
 import seqlstm.io
 from seqlstm import RecurrentNetwork
-from seqlstm._init import apply_chrono, chrono_bias
+from seqlstm._init import apply_chrono, chrono_bias, chrono_units
 from seqlstm.estimators import LSTMClassifier, LSTMRegressor
 from seqlstm.io import load
 
@@ -365,4 +365,123 @@ def test_file_without_fitted_chrono_keeps_its_initialisation(tmp_path, value):
     assert loaded.chrono_t_max == value and loaded.chrono_t_max_ == value
     # a refit of the loaded model starts from the initialisation the file's model had
     np.testing.assert_array_equal(clone(loaded).fit(X, y).network_.params,
+                                  model.network_.params)
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 19 candidates: chrono on a share of the units ("mixed"), log-uniform time scales ("log")
+
+
+def test_chrono_bias_log_spread_exact_values_and_law():
+    b_i, b_f = chrono_bias(7, 100, np.random.default_rng(3), spread="log")
+    np.testing.assert_array_equal(b_f, np.random.default_rng(3).uniform(0.0, np.log(99.0), 7))
+    np.testing.assert_array_equal(b_i, -b_f)
+    _, b_f = chrono_bias(20000, 1000, 0, spread="log")
+    assert b_f.min() >= 0.0 and b_f.max() <= np.log(999)
+    assert stats.kstest(b_f, stats.uniform(0, np.log(999)).cdf).pvalue > 1e-3
+    # not the uniform time scales of the default spread
+    assert stats.kstest(np.exp(b_f), stats.uniform(1, 998).cdf).pvalue < 1e-6
+
+
+@pytest.mark.parametrize("spread", ["Log", "", None, "linear"])
+def test_bad_spread(spread):
+    with pytest.raises(ValueError, match="spread: expected one of"):
+        chrono_bias(3, 10, 0, spread=spread)
+    net = RecurrentNetwork(2, 3, random_state=0)
+    before = net.get_flat()
+    with pytest.raises(ValueError, match="spread: expected one of"):
+        apply_chrono(net, 10, 0, spread=spread)
+    np.testing.assert_array_equal(net.params, before)
+
+
+@pytest.mark.parametrize("H, fraction, k", [(64, 0.5, 32), (5, 0.5, 3), (1, 0.5, 1),
+                                            (7, 1.0, 7), (10, 0.25, 3), (4, 1, 4)])
+def test_chrono_units(H, fraction, k):
+    assert chrono_units(H, fraction) == k
+
+
+@pytest.mark.parametrize("fraction", [0, 0.0, -0.5, 1.5, True, "0.5", None])
+def test_bad_fraction(fraction):
+    with pytest.raises(ValueError, match="fraction: expected a number in \\(0, 1\\]"):
+        chrono_units(4, fraction)
+    net = RecurrentNetwork(2, 3, random_state=0)
+    before = net.get_flat()
+    with pytest.raises(ValueError, match="fraction"):
+        apply_chrono(net, 10, 0, fraction=fraction)
+    np.testing.assert_array_equal(net.params, before)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "peephole", "cifg"])
+@pytest.mark.parametrize("spread", ["uniform", "log"])
+def test_apply_chrono_fraction_rewrites_only_the_first_units(cell, spread):
+    H, k, t_max = 5, 3, 40
+    kwargs = dict(input_size=3, hidden_size=H, num_layers=2, cell=cell, bidirectional=True,
+                  output_size=2, random_state=0)
+    net = RecurrentNetwork(**kwargs)
+    for name, view in net.named_parameters().items():
+        if name.startswith("bias_hh"):
+            view[...] = 0.5
+    before = {k_: v.copy() for k_, v in net.named_parameters().items()}
+    apply_chrono(net, t_max, 7, fraction=0.5, spread=spread)
+    rng = np.random.default_rng(7)   # one generator, k units per layer direction in order
+    expected = {name: chrono_bias(k, t_max, rng, spread)
+                for name in net.named_parameters() if name.startswith("bias_ih")}
+    assert len(expected) == 4
+    after = net.named_parameters()
+    chrono_idx = list(range(k)) + ([] if cell == "cifg" else list(range(H, H + k)))
+    for name, value in after.items():
+        if name.startswith("bias_ih"):
+            b_i, b_f = expected[name]
+            hh = after[name.replace("bias_ih", "bias_hh")]
+            np.testing.assert_array_equal(value[:k], b_i.astype(value.dtype))
+            if cell != "cifg":
+                np.testing.assert_array_equal(value[H:H + k], b_f.astype(value.dtype))
+            np.testing.assert_array_equal(hh[chrono_idx], 0.0)
+            rest = np.setdiff1d(np.arange(value.size), chrono_idx)
+            # the other units keep the network's initialisation (forget bias 1 for lstm)
+            np.testing.assert_array_equal(value[rest], before[name][rest])
+            np.testing.assert_array_equal(hh[rest], 0.5)
+            if cell != "cifg":
+                np.testing.assert_array_equal(value[H + k:2 * H], 1.0)
+        elif not name.startswith("bias_hh"):
+            np.testing.assert_array_equal(value, before[name])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "peephole", "cifg"])
+@pytest.mark.parametrize("mode, fraction, spread", [("mixed", 0.5, "uniform"),
+                                                    ("log", 1.0, "log")])
+def test_estimator_chrono_modes(monkeypatch, cell, mode, fraction, spread):
+    X, y = ragged_like(T=10)
+    params = dict(hidden_size=4, cell=cell, random_state=3, frame_stride=3)
+    model = LSTMRegressor(chrono_t_max=mode, **params)
+    net = initial_network(monkeypatch, model, X, y)
+    assert model.chrono_t_max_ == 4 and model.chrono_t_max == mode
+    plain = initial_network(monkeypatch, LSTMRegressor(chrono_t_max=None, **params), X, y)
+    seed = model._seeds_[0]
+    expected = apply_chrono(plain, 4, (seed, 1), fraction=fraction, spread=spread)
+    np.testing.assert_array_equal(net.params, expected.params)   # bit for bit
+
+
+@pytest.mark.parametrize("mode", ["mixed", "log"])
+def test_estimator_chrono_modes_none_without_forget_gate(monkeypatch, mode):
+    X, y = ragged_like()
+    model = LSTMRegressor(hidden_size=4, cell="gru", random_state=0, chrono_t_max=mode)
+    net = initial_network(monkeypatch, model, X, y)
+    assert model.chrono_t_max_ is None
+    plain = initial_network(monkeypatch, LSTMRegressor(hidden_size=4, cell="gru",
+                                                       random_state=0, chrono_t_max=None), X, y)
+    np.testing.assert_array_equal(net.params, plain.params)
+
+
+@pytest.mark.parametrize("mode", ["mixed", "log"])
+def test_estimator_round_trip_keeps_chrono_mode(tmp_path, mode):
+    X, y = ragged_like()
+    model = LSTMClassifier(hidden_size=4, max_iter=2, random_state=0, chrono_t_max=mode,
+                           frame_stride=1, num_layers=2, bidirectional=True).fit(X, y > 0)
+    model.save(tmp_path / "m.nc")
+    loaded = load(tmp_path / "m.nc")
+    assert loaded.chrono_t_max == mode and loaded.chrono_t_max_ == 10
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    # a refit of the loaded model starts from the same initialisation
+    np.testing.assert_array_equal(clone(loaded).fit(X, y > 0).network_.params,
                                   model.network_.params)
