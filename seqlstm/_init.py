@@ -23,13 +23,11 @@ import numpy as np
 
 from .cells import CELLS
 
-__all__ = ["CHRONO_CELLS", "CHRONO_MODES", "chrono_bias", "apply_chrono", "check_chrono",
-           "chrono_units"]
+__all__ = ["CHRONO_CELLS", "chrono_bias", "apply_chrono", "check_chrono", "chrono_units"]
 
-#: The estimators' string values of ``chrono_t_max`` -> (share of each layer direction's units
-#: that get chrono biases, spread of their time scales).  All resolve ``T_max`` to the number of
-#: network steps of the longest training sequence.
-CHRONO_MODES = {"auto": (1.0, "uniform"), "mixed": (0.5, "uniform"), "log": (1.0, "log")}
+#: Spreads of the time scales :func:`chrono_bias` draws.  The estimators use "uniform" on every
+#: unit; ``fraction < 1`` and "log" are the narrower variants measured against it for issue 19
+#: (``benchmarks/CHRONO_DEFAULTS.md``), kept for such comparisons.
 _SPREADS = ("uniform", "log")
 
 #: Cells chrono initialisation applies to -> (number of gate blocks, forget-gate block or None).

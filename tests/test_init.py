@@ -369,7 +369,8 @@ def test_file_without_fitted_chrono_keeps_its_initialisation(tmp_path, value):
 
 
 # ---------------------------------------------------------------------------------------------
-# issue 19 candidates: chrono on a share of the units ("mixed"), log-uniform time scales ("log")
+# issue 19's narrower variants (measured, not estimator values): chrono on a share of the units,
+# log-uniform time scales
 
 
 def test_chrono_bias_log_spread_exact_values_and_law():
@@ -447,41 +448,24 @@ def test_apply_chrono_fraction_rewrites_only_the_first_units(cell, spread):
             np.testing.assert_array_equal(value, before[name])
 
 
-@pytest.mark.parametrize("cell", ["lstm", "peephole", "cifg"])
-@pytest.mark.parametrize("mode, fraction, spread", [("mixed", 0.5, "uniform"),
-                                                    ("log", 1.0, "log")])
-def test_estimator_chrono_modes(monkeypatch, cell, mode, fraction, spread):
+@pytest.mark.parametrize("Est", [LSTMRegressor, LSTMClassifier])
+def test_estimator_default_is_chrono_auto(monkeypatch, Est):
+    """Issue 19: the default chrono-initialises the LSTM family over the network steps of the
+    longest training sequence, exactly as ``chrono_t_max="auto"``; GRU and RNN keep theirs."""
     X, y = ragged_like(T=10)
-    params = dict(hidden_size=4, cell=cell, random_state=3, frame_stride=3)
-    model = LSTMRegressor(chrono_t_max=mode, **params)
-    net = initial_network(monkeypatch, model, X, y)
-    assert model.chrono_t_max_ == 4 and model.chrono_t_max == mode
-    plain = initial_network(monkeypatch, LSTMRegressor(chrono_t_max=None, **params), X, y)
-    seed = model._seeds_[0]
-    expected = apply_chrono(plain, 4, (seed, 1), fraction=fraction, spread=spread)
-    np.testing.assert_array_equal(net.params, expected.params)   # bit for bit
-
-
-@pytest.mark.parametrize("mode", ["mixed", "log"])
-def test_estimator_chrono_modes_none_without_forget_gate(monkeypatch, mode):
-    X, y = ragged_like()
-    model = LSTMRegressor(hidden_size=4, cell="gru", random_state=0, chrono_t_max=mode)
-    net = initial_network(monkeypatch, model, X, y)
-    assert model.chrono_t_max_ is None
-    plain = initial_network(monkeypatch, LSTMRegressor(hidden_size=4, cell="gru",
-                                                       random_state=0, chrono_t_max=None), X, y)
-    np.testing.assert_array_equal(net.params, plain.params)
-
-
-@pytest.mark.parametrize("mode", ["mixed", "log"])
-def test_estimator_round_trip_keeps_chrono_mode(tmp_path, mode):
-    X, y = ragged_like()
-    model = LSTMClassifier(hidden_size=4, max_iter=2, random_state=0, chrono_t_max=mode,
-                           frame_stride=1, num_layers=2, bidirectional=True).fit(X, y > 0)
-    model.save(tmp_path / "m.nc")
-    loaded = load(tmp_path / "m.nc")
-    assert loaded.chrono_t_max == mode and loaded.chrono_t_max_ == 10
-    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    # a refit of the loaded model starts from the same initialisation
-    np.testing.assert_array_equal(clone(loaded).fit(X, y > 0).network_.params,
-                                  model.network_.params)
+    y = y > 0 if Est is LSTMClassifier else y
+    assert Est().chrono_t_max == "auto"
+    for cell in ("lstm", "peephole", "cifg"):
+        model = Est(hidden_size=4, cell=cell, random_state=0, frame_stride=1)
+        net = initial_network(monkeypatch, model, X, y)
+        assert model.chrono_t_max_ == 10
+        explicit = initial_network(monkeypatch, Est(hidden_size=4, cell=cell, random_state=0,
+                                                    frame_stride=1, chrono_t_max=10), X, y)
+        np.testing.assert_array_equal(net.params, explicit.params)
+    for cell in ("gru", "rnn"):
+        model = Est(hidden_size=4, cell=cell, random_state=0)
+        net = initial_network(monkeypatch, model, X, y)
+        assert model.chrono_t_max_ is None
+        plain = initial_network(monkeypatch, Est(hidden_size=4, cell=cell, random_state=0,
+                                                 chrono_t_max=None), X, y)
+        np.testing.assert_array_equal(net.params, plain.params)

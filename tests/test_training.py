@@ -689,7 +689,9 @@ def test_estimators_resolve_chrono_auto_to_their_network_steps(kind):
     assert model.chrono_t_max_ == steps
     explicit = _fit(kind, chrono_t_max=steps, max_iter=1)
     np.testing.assert_array_equal(model.network_.get_flat(), explicit.network_.get_flat())
-    assert _fit(kind, max_iter=1).chrono_t_max_ is None
+    # the default: "auto" for the sequence estimators (issue 19), None for the forecaster
+    assert _fit(kind, max_iter=1).chrono_t_max_ == (None if kind == "forecaster" else steps)
+    assert _fit(kind, chrono_t_max=None, max_iter=1).chrono_t_max_ is None
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

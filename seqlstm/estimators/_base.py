@@ -25,7 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, check_random_state
 
 from .. import data as _data
-from .._init import CHRONO_CELLS, CHRONO_MODES, apply_chrono, check_chrono
+from .._init import CHRONO_CELLS, apply_chrono, check_chrono
 from .._threads import numba_threads
 from .._validation import check_features, record_feature_names
 from ..data.framing import (auto_frame_stride, frame_sequences, framed_lengths,
@@ -86,8 +86,7 @@ SCHEDULE_AND_STOPPING_CONSTRAINTS = {
     "plateau_patience": [Interval(Integral, 1, None, closed="left")],
     "plateau_factor": [Interval(Real, 0, 1, closed="neither")],
     "early_stopping": ["boolean", StrOptions({"score", "loss"})],
-    "chrono_t_max": [None, StrOptions(set(CHRONO_MODES)),
-                     Interval(Integral, 2, None, closed="left")],
+    "chrono_t_max": [None, StrOptions({"auto"}), Interval(Integral, 2, None, closed="left")],
 }
 
 
@@ -172,16 +171,15 @@ class _Trained:
         return work
 
     def _check_chrono(self):
-        """`chrono_t_max` fits the cell (the strings are resolved at fit)."""
-        if not isinstance(self.chrono_t_max, str):
+        """`chrono_t_max` fits the cell ("auto" is resolved at fit)."""
+        if not (isinstance(self.chrono_t_max, str) and self.chrono_t_max == "auto"):
             check_chrono(self.chrono_t_max, self.cell)
 
     def _chrono_steps(self, steps):
         """The fitted chrono ``T_max`` (``chrono_t_max_``) for training sequences of at most
-        `steps` network steps: a string ("auto", "mixed", "log") is `steps` for the
-        LSTM-family cells (None, no chrono, for the others or sequences of one network step);
-        otherwise the parameter."""
-        if not isinstance(self.chrono_t_max, str):
+        `steps` network steps: "auto" is `steps` for the LSTM-family cells (None, no chrono,
+        for the others or sequences of one network step); otherwise the parameter."""
+        if not (isinstance(self.chrono_t_max, str) and self.chrono_t_max == "auto"):
             return None if self.chrono_t_max is None else int(self.chrono_t_max)
         if self.cell not in CHRONO_CELLS:
             return None
@@ -190,12 +188,9 @@ class _Trained:
 
     def _apply_chrono(self, network):
         """Chrono gate biases for ``chrono_t_max_`` (if set), drawn from their own stream,
-        derived from the first seed; the units and spread of the string values
-        (:data:`~seqlstm._init.CHRONO_MODES`), all units uniformly for an int."""
+        derived from the first seed."""
         if self.chrono_t_max_ is not None:
-            fraction, spread = CHRONO_MODES.get(self.chrono_t_max, (1.0, "uniform"))
-            apply_chrono(network, self.chrono_t_max_, (self._seeds_[0], _CHRONO_STREAM),
-                         fraction=fraction, spread=spread)
+            apply_chrono(network, self.chrono_t_max_, (self._seeds_[0], _CHRONO_STREAM))
 
     def _monitor(self):
         """What early stopping watches: None, "score" (True or "score") or "loss"."""
@@ -330,7 +325,7 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         feature_dim="feature",
         input_2d=None,
         n_jobs=None,
-        chrono_t_max=None,
+        chrono_t_max="auto",
         readout="last+mean",
         frame_stride="auto",
     ):
