@@ -666,6 +666,8 @@ def test_second_divergence_stops_with_convergence_warning(monkeypatch):
     assert model.n_iter_ == 0
     monkeypatch.undo()
     initial = build_network(network_config(model.network_)).init_params(model._seeds_[0])
+    model._apply_chrono(initial)      # the initialisation includes the default chrono biases
+    assert model.chrono_t_max_ is not None
     np.testing.assert_array_equal(model.network_.params, initial.params)  # last good weights
     assert np.isfinite(model.predict(X)).all()
 
@@ -802,8 +804,10 @@ def test_bad_sample_weight():
 def test_validation_data_early_stopping_on_loss_keeps_the_best_epoch():
     X, y = sequences(n=60)
     X_val, y_val = sequences(n=20, seed=1)
+    # (chrono_t_max=None: the plain initialisation, whose run stops early within max_iter)
     model = LSTMRegressor(early_stopping="loss", n_iter_no_change=2, tol=0.0, hidden_size=4,
-                          max_iter=15, learning_rate_init=0.05, random_state=0)
+                          max_iter=15, learning_rate_init=0.05, random_state=0,
+                          chrono_t_max=None)
     model.fit(X, y, validation_data=(X_val, y_val))
     assert model.t_ == 60 * model.n_iter_  # no sample held out
     curve = model.validation_loss_curve_
