@@ -118,8 +118,24 @@ def chrono_bias(hidden_size, t_max, rng=None, spread="uniform"):
 
 
 def chrono_units(hidden_size, fraction):
-    """How many units of a layer direction of `hidden_size` units get chrono biases:
-    ``ceil(fraction * hidden_size)`` (the first ones), at least 1.
+    """How many units of a layer direction get chrono biases (the first ones).
+
+    Parameters
+    ----------
+    hidden_size : int
+        Units of the layer direction.
+    fraction : float in (0, 1]
+        Share of them that get chrono biases.
+
+    Returns
+    -------
+    int
+        ``ceil(fraction * hidden_size)``, at least 1.
+
+    Raises
+    ------
+    ValueError
+        If `fraction` is not a number in (0, 1].
 
     Examples
     --------
