@@ -17,7 +17,7 @@ of ``-b_f``.
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -142,7 +142,7 @@ def chrono_units(hidden_size, fraction):
     >>> chrono_units(64, 0.5), chrono_units(5, 0.5), chrono_units(1, 0.5), chrono_units(7, 1.0)
     (32, 3, 1, 7)
     """
-    if (isinstance(fraction, (bool, np.bool_)) or not isinstance(fraction, (Integral, float))
+    if (isinstance(fraction, (bool, np.bool_)) or not isinstance(fraction, Real)
             or not 0.0 < fraction <= 1.0):
         raise ValueError(f"fraction: expected a number in (0, 1]; found {fraction!r}.")
     return max(1, int(np.ceil(fraction * int(hidden_size) - 1e-9)))
