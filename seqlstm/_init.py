@@ -17,13 +17,18 @@ of ``-b_f``.
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 
 from .cells import CELLS
 
-__all__ = ["CHRONO_CELLS", "chrono_bias", "apply_chrono", "check_chrono"]
+__all__ = ["CHRONO_CELLS", "chrono_bias", "apply_chrono", "check_chrono", "chrono_units"]
+
+#: Spreads of the time scales :func:`chrono_bias` draws.  The estimators use "uniform" on every
+#: unit; ``fraction < 1`` and "log" are the narrower variants measured against it for issue 19
+#: (``benchmarks/CHRONO_DEFAULTS.md``), kept for such comparisons.
+_SPREADS = ("uniform", "log")
 
 #: Cells chrono initialisation applies to -> (number of gate blocks, forget-gate block or None).
 #: ``None``: no forget gate of its own (``"cifg"``: ``f = 1 - i``).
@@ -68,7 +73,7 @@ def check_chrono(t_max, cell, name="chrono_t_max"):
         )
 
 
-def chrono_bias(hidden_size, t_max, rng=None):
+def chrono_bias(hidden_size, t_max, rng=None, spread="uniform"):
     """Chrono gate biases of one layer direction.
 
     Parameters
@@ -79,12 +84,17 @@ def chrono_bias(hidden_size, t_max, rng=None):
         Longest time lag (in steps) the layer should be able to remember, >= 2.
     rng : None, int or numpy.random.Generator
         Source of the draw (``numpy.random.default_rng(rng)``).
+    spread : {"uniform", "log"}, default "uniform"
+        How the time scales ``exp(b_f)`` spread over ``[1, t_max - 1]``: "uniform" (Tallec &
+        Ollivier), so most units remember for about ``t_max / 2`` steps, or "log" (uniform in
+        log space, ``b_f ~ U(0, log(t_max - 1))``), as many units per factor of time scale.
 
     Returns
     -------
     b_i, b_f : ndarray of float64, shape (hidden_size,)
-        ``b_f = log(u)`` with ``u ~ U(1, t_max - 1)`` drawn by one call
-        ``rng.uniform(1, t_max - 1, hidden_size)``, so ``b_f`` lies in
+        "uniform": ``b_f = log(u)`` with ``u ~ U(1, t_max - 1)`` drawn by one call
+        ``rng.uniform(1, t_max - 1, hidden_size)``; "log": ``b_f`` drawn by one call
+        ``rng.uniform(0, log(t_max - 1), hidden_size)``.  Either way ``b_f`` lies in
         ``[0, log(t_max - 1)]``; ``b_i = -b_f``.
 
     Examples
@@ -97,17 +107,54 @@ def chrono_bias(hidden_size, t_max, rng=None):
             or hidden_size < 1):
         raise ValueError(f"hidden_size: expected a positive int; found {hidden_size!r}.")
     t_max = _check_t_max(t_max)
+    if spread not in _SPREADS:
+        raise ValueError(f"spread: expected one of {_SPREADS}; found {spread!r}.")
     rng = np.random.default_rng(rng)
-    b_f = np.log(rng.uniform(1.0, t_max - 1.0, int(hidden_size)))
+    if spread == "uniform":
+        b_f = np.log(rng.uniform(1.0, t_max - 1.0, int(hidden_size)))
+    else:
+        b_f = rng.uniform(0.0, np.log(t_max - 1.0), int(hidden_size))
     return -b_f, b_f
 
 
-def apply_chrono(network, t_max, random_state=None):
+def chrono_units(hidden_size, fraction):
+    """How many units of a layer direction get chrono biases (the first ones).
+
+    Parameters
+    ----------
+    hidden_size : int
+        Units of the layer direction.
+    fraction : float in (0, 1]
+        Share of them that get chrono biases.
+
+    Returns
+    -------
+    int
+        ``ceil(fraction * hidden_size)``, at least 1.
+
+    Raises
+    ------
+    ValueError
+        If `fraction` is not a number in (0, 1].
+
+    Examples
+    --------
+    >>> chrono_units(64, 0.5), chrono_units(5, 0.5), chrono_units(1, 0.5), chrono_units(7, 1.0)
+    (32, 3, 1, 7)
+    """
+    if (isinstance(fraction, (bool, np.bool_)) or not isinstance(fraction, Real)
+            or not 0.0 < fraction <= 1.0):
+        raise ValueError(f"fraction: expected a number in (0, 1]; found {fraction!r}.")
+    return max(1, int(np.ceil(fraction * int(hidden_size) - 1e-9)))
+
+
+def apply_chrono(network, t_max, random_state=None, fraction=1.0, spread="uniform"):
     """Chrono-initialise the gate biases of every layer and direction of ``network``, in place.
 
-    Only the input- and forget-gate slices of ``bias_ih_l*`` and ``bias_hh_l*`` change; every
-    other parameter is left as it is.  The layers are drawn one after the other in the order of
-    ``network.named_parameters()`` from one generator.
+    Only the input- and forget-gate slices of ``bias_ih_l*`` and ``bias_hh_l*`` of the chrono
+    units change; every other parameter is left as it is.  The layers are drawn one after the
+    other in the order of ``network.named_parameters()`` from one generator
+    (``chrono_bias(k, t_max, rng, spread)`` per layer direction, ``k`` its chrono units).
 
     Parameters
     ----------
@@ -116,6 +163,12 @@ def apply_chrono(network, t_max, random_state=None):
     t_max : int
         Longest time lag to remember, >= 2 (e.g. the sequence length).
     random_state : None, int or numpy.random.Generator
+    fraction : float in (0, 1], default 1.0
+        Share of each layer direction's units that get chrono biases: the first
+        ``chrono_units(H, fraction)`` units; the others keep the biases they have (the
+        network's initialisation: forget-gate bias 1), so short time scales stay.
+    spread : {"uniform", "log"}, default "uniform"
+        As in :func:`chrono_bias`.
 
     Returns
     -------
@@ -125,10 +178,13 @@ def apply_chrono(network, t_max, random_state=None):
     Raises
     ------
     ValueError
-        If `t_max` is not an int >= 2 or the network's cell has no forget gate.
+        If `t_max` is not an int >= 2, the network's cell has no forget gate, or `fraction` or
+        `spread` is not one of the values above.
     """
     cell = getattr(network, "cell", None)
     check_chrono(t_max, cell, name="t_max")
+    if spread not in _SPREADS:
+        raise ValueError(f"spread: expected one of {_SPREADS}; found {spread!r}.")
     blocks, forget = CHRONO_CELLS[cell]
     rng = np.random.default_rng(random_state)
     params = network.named_parameters()
@@ -137,11 +193,12 @@ def apply_chrono(network, t_max, random_state=None):
             continue
         b_hh = params["bias_hh_l" + name[len("bias_ih_l"):]]
         H = b_ih.shape[0] // blocks
-        b_i, b_f = chrono_bias(H, t_max, rng)
-        b_ih[:H] = b_i
-        b_hh[:H] = 0
+        k = chrono_units(H, fraction)
+        b_i, b_f = chrono_bias(k, t_max, rng, spread)
+        b_ih[:k] = b_i
+        b_hh[:k] = 0
         if forget is not None:
-            f = slice(forget * H, (forget + 1) * H)
+            f = slice(forget * H, forget * H + k)
             b_ih[f] = b_f
             b_hh[f] = 0
     return network

@@ -11,7 +11,7 @@ from sklearn.base import clone
 import seqlstm.io
 from _files import write_back
 from seqlstm import RecurrentNetwork
-from seqlstm._init import apply_chrono, chrono_bias
+from seqlstm._init import apply_chrono, chrono_bias, chrono_units
 from seqlstm.estimators import LSTMClassifier, LSTMRegressor
 from seqlstm.io import load
 
@@ -358,3 +358,106 @@ def test_file_without_fitted_chrono_keeps_its_initialisation(tmp_path, value):
     # a refit of the loaded model starts from the initialisation the file's model had
     np.testing.assert_array_equal(clone(loaded).fit(X, y).network_.params,
                                   model.network_.params)
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 19's narrower variants (measured, not estimator values): chrono on a share of the units,
+# log-uniform time scales
+
+
+def test_chrono_bias_log_spread_exact_values_and_law():
+    b_i, b_f = chrono_bias(7, 100, np.random.default_rng(3), spread="log")
+    np.testing.assert_array_equal(b_f, np.random.default_rng(3).uniform(0.0, np.log(99.0), 7))
+    np.testing.assert_array_equal(b_i, -b_f)
+    _, b_f = chrono_bias(20000, 1000, 0, spread="log")
+    assert b_f.min() >= 0.0 and b_f.max() <= np.log(999)
+    assert stats.kstest(b_f, stats.uniform(0, np.log(999)).cdf).pvalue > 1e-3
+    # not the uniform time scales of the default spread
+    assert stats.kstest(np.exp(b_f), stats.uniform(1, 998).cdf).pvalue < 1e-6
+
+
+@pytest.mark.parametrize("spread", ["Log", "", None, "linear"])
+def test_bad_spread(spread):
+    with pytest.raises(ValueError, match="spread: expected one of"):
+        chrono_bias(3, 10, 0, spread=spread)
+    net = RecurrentNetwork(2, 3, random_state=0)
+    before = net.get_flat()
+    with pytest.raises(ValueError, match="spread: expected one of"):
+        apply_chrono(net, 10, 0, spread=spread)
+    np.testing.assert_array_equal(net.params, before)
+
+
+@pytest.mark.parametrize("H, fraction, k", [(64, 0.5, 32), (5, 0.5, 3), (1, 0.5, 1),
+                                            (7, 1.0, 7), (10, 0.25, 3), (4, 1, 4)])
+def test_chrono_units(H, fraction, k):
+    assert chrono_units(H, fraction) == k
+
+
+@pytest.mark.parametrize("fraction", [0, 0.0, -0.5, 1.5, True, "0.5", None])
+def test_bad_fraction(fraction):
+    with pytest.raises(ValueError, match="fraction: expected a number in \\(0, 1\\]"):
+        chrono_units(4, fraction)
+    net = RecurrentNetwork(2, 3, random_state=0)
+    before = net.get_flat()
+    with pytest.raises(ValueError, match="fraction"):
+        apply_chrono(net, 10, 0, fraction=fraction)
+    np.testing.assert_array_equal(net.params, before)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "peephole", "cifg"])
+@pytest.mark.parametrize("spread", ["uniform", "log"])
+def test_apply_chrono_fraction_rewrites_only_the_first_units(cell, spread):
+    H, k, t_max = 5, 3, 40
+    kwargs = dict(input_size=3, hidden_size=H, num_layers=2, cell=cell, bidirectional=True,
+                  output_size=2, random_state=0)
+    net = RecurrentNetwork(**kwargs)
+    for name, view in net.named_parameters().items():
+        if name.startswith("bias_hh"):
+            view[...] = 0.5
+    before = {k_: v.copy() for k_, v in net.named_parameters().items()}
+    apply_chrono(net, t_max, 7, fraction=0.5, spread=spread)
+    rng = np.random.default_rng(7)   # one generator, k units per layer direction in order
+    expected = {name: chrono_bias(k, t_max, rng, spread)
+                for name in net.named_parameters() if name.startswith("bias_ih")}
+    assert len(expected) == 4
+    after = net.named_parameters()
+    chrono_idx = list(range(k)) + ([] if cell == "cifg" else list(range(H, H + k)))
+    for name, value in after.items():
+        if name.startswith("bias_ih"):
+            b_i, b_f = expected[name]
+            hh = after[name.replace("bias_ih", "bias_hh")]
+            np.testing.assert_array_equal(value[:k], b_i.astype(value.dtype))
+            if cell != "cifg":
+                np.testing.assert_array_equal(value[H:H + k], b_f.astype(value.dtype))
+            np.testing.assert_array_equal(hh[chrono_idx], 0.0)
+            rest = np.setdiff1d(np.arange(value.size), chrono_idx)
+            # the other units keep the network's initialisation (forget bias 1 for lstm)
+            np.testing.assert_array_equal(value[rest], before[name][rest])
+            np.testing.assert_array_equal(hh[rest], 0.5)
+            if cell != "cifg":
+                np.testing.assert_array_equal(value[H + k:2 * H], 1.0)
+        elif not name.startswith("bias_hh"):
+            np.testing.assert_array_equal(value, before[name])
+
+
+@pytest.mark.parametrize("Est", [LSTMRegressor, LSTMClassifier])
+def test_estimator_default_is_chrono_auto(monkeypatch, Est):
+    """Issue 19: the default chrono-initialises the LSTM family over the network steps of the
+    longest training sequence, exactly as ``chrono_t_max="auto"``; GRU and RNN keep theirs."""
+    X, y = ragged_like(T=10)
+    y = y > 0 if Est is LSTMClassifier else y
+    assert Est().chrono_t_max == "auto"
+    for cell in ("lstm", "peephole", "cifg"):
+        model = Est(hidden_size=4, cell=cell, random_state=0, frame_stride=1)
+        net = initial_network(monkeypatch, model, X, y)
+        assert model.chrono_t_max_ == 10
+        explicit = initial_network(monkeypatch, Est(hidden_size=4, cell=cell, random_state=0,
+                                                    frame_stride=1, chrono_t_max=10), X, y)
+        np.testing.assert_array_equal(net.params, explicit.params)
+    for cell in ("gru", "rnn"):
+        model = Est(hidden_size=4, cell=cell, random_state=0)
+        net = initial_network(monkeypatch, model, X, y)
+        assert model.chrono_t_max_ is None
+        plain = initial_network(monkeypatch, Est(hidden_size=4, cell=cell, random_state=0,
+                                                 chrono_t_max=None), X, y)
+        np.testing.assert_array_equal(net.params, plain.params)

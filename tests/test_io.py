@@ -474,3 +474,26 @@ def test_forecaster_direct_decoder_round_trip_bit_identical(tmp_path, loss):
     assert loaded.decoder == "direct" and loaded.network_.output_size == model.network_.output_size
     np.testing.assert_array_equal(loaded.predict(y), model.predict(y))
     np.testing.assert_array_equal(loaded.forecast(y, 9), model.forecast(y, 9))
+
+
+@pytest.mark.parametrize("Est", [LSTMRegressor, LSTMClassifier])
+def test_file_written_when_the_default_was_no_chrono_keeps_it(tmp_path, Est):
+    """Issue 19 made chrono_t_max="auto" the default.  A file written before stores the value it
+    was fitted with (None, the default then): it loads and refits with the plain initialisation,
+    not with today's default; a file without the attribute at all does the same (older still)."""
+    from sklearn.base import clone
+
+    X, y = data()
+    y = (y > 0) if Est is LSTMClassifier else y
+    model = Est(hidden_size=3, max_iter=2, random_state=0, chrono_t_max=None).fit(X, y)
+    assert Est().chrono_t_max == "auto" and model.chrono_t_max_ is None
+    model.save(tmp_path / "model.nc")
+    variables, attrs, _ = seqlstm.io.read_netcdf(tmp_path / "model.nc")
+    assert json.loads(attrs["hp_chrono_t_max"]) is None      # stored, not left to the default
+    loaded = load(tmp_path / "model.nc")
+    assert loaded.chrono_t_max is None and loaded.chrono_t_max_ is None
+    refit = clone(loaded).fit(X, y)
+    np.testing.assert_array_equal(refit.network_.params, model.network_.params)
+    auto = Est(hidden_size=3, max_iter=2, random_state=0).fit(X, y)   # today's default differs
+    assert auto.chrono_t_max_ == 6
+    assert not np.array_equal(auto.network_.params, model.network_.params)

@@ -825,7 +825,9 @@ def test_estimators_resolve_chrono_auto_to_their_network_steps(kind):
     assert model.chrono_t_max_ == steps
     explicit = _fit(kind, chrono_t_max=steps, max_iter=1)
     np.testing.assert_array_equal(model.network_.get_flat(), explicit.network_.get_flat())
-    assert _fit(kind, max_iter=1).chrono_t_max_ is None
+    # the default: "auto" for the sequence estimators (issue 19), None for the forecaster
+    assert _fit(kind, max_iter=1).chrono_t_max_ == (None if kind == "forecaster" else steps)
+    assert _fit(kind, chrono_t_max=None, max_iter=1).chrono_t_max_ is None
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -862,12 +864,15 @@ def test_a_failing_fit_leaves_every_estimator_as_it_was(kind, failure, monkeypat
 
 def test_estimators_share_the_training_defaults():
     """The forecaster's training parameters default to LSTMRegressor's (the classifier's
-    ``learning_rate_init`` of 1e-2 was chosen on classification sets)."""
+    ``learning_rate_init`` of 1e-2 was chosen on classification sets), but for
+    ``chrono_t_max``: "auto" for the sequence estimators (issue 19, measured on sequence tasks),
+    None for the forecaster (not measured on forecasting)."""
     from seqlstm import LSTMForecaster, LSTMRegressor
 
     regressor, forecaster = LSTMRegressor().get_params(), LSTMForecaster().get_params()
     shared = ("solver", "learning_rate", "learning_rate_init", "warmup", "plateau_patience",
               "plateau_factor", "momentum", "alpha", "clip_norm", "batch_size", "max_iter",
               "tol", "shuffle", "early_stopping", "validation_fraction", "n_iter_no_change",
-              "chrono_t_max", "dropout", "hidden_size", "num_layers", "cell", "dtype")
+              "dropout", "hidden_size", "num_layers", "cell", "dtype")
     assert {k: forecaster[k] for k in shared} == {k: regressor[k] for k in shared}
+    assert (regressor["chrono_t_max"], forecaster["chrono_t_max"]) == ("auto", None)

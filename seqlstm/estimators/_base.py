@@ -328,7 +328,7 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         feature_dim="feature",
         input_2d=None,
         n_jobs=None,
-        chrono_t_max=None,
+        chrono_t_max="auto",
         readout="last+mean",
         frame_stride="auto",
     ):

@@ -95,7 +95,7 @@ class LSTMClassifier(ClassifierMixin, _BaseLSTM):
         As in :class:`LSTMRegressor`.
     n_jobs : int or None, default None
         As in :class:`LSTMRegressor`.
-    chrono_t_max : int >= 2, "auto" or None, default None
+    chrono_t_max : int >= 2, "auto" or None, default "auto"
         As in :class:`LSTMRegressor`.
     readout : {"last+mean", "last"}, default "last+mean"
         As in :class:`LSTMRegressor`.
