@@ -15,6 +15,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_sp
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from _dask import computed
 from seqlstm import network as network_module
 from seqlstm.estimators import _base
 from seqlstm.estimators import LSTMClassifier, LSTMRegressor
@@ -1249,13 +1250,6 @@ def _per_step_model(n=9, T=30, F=2, seed=0):
     return model, da
 
 
-def _computed(lazy, client):
-    if client is None:
-        return lazy.compute()
-    with client.as_current():
-        return lazy.compute()
-
-
 @pytest.mark.parametrize("on_cluster", [False, True])
 def test_dask_time_chunks_carry_the_state(on_cluster, request):
     pytest.importorskip("dask")
@@ -1263,7 +1257,7 @@ def test_dask_time_chunks_carry_the_state(on_cluster, request):
     model, X = _per_step_model()
     lazy = model.predict(X.chunk({"sample": 3, "time": 10}))
     assert lazy.chunks == ((3, 3, 3), (10, 10, 10))      # time chunks kept: a chain per chunk
-    got = _computed(lazy, client)
+    got = computed(lazy, client)
     # each sample chunk: the bits of predicting those records whole in memory
     for s in (slice(0, 3), slice(3, 6), slice(6, 9)):
         xr.testing.assert_identical(got.isel(sample=s), model.predict(X.isel(sample=s)))
@@ -1284,8 +1278,8 @@ def test_dask_sample_chunks_equal_the_chunks_in_memory(on_cluster, request):
     labels = np.where(y > 0, "a", "b")
     clf = LSTMClassifier(**SMALL).fit(X, labels)
     lazy = xr.DataArray(X, dims=("sample", "time", "feature")).chunk({"sample": 7, "time": 5})
-    proba = _computed(clf.predict_proba(lazy), client)
-    got = _computed(clf.predict(lazy), client)
+    proba = computed(clf.predict_proba(lazy), client)
+    got = computed(clf.predict(lazy), client)
     for b0 in (0, 7, 14):
         np.testing.assert_array_equal(proba.values[b0:b0 + 7], clf.predict_proba(X[b0:b0 + 7]))
         np.testing.assert_array_equal(got.values[b0:b0 + 7], clf.predict(X[b0:b0 + 7]))
@@ -1294,7 +1288,7 @@ def test_dask_sample_chunks_equal_the_chunks_in_memory(on_cluster, request):
     model = LSTMRegressor(**SMALL).fit(Xl, yl)
     ds = Xl.to_dataset(dim="feature")
     lazy = model.predict(ds.chunk({"site": 1}))
-    out = _computed(lazy, client)
+    out = computed(lazy, client)
     for i in range(3):
         xr.testing.assert_identical(out.isel(site=[i]), model.predict(ds.isel(site=[i])))
 
@@ -1315,7 +1309,7 @@ def test_dask_gridded_field(on_cluster, request):
     lazy = model.predict(ds.chunk({"time": 8, "lat": 2, "lon": 3}))
     assert lazy.dims == ("time", "lat", "lon")
     assert lazy.chunks == ((8, 8, 8), (2, 1), (3, 2))
-    got = _computed(lazy, client)
+    got = computed(lazy, client)
     xr.testing.assert_identical(got, model.predict(ds))
     for lat, lon in ((slice(0, 2), slice(0, 3)), (slice(2, 3), slice(3, 5))):
         block = ds.isel(lat=lat, lon=lon)
@@ -1335,12 +1329,12 @@ def test_dask_nan_inside_a_sequence_names_the_sample(on_cluster, request):
     assert "at sample 7, time step 4, feature 1 inside the sequence (length 20)" \
         in str(eager.value)
     with pytest.raises(ValueError, match=re.escape(str(eager.value))):
-        _computed(model.predict(bad.chunk({"sample": 3})), client)
+        computed(model.predict(bad.chunk({"sample": 3})), client)
     # pieces along time: sample and step of the whole array, the length known so far
     with pytest.raises(ValueError, match=re.escape(
             "X: expected finite values; found nan at sample 7, time step 4, feature 1 inside "
             "the sequence (length at least 10)")):
-        _computed(model.predict(bad.chunk({"sample": 3, "time": 10})), client)
+        computed(model.predict(bad.chunk({"sample": 3, "time": 10})), client)
     # padding that ends, then values again in a later piece (record 5 ends at step 8)
     bad = X.copy()
     bad[5, 25] = 1.0
@@ -1350,14 +1344,14 @@ def test_dask_nan_inside_a_sequence_names_the_sample(on_cluster, request):
     with pytest.raises(ValueError, match=re.escape(
             "found nan at sample 5, time step 8, feature 0 inside the sequence (length at "
             "least 26)")):
-        _computed(model.predict(bad.chunk({"sample": 3, "time": 10})), client)
+        computed(model.predict(bad.chunk({"sample": 3, "time": 10})), client)
     # a record with no valid step at all
     bad = X.copy()
     bad[4] = np.nan
     with pytest.raises(ValueError) as eager:
         model.predict(bad)
     with pytest.raises(ValueError, match=re.escape(str(eager.value))):
-        _computed(model.predict(bad.chunk({"sample": 3, "time": 10})), client)
+        computed(model.predict(bad.chunk({"sample": 3, "time": 10})), client)
 
 
 def test_dask_graph_holds_the_model_once():

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 import seqlstm
+from _dask import computed
 from _files import write_back
 from seqlstm import LSTMForecaster
 from seqlstm._threads import numba_threads
@@ -1031,13 +1032,6 @@ def _panel(n_series=6, n_time=50, seed=0):
                         attrs={"units": "m"})
 
 
-def _computed(lazy, client):
-    if client is None:
-        return lazy.compute()
-    with client.as_current():
-        return lazy.compute()
-
-
 @pytest.mark.parametrize("on_cluster", [False, True])
 def test_dask_predict_is_lazy_and_each_chunk_equals_it_in_memory(
         on_cluster, request, monkeypatch):
@@ -1060,7 +1054,7 @@ def test_dask_predict_is_lazy_and_each_chunk_equals_it_in_memory(
         parts = lazy.data_vars.values() if isinstance(lazy, xr.Dataset) else [lazy]
         for part in parts:
             assert part.chunks[:2] == ((2, 2, 2), (46,))    # one chunk of issue times
-        got = _computed(lazy, client)
+        got = computed(lazy, client)
         if not on_cluster:
             assert calls == [2, 2, 2]                       # one call per chunk of stations
         for s in (slice(0, 2), slice(2, 4), slice(4, 6)):
@@ -1070,7 +1064,7 @@ def test_dask_predict_is_lazy_and_each_chunk_equals_it_in_memory(
     lower, upper = model.predict_interval(data.chunk({"station": 3}))
     assert lower.chunks is not None
     for a, b in zip((lower, upper), model.predict_interval(data)):
-        xr.testing.assert_identical(_computed(a, client), b)
+        xr.testing.assert_identical(computed(a, client), b)
 
 
 @pytest.mark.parametrize("on_cluster", [False, True])
@@ -1093,7 +1087,7 @@ def test_dask_predict_gridded_dataset(on_cluster, request):
     lazy = model.predict(ds.chunk({"lat": 2, "lon": 3, "time": 15}))
     assert lazy.dims == ("lat", "lon", "time", "lead", "variable")
     assert lazy.chunks[:2] == ((2, 1), (3, 1))
-    got = _computed(lazy, client)
+    got = computed(lazy, client)
     for la in (slice(0, 2), slice(2, 3)):
         for lo in (slice(0, 3), slice(3, 4)):
             xr.testing.assert_identical(got.isel(lat=la, lon=lo),
@@ -1121,7 +1115,7 @@ def test_dask_predict_graph_holds_the_model_once():
     assert sum(size > model_bytes / 2 for size in sizes) == 1
 
 
-def test_dask_predict_checks_labels_now_and_values_when_computed():
+def test_dask_predict_checks_labels_now_and_values_whencomputed():
     """Labels (variables, time step, record length) are checked by predict, as in memory;
     values (inf, NaN in a static attribute) when their chunk is computed, with the in-memory
     error."""

@@ -407,18 +407,7 @@ def lazy_records(data, *, time_dim="time", feature_dim="feature", arg="data"):
 
     _records._require_time(data, time_dim, arg)
     if isinstance(data, xr.Dataset):
-        varying = [n for n in data.data_vars if time_dim in data[n].dims]
-        fixed = [n for n in data.data_vars if time_dim not in data[n].dims]
-        sample_dims = []
-        for n in varying:
-            sample_dims += [d for d in data[n].dims if d != time_dim and d not in sample_dims]
-        sample_dims = tuple(sample_dims)
-        for n in fixed:
-            extra = [d for d in data[n].dims if d not in sample_dims]
-            if extra:
-                raise ValueError(
-                    f"{arg}: expected static variables (without {time_dim!r}) to have only "
-                    f"sample dims {sample_dims}; found {n!r} with dims {data[n].dims}.")
+        varying, fixed, sample_dims = _records.dataset_layout(data, time_dim, arg)
         columns = []
         for n in varying:
             _records.check_numeric(data[n].dtype, arg, f"variable {n!r}")

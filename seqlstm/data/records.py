@@ -235,7 +235,27 @@ def _from_dataarray(da, time_dim, feature_dim, arg):
                    attrs=dict(da.attrs), time_given=time_dim in da.coords)
 
 
-def _from_dataset(ds, time_dim, arg):
+def dataset_layout(ds, time_dim, arg):
+    """A Dataset's time-varying variables, static variables (without `time_dim`) and sample
+    dims (the time-varying variables' other dims, in order of appearance).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    time_dim : str
+    arg : str
+        The argument's name, for errors.
+
+    Returns
+    -------
+    varying, static : list of hashable
+    sample_dims : tuple of str
+
+    Raises
+    ------
+    ValueError
+        When `time_dim` is missing or a static variable has a dim that is not a sample dim.
+    """
     _require_time(ds, time_dim, arg)
     varying = [n for n in ds.data_vars if time_dim in ds[n].dims]
     static = [n for n in ds.data_vars if time_dim not in ds[n].dims]
@@ -249,6 +269,11 @@ def _from_dataset(ds, time_dim, arg):
             raise ValueError(
                 f"{arg}: expected static variables (without {time_dim!r}) to have only sample "
                 f"dims {sample_dims}; found {n!r} with dims {ds[n].dims}.")
+    return varying, static, sample_dims
+
+
+def _from_dataset(ds, time_dim, arg):
+    varying, static, sample_dims = dataset_layout(ds, time_dim, arg)
     shape, coords = _sample_info(ds, sample_dims)
     n_series = int(np.prod(shape))
     T = ds.sizes[time_dim]
