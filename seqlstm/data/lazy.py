@@ -426,14 +426,7 @@ def lazy_records(data, *, time_dim="time", feature_dim="feature", arg="data"):
         values = da.stack(columns, axis=-1) if columns else None
         static = da.stack(statics, axis=-1) if statics else None
     else:
-        if feature_dim in data.dims:
-            names = ([str(v) for v in data[feature_dim].values] if feature_dim in data.coords
-                     else [f"{feature_dim}{i}" for i in range(data.sizes[feature_dim])])
-            tail = (time_dim, feature_dim)
-        else:
-            names = [str(data.name) if data.name is not None else "y"]
-            tail = (time_dim,)
-        sample_dims = tuple(d for d in data.dims if d not in tail)
+        names, tail, sample_dims = _records.dataarray_layout(data, time_dim, feature_dim)
         _records.check_numeric(data.dtype, arg, f"DataArray {data.name!r}")
         values = da.asarray(data.transpose(*sample_dims, *tail).data).astype(np.float64)
         if len(tail) == 1:

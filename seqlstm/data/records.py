@@ -216,8 +216,20 @@ def _sample_info(obj, sample_dims):
     return tuple(obj.sizes[d] for d in sample_dims), coords
 
 
-def _from_dataarray(da, time_dim, feature_dim, arg):
-    _require_time(da, time_dim, arg)
+def dataarray_layout(da, time_dim, feature_dim):
+    """A DataArray's variable names (its `feature_dim` labels, or its name), trailing dims
+    (``(time_dim, feature_dim)`` or ``(time_dim,)``) and sample dims (the others, in order).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+    time_dim, feature_dim : str
+
+    Returns
+    -------
+    names : list of str
+    tail, sample_dims : tuple of str
+    """
     if feature_dim in da.dims:
         names = ([str(v) for v in da[feature_dim].values] if feature_dim in da.coords
                  else [f"{feature_dim}{i}" for i in range(da.sizes[feature_dim])])
@@ -225,7 +237,12 @@ def _from_dataarray(da, time_dim, feature_dim, arg):
     else:
         names = [str(da.name) if da.name is not None else "y"]
         tail = (time_dim,)
-    sample_dims = tuple(d for d in da.dims if d not in tail)
+    return names, tail, tuple(d for d in da.dims if d not in tail)
+
+
+def _from_dataarray(da, time_dim, feature_dim, arg):
+    _require_time(da, time_dim, arg)
+    names, tail, sample_dims = dataarray_layout(da, time_dim, feature_dim)
     arr = _float(da.transpose(*sample_dims, *tail).values, arg, f"DataArray {da.name!r}")
     shape, coords = _sample_info(da, sample_dims)
     values = arr.reshape((int(np.prod(shape)), da.sizes[time_dim], len(names)))
