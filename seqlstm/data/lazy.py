@@ -5,7 +5,8 @@ names and count without computing it, :func:`predict_lazily` builds the task gra
 fitted model's predictions and :func:`apply_lazily` maps a plain NumPy function over the
 sample chunks.  For the forecaster, :func:`lazy_records` reads long records' labels without
 computing their values and :func:`map_sample_blocks` maps a model over their chunks of
-samples (outputs of any shape, whole along the other dims).
+samples (outputs of any shape, whole along the other dims; optionally telling each task where
+its samples sit in the whole array, for its messages).
 
 The graph is computed wherever dask computes: on the current ``dask.distributed`` client when
 there is one (``Client(...)``, ``client.as_current()``), else on dask's default scheduler (the

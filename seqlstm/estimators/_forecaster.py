@@ -751,7 +751,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             are merged: a task holds its series' whole records (the windows, and per-series
             scaling, read all of them), so chunk along the sample dims to bound a task's
             memory.  Values are checked when their chunk is computed.  A bare dask array (no
-            labels) is loaded into memory, as :meth:`forecast` loads dask-backed input.
+            labels) is loaded into memory (by :meth:`forecast` too).
 
         Returns
         -------
