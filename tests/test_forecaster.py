@@ -1241,6 +1241,8 @@ def test_dask_forecast_checks_labels_now_and_values_whencomputed():
     with pytest.raises(ValueError, match=re.escape(str(eager.value))):
         lazy.compute()
     lazy.isel(station=slice(0, 2)).compute()           # the other chunks are fine
+    with pytest.raises(ValueError, match=re.escape(str(eager.value))):   # in-memory data
+        model.forecast(ds, 2, future_covariates=bad.chunk())
 
 
 @pytest.mark.parametrize("on_cluster", [False, True])

@@ -905,7 +905,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         labelled = False
         if len(self._cols[2]):
             n = int(np.prod(template.sample_shape))
-            future = da.asarray(self._future_raw(future_covariates, n, steps))
+            future = da.asarray(self._future_raw(future_covariates, n, steps, lazy=True))
             future = da.broadcast_to(future, (n,) + future.shape[1:])
             arrays.append(future.reshape(template.sample_shape + future.shape[1:]))
             labelled = isinstance(future_covariates, (xr.DataArray, xr.Dataset))
@@ -998,17 +998,18 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         arr = np.broadcast_to(arr, (rec.n_series, steps, len(fc)))
         return (arr - stats[0][:, None, fc]) / stats[1][:, None, fc]
 
-    def _future_raw(self, values, n_series, steps):
+    def _future_raw(self, values, n_series, steps, lazy=False):
         """The user's future covariates ``(1 or n_series, >= steps, n_future)`` in the data's
-        units, their names and shape checked (a dask array for dask-backed labelled values,
-        whose values are not read)."""
+        units, their names and shape checked; with `lazy`, dask-backed labelled values give a
+        dask array, their values neither read nor checked (else they are loaded and checked
+        as :func:`~seqlstm.data.records.to_records` checks them)."""
         fc = self._cols[2]
         names = [self.variable_names_[i] for i in fc]
         if values is None:
             raise ValueError(f"future_covariates: expected values of {names} for the {steps} "
                              "forecast steps; found None.")
         if isinstance(values, (xr.Dataset, xr.DataArray)):
-            if is_dask(values):
+            if lazy and is_dask(values):
                 fut, arr, _ = lazy_records(values, time_dim=self.time_dim,
                                            feature_dim=self.feature_dim,
                                            arg="future_covariates")
