@@ -1146,3 +1146,157 @@ def test_dask_predict_checks_labels_now_and_values_whencomputed():
         model.predict(ds)
     with pytest.raises(ValueError, match=re.escape(str(eager.value))):
         model.predict(ds.chunk({"station": 3})).compute()
+
+
+# ---------------------------------------------------------------------- dask: lazy forecast
+def _stations_with_height(n_series=5, n_time=40, seed=2):
+    """Stations with a target y, a forcing x known ahead and a static height."""
+    data = _panel(n_series, n_time, seed).to_dataset(dim="feature")
+    return data.assign(height=("station", np.linspace(1.0, 3.0, n_series)))
+
+
+@pytest.mark.parametrize("on_cluster", [False, True])
+def test_dask_forecast_is_lazy_and_each_chunk_equals_it_in_memory(
+        on_cluster, request, monkeypatch):
+    """Dask-backed records chunked along stations and time: forecast builds a graph and runs
+    nothing until computed; each chunk of stations gives the bits of forecasting those
+    stations in memory (point, Gaussian and quantile models, recursively past the horizon)."""
+    pytest.importorskip("dask")
+    client = request.getfixturevalue("dask_client") if on_cluster else None
+    data = _panel().sel(feature=["y"])
+    calls = []
+    recursive = LSTMForecaster._recursive
+    monkeypatch.setattr(LSTMForecaster, "_recursive",
+                        lambda self, rec, *a, **k: calls.append(rec.n_series)
+                        or recursive(self, rec, *a, **k))
+    for loss in ("mse", "gaussian", "quantile"):
+        model = LSTMForecaster(lookback=5, horizon=2, loss=loss, hidden_size=4, max_iter=2,
+                               random_state=0).fit(data)
+        calls.clear()
+        lazy = model.forecast(data.chunk({"station": 2, "time": 20}), 5)
+        assert calls == []                                  # nothing computed yet
+        parts = lazy.data_vars.values() if isinstance(lazy, xr.Dataset) else [lazy]
+        for part in parts:
+            assert part.chunks[:2] == ((2, 2, 2), (5,))
+        got = computed(lazy, client)
+        if not on_cluster:
+            assert calls == [2, 2, 2]                       # one call per chunk of stations
+        xr.testing.assert_allclose(got, model.forecast(data, 5))
+        for s in (slice(0, 2), slice(2, 4), slice(4, 6)):
+            xr.testing.assert_identical(got.isel(station=s),
+                                        model.forecast(data.isel(station=s), 5))
+
+
+@pytest.mark.parametrize("on_cluster", [False, True])
+def test_dask_forecast_panel_with_static_and_future_covariates(on_cluster, request):
+    """A Dataset with a static attribute and a future covariate: future values given as a
+    dask-backed Dataset chunked otherwise, as an in-memory Dataset or as NumPy, are sliced
+    with each chunk of stations; each chunk the bits of forecasting it in memory."""
+    pytest.importorskip("dask")
+    client = request.getfixturevalue("dask_client") if on_cluster else None
+    ds = _stations_with_height()
+    model = LSTMForecaster(lookback=5, horizon=2, target="y", future_covariates=["x"],
+                           hidden_size=4, max_iter=2, random_state=0).fit(ds)
+    future = xr.Dataset({"x": (("station", "time"),
+                               np.random.default_rng(3).standard_normal((5, 6)))},
+                        coords={"station": ds.station})
+    for given in (future.chunk({"station": 3, "time": 2}), future, future["x"].values[..., None]):
+        lazy = model.forecast(ds.chunk({"station": 2}), 4, future_covariates=given)
+        assert lazy.chunks[0] == (2, 2, 1)
+        got = computed(lazy, client)
+        for s in (slice(0, 2), slice(2, 4), slice(4, 5)):
+            own = (given.isel(station=s) if isinstance(given, xr.Dataset) else given[s])
+            xr.testing.assert_identical(
+                got.isel(station=s),
+                model.forecast(ds.isel(station=s), 4, future_covariates=own))
+    one = future.isel(station=[0])            # one series' values: every station's
+    xr.testing.assert_identical(
+        model.forecast(ds.chunk({"station": 2}), 4, future_covariates=one.chunk()).compute(),
+        model.forecast(ds, 4, future_covariates=one))
+
+
+def test_dask_forecast_checks_labels_now_and_values_whencomputed():
+    """Labels (steps, variables, future covariates' names and shape) are checked by forecast,
+    with the in-memory errors; values (inf in the future covariates) when computed."""
+    pytest.importorskip("dask")
+    import re
+
+    ds = _stations_with_height()
+    model = LSTMForecaster(lookback=5, horizon=2, target="y", future_covariates=["x"],
+                           hidden_size=4, max_iter=1, random_state=0).fit(ds)
+    future = xr.Dataset({"x": (("station", "time"), np.zeros((5, 6)))})
+    for data, steps, fut in ((ds, 0, future), (ds.drop_vars("height"), 2, future),
+                             (ds, 2, None), (ds, 2, future.rename(x="z")),
+                             (ds, 8, future), (ds, 2, future.isel(station=[0, 1]))):
+        with pytest.raises(ValueError) as eager:
+            model.forecast(data, steps, future_covariates=fut)
+        with pytest.raises(ValueError, match=re.escape(str(eager.value))):
+            model.forecast(data.chunk({"station": 2}), steps,
+                           future_covariates=None if fut is None else fut.chunk())
+    bad = future.copy(deep=True)
+    bad["x"][3, 1] = np.inf
+    with pytest.raises(ValueError) as eager:
+        model.forecast(ds, 2, future_covariates=bad)
+    lazy = model.forecast(ds.chunk({"station": 2}), 2, future_covariates=bad.chunk())
+    with pytest.raises(ValueError, match=re.escape(str(eager.value))):
+        lazy.compute()
+    lazy.isel(station=slice(0, 2)).compute()           # the other chunks are fine
+    with pytest.raises(ValueError, match=re.escape(str(eager.value))):   # in-memory data
+        model.forecast(ds, 2, future_covariates=bad.chunk())
+
+
+@pytest.mark.parametrize("on_cluster", [False, True])
+def test_dask_forecast_error_in_a_chunk_names_the_series_of_the_whole_input(
+        on_cluster, request):
+    """NaN in a series' last lookback (nan_inputs='skip') or a series without any observed
+    target: the error raised inside a chunk names the series by its label (one labelled
+    sample dim) or its position on the whole grid, as the in-memory error does."""
+    pytest.importorskip("dask")
+    import re
+
+    client = request.getfixturevalue("dask_client") if on_cluster else None
+    data = _panel().sel(feature=["y"])
+    model = LSTMForecaster(lookback=5, horizon=2, hidden_size=4, max_iter=1,
+                           random_state=0).fit(data)
+    bad = data.copy(data=data.values.copy())
+    bad[4, 47, 0] = np.nan                                   # station s4 (second chunk)
+    with pytest.raises(ValueError, match=r"\['s4'\]") as eager:
+        model.forecast(bad, 3)
+    with pytest.raises(ValueError, match=re.escape(str(eager.value))):
+        computed(model.forecast(bad.chunk({"station": 3}), 3), client)
+    # a (lat, lon) grid: positions on the whole grid, not in the chunk
+    grid = xr.DataArray(np.sin(np.arange(40) / 3.0) + np.zeros((3, 4, 40)),
+                        dims=("lat", "lon", "time"), name="t2m",
+                        coords={"lat": [10.0, 11.0, 12.0], "lon": [0.0, 1.0, 2.0, 3.0]})
+    padded = LSTMForecaster(lookback=5, horizon=2, start_padding=True, hidden_size=4,
+                            max_iter=1, random_state=0).fit(grid)
+    lazy = padded.forecast(grid.chunk({"lat": 2, "lon": 3}), 3)
+    assert lazy.dims == ("lat", "lon", "time")
+    xr.testing.assert_identical(computed(lazy, client), padded.forecast(grid, 3))
+    hole = grid.copy(data=grid.values.copy())
+    hole[2, 3] = np.nan                                      # no observed target at (2, 3)
+    with pytest.raises(ValueError, match=re.escape("(2, 3)")) as eager:
+        padded.forecast(hole, 3)
+    with pytest.raises(ValueError, match=re.escape(str(eager.value))):
+        computed(padded.forecast(hole.chunk({"lat": 2, "lon": 3}), 3), client)
+
+
+def test_dask_forecast_graph_holds_the_model_once():
+    """The forecaster is one key of the forecast's graph that every task names; a Gaussian
+    forecast's mean and std share it."""
+    pytest.importorskip("dask")
+    import pickle
+
+    import cloudpickle
+
+    data = _panel(n_series=8).sel(feature=["y"])
+    model = LSTMForecaster(lookback=5, horizon=2, loss="gaussian", hidden_size=48,
+                           max_iter=1, random_state=0).fit(data)
+    model_bytes = len(pickle.dumps(model))
+    assert model_bytes > 40_000
+    lazy = model.forecast(data.chunk({"station": 1}), 4)
+    graph = dict(lazy.__dask_graph__())
+    assert len(graph) >= 24
+    sizes = [len(cloudpickle.dumps(task)) for task in graph.values()]
+    assert sum(sizes) < 1.5 * model_bytes
+    assert sum(size > model_bytes / 2 for size in sizes) == 1

@@ -5,7 +5,8 @@ names and count without computing it, :func:`predict_lazily` builds the task gra
 fitted model's predictions and :func:`apply_lazily` maps a plain NumPy function over the
 sample chunks.  For the forecaster, :func:`lazy_records` reads long records' labels without
 computing their values and :func:`map_sample_blocks` maps a model over their chunks of
-samples (outputs of any shape, whole along the other dims).
+samples (outputs of any shape, whole along the other dims; optionally telling each task where
+its samples sit in the whole array, for its messages).
 
 The graph is computed wherever dask computes: on the current ``dask.distributed`` client when
 there is one (``Client(...)``, ``client.as_current()``), else on dask's default scheduler (the
@@ -311,7 +312,8 @@ def _run_piece(obj, values, previous, where):
     return out.reshape(lead + out.shape[1:]), (state, end)
 
 
-def map_sample_blocks(obj, func, arrays, *, n_sample_dims, outputs, name="seqlstm-blocks"):
+def map_sample_blocks(obj, func, arrays, *, n_sample_dims, outputs, name="seqlstm-blocks",
+                      with_ids=False):
     """Lazy outputs of ``func(obj, *blocks)`` computed block by block of samples.
 
     Like :func:`predict_lazily` for outputs of any shape: `obj` (a fitted model) is ONE key of
@@ -325,8 +327,9 @@ def map_sample_blocks(obj, func, arrays, *, n_sample_dims, outputs, name="seqlst
     obj : object
         The graph's shared object.
     func : callable
-        A module-level function ``func(obj, *blocks)`` returning a tuple of NumPy arrays, the
-        i-th of shape ``lead + outputs[i]`` (``lead``: the blocks' sample shape).
+        A module-level function ``func(obj, *blocks)`` (``func(obj, ids, *blocks)`` with
+        `with_ids`) returning a tuple of NumPy arrays, the i-th of shape
+        ``lead + outputs[i]`` (``lead``: the blocks' sample shape).
     arrays : sequence of dask arrays
         Whose first `n_sample_dims` dims are the sample dims, of the same sizes; the first
         array's chunks along them are every array's.
@@ -335,6 +338,10 @@ def map_sample_blocks(obj, func, arrays, *, n_sample_dims, outputs, name="seqlst
         The trailing shape of each output (float64).
     name : str
         Prefix of the tasks' keys.
+    with_ids : bool, default False
+        Pass `func` the index in the whole array (C order over the sample dims) of each of
+        the block's samples, an int64 array of ``prod(lead)`` (for messages naming a sample
+        of the whole input).
 
     Returns
     -------
@@ -351,13 +358,18 @@ def map_sample_blocks(obj, func, arrays, *, n_sample_dims, outputs, name="seqlst
     arrays = [a.rechunk({**{d: lead_chunks[d] for d in range(nd)},
                          **{d: -1 for d in range(nd, a.ndim)}}) for a in arrays]
     obj_key = "seqlstm-model-" + tokenize(obj)
-    token = tokenize(obj_key, func, [a.name for a in arrays], [tuple(o) for o in outputs])
+    token = tokenize(obj_key, func, [a.name for a in arrays], [tuple(o) for o in outputs],
+                     with_ids)
     step = f"{name}-{token}"
     names = [f"{name}-{i}-{token}" for i in range(len(outputs))]
     dsk = {obj_key: obj}
     blocks = list(itertools.product(*(range(len(c)) for c in lead_chunks)))
+    starts = [np.cumsum((0,) + c[:-1]) for c in lead_chunks]
+    sample_shape = tuple(int(s) for s in arrays[0].shape[:nd])
     for b in blocks:
-        dsk[(step,) + b] = (_run_blocks, obj_key, func,
+        origin = tuple(int(starts[d][i]) for d, i in enumerate(b))
+        call = _Call(func, origin if with_ids else None, sample_shape)
+        dsk[(step,) + b] = (_run_blocks, obj_key, call,
                             *[(a.name,) + b + (0,) * (a.ndim - nd) for a in arrays])
     # the tasks' tuples of outputs as an array of objects, which each output picks from
     steps = da.Array(HighLevelGraph.from_collections(step, dsk, dependencies=arrays), step,
@@ -373,9 +385,23 @@ def map_sample_blocks(obj, func, arrays, *, n_sample_dims, outputs, name="seqlst
     return tuple(result)
 
 
-def _run_blocks(obj, func, *blocks):
+@dataclass(frozen=True)
+class _Call:
+    """What a task of :func:`map_sample_blocks` calls, and where its block sits in the whole
+    array (`origin` None: `func` is not told)."""
+
+    func: object
+    origin: tuple | None   # first index along each sample dim
+    sample_shape: tuple    # sizes of the sample dims of the whole array
+
+
+def _run_blocks(obj, call, *blocks):
     """One task of :func:`map_sample_blocks`."""
-    return tuple(func(_for_this_thread(obj), *blocks))
+    obj = _for_this_thread(obj)
+    if call.origin is None:
+        return tuple(call.func(obj, *blocks))
+    ids = _sample_ids(blocks[0].shape[:len(call.sample_shape)], call)
+    return tuple(call.func(obj, ids, *blocks))
 
 
 def lazy_records(data, *, time_dim="time", feature_dim="feature", arg="data"):

@@ -751,7 +751,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             are merged: a task holds its series' whole records (the windows, and per-series
             scaling, read all of them), so chunk along the sample dims to bound a task's
             memory.  Values are checked when their chunk is computed.  A bare dask array (no
-            labels) is loaded into memory, as :meth:`forecast` loads dask-backed input.
+            labels) is loaded into memory (by :meth:`forecast` too).
 
         Returns
         -------
@@ -858,14 +858,24 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         ----------
         data : ndarray, DataArray or Dataset
             Records with the variables seen in fit; the forecasts start after their last step.
-            Dask-backed input is loaded into memory (computed) and gives an in-memory result
-            (unlike :meth:`predict`).
+            Dask-backed (xarray) input gives a lazy, dask-backed result, as :meth:`predict`
+            does: computed chunk by chunk of series when asked for (on the current
+            ``dask.distributed`` client, else dask's default scheduler), the model one key of
+            the task graph, each chunk along the sample dims forecast independently (its
+            forecasts are those of that chunk forecast in memory, bit for bit; chunks along
+            time are merged), one Numba thread per task on a worker.  Labels (variables,
+            record length, `steps`, the future covariates' names and shape) are checked now;
+            values when their chunk is computed, and an error then names the series by its
+            label or position in the whole input.  A bare dask array (no labels) is loaded
+            into memory.
         steps : int
             Steps to forecast (>= 1).  Beyond `horizon` the model needs no past covariates.
         future_covariates : ndarray, DataArray or Dataset, optional
             Values of the future covariates for the `steps` forecast steps (required when the
             model has future covariates): NumPy ``([series,] steps, n_future)`` or labeled
-            data with the same names and sample dims as `data`.
+            data with the same names and sample dims as `data`, matched to the series by
+            position (one series' values serve every series).  With dask-backed `data` they
+            may be dask-backed too; each chunk of series reads its own series' values.
 
         Returns
         -------
@@ -876,22 +886,48 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             quantiles of a later block are conditional on the earlier blocks' medians.
         """
         check_is_fitted(self)
+        if isinstance(data, (xr.DataArray, xr.Dataset)) and is_dask(data):
+            return self._forecast_lazily(data, steps, future_covariates)
         rec = self._records(data)
         center, std = self._recursive(rec, steps, future_covariates)
         return self._wrap(rec, center, std, lead=False)
 
-    def _recursive(self, rec, steps, future_covariates):
-        """:meth:`forecast`'s values before labelling: ``(center, std)`` as
-        :meth:`_forecast_windows` gives them, ``(n_series, steps, ...)``."""
-        check_is_fitted(self)
+    def _forecast_lazily(self, data, steps, future_covariates):
+        """:meth:`forecast` of dask-backed records: :func:`_recursive_block` on each chunk of
+        series (told the chunk's places in the whole input, for its messages), labelled as
+        in memory."""
+        import dask.array as da
+
+        template, values, static = lazy_records(data, time_dim=self.time_dim,
+                                                feature_dim=self.feature_dim)
+        steps = self._check_recursion(template, steps, future_covariates)
+        arrays = [values] + ([] if static is None else [static])
+        labelled = False
+        if len(self._cols[2]):
+            n = int(np.prod(template.sample_shape))
+            future = da.asarray(self._future_raw(future_covariates, n, steps, lazy=True))
+            future = da.broadcast_to(future, (n,) + future.shape[1:])
+            arrays.append(future.reshape(template.sample_shape + future.shape[1:]))
+            labelled = isinstance(future_covariates, (xr.DataArray, xr.Dataset))
+        outputs = [(steps,) + self._value_shape()]
+        if self.loss == "gaussian":
+            outputs.append((steps, len(self._cols[0])))
+        job = _LazyForecast(self, template, steps=steps, check_future=labelled)
+        out = map_sample_blocks(job, _recursive_block, arrays,
+                                n_sample_dims=len(template.sample_dims), outputs=outputs,
+                                name="seqlstm-recursive", with_ids=True)
+        return self._wrap(template, out[0], out[1] if len(out) > 1 else None, lead=False,
+                          shaped=True)
+
+    def _check_recursion(self, rec, steps, future_covariates):
+        """The checks of :meth:`forecast` that read labels only (`rec` may hold no series):
+        `steps` (returned as an int), the variables, the record's length and the past and
+        future covariates' needs."""
         if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 1:
             raise ValueError(f"steps: expected an integer >= 1; found {steps!r}.")
         steps = int(steps)
         self._check_fitted_records(rec)
-        first = None
-        if self.start_padding_:
-            first = _padding_starts(rec, self._cols[0], self.lookback_)
-        else:
+        if not self.start_padding_:
             self._check_length(rec.n_time, with_horizon=False, lookback=self.lookback_)
         tc, pc, fc = self._cols
         if len(pc) and steps > self.horizon:
@@ -899,6 +935,23 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                 f"steps: expected at most horizon = {self.horizon} steps for a model with past "
                 f"covariates {[self.variable_names_[i] for i in pc]} (their future is unknown); "
                 f"found {steps}.")
+        if not len(fc) and future_covariates is not None:
+            raise ValueError("future_covariates: expected None for a model without future "
+                             "covariates; found values.")
+        return steps
+
+    def _recursive(self, rec, steps, future_covariates, labels=None):
+        """:meth:`forecast`'s values before labelling: ``(center, std)`` as
+        :meth:`_forecast_windows` gives them, ``(n_series, steps, ...)``.  `labels`: how
+        messages name series ``idx`` of `rec` (default :func:`_series_labels` of `rec`; a
+        chunk of a lazy forecast names them in the whole input)."""
+        check_is_fitted(self)
+        steps = self._check_recursion(rec, steps, future_covariates)
+        labels = partial(_series_labels, rec) if labels is None else labels
+        first = None
+        if self.start_padding_:
+            first = _padding_starts(rec, self._cols[0], self.lookback_, labels)
+        tc, pc, fc = self._cols
         stats = self._series_statistics(rec)
         data, static = self._scaled(rec, stats=stats)
         S, T, L, Hz = rec.n_series, rec.n_time, self.lookback_, self.horizon
@@ -910,9 +963,6 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         if len(fc):
             ext[:, T:, fc] = 0
             ext[:, T:T + steps, fc] = self._future_values(future_covariates, rec, steps, stats)
-        elif future_covariates is not None:
-            raise ValueError("future_covariates: expected None for a model without future "
-                             "covariates; found values.")
         inputs = np.concatenate([tc, pc, fc])
         lookback = np.arange(max(T - L, 0), T)
         read = lookback[None, :] >= (0 if first is None else first[:, None])   # not padding
@@ -921,7 +971,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             raise ValueError(
                 f"data: expected the last lookback = {L} steps of every series without NaN "
                 f"inputs (nan_inputs='skip'); found NaN in series "
-                f"{_series_labels(rec, np.flatnonzero(gaps)[:10])}.")
+                f"{labels(np.flatnonzero(gaps)[:10])}.")
         series = np.arange(S, dtype=np.int64)
         center = np.empty((S, steps) + self._value_shape())
         std = np.empty((S, steps, len(tc))) if self.loss == "gaussian" else None
@@ -942,36 +992,51 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         """Scaled future covariates ``(n_series, steps, n_future)`` from the user's values
         (`stats`: the series' ``(mean, scale)``)."""
         fc = self._cols[2]
+        arr = np.asarray(self._future_raw(values, rec.n_series, steps))[:, :steps]
+        if np.isnan(arr).any() and self.nan_inputs == "skip":
+            raise ValueError("future_covariates: expected no NaN (nan_inputs='skip'); found NaN.")
+        arr = np.broadcast_to(arr, (rec.n_series, steps, len(fc)))
+        return (arr - stats[0][:, None, fc]) / stats[1][:, None, fc]
+
+    def _future_raw(self, values, n_series, steps, lazy=False):
+        """The user's future covariates ``(1 or n_series, >= steps, n_future)`` in the data's
+        units, their names and shape checked; with `lazy`, dask-backed labelled values give a
+        dask array, their values neither read nor checked (else they are loaded and checked
+        as :func:`~seqlstm.data.records.to_records` checks them)."""
+        fc = self._cols[2]
         names = [self.variable_names_[i] for i in fc]
         if values is None:
             raise ValueError(f"future_covariates: expected values of {names} for the {steps} "
                              "forecast steps; found None.")
         if isinstance(values, (xr.Dataset, xr.DataArray)):
-            fut = self._records(values, arg="future_covariates")
+            if lazy and is_dask(values):
+                fut, arr, _ = lazy_records(values, time_dim=self.time_dim,
+                                           feature_dim=self.feature_dim,
+                                           arg="future_covariates")
+                arr = arr.reshape((-1,) + arr.shape[-2:])
+            else:
+                fut = self._records(values, arg="future_covariates")
+                arr = fut.values
             try:
                 cols = select_columns(fut.var_names, names, "future_covariates")
             except ValueError:
                 raise ValueError(f"future_covariates: expected the variables {names}; found "
                                  f"{fut.var_names}.") from None
-            arr = fut.values[:, :, cols]
+            arr = arr[:, :, cols]
         else:
             arr = np.asarray(values, dtype=np.float64)
             if arr.ndim == 1 and len(fc) == 1:
                 arr = arr[:, None]
             if arr.ndim == 2:
                 arr = arr[None]
-        if arr.ndim != 3 or arr.shape[0] not in (1, rec.n_series) or arr.shape[2] != len(fc):
+        if arr.ndim != 3 or arr.shape[0] not in (1, n_series) or arr.shape[2] != len(fc):
             raise ValueError(
-                f"future_covariates: expected values of shape ({rec.n_series}, >= {steps}, "
-                f"{len(fc)}) (series, step, covariate); found {arr.shape}.")
+                f"future_covariates: expected values of shape ({n_series}, >= {steps}, "
+                f"{len(fc)}) (series, step, covariate); found {tuple(arr.shape)}.")
         if arr.shape[1] < steps:
             raise ValueError(f"future_covariates: expected values for the {steps} forecast steps; "
                              f"found {arr.shape[1]}.")
-        arr = arr[:, :steps]
-        if np.isnan(arr).any() and self.nan_inputs == "skip":
-            raise ValueError("future_covariates: expected no NaN (nan_inputs='skip'); found NaN.")
-        arr = np.broadcast_to(arr, (rec.n_series, steps, len(fc)))
-        return (arr - stats[0][:, None, fc]) / stats[1][:, None, fc]
+        return arr
 
     def score(self, data, y=None):
         """Skill against persistence, ``1 - MSE(forecast) / MSE(persistence)``, over every
@@ -1133,7 +1198,8 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             issue = np.arange(self.lookback_ - 1, rec.n_time)
             valid = extended[issue[:, None] + np.arange(1, self.horizon + 1)[None, :]]
         else:
-            times = future_times(rec.time, mean.shape[1], self.time_step_)
+            n_steps = mean.shape[len(rec.sample_shape) if shaped else 1]
+            times = future_times(rec.time, n_steps, self.time_step_)
         dims = list(rec.sample_dims) + [rec.time_dim] + (["lead"] if lead else [])
         coords = dict(rec.sample_coords)
         coords[rec.time_dim] = times
@@ -1256,27 +1322,58 @@ class _Fitted:
 
 @dataclasses.dataclass(eq=False)
 class _LazyForecast:
-    """What every task of a lazy :meth:`LSTMForecaster.predict` reads, one key of the graph:
-    the fitted forecaster and the records' labels (without the sample labels)."""
+    """What every task of a lazy :meth:`LSTMForecaster.predict` or
+    :meth:`~LSTMForecaster.forecast` reads, one key of the graph: the fitted forecaster, the
+    records' labels, and forecast's `steps` and whether its future covariates came as labelled
+    data (checked for inf, as :func:`~seqlstm.data.records.to_records` checks them)."""
 
     model: LSTMForecaster
     template: object
+    steps: int = 0
+    check_future: bool = False
 
 
-def _issued_block(job, values, static=None):
-    """The forecasts of one chunk of series (``values`` ``(*lead, time, vars)``, ``static``
-    ``(*lead, n_static)``), as :meth:`LSTMForecaster.predict` makes them in memory: each
-    output ``(*lead, issue, lead, targets[, levels])``."""
+def _block_records(job, values, static):
+    """The records of one chunk of series (``values`` ``(*lead, time, vars)``, ``static``
+    ``(*lead, n_static)`` or None), their values checked as in memory."""
     lead = values.shape[:-2]
     n = int(np.prod(lead))
     rec = dataclasses.replace(
         job.template, values=np.ascontiguousarray(values.reshape((n,) + values.shape[-2:])),
         static=(np.zeros((n, 0)) if static is None
                 else np.ascontiguousarray(static.reshape(n, -1))),
-        sample_shape=lead)
+        sample_shape=lead, sample_coords={}, attrs={})
     check_values(rec, "data")
-    out = [a for a in job.model._issued(rec) if a is not None]
+    return rec
+
+
+def _issued_block(job, values, static=None):
+    """The forecasts of one chunk of series, as :meth:`LSTMForecaster.predict` makes them in
+    memory: each output ``(*lead, issue, lead, targets[, levels])``."""
+    lead = values.shape[:-2]
+    out = [a for a in job.model._issued(_block_records(job, values, static)) if a is not None]
     return tuple(a.reshape(lead + a.shape[1:]) for a in out)
+
+
+def _recursive_block(job, ids, values, *rest):
+    """The forecasts of one chunk of series (`ids`: their indices in the whole input;
+    `rest`: the static attributes if the records have some, then the future covariates
+    ``(*lead, >= steps, n_future)`` if the model reads some), as
+    :meth:`LSTMForecaster.forecast` makes them in memory: each output
+    ``(*lead, steps, targets[, levels])``; messages name the series in the whole input."""
+    lead = values.shape[:-2]
+    rest = list(rest)
+    static = rest.pop(0) if job.template.static_names else None
+    future = rest.pop(0) if rest else None
+    if future is not None:
+        future = future.reshape((-1,) + future.shape[-2:])
+    rec = _block_records(job, values, static)
+    if future is not None and job.check_future:
+        check_values(dataclasses.replace(rec, values=future, static=np.zeros((len(future), 0)),
+                                         static_names=[]), "future_covariates")
+    out = job.model._recursive(rec, job.steps, future,
+                               labels=lambda idx: _series_labels(job.template, ids[idx]))
+    return tuple(a.reshape(lead + a.shape[1:]) for a in out if a is not None)
 
 
 def _statistics(values, names, arg):
@@ -1294,16 +1391,18 @@ def _statistics(values, names, arg):
     return mean, scale
 
 
-def _padding_starts(rec, target_cols, need):
+def _padding_starts(rec, target_cols, need, labels=None):
     """:func:`~seqlstm.windowing.padding_starts` of `rec`, refusing a series without any
-    observed target (named by its labels when it has them)."""
+    observed target (named by its labels when it has them; `labels`: how to name series
+    ``idx``, default :func:`_series_labels` of `rec`)."""
     observed = np.zeros(rec.values.shape[:2], bool)
     for c in target_cols:
         observed |= ~np.isnan(rec.values[:, :, c])
     empty = np.flatnonzero(~observed.any(axis=1))
     if empty.size:
         raise ValueError(f"data: expected at least one observed target in every series; found "
-                         f"none in series {_series_labels(rec, empty[:10])}.")
+                         f"none in series "
+                         f"{(labels or partial(_series_labels, rec))(empty[:10])}.")
     return padding_starts(rec.values, target_cols, need)
 
 
