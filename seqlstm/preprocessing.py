@@ -25,7 +25,8 @@ def nan_mean_std(values, lengths=None, sample_weight=None, rows=None):
     Parameters
     ----------
     values : array-like of shape (n_samples, n_time, n_features) or (n_samples, n_features)
-        Data; NaN entries are ignored.
+        Data; NaN entries are ignored.  A dask array is not computed whole: each chunk of
+        samples is computed when it is read (the same bits as the computed array gives).
     lengths : array-like of int of shape (n_samples,), optional
         Sequence lengths: time steps ``t >= lengths[i]`` of sample ``i`` are ignored whatever
         they hold.
@@ -51,7 +52,8 @@ def nan_mean_std(values, lengths=None, sample_weight=None, rows=None):
     for bit with several features; with one feature NumPy sums pairwise within a chunk, so
     data larger than a chunk may differ in the last bits from a sum over the whole array.
     """
-    values = np.asarray(values)
+    if not hasattr(values, "__dask_graph__"):  # a dask array is read chunk by chunk
+        values = np.asarray(values)
     if values.ndim == 2:
         values = values[:, np.newaxis, :]
     n_time, n_features = values.shape[1:]
