@@ -94,6 +94,46 @@ def test_early_stopping_on_dask_holds_out_whole_chunks():
         est.fit(da.from_array(X, chunks=(60, -1, -1)), y)
 
 
+@pytest.mark.parametrize("validation", ["time", "data"])
+def test_validation_on_dask_equals_in_memory(validation):
+    """validation_split="time" (the same contiguous hold-out as in memory) and dask-backed
+    validation_data give the in-memory fit's scores, losses and weights bit for bit."""
+    X, y = _data(60)
+    X_val, y_val = _data(25, seed=1)
+    kwargs = dict(hidden_size=4, batch_size=8, max_iter=2, random_state=0, early_stopping=True,
+                  validation_split="time", validation_fraction=0.2)
+
+    def fit(lazy):
+        wrap = ((lambda v: da.from_array(v, chunks=(10, -1, -1))) if lazy
+                else (lambda v: v))
+        est = LSTMRegressor(**kwargs)
+        if validation == "data":
+            return est.fit(wrap(X), y, validation_data=(wrap(X_val), y_val))
+        return est.fit(wrap(X), y)
+
+    memory, lazy = fit(False), fit(True)
+    assert memory.validation_scores_ == lazy.validation_scores_
+    assert memory.loss_curve_ == lazy.loss_curve_
+    assert _weights_equal(memory, lazy)
+
+
+def test_classifier_and_partial_fit_on_dask():
+    """LSTMClassifier fits dask-backed input as in memory (bit for bit), and partial_fit
+    continues on it."""
+    from seqlstm import LSTMClassifier
+
+    X, y = _data(40)
+    labels = (y > np.median(y)).astype(int)
+    kwargs = dict(hidden_size=4, batch_size=8, max_iter=2, random_state=0)
+    lazy_X = da.from_array(X, chunks=(10, -1, -1))
+    memory = LSTMClassifier(**kwargs).fit(X, labels)
+    lazy = LSTMClassifier(**kwargs).fit(lazy_X, labels)
+    assert _weights_equal(memory, lazy)
+    memory.partial_fit(X, labels)
+    lazy.partial_fit(lazy_X, labels)
+    assert _weights_equal(memory, lazy)
+
+
 class _Flaky:
     """A chunk function that raises once it has been called `limit` times."""
 
