@@ -222,3 +222,17 @@ def test_out_of_core_fit_memory_is_bounded_by_the_buffer_not_the_store():
     bound = 2.56e6 + 4 * 2 ** 20 + 2e6
     assert small < bound and peak < bound, (small, peak, bound)
     assert peak < nbytes / 4
+
+
+def test_weighted_fit_on_a_chunked_dataset_with_two_sample_dims_equals_in_memory():
+    """A Dataset (variables as features, sample dims a x b, chunked along a) with
+    sample_weight: the streamed fit is the in-memory fit bit for bit."""
+    X, y = _data(50, n_time=20)
+    w = np.random.default_rng(1).uniform(0, 2, 50)
+    ds = xr.Dataset({f"v{i}": (("a", "b", "time"), X[:, :, i].reshape(5, 10, 20))
+                     for i in range(3)})
+    target = xr.DataArray(y.reshape(5, 10), dims=("a", "b"))
+    kwargs = dict(hidden_size=4, batch_size=8, max_iter=2, random_state=0)
+    memory = LSTMRegressor(**kwargs).fit(ds, target, sample_weight=w)
+    lazy = LSTMRegressor(**kwargs).fit(ds.chunk({"a": 1}), target, sample_weight=w)
+    assert _weights_equal(memory, lazy)
