@@ -22,6 +22,12 @@ mix the data well (or many small chunks) shuffle better at the same memory.  Whe
 holds every chunk, the whole set is loaded once and each epoch's order is
 ``rng.permutation(n_samples)``, exactly the in-memory fit's: the weights are bit-identical to
 fitting the computed array.
+
+Why not xbatcher: its ``BatchGenerator`` yields xarray batches sliced along dims in a fixed
+order (shuffling them is an open pull request, xarray-contrib/xbatcher#170, whose thread notes
+that a torchdata shuffle buffer over a zarr store is very slow); fit needs rows gathered by
+index, frames included, into a reused NumPy buffer, in the in-memory order when the data fit,
+which is a few lines over dask's own chunks (``values.chunks``) and no new dependency.
 """
 
 from __future__ import annotations
