@@ -621,7 +621,7 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
             rs = check_random_state(self.random_state)
             self._seeds_ = tuple(int(s) for s in rs.randint(0, _SEED_MAX, size=3))
         split = None
-        chunked = not isinstance(data.values, np.ndarray)   # dask-backed: streamed
+        chunked = is_dask(data.values)   # dask-backed: streamed, never computed whole
         if monitor is not None and validation is None:  # hold out validation_fraction
             if chunked and self.validation_split == "random":   # whole chunks
                 split = chunk_split(data.values, self.validation_fraction, self._seeds_[2])
