@@ -236,3 +236,32 @@ def test_weighted_fit_on_a_chunked_dataset_with_two_sample_dims_equals_in_memory
     memory = LSTMRegressor(**kwargs).fit(ds, target, sample_weight=w)
     lazy = LSTMRegressor(**kwargs).fit(ds.chunk({"a": 1}), target, sample_weight=w)
     assert _weights_equal(memory, lazy)
+
+
+@pytest.mark.parametrize("n_features", [1, 3])
+def test_statistics_read_every_chunk_once_per_pass_and_equal_in_memory(monkeypatch,
+                                                                        n_features):
+    """The scaling statistics through a RowReader: statistics chunks of 17 samples over store
+    chunks of 25 compute each store chunk once per pass (two passes), and the mean and scale
+    equal the in-memory ones bit for bit (one feature too: the same statistics chunks), for
+    all rows and for a subset."""
+    from seqlstm.data import batches
+    from seqlstm.data.chunked import RowReader
+    from seqlstm.preprocessing import scaling_statistics
+
+    monkeypatch.setattr(batches, "CHUNK_BYTES", 17 * 8 * 30 * n_features)
+    X, _ = _data(75, n_features=n_features)
+    lengths = chunked_sequences(da.from_array(X, chunks=(25, -1, -1))).lengths
+    calls = []
+
+    def block(block_id=None):
+        calls.append(block_id[0])
+        return X[25 * block_id[0]:25 * block_id[0] + 25]
+
+    values = da.map_blocks(block, dtype=np.float32, chunks=((25,) * 3, (30,), (n_features,)))
+    for rows in (None, np.r_[0:20, 30:75]):
+        calls.clear()
+        lazy = scaling_statistics(RowReader(values), lengths, rows=rows)
+        memory = scaling_statistics(X, lengths, rows=rows)
+        assert all(np.array_equal(a, b) for a, b in zip(lazy, memory))
+        assert sorted(calls) == [0, 0, 1, 1, 2, 2]

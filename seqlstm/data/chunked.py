@@ -6,9 +6,9 @@
 - :func:`chunked_sequences` reads it lazily and checks it (NaN/inf, lengths) in one streaming
   pass over its sample chunks, with the errors in-memory input gives (samples numbered in the
   whole array);
-- the scaling statistics are :func:`seqlstm.preprocessing.scaling_statistics` read chunk by
-  chunk from the dask array (two passes: mean, then centred squares), the same bits as in
-  memory;
+- the scaling statistics are :func:`seqlstm.preprocessing.scaling_statistics` read from the
+  dask array through a :class:`RowReader` (two passes: mean, then centred squares, each
+  computing every chunk once), the same bits as in memory;
 - :class:`ChunkedBatches` gives the minibatches: each epoch it visits the sample chunks in a
   random order, loads a group of at most ``buffer_chunks`` of them at a time into a buffer
   (standardised by :func:`~seqlstm.data.batches.scaled_copy`, the same bits as the in-memory
@@ -40,7 +40,8 @@ from .batches import scaled_copy
 from .framing import framed_n_features
 from .sequences import SequenceData, _check_dtype, _check_not_empty, chunk_sequences, to_sequences
 
-__all__ = ["BUFFER_BYTES", "ChunkedBatches", "chunk_ranges", "chunk_split", "chunked_sequences"]
+__all__ = ["BUFFER_BYTES", "ChunkedBatches", "RowReader", "chunk_ranges", "chunk_split",
+           "chunked_sequences"]
 
 #: Bytes of standardised values (in the compute dtype) the training buffer of
 #: :class:`ChunkedBatches` holds by default: ``buffer_chunks = max(1, BUFFER_BYTES // bytes of
@@ -93,6 +94,46 @@ def chunked_sequences(X, *, time_dim="time", feature_dim="feature", arg="X"):
         del block
     data.lengths = np.concatenate(lengths)
     return data
+
+
+class RowReader:
+    """Rows of a dask array read one whole sample chunk at a time: ``reader[rows]`` for
+    increasing int `rows` computes each chunk that holds them once, keeping the last one, so a
+    pass over increasing rows reads every chunk once (a compressed zarr chunk is decompressed
+    whole however few of its rows are asked for).  What
+    :func:`seqlstm.preprocessing.nan_mean_std` reads the scaling statistics through.
+
+    Parameters
+    ----------
+    values : dask array
+    """
+
+    def __init__(self, values):
+        self.values = values
+        self.shape, self.ndim = values.shape, values.ndim
+        self._bounds = np.cumsum(values.chunks[0])
+        self._chunk = self._block = None
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, rows):
+        rows = np.asarray(rows)
+        if rows.ndim != 1 or np.any(np.diff(rows) <= 0):
+            raise IndexError("RowReader: expected increasing int rows")
+        chunk_of = np.searchsorted(self._bounds, rows, side="right")
+        out = np.empty((len(rows),) + self.shape[1:], self.values.dtype)
+        breaks = np.flatnonzero(np.diff(chunk_of)) + 1
+        for a, b in zip(np.r_[0, breaks], np.r_[breaks, len(rows)]):
+            if b > a:
+                k = int(chunk_of[a])
+                start = int(self._bounds[k - 1]) if k else 0
+                if self._chunk != k:
+                    self._block = self._chunk = None
+                    self._block = np.asarray(self.values[start:int(self._bounds[k])])
+                    self._chunk = k
+                out[a:b] = self._block[rows[a:b] - start]
+        return out
 
 
 def chunk_split(values, fraction, random_state):

@@ -29,7 +29,7 @@ from .._init import CHRONO_CELLS, apply_chrono, check_chrono
 from .._threads import numba_threads
 from .._validation import check_features, record_feature_names
 from ..data.batches import SequenceBatches, scaled_copy
-from ..data.chunked import ChunkedBatches, chunk_split, chunked_sequences
+from ..data.chunked import ChunkedBatches, RowReader, chunk_split, chunked_sequences
 from ..data.lazy import is_dask
 from ..data.framing import (auto_frame_stride, frame_sequences, framed_lengths,
                             framed_n_features)
@@ -723,7 +723,8 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         """
         self.dtype_ = np.dtype(self.dtype)
         if self.standardize:   # read chunk by chunk from the rows, never copied whole
-            self.x_mean_, self.x_scale_ = scaling_statistics(data.values, data.lengths, weights,
+            values = RowReader(data.values) if is_dask(data.values) else data.values
+            self.x_mean_, self.x_scale_ = scaling_statistics(values, data.lengths, weights,
                                                              rows=rows)
         else:
             self.x_mean_ = self.x_scale_ = None
