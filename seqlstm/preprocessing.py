@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._validation import check_features, record_feature_names
 from .data import to_sequences, wrap_features
 from .data.batches import sample_chunks
+from .data.chunked import RowReader
 
 __all__ = ["SequenceScaler", "nan_mean_std", "scaling_statistics"]
 
@@ -25,7 +26,9 @@ def nan_mean_std(values, lengths=None, sample_weight=None, rows=None):
     Parameters
     ----------
     values : array-like of shape (n_samples, n_time, n_features) or (n_samples, n_features)
-        Data; NaN entries are ignored.
+        Data; NaN entries are ignored.  A :class:`seqlstm.data.chunked.RowReader` of a dask
+        array is not computed whole: each of its chunks is computed once per pass (the same
+        bits as the computed array gives).
     lengths : array-like of int of shape (n_samples,), optional
         Sequence lengths: time steps ``t >= lengths[i]`` of sample ``i`` are ignored whatever
         they hold.
@@ -51,7 +54,8 @@ def nan_mean_std(values, lengths=None, sample_weight=None, rows=None):
     for bit with several features; with one feature NumPy sums pairwise within a chunk, so
     data larger than a chunk may differ in the last bits from a sum over the whole array.
     """
-    values = np.asarray(values)
+    if not isinstance(values, RowReader):  # a dask array's rows, read chunk by chunk
+        values = np.asarray(values)
     if values.ndim == 2:
         values = values[:, np.newaxis, :]
     n_time, n_features = values.shape[1:]

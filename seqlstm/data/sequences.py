@@ -106,7 +106,7 @@ class SequenceData:
 
 def to_sequences(
     X, *, time_dim="time", feature_dim="feature", arg="X", dtype=np.float64, allow_nan=False,
-    input_2d=None, copy=True,
+    input_2d=None, copy=True, lazy=False,
 ):
     """Validate sequence input and convert it to a float array with lengths.
 
@@ -144,6 +144,11 @@ def to_sequences(
         the caller must only read, or the array a dask-backed input computes to); their own
         dtype is then kept (`dtype` applies to the other data).  ``fit`` reads the data so,
         to write its one standardised copy (:func:`seqlstm.data.batches.scaled_copy`).
+    lazy : bool, default False
+        True: a DataArray or Dataset keeps its (dask) data lazy: ``values`` is the dask array
+        ``(n_samples, n_time, n_features)`` (stacked and transposed lazily, in its own float
+        dtype or cast lazily to `dtype`) and ``lengths`` is None; nothing is checked or
+        computed (:func:`seqlstm.data.chunked.chunked_sequences` checks it chunk by chunk).
 
     Returns
     -------
@@ -179,11 +184,11 @@ def to_sequences(
         da = X.to_dataarray(dim=feature_dim)
         dims = tuple(d for d in da.dims if d != feature_dim) + (feature_dim,)
         data = _from_dataarray(da.transpose(*dims), time_dim, feature_dim, arg, dtype, allow_nan,
-                               copy)
+                               copy, lazy)
         data.kind, data.attrs, data.name = "dataset", dict(X.attrs), None
         return data
     if isinstance(X, xr.DataArray):
-        return _from_dataarray(X, time_dim, feature_dim, arg, dtype, allow_nan, copy)
+        return _from_dataarray(X, time_dim, feature_dim, arg, dtype, allow_nan, copy, lazy)
     return _from_array(X, arg, dtype, allow_nan, input_2d, copy)
 
 
@@ -256,7 +261,7 @@ def _from_list(X, arg, dtype, allow_nan):
     return _finish(SequenceData(values, None), arg, allow_nan, values.shape)
 
 
-def _from_dataarray(da, time_dim, feature_dim, arg, dtype, allow_nan, copy=True):
+def _from_dataarray(da, time_dim, feature_dim, arg, dtype, allow_nan, copy=True, lazy=False):
     has_time = time_dim in da.dims
     sample_dims = tuple(d for d in da.dims if d not in (time_dim, feature_dim))
     if feature_dim not in da.dims or not (has_time or sample_dims):
@@ -281,7 +286,12 @@ def _from_dataarray(da, time_dim, feature_dim, arg, dtype, allow_nan, copy=True)
     if not has_time:
         stacked = stacked.expand_dims(time_dim)
     stacked = stacked.transpose("__sample__", time_dim, feature_dim)
-    values = _as_float(stacked.values, arg, dtype, copy)
+    if lazy:
+        values = stacked.data
+        if values.dtype not in (np.float32, np.float64):
+            values = values.astype(dtype)
+    else:
+        values = _as_float(stacked.values, arg, dtype, copy)
     feature_names = None
     if feature_dim in da.coords:
         feature_names = np.asarray([str(v) for v in da[feature_dim].values], dtype=object)
@@ -299,7 +309,7 @@ def _from_dataarray(da, time_dim, feature_dim, arg, dtype, allow_nan, copy=True)
         attrs=dict(da.attrs),
         name=da.name,
     )
-    return _finish(data, arg, allow_nan, da.shape)
+    return data if lazy else _finish(data, arg, allow_nan, da.shape)
 
 
 def _dataframe_columns(X):

@@ -29,6 +29,8 @@ from .._init import CHRONO_CELLS, apply_chrono, check_chrono
 from .._threads import numba_threads
 from .._validation import check_features, record_feature_names
 from ..data.batches import SequenceBatches, scaled_copy
+from ..data.chunked import ChunkedBatches, RowReader, chunk_split, chunked_sequences
+from ..data.lazy import is_dask
 from ..data.framing import (auto_frame_stride, frame_sequences, framed_lengths,
                             framed_n_features)
 from ..data.sequences import INPUT_2D
@@ -460,9 +462,13 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
     def _validate_X(self, X, *, reset, copy=True):
         """`X` checked and read as a :class:`~seqlstm.data.SequenceData`; ``copy=False``:
         float data may be the user's array itself, only read (see
-        :func:`~seqlstm.data.to_sequences`)."""
-        data = _data.to_sequences(X, time_dim=self.time_dim, feature_dim=self.feature_dim,
-                                  input_2d=self.input_2d, copy=copy)
+        :func:`~seqlstm.data.to_sequences`), and dask-backed data stay lazy, checked chunk by
+        chunk (:func:`~seqlstm.data.chunked.chunked_sequences`: ``fit`` streams them)."""
+        if not copy and is_dask(X):
+            data = chunked_sequences(X, time_dim=self.time_dim, feature_dim=self.feature_dim)
+        else:
+            data = _data.to_sequences(X, time_dim=self.time_dim, feature_dim=self.feature_dim,
+                                      input_2d=self.input_2d, copy=copy)
         if data.kind != "numpy" and data.time_dim is None and len(data.sample_dims) > 1:
             raise ValueError(
                 f"X: expected a time dim named {self.time_dim!r} (time_dim); found dims "
@@ -491,7 +497,11 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         gathered by index from the standardised copy `values` (made from `data` when None),
         rows `rows` (default all), frames included
         (:class:`~seqlstm.data.batches.SequenceBatches`); `batch_size` is the size of the
-        batches it is evaluated in."""
+        batches it is evaluated in.  Dask-backed `data` are read through a bounded buffer of
+        chunks instead (:class:`~seqlstm.data.chunked.ChunkedBatches`)."""
+        if is_dask(data.values):
+            return ChunkedBatches(data.values, data.lengths, self.frame_stride_, self.x_mean_,
+                                  self.x_scale_, self.dtype_, rows, batch_size=batch_size)
         if values is None:
             values = self._scaled_copy(data)
         return SequenceBatches(values, data.lengths, self.frame_stride_, rows,
@@ -611,8 +621,12 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
             rs = check_random_state(self.random_state)
             self._seeds_ = tuple(int(s) for s in rs.randint(0, _SEED_MAX, size=3))
         split = None
+        chunked = is_dask(data.values)   # dask-backed: streamed, never computed whole
         if monitor is not None and validation is None:  # hold out validation_fraction
-            split = self._validation_split(targets, data.n_time)
+            if chunked and self.validation_split == "random":   # whole chunks
+                split = chunk_split(data.values, self.validation_fraction, self._seeds_[2])
+            else:
+                split = self._validation_split(targets, data.n_time)
         if first:  # the scaling statistics come from the training samples only
             self._init_model(data, targets, weights, rows=None if split is None else split[0])
         settings = self._settings(
@@ -622,15 +636,19 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
             stateful=bool(self.return_sequences) and not self.bidirectional)
         # The data are held once: ONE standardised copy, from which every minibatch (frames
         # included) is gathered into a reused buffer; a held-out part reads other rows of it.
-        values = self._scaled_copy(data)
-        data.values = None        # the raw values are read no more (a computed dask input)
+        # Dask-backed data are never computed whole: minibatches stream through a buffer of
+        # chunks (ChunkedBatches, standardised as they are loaded).
+        values = None if chunked else self._scaled_copy(data)
+        if not chunked:
+            data.values = None    # the raw values are read no more
         y_train = self._scaled_targets(targets)
         X_train = self._batches(data, settings.batch_size, values)
         functions = None   # the validation score and loss, made inside the threads' context
         if validation is not None:
             vdata, vtargets, w_val = validation
             X_val, y_val = self._batches(vdata, settings.batch_size), self._scaled_targets(vtargets)
-            vdata.values = None
+            if isinstance(vdata.values, np.ndarray):
+                vdata.values = None
             functions = partial(self._validation_functions, X_val, y_val, w_val)
         elif split is not None:
             train, val = split
@@ -705,7 +723,8 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         """
         self.dtype_ = np.dtype(self.dtype)
         if self.standardize:   # read chunk by chunk from the rows, never copied whole
-            self.x_mean_, self.x_scale_ = scaling_statistics(data.values, data.lengths, weights,
+            values = RowReader(data.values) if is_dask(data.values) else data.values
+            self.x_mean_, self.x_scale_ = scaling_statistics(values, data.lengths, weights,
                                                              rows=rows)
         else:
             self.x_mean_ = self.x_scale_ = None
@@ -785,7 +804,7 @@ class _BaseLSTM(_Trained, ModelFile, BaseEstimator):
         `return_state` also the final state (see :meth:`_check_state_use`).  `values` may be
         a :class:`~seqlstm.data.batches.SequenceBatches` (validation during fit): it goes
         through the network in its minibatches of ``batch_size``."""
-        if isinstance(values, SequenceBatches):
+        if isinstance(values, (SequenceBatches, ChunkedBatches)):
             with numba_threads(self.n_jobs):
                 return np.concatenate([self._raw(values[idx])
                                        for idx in in_batches(len(values), values.batch_size)])

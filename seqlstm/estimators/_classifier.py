@@ -206,6 +206,10 @@ chrono_t_max_
         ----------
         X : array-like, list of 2-D arrays, DataArray or Dataset
             Sequences; see :meth:`LSTMRegressor.fit`.
+            Dask-backed `X` (e.g. ``xr.open_zarr``) is streamed from its store, never
+            computed whole, through a buffer of sample chunks
+            (:mod:`seqlstm.data.chunked`, ``BUFFER_BYTES``); see the README's
+            "Scaling out".
         y : array-like or DataArray
             Labels ``(n_samples,)``, or ``(n_samples, n_time)`` with ``return_sequences``
             (None/NaN: missing).

@@ -395,6 +395,10 @@ class LSTMRegressor(RegressorMixin, _BaseLSTM):
         X : array-like, list of 2-D arrays, DataArray or Dataset
             Sequences ``(n_samples, n_time, n_features)``, NaN-padded at the end (2-D arrays
             as `input_2d` says); see :func:`seqlstm.data.to_sequences`.
+            Dask-backed `X` (e.g. ``xr.open_zarr``) is streamed from its store, never
+            computed whole, through a buffer of sample chunks
+            (:mod:`seqlstm.data.chunked`, ``BUFFER_BYTES``); see the README's
+            "Scaling out".
         y : array-like, DataArray or Dataset
             ``(n_samples,)`` or ``(n_samples, n_outputs)``; with ``return_sequences``
             ``(n_samples, n_time[, n_outputs])`` where NaN marks a missing observation.

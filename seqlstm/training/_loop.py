@@ -28,7 +28,8 @@ def run_epochs(network, state, X, y, settings=None, *, score_fn=None, val_loss_f
     X : ndarray of shape (n_samples, n_time, n_features) or indexable
         Training sequences in the network's dtype, NaN-padded at the end (or any object that
         gives such minibatches for arrays of sample indices and has ``shape[0]``, such as
-        :class:`~seqlstm.windowing.WindowSet`'s ``inputs``).
+        :class:`~seqlstm.windowing.WindowSet`'s ``inputs``).  With ``shuffle`` an `X` that
+        has ``epoch_order(rng)`` gives each epoch's order of positions itself.
     y : ndarray or indexable
         Targets as :meth:`RecurrentNetwork.loss_and_grad` takes them, indexed like `X`.
     settings : TrainingSettings, optional
@@ -74,7 +75,7 @@ def run_epochs(network, state, X, y, settings=None, *, score_fn=None, val_loss_f
     epoch = 0
     try:
         while epoch < s.max_epochs:
-            order = state.rng.permutation(n_samples) if s.shuffle else np.arange(n_samples)
+            order = _epoch_order(X, state.rng, s.shuffle, n_samples)
             loss = one_epoch(network, state, X, y, order, s.loss, s.batch_size, tbptt, s.dropout,
                              sample_weight, weight_total, stream)
             if loss is None:  # non-finite loss or gradient: rolled back
@@ -97,6 +98,16 @@ def run_epochs(network, state, X, y, settings=None, *, score_fn=None, val_loss_f
         bar.close()
     monitor.keep_best(network)
     return state
+
+
+def _epoch_order(X, rng, shuffle, n_samples):
+    """The order an epoch visits the samples: ``rng.permutation(n_samples)`` (or in order
+    without `shuffle`), unless `X` draws it itself with ``X.epoch_order(rng)`` (a source that
+    reads its samples chunk by chunk, :class:`seqlstm.data.chunked.ChunkedBatches`)."""
+    if not shuffle:
+        return np.arange(n_samples)
+    draw = getattr(X, "epoch_order", None)
+    return rng.permutation(n_samples) if draw is None else draw(rng)
 
 
 def _weight_total(sample_weight):
