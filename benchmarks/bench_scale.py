@@ -7,12 +7,13 @@ batch_size=256, max_iter=1)`` (frames "auto"), ``random_state=0``.
 
 (a) in-memory ``fit`` on NumPy data of each size in ``--inmem-gb`` (GB = 1e9 bytes): RSS just
     before ``fit`` (the process, its compiled kernels and the data), peak RSS
-    (``resource.getrusage(...).ru_maxrss``) and the wall time of the one-epoch fit (it includes
-    the checks and the scaling statistics passes).
+    (``resource.getrusage(...).ru_maxrss``), the wall time of the one-epoch fit (it includes
+    the checks and the scaling statistics passes) and the time of one more epoch (a two-epoch
+    fit's time minus the one-epoch fit's, both in the same process).
 (b) out-of-core ``fit`` on a zarr store of ``--store-gb`` GB written by this script into a
     temporary directory (chunks of ``--chunk`` sequences; removed at the end, also on error),
-    opened with ``xarray.open_zarr``: peak RSS and the one-epoch fit's wall time (including the
-    check pass and the two statistics passes over the store), against an in-memory fit on the
+    opened with ``xarray.open_zarr``: peak RSS, the one-epoch fit's wall time (including the
+    check pass and the two statistics passes over the store) and one more epoch's, against an in-memory fit on the
     first ``--subset-gb`` GB of the same store, loaded with ``.values``.  Speed is compared per
     sequence (sequences per second of fit).
 (c) prediction of the same store (a model fitted on 512 of its sequences) on a LocalCluster of 1
@@ -27,14 +28,12 @@ machine line, the load average before and after, the commit and the date are pri
 written with the figures to ``benchmarks/SCALE.md``.  Times mean something only on a quiet
 machine; memory figures hold under load.
 
-Run (defaults: about 10-15 minutes on a quiet 2-core machine)::
+Run (the defaults are the issue's sizes: 0.25-2 GB in memory, a 4 GB store needing ~3.5 GiB
+of free disk in the temporary directory; about 8 minutes on a quiet 2-core machine)::
 
-    python benchmarks/bench_scale.py [--inmem-gb 0.25 0.5 1] [--store-gb 1.5] [--subset-gb 0.25]
-                                     [--predict-gb 1.5] [--worker-memory 1GiB] [--out ...]
-
-The issue's sizes (2 GB in memory, a 4 GB store; needs ~5 GB free disk)::
-
-    python benchmarks/bench_scale.py --inmem-gb 0.25 0.5 1 2 --store-gb 4 --predict-gb 4
+    python benchmarks/bench_scale.py [--inmem-gb 0.25 0.5 1 2] [--store-gb 4] [--subset-gb 0.5]
+                                     [--predict-gb 2] [--worker-memory 1GiB] [--tmpdir DIR]
+                                     [--out benchmarks/SCALE.md]
 """
 
 import argparse
@@ -95,6 +94,17 @@ def warm_up():
     LSTMRegressor(**MODEL).fit(X, y)
 
 
+def fit_times(cls, X, y):
+    """Wall time of a one-epoch fit, and the time of one more epoch: a two-epoch fit's time
+    minus the one-epoch fit's (the checks and statistics passes cancel out)."""
+    t0 = time.perf_counter()
+    cls(**MODEL).fit(X, y)
+    t1 = time.perf_counter()
+    cls(**{**MODEL, "max_iter": 2}).fit(X, y)
+    t2 = time.perf_counter()
+    return t1 - t0, (t2 - t1) - (t1 - t0)
+
+
 # ------------------------------------------------------------------------------------ children
 
 def child_inmem(args):
@@ -114,11 +124,9 @@ def child_inmem(args):
         n = args["n"]
         X, y = make_numpy(n)
     before = rss_gib()
-    t0 = time.perf_counter()
-    LSTMRegressor(**MODEL).fit(X, y)
-    seconds = time.perf_counter() - t0
+    seconds, epoch = fit_times(LSTMRegressor, X, y)
     return dict(n=n, data_gib=X.nbytes / 2 ** 30, rss_before=before, peak=peak_gib(),
-                seconds=seconds)
+                seconds=seconds, epoch=epoch)
 
 
 def child_write(args):
@@ -145,11 +153,9 @@ def child_ooc(args):
     warm_up()
     ds = xr.open_zarr(args["store"])
     before = rss_gib()
-    t0 = time.perf_counter()
-    LSTMRegressor(**MODEL).fit(ds["X"], ds["y"])
-    seconds = time.perf_counter() - t0
+    seconds, epoch = fit_times(LSTMRegressor, ds["X"], ds["y"])
     return dict(n=ds.sizes["sample"], data_gib=ds["X"].nbytes / 2 ** 30, rss_before=before,
-                peak=peak_gib(), seconds=seconds)
+                peak=peak_gib(), seconds=seconds, epoch=epoch)
 
 
 def child_predict(args):
@@ -174,6 +180,8 @@ def child_predict(args):
         return min(times)
 
     mode = args["mode"]
+    if args.get("n_jobs"):
+        model.set_params(n_jobs=args["n_jobs"])
     if mode in ("synchronous", "threads"):
         model.predict(small)
         with dask.config.set(scheduler=mode):
@@ -215,16 +223,20 @@ def run_child(kind, **args):
 
 # ---------------------------------------------------------------------------------------- main
 
+PREDICT_RUNS = (("synchronous", 0, 1), ("synchronous", 0, None), ("threads", 0, None),
+                ("cluster", 1, None), ("cluster", 2, None))
+
+
 def verdict(ok):
     return "PASS" if ok else "FAIL"
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--inmem-gb", type=float, nargs="*", default=[0.25, 0.5, 1.0])
-    p.add_argument("--store-gb", type=float, default=1.5)
-    p.add_argument("--subset-gb", type=float, default=0.25)
-    p.add_argument("--predict-gb", type=float, default=1.5)
+    p.add_argument("--inmem-gb", type=float, nargs="*", default=[0.25, 0.5, 1.0, 2.0])
+    p.add_argument("--store-gb", type=float, default=4.0)
+    p.add_argument("--subset-gb", type=float, default=0.5)
+    p.add_argument("--predict-gb", type=float, default=2.0)
     p.add_argument("--chunk", type=int, default=250, help="sequences per store chunk")
     p.add_argument("--worker-memory", default="1GiB")
     p.add_argument("--repeats", type=int, default=2)
@@ -254,11 +266,12 @@ def main():
         A.append((gb, run_child("inmem", n=n_seq(gb), store=None)))
     lines += ["## (a) In-memory fit against the data size", "",
               "`LSTMRegressor(hidden_size=16, batch_size=256, max_iter=1)`, frames \"auto\", "
-              "float32 NumPy data. Time = the whole one-epoch `fit` (checks and statistics "
-              "included). Target: peak ≤ 1.5 × data + the model's work arrays.", "",
+              "float32 NumPy data. Times: the whole one-epoch `fit` (checks and statistics "
+              "included), and one more epoch (2-epoch fit − 1-epoch fit). Target: peak ≤ 1.5 × data + the model's work arrays.", "",
               "| data (GB) | sequences | data (GiB) | RSS before fit | peak RSS | peak − before "
-              "| (peak − before) / data | s per epoch | sequences/s |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| (peak − before) / data | s, 1-epoch fit | s, one more epoch | sequences/s "
+              "(one more epoch) |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for gb, r in A:
         if "error" in r:
             lines.append(f"| {gb} | {n_seq(gb)} | — | error: {r['error']} |||||")
@@ -266,7 +279,7 @@ def main():
         extra = r["peak"] - r["rss_before"]
         lines.append(f"| {gb} | {r['n']} | {r['data_gib']:.2f} | {r['rss_before']:.2f} GiB | "
                      f"{r['peak']:.2f} GiB | {extra:.2f} GiB | {extra / r['data_gib']:.2f} | "
-                     f"{r['seconds']:.1f} | {r['n'] / r['seconds']:.0f} |")
+                     f"{r['seconds']:.1f} | {r['epoch']:.1f} | {r['n'] / r['epoch']:.0f} |")
     lines.append("")
 
     # (b), (c) ------------------------------------------------------------------------------
@@ -280,9 +293,9 @@ def main():
         O = run_child("ooc", store=store)
         S = run_child("inmem", n=n_seq(a.subset_gb), store=store)
         P = {}
-        for mode, workers in (("synchronous", 0), ("threads", 0), ("cluster", 1),
-                              ("cluster", 2)):
-            P[(mode, workers)] = run_child("predict", store=store, n=n_seq(a.predict_gb),
+        for mode, workers, n_jobs in PREDICT_RUNS:
+            P[(mode, workers, n_jobs)] = run_child("predict", store=store,
+                                           n=n_seq(a.predict_gb), n_jobs=n_jobs,
                                            mode=mode, workers=workers, chunk=a.chunk,
                                            worker_memory=a.worker_memory, repeats=a.repeats)
     finally:
@@ -298,35 +311,43 @@ def main():
               ""]
     if a.store_gb < 4:
         lines += [f"Not the issue's ≥ 4 GB store: {a.store_gb} GB so that the run finishes in "
-                  "the time this run had. For 4 GB: `python benchmarks/bench_scale.py "
-                  "--store-gb 4 --predict-gb 4` (about 5 GB of free disk in the temporary "
+                  "the time this run had. For 4 GB: `python benchmarks/bench_scale.py` (the "
+                  "default `--store-gb 4`; about 3.5 GiB of free disk in the temporary "
                   "directory, `--tmpdir` to choose it).", ""]
-    lines += ["| fit | sequences | data (GiB) | RSS before fit | peak RSS | s per epoch "
-              "| sequences/s |", "|---|---|---|---|---|---|---|"]
+    lines += ["| fit | sequences | data (GiB) | RSS before fit | peak RSS | s, 1-epoch fit "
+              "| s, one more epoch | sequences/s (one more epoch) | sequences/s (1-epoch fit) |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for name, r in (("out-of-core (`open_zarr`)", O), ("in memory (subset)", S)):
         if "error" in r:
             lines.append(f"| {name} | error: {r['error']} ||||||")
         else:
             lines.append(f"| {name} | {r['n']} | {r['data_gib']:.2f} | "
                          f"{r['rss_before']:.2f} GiB | {r['peak']:.2f} GiB | "
-                         f"{r['seconds']:.1f} | {r['n'] / r['seconds']:.0f} |")
+                         f"{r['seconds']:.1f} | {r['epoch']:.1f} | {r['n'] / r['epoch']:.0f} | "
+                         f"{r['n'] / r['seconds']:.0f} |")
     ratio = None
     if "error" not in O and "error" not in S:
-        ratio = (O["n"] / O["seconds"]) / (S["n"] / S["seconds"])
-        lines += ["", f"Out-of-core speed per sequence = {ratio:.2f} × the in-memory fit's."]
+        ratio = (O["n"] / O["epoch"]) / (S["n"] / S["epoch"])
+        ratio1 = (O["n"] / O["seconds"]) / (S["n"] / S["seconds"])
+        lines += ["", f"Out-of-core speed per sequence = {ratio:.2f} × the in-memory fit's per "
+                  f"epoch (one more epoch), {ratio1:.2f} × for the whole one-epoch fit (the "
+                  "out-of-core fit reads the store three more times: checks, mean, centred "
+                  "squares)."]
     lines.append("")
 
     lines += ["## (c) Prediction throughput on dask-backed input", "",
-              f"`model.predict(X).compute()` on {P[('threads', 0)].get('n', '?')} sequences of "
+              f"`model.predict(X).compute()` on {P[('threads', 0, None)].get('n', '?')} sequences of "
               f"the store ({n_seq(a.predict_gb) * SEQ_BYTES / 1e9:.2f} GB; chunks of {a.chunk} "
               f"sequences); LocalCluster workers single-threaded processes with "
               f"`memory_limit={a.worker_memory}` each (less than the data). Best of "
               f"{a.repeats}.", "",
               "| where | seconds | sequences/s | worker RSS at end (GiB) |", "|---|---|---|---|"]
-    names = {("synchronous", 0): "in process, synchronous scheduler (1 thread)",
-             ("threads", 0): "in process, threaded scheduler (2 threads)",
-             ("cluster", 1): "LocalCluster, 1 worker × 1 thread",
-             ("cluster", 2): "LocalCluster, 2 workers × 1 thread"}
+    names = {("synchronous", 0, 1): "in process, synchronous scheduler, `n_jobs=1` (1 thread)",
+             ("synchronous", 0, None): "in process, synchronous scheduler, `n_jobs=None` "
+                                       "(Numba's threads: 2 cores)",
+             ("threads", 0, None): "in process, threaded scheduler, `n_jobs=None`",
+             ("cluster", 1, None): "LocalCluster, 1 worker × 1 thread",
+             ("cluster", 2, None): "LocalCluster, 2 workers × 1 thread"}
     for key, name in names.items():
         r = P[key]
         if "error" in r:
@@ -360,14 +381,15 @@ def main():
     if ratio is not None:
         lines.append(f"- Out-of-core speed ≥ 70% of in-memory per epoch (per sequence): "
                      f"{100 * ratio:.0f}% **{verdict(ratio >= 0.7)}**.")
-    c1, c2, sy = P[("cluster", 1)], P[("cluster", 2)], P[("synchronous", 0)]
+    c1, c2, sy = P[("cluster", 1, None)], P[("cluster", 2, None)], P[("synchronous", 0, 1)]
     if "error" not in c1 and "error" not in c2:
         sp = c2["seq_per_s"] / c1["seq_per_s"]
         lines.append(f"- 2 workers ≥ 1.6 × 1 worker: {sp:.2f}× **{verdict(sp >= 1.6)}** "
                      f"(2 cores, load {load0[0]:.1f} at start).")
     if "error" not in c1 and "error" not in sy:
         ov = sy["seq_per_s"] / c1["seq_per_s"] - 1
-        lines.append(f"- Overhead at 1 worker vs in-process (synchronous, one thread) ≤ 15%: "
+        lines.append(f"- Overhead at 1 worker vs in-process (synchronous, `n_jobs=1`: one "
+                     f"thread, as on the worker) ≤ 15%: "
                      f"{100 * ov:+.0f}% **{verdict(ov <= 0.15)}**.")
     load1 = os.getloadavg()
     lines += ["", f"Load average (1, 5, 15 min) before: {load0[0]:.2f}, {load0[1]:.2f}, "
