@@ -45,6 +45,18 @@ def test_scaled_copy_is_the_whole_array_formula_bit_for_bit(monkeypatch, dtype, 
     # a non-contiguous view is read as it is
     view = values.transpose(1, 0, 2).transpose(1, 0, 2)[:, ::2]
     np.testing.assert_array_equal(scaled_copy(view, mean, scale, dtype), expected[:, ::2])
+    # into a slice of a larger buffer (as the chunked source fills its block): the same bits,
+    # the rest of the buffer untouched; a wrong shape or dtype is refused
+    block = np.full((len(values) + 3,) + values.shape[1:], 7.0, dtype)
+    written = scaled_copy(values, mean, scale, dtype, out=block[2:2 + len(values)])
+    assert np.shares_memory(written, block)
+    np.testing.assert_array_equal(block[2:2 + len(values)], expected)
+    assert np.all(block[:2] == 7.0) and np.all(block[2 + len(values):] == 7.0)
+    with pytest.raises(ValueError, match="out"):
+        scaled_copy(values, mean, scale, dtype, out=block[:len(values) - 1])
+    other = np.float64 if dtype == np.float32 else np.float32
+    with pytest.raises(ValueError, match="out"):
+        scaled_copy(values, mean, scale, dtype, out=np.empty(values.shape, other))
 
 
 @pytest.mark.parametrize("stride", [1, 3])

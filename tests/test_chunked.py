@@ -239,8 +239,8 @@ def test_weighted_fit_on_a_chunked_dataset_with_two_sample_dims_equals_in_memory
 
 
 @pytest.mark.parametrize("n_features", [1, 3])
-def test_statistics_read_every_chunk_once_per_pass_and_equal_in_memory(monkeypatch,
-                                                                        n_features):
+def test_statistics_read_every_chunk_once_per_pass_and_equal_in_memory(
+        monkeypatch, n_features):
     """The scaling statistics through a RowReader: statistics chunks of 17 samples over store
     chunks of 25 compute each store chunk once per pass (two passes), and the mean and scale
     equal the in-memory ones bit for bit (one feature too: the same statistics chunks), for

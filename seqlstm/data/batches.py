@@ -22,7 +22,8 @@ import numpy as np
 from ..kernels.windows import gather_frames
 from .framing import framed_n_features
 
-__all__ = ["CHUNK_BYTES", "SequenceBatches", "sample_chunks", "scaled_copy"]
+__all__ = ["CHUNK_BYTES", "SequenceBatches", "minibatch_buffer", "sample_chunks",
+           "scaled_copy"]
 
 #: Bytes of float64 per chunk of samples that whole-array work (checks, statistics, scaling)
 #: processes at a time; read at call time (a sample larger than this is a chunk of its own).
@@ -42,7 +43,39 @@ def sample_chunks(n_samples, values_per_sample):
     return [(s, min(s + step, n_samples)) for s in range(0, n_samples, step)]
 
 
-def scaled_copy(values, mean=None, scale=None, dtype=np.float32):
+def minibatch_buffer(source, idx):
+    """Positions `idx` checked, and the first ``len(idx)`` rows of the minibatch buffer of
+    `source` (its ``_buffer``, grown when a larger minibatch comes, reused otherwise).
+
+    Parameters
+    ----------
+    source : SequenceBatches or ChunkedBatches
+        With ``rows``, ``shape``, ``dtype`` and ``_buffer``.
+    idx : array-like of int
+        Positions among the source's rows (negative ones count from the end).
+
+    Returns
+    -------
+    idx : ndarray of int, in ``[0, n_rows)``
+    out : ndarray, shape ``(len(idx),) + source.shape[1:]``
+
+    Raises
+    ------
+    IndexError
+        If `idx` is not a 1-D int array or a position is out of range.
+    """
+    idx = np.asarray(idx)
+    if idx.ndim != 1 or idx.dtype.kind not in "iu":
+        raise IndexError(f"expected a 1-D array of int positions; found {idx!r}")
+    n, n_rows = len(idx), len(source.rows)
+    if n and (idx.min() < -n_rows or idx.max() >= n_rows):
+        raise IndexError(f"positions out of range for {n_rows} rows")
+    if source._buffer is None or len(source._buffer) < n:
+        source._buffer = np.empty((n,) + tuple(source.shape[1:]), source.dtype)
+    return idx % max(1, n_rows), source._buffer[:n]
+
+
+def scaled_copy(values, mean=None, scale=None, dtype=np.float32, out=None):
     """A new C-contiguous copy of `values` in `dtype`, standardised as ``(values - mean) /
     scale`` computed in float64 (and then rounded to `dtype`), NaN kept.
 
@@ -53,15 +86,21 @@ def scaled_copy(values, mean=None, scale=None, dtype=np.float32):
     mean, scale : ndarray of float64, shape (n_features,), or None
         Statistics; None: no standardisation (a cast).
     dtype : numpy dtype
+    out : ndarray of `dtype` and the shape of `values`, optional
+        Where to write the copy (e.g. a slice of a larger buffer); default a new array.
 
     Returns
     -------
     ndarray of `dtype`
-        Equal bit for bit to ``np.ascontiguousarray((values.astype(np.float64) - mean) /
-        scale, dtype=dtype)``, built chunk by chunk (:func:`sample_chunks`): the float64
-        temporaries are one chunk's.
+        `out` (or a new array), equal bit for bit to
+        ``np.ascontiguousarray((values.astype(np.float64) - mean) / scale, dtype=dtype)``,
+        built chunk by chunk (:func:`sample_chunks`): the float64 temporaries are one chunk's.
     """
-    out = np.empty(values.shape, dtype=dtype)
+    if out is None:
+        out = np.empty(values.shape, dtype=dtype)
+    elif out.shape != values.shape or out.dtype != np.dtype(dtype):
+        raise ValueError(f"out: expected an array of shape {values.shape} and dtype "
+                         f"{np.dtype(dtype)}; found {out.shape}, {out.dtype}.")
     for s0, s1 in sample_chunks(len(values), np.prod(values.shape[1:])):
         if mean is None:
             out[s0:s1] = values[s0:s1]
@@ -133,14 +172,6 @@ class SequenceBatches:
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def __getitem__(self, idx):
-        idx = np.asarray(idx)
-        if idx.ndim != 1 or idx.dtype.kind not in "iu":
-            raise IndexError(f"expected a 1-D array of int positions; found {idx!r}")
-        n = len(idx)
-        if self._buffer is None or len(self._buffer) < n:
-            self._buffer = np.empty((n,) + self.shape[1:], self.dtype)
-        out = self._buffer[:n]
-        if n and (idx.min() < -len(self.rows) or idx.max() >= len(self.rows)):
-            raise IndexError(f"positions out of range for {len(self.rows)} rows")
+        idx, out = minibatch_buffer(self, idx)
         gather_frames(self.values, self.lengths, self.rows[idx], self.stride, out)
         return out

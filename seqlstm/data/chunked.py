@@ -36,7 +36,7 @@ import numpy as np
 import xarray as xr
 
 from ..kernels.windows import gather_frames
-from .batches import scaled_copy
+from .batches import minibatch_buffer, scaled_copy
 from .framing import framed_n_features
 from .sequences import SequenceData, _check_dtype, _check_not_empty, chunk_sequences, to_sequences
 
@@ -280,7 +280,7 @@ class ChunkedBatches:
                 raise RuntimeError(
                     f"X: could not read samples {r0} to {r1 - 1} of the dask-backed input "
                     f"during fit ({type(exc).__name__}: {exc}).") from exc
-            block[offset:offset + len(r)] = scaled_copy(raw, self.mean, self.scale, self._dtype)
+            scaled_copy(raw, self.mean, self.scale, self._dtype, out=block[offset:offset + len(r)])
             del raw
             block_rows.append(r)
             offset += len(r)
@@ -288,16 +288,8 @@ class ChunkedBatches:
         self._block, self._block_key = block, key
 
     def __getitem__(self, idx):
-        idx = np.asarray(idx)
-        if idx.ndim != 1 or idx.dtype.kind not in "iu":
-            raise IndexError(f"expected a 1-D array of int positions; found {idx!r}")
+        idx, out = minibatch_buffer(self, idx)
         n = len(idx)
-        if n and (idx.min() < -len(self.rows) or idx.max() >= len(self.rows)):
-            raise IndexError(f"positions out of range for {len(self.rows)} rows")
-        idx = idx % max(1, len(self.rows))
-        if self._buffer is None or len(self._buffer) < n:
-            self._buffer = np.empty((n,) + self.shape[1:], self._dtype)
-        out = self._buffer[:n]
         groups = self._group_of[idx]
         breaks = np.flatnonzero(np.diff(groups)) + 1
         for a, b in zip(np.r_[0, breaks], np.r_[breaks, n]):
