@@ -8,11 +8,15 @@ training part before anything else happens):
   Lynx (yearly, log10, one step), ElecEquip (monthly, 18 steps), Nile (yearly, one step),
   Uschange (5 quarterly series, one global model, 8 steps) and Macro (12 quarterly series of very
   different scales, one global model, 8 steps), each with its README horizon.
-- Candidates: the product of ``decoder`` in {"per_step", "direct"} and ``window_norm`` in
-  {"last", "robust"} (``--candidates`` takes others, e.g. ``per_step/None``); ``lookback =
-  max(8, 2 * season, 2 * horizon)``, ``horizon`` = the set's horizon, everything else at the
-  forecaster's CURRENT defaults (training included; ``n_jobs=1``: the same results, and one
-  thread is far faster on busy cores: 25x at a load of 13 on 2 cores).
+- Candidates: ``decoder/window_norm[/scaling]`` (``scaling`` "global" unless "series" is
+  written): by default ``per_step`` with ``window_norm`` in {"last", "seasonal"} and
+  ``scaling`` in {"global", "series"}, and ``direct/seasonal`` (``--candidates`` takes others,
+  e.g. ``per_step/None`` or ``direct/robust``); ``lookback = max(8, 2 * season, 2 * horizon)``,
+  ``horizon`` = the set's horizon, ``season_length`` = the set's season (what a datetime time
+  coordinate gives, :func:`seqlstm.data.records.infer_season_length`: the records go in as NumPy
+  here), everything else at the forecaster's CURRENT defaults (training included; ``n_jobs=1``:
+  the same results, and one thread is far faster on busy cores: 25x at a load of 13 on 2
+  cores).
 - Origins: several cut points inside the training part (three listed per set; the last two by
   default: ``--origins 3`` for all).  At each origin a model is fitted on the steps before it;
   multi-step sets forecast the ``horizon`` steps after it from its end (``forecast``); one-step
@@ -48,20 +52,23 @@ from _machine import machine as _machine
 
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent / ".." / "shared" / "data" / "forecast"
-#: The candidates: (decoder, window_norm).
-CANDIDATES = (("per_step", "last"), ("per_step", "robust"), ("direct", "last"),
-              ("direct", "robust"))
+#: The candidates: (decoder, window_norm, scaling).
+CANDIDATES = (("per_step", "last", "global"), ("per_step", "seasonal", "global"),
+              ("per_step", "last", "series"), ("per_step", "seasonal", "series"),
+              ("direct", "seasonal", "global"))
 
 
 def label(candidate):
-    """``decoder/window_norm`` as the table and ``--candidates`` write it."""
-    return f"{candidate[0]}/{candidate[1]}"
+    """``decoder/window_norm[/scaling]`` as the table and ``--candidates`` write it (the
+    scaling only when it is not "global")."""
+    text = f"{candidate[0]}/{candidate[1]}"
+    return text if candidate[2] == "global" else f"{text}/{candidate[2]}"
 
 
 def parse(text):
     """A candidate from :func:`label`'s text."""
-    decoder, _, norm = text.partition("/")
-    return decoder, None if norm == "None" else norm
+    decoder, norm, *scaling = text.split("/")
+    return decoder, None if norm == "None" else norm, scaling[0] if scaling else "global"
 
 
 def _csv(folder, name, **kw):
@@ -117,11 +124,11 @@ def validate(spec, candidate, seed, epochs=None):
     """Mean MASE over the series and origins of one set, for one candidate and seed."""
     from seqlstm import LSTMForecaster
 
-    decoder, window_norm = candidate
-    return _validate(spec, decoder, window_norm, seed, epochs, LSTMForecaster)
+    decoder, window_norm, scaling = candidate
+    return _validate(spec, decoder, window_norm, scaling, seed, epochs, LSTMForecaster)
 
 
-def _validate(spec, decoder, window_norm, seed, epochs, LSTMForecaster):
+def _validate(spec, decoder, window_norm, scaling, seed, epochs, LSTMForecaster):
     values, h, block = spec["values"], spec["horizon"], spec["block"]
     lookback = max(8, 2 * spec["season"], 2 * h)
     scores = []
@@ -129,7 +136,8 @@ def _validate(spec, decoder, window_norm, seed, epochs, LSTMForecaster):
         fitted = values[:, :origin]
         # n_jobs=1: one thread is faster on busy cores, and results do not depend on it
         kwargs = dict(lookback=lookback, horizon=h, decoder=decoder, window_norm=window_norm,
-                      random_state=seed, n_jobs=1)
+                      scaling=scaling, season_length=spec["season"], random_state=seed,
+                      n_jobs=1)
         if epochs is not None:
             kwargs["max_iter"] = epochs
         with warnings.catch_warnings():
@@ -203,12 +211,13 @@ def report(sets, results, seeds, seconds, label_, quick, candidates):
     head = "| set (horizon, lookback, origins) | " + " | ".join(
         f"`{label(c)}`" for c in candidates) + " |"
     lines = [
-        "# Choosing `LSTMForecaster`'s default `decoder` and `window_norm`",
+        "# Choosing `LSTMForecaster`'s default `decoder`, `window_norm` and `scaling`",
         "",
         "Written by `benchmarks/select_forecast_defaults.py` (protocol in its docstring): "
         "rolling-origin validation INSIDE the training parts of the development series of "
         "`../shared/data/forecast` (their test periods are cut off before anything is read), "
-        "`lookback = max(8, 2 * season, 2 * horizon)`, the set's horizon, everything else at "
+        "`lookback = max(8, 2 * season, 2 * horizon)`, the set's horizon and season "
+        "(`season_length`), everything else at "
         f"the forecaster's current defaults; {seeds} seeds per candidate (0 .. {seeds - 1}).  "
         "MASE (validation MAE over the in-sample seasonal-naive MAE; season 12 monthly, 4 "
         "quarterly, 1 yearly) averaged over the series and origins of a set; each cell is the "
@@ -237,7 +246,8 @@ def report(sets, results, seeds, seconds, label_, quick, candidates):
     lines.append("| geometric mean of the MASE | " + " | ".join(f"{g:.3f}" for g in geo)
                  + " |")
     lines += ["", f"Chosen (lowest mean rank over the sets, ties by the geometric mean): "
-              f"`decoder={chosen[0]!r}, window_norm={chosen[1]!r}`.", ""]
+              f"`decoder={chosen[0]!r}, window_norm={chosen[1]!r}, scaling={chosen[2]!r}`.",
+              ""]
     return "\n".join(lines), chosen
 
 
@@ -248,8 +258,9 @@ def main(argv=None):
     parser.add_argument("--origins", type=int, default=2,
                         help="origins per set (the last ones of each set's list of 3)")
     parser.add_argument("--candidates", default=None,
-                        help="comma-separated decoder/window_norm pairs to score (None as "
-                             "'None'), e.g. per_step/last,direct/robust; the default: "
+                        help="comma-separated decoder/window_norm[/scaling] to score (None "
+                             "as 'None'), e.g. per_step/last,direct/robust/series; the "
+                             "default: "
                              + ",".join(label(c) for c in CANDIDATES))
     parser.add_argument("--quick", action="store_true",
                         help="2 epochs, one origin, one seed: checks the script runs")

@@ -44,6 +44,13 @@ future covariates' own lookback statistics), so nothing after the issue time set
 - ``None``: the global scaling only (location 0, scale 1).
 - ``"last"``: the targets relative to their last observed lookback value (scale 1); covariates
   are left at the global scaling.  A model of changes rather than levels.
+- ``"seasonal"``: as ``"last"`` over the lookback, and each lead's target relative to the
+  seasonal naive forecast of that lead: the lookback value one season before it (lead ``k + 1``
+  at lookback step ``L - m + (k mod m)``, season ``m``), for the targets flagged seasonal
+  (``seasonal``, :func:`seasonal_targets`); other targets, a missing (or padding) reference
+  value, a season of 1 or one longer than the lookback use the last value as ``"last"`` does.
+  A network whose output is 0 then forecasts seasonal naive, as one under ``"last"`` forecasts
+  persistence; its locations vary by lead (``loc`` of shape ``(batch, horizon, n_targets)``).
 - ``"standard"``: mean and standard deviation of each column's lookback.
 - ``"robust"``: median and the median absolute deviation scaled to standard-deviation units
   (``1.4826 * MAD``, equal to the standard deviation for Gaussian values).  The MAD rather than
@@ -69,10 +76,10 @@ import numpy as np
 from .kernels.windows import gather_windows, valid_windows
 
 __all__ = ["WINDOW_NORMS", "WindowSet", "list_windows", "padding_starts", "restore",
-           "time_split", "window_statistics"]
+           "seasonal_targets", "time_split", "window_statistics"]
 
 #: The window normalisations :class:`WindowSet` knows.
-WINDOW_NORMS = (None, "last", "standard", "robust")
+WINDOW_NORMS = (None, "last", "seasonal", "standard", "robust")
 #: The smallest window scale, in globally scaled units (a fraction of the variable's global
 #: standard deviation).
 SCALE_FLOOR = 1e-4
@@ -88,8 +95,8 @@ def window_statistics(lookback, how, n_targets):
     lookback : ndarray, shape (batch, lookback, n_columns)
         The windows' lookback values (targets first, then covariates), globally scaled; NaN
         where missing.
-    how : {"last", "standard", "robust"}
-        See the module docstring.
+    how : {"last", "seasonal", "standard", "robust"}
+        See the module docstring (``"seasonal"``'s lookback statistics are ``"last"``'s).
     n_targets : int
         The first `n_targets` columns are targets (``"last"`` normalises only those).
 
@@ -104,7 +111,7 @@ def window_statistics(lookback, how, n_targets):
     count = seen.sum(axis=1)
     loc = np.zeros((B, n))
     scale = np.ones((B, n))
-    if how == "last":
+    if how in ("last", "seasonal"):
         # the last observed value of each target; 0 (the global mean) if none
         t = lookback[:, :, :n_targets]
         pos = L - 1 - np.argmax(seen[:, ::-1, :n_targets], axis=1)
@@ -149,8 +156,9 @@ def restore(value, loc, scale):
     ----------
     value : ndarray, shape (batch, steps, n_targets[, n_levels])
         Normalised forecasts (with a last axis of quantile levels for quantile forecasts).
-    loc : ndarray, shape (batch, n_targets), or None
-        The windows' locations; None for a spread (standard deviation, interval half-width).
+    loc : ndarray, shape (batch, n_targets) or (batch, steps, n_targets), or None
+        The windows' locations, one per window or (``"seasonal"``) one per step; None for a
+        spread (standard deviation, interval half-width).
     scale : ndarray, shape (batch, n_targets)
         The windows' scales.
 
@@ -162,7 +170,61 @@ def restore(value, loc, scale):
     """
     index = (slice(None), None, slice(None)) + (None,) * (np.ndim(value) - 3)
     out = scale[index] * value
-    return out if loc is None else loc[index] + out
+    if loc is None:
+        return out
+    if np.ndim(loc) == 3:                                  # a location per step
+        return loc[(slice(None),) * 3 + (None,) * (np.ndim(value) - 3)] + out
+    return loc[index] + out
+
+
+#: One-sided normal quantile of :func:`seasonal_targets`' test (a 90% test, as the M4
+#: competition's seasonality test).
+SEASONAL_Z = 1.6448536269514722
+
+
+def seasonal_targets(values, target_cols, season):
+    """Which targets have a season: the test behind ``window_norm="seasonal"``.
+
+    A series has the season when the autocorrelation of its first differences at the seasonal
+    lag is positive and significant: ``r_m > z * sqrt((1 + 2 * sum_{i<m} r_i^2) / n)`` with
+    ``z`` = :data:`SEASONAL_Z` (90%, one-sided; Bartlett's standard error, the test of the M4
+    competition's benchmarks, here on the differences, so a trend alone does not pass), ``n``
+    the observed differences, NaN left out (pairs with a NaN do not count).  A target is
+    seasonal when at least half of the series with enough differences (``n >= 3 * season``)
+    pass; a target with no such series, or a season of 1, is not.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n_series, n_time, n_vars)
+        Records in any units (the test is scale-free); NaN where missing.
+    target_cols : ndarray of int64
+    season : int or None
+
+    Returns
+    -------
+    ndarray of bool, shape (n_targets,)
+    """
+    out = np.zeros(len(target_cols), bool)
+    m = 1 if season is None else int(season)
+    if m < 2:
+        return out
+    for j, c in enumerate(target_cols):
+        passed = tested = 0
+        for series in np.asarray(values, dtype=np.float64)[:, :, c]:
+            d = np.diff(series)
+            seen = ~np.isnan(d)
+            n = int(seen.sum())
+            if n < 3 * m:
+                continue
+            dev = np.where(seen, d - d[seen].mean(), 0.0)
+            var = float(np.dot(dev, dev))
+            if var == 0:
+                continue
+            r = np.array([np.dot(dev[k:], dev[:-k]) / var for k in range(1, m + 1)])
+            tested += 1
+            passed += r[-1] > SEASONAL_Z * np.sqrt((1 + 2 * np.sum(r[:-1] ** 2)) / n)
+        out[j] = tested > 0 and 2 * passed >= tested
+    return out
 
 
 def padding_starts(data, target_cols, need):
@@ -245,8 +307,13 @@ class WindowSet:
     cols : tuple of 3 ndarray of int64
         Target, past-covariate and future-covariate columns.
     mask_nan : bool
-    window_norm : {None, "last", "standard", "robust"}
+    window_norm : {None, "last", "seasonal", "standard", "robust"}
         See the module docstring.
+    season : int, default 1
+        The season of ``"seasonal"`` in steps.
+    seasonal : array_like of bool, shape (n_targets,), optional
+        Which targets ``"seasonal"`` refers to the seasonal naive forecast
+        (:func:`seasonal_targets`); default none.
     legacy_nan : bool, default False
         The NaN rule of models saved before the rule above (``"last"`` with `mask_nan` only):
         NaN inputs set to the global mean before the reference is subtracted, and the
@@ -280,8 +347,8 @@ class WindowSet:
     """
 
     def __init__(self, data, static, series, starts, lookback, horizon, cols, mask_nan,
-                 window_norm, legacy_nan=False, pad_before=None, pad_flag=False,
-                 pad_zero=None, direct=False, read_horizon=True):
+                 window_norm, season=1, seasonal=None, legacy_nan=False, pad_before=None,
+                 pad_flag=False, pad_zero=None, direct=False, read_horizon=True):
         self.data, self.static = data, static
         self.series = np.ascontiguousarray(series, dtype=np.int64)
         self.starts = np.ascontiguousarray(starts, dtype=np.int64)
@@ -291,6 +358,12 @@ class WindowSet:
             raise ValueError(f"window_norm: expected one of {WINDOW_NORMS}; found "
                              f"{window_norm!r}.")
         self.mask_nan, self.window_norm = bool(mask_nan), window_norm
+        self.season = int(season)
+        self.seasonal = (np.zeros(len(self.cols[0]), bool) if seasonal is None
+                         else np.asarray(seasonal, dtype=bool))
+        if self.seasonal.shape != (len(self.cols[0]),):
+            raise ValueError(f"seasonal: expected one flag per target, {len(self.cols[0])}; "
+                             f"found shape {self.seasonal.shape}.")
         self.legacy_nan = bool(legacy_nan) and self.mask_nan and window_norm == "last"
         self.pad_before = (np.zeros(data.shape[0], np.int64) if pad_before is None
                            else np.ascontiguousarray(pad_before, dtype=np.int64))
@@ -322,9 +395,11 @@ class WindowSet:
         x : ndarray, shape (batch, lookback + horizon, n_inputs)
         y : ndarray, shape (batch, lookback + horizon, n_targets)
             NaN over the lookback; normalised like the inputs.
-        loc, scale : ndarray of float64, shape (batch, n_targets)
-            The targets' window location and scale (0 and 1 without ``window_norm``):
-            ``restore(y, loc, scale)`` gives the targets back in globally scaled units.
+        loc, scale : ndarray of float64
+            The targets' window location and scale (0 and 1 without ``window_norm``), shape
+            ``(batch, n_targets)``; with ``"seasonal"`` the location per lead, ``(batch,
+            horizon, n_targets)``: ``restore(y[:, lookback:], loc, scale)`` gives the horizon's
+            targets back in globally scaled units.
         last : ndarray, shape (batch, n_targets)
             The last lookback value of each target (the persistence forecast), in scaled units.
         """
@@ -382,14 +457,19 @@ class WindowSet:
             # restore() undoes exactly what the network saw
             lo, sc = window_statistics(win[:, :, :n_var], self.window_norm, nt)
             lo, sc = lo.astype(dtype), sc.astype(dtype)
+            ref = lo[:, None, :nt]
+            if self.window_norm == "seasonal":
+                ref = self._seasonal_reference(win[:, :, :nt], lo[:, :nt])
             x[:, :L, :n_var] -= lo[:, None, :]
             x[:, L:, nt + npc:n_var] -= lo[:, None, nt + npc:]
-            y[:, L:] -= lo[:, None, :nt]
-            if self.window_norm != "last":           # "last": scale 1, nothing to divide
+            y[:, L:] -= ref
+            if self.window_norm not in ("last", "seasonal"):     # scale 1: nothing to divide
                 x[:, :L, :n_var] /= sc[:, None, :]
                 x[:, L:, nt + npc:n_var] /= sc[:, None, nt + npc:]
                 y[:, L:] /= sc[:, None, :nt]
             loc, scale = lo[:, :nt].astype(np.float64), sc[:, :nt].astype(np.float64)
+            if self.window_norm == "seasonal":
+                loc = ref.astype(np.float64)
         if self.pad_zero:      # the padding's variables at the window's location
             x[:, :L, :n_var][padding] = 0
         if self.mask_nan:
@@ -399,6 +479,20 @@ class WindowSet:
             np.nan_to_num(x, copy=False, nan=0.0)
             last = np.nan_to_num(last, nan=0.0)
         return x, y, loc, scale, last
+
+    def _seasonal_reference(self, targets, last):
+        """Each lead's reference under ``"seasonal"``, ``(batch, horizon, n_targets)`` in the
+        compute dtype: the lookback value one season before the lead for seasonal targets
+        (padding already NaN), else (and where that value is NaN) `last`, the window's
+        location."""
+        L, Hz, m = self.lookback, self.horizon, self.season
+        ref = np.broadcast_to(last[:, None, :], (last.shape[0], Hz, last.shape[1])).copy()
+        if m < 2 or m > L or not self.seasonal.any():
+            return ref
+        back = targets[:, L - m + np.arange(Hz) % m]                  # (batch, Hz, nt)
+        use = ~np.isnan(back) & self.seasonal
+        ref[use] = back[use]
+        return ref
 
     def _legacy_last(self, x, y, win, fh, last):
         """``"last"`` with masked NaN as models saved before the NaN-aware rule were trained."""

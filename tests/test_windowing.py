@@ -145,7 +145,10 @@ def test_window_norms_invert_exactly(how):
     target = data[0, idx, 0]                                  # (window, L + Hz)
     np.testing.assert_allclose(restore(y[:, L:], loc, scale)[..., 0], target[:, L:],
                                rtol=1e-13, atol=1e-13)
-    back = restore(x[:, :L, :1], loc, scale)[..., 0]
+    # the lookback's location: the window's ("seasonal" gives the horizon's per lead; its
+    # lookback is located as "last")
+    lb_loc = loc if loc.ndim == 2 else _batch(data, L, Hz, "last")[2]
+    back = restore(x[:, :L, :1], lb_loc, scale)[..., 0]
     seen = ~np.isnan(target[:, :L])
     np.testing.assert_allclose(back[seen], target[:, :L][seen], rtol=1e-13, atol=1e-13)
     if how is None:

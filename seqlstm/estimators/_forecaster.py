@@ -43,7 +43,14 @@ from ..network.objective import (
 )
 from ..network.outputs import gaussian_moments
 from ..training import TrainingState, batched_loss
-from ..windowing import WindowSet, list_windows, padding_starts, restore, time_split
+from ..windowing import (
+    WindowSet,
+    list_windows,
+    padding_starts,
+    restore,
+    seasonal_targets,
+    time_split,
+)
 from ._base import (
     _SEED_MAX,
     NETWORK_AND_TRAINING_CONSTRAINTS,
@@ -106,7 +113,7 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         "mask", kept with NaN set to the variable's mean (to the window's location with
         `window_norm`) and an indicator feature per variable.
         NaN targets are always left out of the loss; NaN is never turned into a number silently.
-    window_norm : {None, "last", "standard", "robust"}, default "last"
+    window_norm : {None, "last", "seasonal", "standard", "robust"}, default "last"
         Normalise every window by its own lookback, after the global standardisation (Notes):
         per time-varying input column (targets, past and future covariates), with a location
         and a scale from the lookback steps only, NaN ignored; the horizon's targets (and
@@ -114,7 +121,14 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         deviations, intervals) are taken back to the user's units.  None: the global
         standardisation only.  "last": the targets relative to their last observed lookback
         value (scale 1; covariates as they are): a model of changes.  "standard": the
-        lookback's mean and standard deviation.  "robust": its median and ``1.4826 * MAD``
+        lookback's mean and standard deviation.  "seasonal": as "last", but each lead's
+        target relative to the seasonal naive forecast (the lookback value one season before
+        that lead), for the targets whose training data have the season
+        (``seasonal_targets_``: the lag-`season_length_` autocorrelation of the first
+        differences positive and significant at 90% in at least half the series, see
+        :func:`seqlstm.windowing.seasonal_targets`); the other targets, and every target when
+        ``season_length_`` is 1 or longer than the lookback, as "last".  A network output of 0
+        forecasts seasonal naive.  "robust": its median and ``1.4826 * MAD``
         (the standard deviation where the MAD is 0).  Records that leave the fitted range
         (trends, level shifts) or series of very different scales in one model need one of
         the last three.  Degenerate windows (constant, nothing observed) and the scale floor:
@@ -262,6 +276,10 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
     season_length_ : int or None
         The seasonal period used (`season_length` or the inferred one; None for a model file
         written before the parameter existed).
+    seasonal_targets_ : ndarray of bool or None
+        With ``window_norm="seasonal"``, which targets are forecast relative to the seasonal
+        naive forecast (decided on the fit data, its training part with `early_stopping`);
+        else None.
     variable_names_ : list of str
         The time-varying variables seen in fit.
     static_names_ : list of str
@@ -315,7 +333,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         "target": [None, str, Integral, list, tuple],
         "future_covariates": [None, str, list, tuple],
         "nan_inputs": [StrOptions({"skip", "mask"})],
-        "window_norm": [None, StrOptions({"last", "standard", "robust"})],
+        "window_norm": [None, StrOptions({"last", "seasonal", "standard", "robust"})],
         "window_stride": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"mse", "mae", "gaussian", "quantile"})],
         "quantiles": ["array-like"],
@@ -478,9 +496,11 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         return data, static
 
     def _window_set(self, data, static, series, starts, cols=None, lookback=None,
-                    pad_before=None, padding_input=None):
+                    pad_before=None, padding_input=None, seasonal=None):
         """Windows of scaled records; `padding_input`: whether the network reads a padding
-        indicator (default: the fitted ``padding_input_``)."""
+        indicator (default: the fitted ``padding_input_``); `seasonal`: the fit in progress
+        whose ``season_length_`` and ``seasonal_targets_`` to use (default: the fitted
+        ones)."""
         padding_input = self.padding_input_ if padding_input is None else padding_input
         mask = self.nan_inputs == "mask"
         # cols given: a fit (today's NaN rule); else the fitted model's (an older file's rule)
@@ -489,7 +509,9 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         direct = self.decoder == "direct"
         return WindowSet(data, static, series, starts,
                          self.lookback_ if lookback is None else lookback, self.horizon,
-                         cols, mask, self.window_norm, legacy_nan=legacy,
+                         cols, mask, self.window_norm,
+                         season=(seasonal or self).season_length_ or 1,
+                         seasonal=(seasonal or self).seasonal_targets_, legacy_nan=legacy,
                          pad_before=pad_before, pad_flag=padding_input, pad_zero=not mask,
                          # a direct network reads the horizon steps only for future covariates
                          direct=direct, read_horizon=not direct or len(cols[2]) > 0)
@@ -598,6 +620,9 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             values = np.where((np.arange(rec.n_time) < end[:, None])[..., None], values, np.nan)
         fitted.x_mean_, fitted.x_scale_ = _statistics(values.reshape(-1, len(rec.var_names)),
                                                       rec.var_names, "data")
+        fitted.seasonal_targets_ = (seasonal_targets(values, fitted._cols[0],
+                                                     fitted.season_length_)
+                                    if self.window_norm == "seasonal" else None)
         fitted.static_mean_, fitted.static_scale_ = _statistics(rec.static, rec.static_names,
                                                                 "data")
         fitted.dtype_ = np.dtype(self.dtype)
@@ -622,11 +647,11 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
             val_set = self._validation_windows(validation_data, fitted)
         elif monitor is not None:
             val_set = self._window_set(data_s, static_s, series[val], starts[val],
-                                       fitted._cols, L, first, fitted.padding_input_)
+                                       fitted._cols, L, first, fitted.padding_input_, fitted)
             series, starts = series[train], starts[train]
 
         windows = self._window_set(data_s, static_s, series, starts, fitted._cols, L, first,
-                                   fitted.padding_input_)
+                                   fitted.padding_input_, fitted)
         fitted.network_ = net
         fitted.chrono_t_max_ = self._chrono_steps(windows.steps)
         fitted._state = None              # no warm start: a new training state
@@ -661,7 +686,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                 f"{L + self.horizon} steps without NaN inputs; found none "
                 f"({int(skipped.sum())} windows skipped for NaN).")
         return self._window_set(data_s, static_s, series, starts, fitted._cols, L,
-                                padding_input=fitted.padding_input_)
+                                padding_input=fitted.padding_input_, seasonal=fitted)
 
     # ------------------------------------------------------------------ prediction
     def _value_shape(self):
@@ -1260,6 +1285,8 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                 "window_nan_rule": "observed",
                 "lookback": self.lookback_,
                 "season_length": self.season_length_,
+                "seasonal_targets": (None if self.seasonal_targets_ is None
+                                     else self.seasonal_targets_.tolist()),
                 "start_padding": self.start_padding_,
                 "padding_input": self.padding_input_,
             },
@@ -1291,6 +1318,8 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         # files written before lookback="auto" hold an integer lookback: the one used
         est.lookback_ = int(extra.get("lookback", est.lookback))
         est.season_length_ = extra.get("season_length")
+        seasonal = extra.get("seasonal_targets")        # files before "seasonal": None
+        est.seasonal_targets_ = None if seasonal is None else np.asarray(seasonal, dtype=bool)
         est.start_padding_ = bool(extra.get("start_padding", False))   # files before padding
         est.padding_input_ = bool(extra.get("padding_input", False))
         return est
