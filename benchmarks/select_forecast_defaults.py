@@ -30,7 +30,11 @@ training part before anything else happens):
   cell, so a run stopped early (``--report-only`` writes the table from ``--raw``) still
   compares the candidates on the same seeds.
 - Choice: the lowest mean rank over the six sets (rank of each candidate's seed-mean MASE per
-  set), ties broken by the geometric mean of the seed-mean MASE over the sets.
+  set; equal means share their mean rank), ties broken by the geometric mean of the seed-mean
+  MASE over the sets.  Two stages when the first is close (as on 2026-12-07): every candidate
+  on seeds 0-4, then the four of lowest mean rank on seeds 5-9 too (``--first-seed 5``; the
+  scores of both stages in one ``--raw`` file), the choice made by the same rule over the
+  four on all ten seeds.
 
 Run (with ``nice``; it reports its own time, machine and load)::
 
@@ -47,6 +51,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from _machine import commit as _commit
 from _machine import machine as _machine
 
@@ -154,8 +159,9 @@ def _validate(spec, decoder, window_norm, scaling, seed, epochs, LSTMForecaster)
     return float(np.mean(scores))
 
 
-def run(folder, seeds, candidates, n_origins=None, quick=False, raw=None):
-    """Score every (seed, set, candidate), seeds outermost; append each score to `raw`."""
+def run(folder, seeds, candidates, n_origins=None, quick=False, raw=None, first_seed=0):
+    """Score every (seed, set, candidate), seeds ``first_seed .. first_seed + seeds - 1``
+    outermost; append each score to `raw`."""
     sets = load_sets(folder)
     if n_origins is not None:                   # the last `n_origins` of each set
         sets = [dict(s, origins=s["origins"][-n_origins:]) for s in sets]
@@ -164,7 +170,7 @@ def run(folder, seeds, candidates, n_origins=None, quick=False, raw=None):
         sets = [dict(s, origins=s["origins"][-1:]) for s in sets]
         epochs = 2
     results = {}           # (set, candidate) -> list over seeds
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         for spec in sets:
             for cand in candidates:
                 start = time.perf_counter()
@@ -199,7 +205,7 @@ def choose(sets, results, candidates):
     """Mean rank per candidate over the sets and the geometric mean of the seed-mean MASE."""
     names = [s["name"] for s in sets]
     means = np.array([[np.mean(results[(n, c)]) for c in candidates] for n in names])
-    ranks = np.argsort(np.argsort(means, axis=1), axis=1) + 1.0
+    ranks = rankdata(means, axis=1)              # ties (equal means) share their mean rank
     mean_rank = ranks.mean(axis=0)
     geo = np.exp(np.log(means).mean(axis=0))
     best = min(range(len(candidates)), key=lambda i: (mean_rank[i], geo[i]))
@@ -255,6 +261,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the first seed (a second stage adds seeds to a first's)")
     parser.add_argument("--origins", type=int, default=2,
                         help="origins per set (the last ones of each set's list of 3)")
     parser.add_argument("--candidates", default=None,
@@ -294,7 +302,8 @@ def main(argv=None):
     seeds = 1 if args.quick else args.seeds
     label_ = _machine() + _commit()
     start = time.perf_counter()
-    sets, results = run(args.data, seeds, candidates, args.origins, args.quick, args.raw)
+    sets, results = run(args.data, seeds, candidates, args.origins, args.quick, args.raw,
+                        args.first_seed)
     text, chosen = report(sets, results, seeds, time.perf_counter() - start, label_,
                           args.quick, candidates)
     print(text)

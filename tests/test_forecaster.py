@@ -533,7 +533,7 @@ def test_window_norm_last_file_written_before_the_nan_rule_keeps_its_rule(tmp_pa
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("window_norm", [None, "last", "standard", "robust"])
+@pytest.mark.parametrize("window_norm", [None, "last", "seasonal", "standard", "robust"])
 @pytest.mark.parametrize("decoder", ["per_step", "direct"])
 def test_normalised_last_value_gives_persistence_in_the_users_units(window_norm, decoder):
     """A network whose output is the window's normalised last value: `predict` and the
@@ -550,16 +550,87 @@ def test_normalised_last_value_gives_persistence_in_the_users_units(window_norm,
     np.testing.assert_allclose(model.forecast(y, 5), np.full(5, y[-1]), rtol=1e-12)
 
 
+class _Zero:
+    """A stand-in network whose every output is 0: under window_norm="seasonal" a forecaster
+    with it forecasts seasonal naive for seasonal targets (persistence for the others)."""
+
+    def __init__(self, n_outputs):
+        self.n_outputs = n_outputs
+
+    def forward(self, x):
+        return np.zeros(x.shape[:2] + (self.n_outputs,))
+
+    def forward_last(self, x):
+        return np.zeros((x.shape[0], self.n_outputs))
+
+
+def _seasonal_record(n, period=4, seed=0):
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    return 20.0 + 0.1 * t + 3 * np.sin(2 * np.pi * t / period) + 0.1 * rng.standard_normal(n)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("window_norm", ["last", "standard", "robust"])
+@pytest.mark.parametrize("decoder", ["per_step", "direct"])
+def test_seasonal_norm_with_zero_output_forecasts_seasonal_naive(decoder, tmp_path):
+    """window_norm="seasonal" on a seasonal record: the target is flagged seasonal, and a
+    network whose output is 0 gives seasonal naive in the user's units, in `predict` (every
+    lead of every issue time) and in `forecast` beyond the horizon (its forecasts fed back:
+    the last season repeated); a model file keeps the flags and the forecasts bit for bit.
+    A record without the season is not flagged (persistence)."""
+    m, L, Hz = 4, 8, 3
+    y = _seasonal_record(80, m)
+    model = LSTMForecaster(lookback=L, horizon=Hz, window_norm="seasonal", season_length=m,
+                           decoder=decoder, dtype="float64", **FAST).fit(y[:60])
+    np.testing.assert_array_equal(model.seasonal_targets_, [True])
+    path = tmp_path / "seasonal.nc"
+    model.save(path)
+    loaded = seqlstm.load(path)
+    np.testing.assert_array_equal(loaded.seasonal_targets_, [True])
+    np.testing.assert_array_equal(loaded.predict(y), model.predict(y))
+    model.network_ = _Zero(Hz if decoder == "direct" else 1)
+    pred = model.predict(y)                                           # (issue, lead)
+    issue = np.arange(L - 1, 80)
+    expected = y[issue[:, None] - m + 1 + np.arange(Hz)[None, :] % m]
+    np.testing.assert_allclose(pred, expected, rtol=1e-12)
+    np.testing.assert_allclose(model.forecast(y, 10), y[80 - m + np.arange(10) % m],
+                               rtol=1e-12)
+    walk = 20 + np.cumsum(np.random.default_rng(1).standard_normal(80))
+    plain = LSTMForecaster(lookback=L, horizon=Hz, window_norm="seasonal", season_length=m,
+                           decoder=decoder, dtype="float64", **FAST).fit(walk)
+    np.testing.assert_array_equal(plain.seasonal_targets_, [False])
+    plain.network_ = _Zero(Hz if decoder == "direct" else 1)
+    np.testing.assert_allclose(plain.predict(walk), np.repeat(walk[L - 1:, None], Hz, axis=1),
+                               rtol=1e-12)
+    assert LSTMForecaster(lookback=L, **FAST).fit(y).seasonal_targets_ is None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_seasonal_norm_quantiles_follow_the_data():
+    """Quantile forecasts under "seasonal" (a location per lead, a level axis after it): fit on
+    y and on 10 * y + 3 gives 10 * q + 3, non-crossing."""
+    y = _seasonal_record(100)
+    kwargs = dict(lookback=8, horizon=3, loss="quantile", window_norm="seasonal",
+                  season_length=4, dtype="float64", **FAST)
+    q = LSTMForecaster(**kwargs).fit(y).predict(y)
+    q2 = LSTMForecaster(**kwargs).fit(10 * y + 3).predict(10 * y + 3)
+    assert q.shape == (93, 3, 3) and np.all(np.diff(q, axis=-1) >= 0)
+    np.testing.assert_allclose(q2, 10 * q + 3, rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("window_norm", ["last", "seasonal", "standard", "robust"])
 def test_gaussian_spread_scales_with_the_data_for_every_window_norm(window_norm):
     """Fit on y and on 10 * y + 3: the same normalised problem, so forecasts 10 * m + 3 and
-    standard deviations 10 * s (float rounding), intervals following."""
-    y = 0.05 * np.arange(120) + _sine(120)
+    standard deviations 10 * s (float rounding), intervals following ("seasonal": a season of
+    4, found in y)."""
+    y = 0.05 * np.arange(120) + _sine(120, period=4)
     kwargs = dict(lookback=8, horizon=2, loss="gaussian", window_norm=window_norm,
-                  dtype="float64", **FAST)
+                  season_length=4, dtype="float64", **FAST)
     a = LSTMForecaster(**kwargs).fit(y)
     b = LSTMForecaster(**kwargs).fit(10 * y + 3)
+    if window_norm == "seasonal":
+        assert a.seasonal_targets_.all() and b.seasonal_targets_.all()
     mean, std = a.predict(y)
     mean2, std2 = b.predict(10 * y + 3)
     assert np.all(std > 0) and np.isfinite(mean).all()
@@ -960,6 +1031,8 @@ def test_direct_decoder_gaussian_spread_scales_with_the_data(window_norm):
         kwargs["scaling"] = "series"
     a = LSTMForecaster(**kwargs).fit(y)
     b = LSTMForecaster(**kwargs).fit(10 * y + 3)
+    if window_norm == "seasonal":
+        assert a.seasonal_targets_.all() and b.seasonal_targets_.all()
     mean, std = a.predict(y)
     mean2, std2 = b.predict(10 * y + 3)
     np.testing.assert_allclose(std2, 10 * std, rtol=1e-9)

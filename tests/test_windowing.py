@@ -12,6 +12,7 @@ from seqlstm.windowing import (
     list_windows,
     padding_starts,
     restore,
+    seasonal_targets,
     time_split,
 )
 
@@ -154,6 +155,93 @@ def test_window_norms_invert_exactly(how):
     if how is None:
         np.testing.assert_array_equal(loc, 0)
     assert np.all(scale >= SCALE_FLOOR) and np.isfinite(x).all()
+
+
+def _seasonal_batch(data, lookback, horizon, season, flags, starts):
+    data = np.ascontiguousarray(data, dtype=np.float64)
+    nt = len(flags)
+    cols = (np.arange(nt), np.array([], np.int64), np.array([], np.int64))
+    ws = WindowSet(data, np.zeros((data.shape[0], 0)), np.zeros(len(starts), np.int64),
+                   np.asarray(starts), lookback, horizon, cols, False, "seasonal",
+                   season=season, seasonal=flags)
+    return ws.batch(np.arange(len(starts)))
+
+
+def test_seasonal_reference_is_the_seasonal_naive_forecast():
+    """Under "seasonal" each lead's target is taken relative to the lookback value one season
+    before it (seasonal naive; leads past a season repeat the last season) for a seasonal
+    target, to the last value for a target that is not flagged, and to the last value where
+    the reference is NaN; the lookback is located at the last value as under "last"; restore
+    gives the targets back exactly."""
+    t = np.arange(30, dtype=float)
+    data = np.stack([100 + t, 200 + 2 * t], axis=-1)[None]      # (1, 30, 2)
+    data[0, 9, 0] = NAN                                         # a reference of window 1
+    L, Hz, m = 8, 6, 4
+    x, y, loc, scale, last = _seasonal_batch(data, L, Hz, m, [True, False], [0, 2])
+    assert loc.shape == (2, Hz, 2)
+    # window 0: lookback steps 0..7, leads at 8..13; seasonal naive: steps 4, 5, 6, 7, 4, 5
+    np.testing.assert_array_equal(loc[0, :, 0], 100 + np.array([4, 5, 6, 7, 4, 5]))
+    np.testing.assert_array_equal(loc[0, :, 1], 200 + 2 * 7)    # not flagged: the last value
+    np.testing.assert_array_equal(y[0, L:, 0], data[0, 8:14, 0] - loc[0, :, 0])   # NaN kept
+    # window 1: lookback 2..9, step 9 (the last) NaN: the last observed is step 8; reference
+    # steps 6, 7, 8, 9 (NaN: the last observed value), 6, 7
+    np.testing.assert_array_equal(loc[1, :, 0], 100 + np.array([6, 7, 8, 8, 6, 7]))
+    np.testing.assert_array_equal(x[0, :L, 0], t[:8] - 7)                 # "last" over it
+    np.testing.assert_array_equal(restore(y[:, L:], loc, scale), data[0, [range(8, 14),
+                                                                          range(10, 16)]])
+    np.testing.assert_array_equal(scale, 1)
+
+
+@pytest.mark.parametrize("season", [1, 9])                       # none, longer than lookback
+def test_seasonal_without_a_usable_season_is_last(season):
+    """A season of 1, or one longer than the lookback, leaves "seasonal" equal to "last" bit
+    for bit (locations repeated over the leads)."""
+    rng = np.random.default_rng(1)
+    data = rng.standard_normal((1, 30, 3))
+    got = _batch(data, 8, 3, "last", mask=False)
+    cols = (np.array([0]), np.array([1]), np.array([2]))
+    ws = WindowSet(data, np.zeros((1, 0)), np.zeros(20, np.int64), np.arange(20), 8, 3, cols,
+                   False, "seasonal", season=season, seasonal=[True])
+    x, y, loc, scale, last = ws.batch(np.arange(20))
+    np.testing.assert_array_equal(x, got[0])
+    np.testing.assert_array_equal(y, got[1])
+    np.testing.assert_array_equal(loc, np.repeat(got[2][:, None], 3, axis=1))
+
+
+def test_seasonal_flags_must_match_the_targets():
+    data = np.zeros((1, 20, 3))
+    cols = (np.array([0]), np.array([1]), np.array([2]))
+    with pytest.raises(ValueError, match="seasonal: expected one flag per target, 1"):
+        WindowSet(data, np.zeros((1, 0)), np.zeros(1, np.int64), np.zeros(1, np.int64), 8, 3,
+                  cols, False, "seasonal", season=4, seasonal=[True, False])
+
+
+def test_seasonal_targets_test_the_differences():
+    """The season is found in a seasonal record with a trend and noise, NaN gaps included; not
+    in a trend, a random walk or white noise (a trend alone does not pass: the test reads the
+    differences); series too short to test do not count; half the series tested suffice."""
+    rng = np.random.default_rng(0)
+    t = np.arange(240)
+    season = 0.05 * t + np.sin(2 * np.pi * t / 12) + 0.2 * rng.standard_normal(240)
+    walk = np.cumsum(rng.standard_normal(240))
+    noise = rng.standard_normal(240)
+    trend = 0.3 * t + 0.1 * rng.standard_normal(240)
+    gappy = season.copy()
+    gappy[50:60] = NAN
+    data = np.stack([season, walk, noise, trend, gappy], axis=-1)[None]
+    np.testing.assert_array_equal(seasonal_targets(data, np.arange(5), 12),
+                                  [True, False, False, False, True])
+    assert not seasonal_targets(data, np.arange(5), 1).any()
+    assert not seasonal_targets(data, np.arange(5), None).any()
+    # per target over series: two seasonal, two not -> seasonal (at least half); a short
+    # seasonal series (fewer than 3 seasons of differences) is not tested
+    panel = np.stack([season, season[::-1], walk, noise], axis=0)[:, :, None]
+    assert seasonal_targets(panel, np.array([0]), 12)[0]
+    assert not seasonal_targets(panel[1:], np.array([0]), 12)[0]
+    short = np.full((2, 240, 1), NAN)
+    short[0, :, 0] = walk
+    short[1, :30, 0] = season[:30]
+    assert not seasonal_targets(short, np.array([0]), 12)[0]
 
 
 def test_standard_and_robust_statistics_written_out():
