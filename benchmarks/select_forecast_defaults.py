@@ -125,6 +125,29 @@ def mase(actual, forecast, fitted, season):
     return np.mean(np.abs(actual - forecast), axis=1) / scale
 
 
+def baselines(spec):
+    """Mean MASE of naive, seasonal naive and drift over the series and origins of one set, by
+    the candidates' protocol (multi-step: from the origin; one-step: each step of the block with
+    the actuals before it revealed; drift: the line through the first and last value fitted)."""
+    values, h, block, m = spec["values"], spec["horizon"], spec["block"], spec["season"]
+    scores = {"naive": [], "seasonal naive": [], "drift": []}
+    for origin in spec["origins"]:
+        fitted, actual = values[:, :origin], values[:, origin:origin + block]
+        if h > 1:
+            k = np.arange(block)
+            naive = np.repeat(fitted[:, -1:], block, axis=1)
+            seasonal = fitted[:, origin - m + k % m]
+            slope = (fitted[:, -1] - fitted[:, 0]) / (origin - 1)
+            drift = fitted[:, -1:] + slope[:, None] * (k + 1)
+        else:
+            steps = np.arange(origin, origin + block)
+            naive = seasonal = values[:, steps - 1]
+            drift = values[:, steps - 1] + (values[:, steps - 1] - values[:, :1]) / (steps - 1)
+        for name, forecast in zip(scores, (naive, seasonal, drift)):
+            scores[name].append(mase(actual, forecast, fitted, m))
+    return {name: float(np.mean(v)) for name, v in scores.items()}
+
+
 def validate(spec, candidate, seed, epochs=None):
     """Mean MASE over the series and origins of one set, for one candidate and seed."""
     from seqlstm import LSTMForecaster
@@ -213,7 +236,7 @@ def choose(sets, results, candidates):
 
 
 def report(sets, results, seeds, seconds, label_, quick, candidates):
-    chosen, mean_rank, geo, ranks = choose(sets, results, candidates)
+    chosen, mean_rank, geo, _ = choose(sets, results, candidates)
     head = "| set (horizon, lookback, origins) | " + " | ".join(
         f"`{label(c)}`" for c in candidates) + " |"
     lines = [
@@ -240,10 +263,11 @@ def report(sets, results, seeds, seconds, label_, quick, candidates):
     for i, spec in enumerate(sets):
         lookback = max(8, 2 * spec["season"], 2 * spec["horizon"])
         cells = []
-        for j, c in enumerate(candidates):
+        row_best = min(np.mean(results[(spec["name"], c)]) for c in candidates)
+        for c in candidates:
             r = results[(spec["name"], c)]
             text = f"{np.mean(r):.3f} ({min(r):.3f}–{max(r):.3f})"
-            cells.append(f"**{text}**" if ranks[i, j] == 1 else text)
+            cells.append(f"**{text}**" if np.mean(r) == row_best else text)
         origins = ", ".join(str(o) for o in spec["origins"])
         lines.append(f"| {spec['name']} ({spec['horizon']}, {lookback}, fit on {origins} "
                      f"steps) | " + " | ".join(cells) + " |")
@@ -251,6 +275,12 @@ def report(sets, results, seeds, seconds, label_, quick, candidates):
                  + " |")
     lines.append("| geometric mean of the MASE | " + " | ".join(f"{g:.3f}" for g in geo)
                  + " |")
+    lines += ["", "The simple forecasts on the same origins (MASE, the same protocol):", "",
+              "| set | naive | seasonal naive | drift |", "|---|---|---|---|"]
+    for spec in sets:
+        b = baselines(spec)
+        lines.append(f"| {spec['name']} | {b['naive']:.3f} | {b['seasonal naive']:.3f} | "
+                     f"{b['drift']:.3f} |")
     lines += ["", f"Chosen (lowest mean rank over the sets, ties by the geometric mean): "
               f"`decoder={chosen[0]!r}, window_norm={chosen[1]!r}, scaling={chosen[2]!r}`.",
               ""]
