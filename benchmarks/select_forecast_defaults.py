@@ -57,23 +57,35 @@ from _machine import machine as _machine
 
 HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent / ".." / "shared" / "data" / "forecast"
-#: The candidates: (decoder, window_norm, scaling).
+#: The candidates: (decoder, window_norm, scaling[, extra settings "key=value;..."]).
 CANDIDATES = (("per_step", "last", "global"), ("per_step", "seasonal", "global"),
               ("per_step", "last", "series"), ("per_step", "seasonal", "series"),
               ("direct", "seasonal", "global"))
 
 
 def label(candidate):
-    """``decoder/window_norm[/scaling]`` as the table and ``--candidates`` write it (the
-    scaling only when it is not "global")."""
+    """``decoder/window_norm[/scaling][+key=value;...]`` as the table and ``--candidates``
+    write it (the scaling only when it is not "global", extra settings only if any)."""
     text = f"{candidate[0]}/{candidate[1]}"
-    return text if candidate[2] == "global" else f"{text}/{candidate[2]}"
+    if candidate[2] != "global":
+        text = f"{text}/{candidate[2]}"
+    return text + (f"+{candidate[3]}" if len(candidate) > 3 and candidate[3] else "")
 
 
 def parse(text):
     """A candidate from :func:`label`'s text."""
+    text, _, extra = text.partition("+")
     decoder, norm, *scaling = text.split("/")
-    return decoder, None if norm == "None" else norm, scaling[0] if scaling else "global"
+    cand = (decoder, None if norm == "None" else norm, scaling[0] if scaling else "global")
+    return cand + ((extra,) if extra else ())
+
+
+def settings(extra):
+    """The keyword arguments of a candidate's extra settings ``"key=value;..."`` (values read
+    as Python literals: ``alpha=1e-3;hidden_size=16``)."""
+    import ast
+
+    return {k: ast.literal_eval(v) for k, v in (item.split("=") for item in extra.split(";"))}
 
 
 def _csv(folder, name, **kw):
@@ -152,11 +164,12 @@ def validate(spec, candidate, seed, epochs=None):
     """Mean MASE over the series and origins of one set, for one candidate and seed."""
     from seqlstm import LSTMForecaster
 
-    decoder, window_norm, scaling = candidate
-    return _validate(spec, decoder, window_norm, scaling, seed, epochs, LSTMForecaster)
+    decoder, window_norm, scaling = candidate[:3]
+    extra = settings(candidate[3]) if len(candidate) > 3 else {}
+    return _validate(spec, decoder, window_norm, scaling, seed, epochs, LSTMForecaster, extra)
 
 
-def _validate(spec, decoder, window_norm, scaling, seed, epochs, LSTMForecaster):
+def _validate(spec, decoder, window_norm, scaling, seed, epochs, LSTMForecaster, extra=None):
     values, h, block = spec["values"], spec["horizon"], spec["block"]
     lookback = max(8, 2 * spec["season"], 2 * h)
     scores = []
@@ -166,6 +179,7 @@ def _validate(spec, decoder, window_norm, scaling, seed, epochs, LSTMForecaster)
         kwargs = dict(lookback=lookback, horizon=h, decoder=decoder, window_norm=window_norm,
                       scaling=scaling, season_length=spec["season"], random_state=seed,
                       n_jobs=1)
+        kwargs.update(extra or {})
         if epochs is not None:
             kwargs["max_iter"] = epochs
         with warnings.catch_warnings():
@@ -282,7 +296,8 @@ def report(sets, results, seeds, seconds, label_, quick, candidates):
         lines.append(f"| {spec['name']} | {b['naive']:.3f} | {b['seasonal naive']:.3f} | "
                      f"{b['drift']:.3f} |")
     lines += ["", f"Chosen (lowest mean rank over the sets, ties by the geometric mean): "
-              f"`decoder={chosen[0]!r}, window_norm={chosen[1]!r}, scaling={chosen[2]!r}`.",
+              f"`decoder={chosen[0]!r}, window_norm={chosen[1]!r}, scaling={chosen[2]!r}`"
+              + (f" with `{chosen[3]}`." if len(chosen) > 3 else "."),
               ""]
     return "\n".join(lines), chosen
 
