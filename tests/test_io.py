@@ -96,9 +96,10 @@ def test_forecaster_round_trip_keeps_schedule_stopping_and_chrono(tmp_path):
     from seqlstm import LSTMForecaster
 
     y = _sine_record()
-    model = LSTMForecaster(lookback=6, horizon=2, hidden_size=4, max_iter=6, batch_size=16,
-                           learning_rate="plateau", warmup=1, plateau_patience=1,
-                           plateau_factor=0.25, chrono_t_max="auto", early_stopping="loss",
+    model = LSTMForecaster(lookback=6, horizon=2, decoder="per_step", hidden_size=4,
+                           max_iter=6, batch_size=16, learning_rate="plateau", warmup=1,
+                           plateau_patience=1, plateau_factor=0.25, chrono_t_max="auto",
+                           early_stopping="loss",
                            n_iter_no_change=2, random_state=0).fit(y)
     path = tmp_path / "forecaster.nc"
     model.save(path)
@@ -437,22 +438,20 @@ def test_forecaster_file_written_before_lookback_auto_and_padding_loads_as_it_wa
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_forecaster_file_written_before_decoder_loads_as_per_step(tmp_path, monkeypatch):
+def test_forecaster_file_written_before_decoder_loads_as_per_step(tmp_path):
     """A forecaster file from before ``decoder`` existed (no ``hp_decoder``) loads with the
-    per-step decoder it was trained with, whatever the parameter's default (here set to
-    "direct" for the load), and predicts bit for bit as before."""
+    per-step decoder it was trained with, whatever the parameter's default ("direct" since
+    2026-12-07), and predicts bit for bit as before."""
     from seqlstm import LSTMForecaster
 
     y = _sine_record()
-    model = LSTMForecaster(lookback=6, horizon=2, hidden_size=3, max_iter=2,
-                           random_state=0).fit(y)
+    model = LSTMForecaster(lookback=6, horizon=2, hidden_size=3, max_iter=2, decoder="per_step",
+                           window_norm="last", random_state=0).fit(y)
     path, old = tmp_path / "model.nc", tmp_path / "old.nc"
     model.save(path)
     variables, attrs, _ = seqlstm.io.read_netcdf(path)
     assert json.loads(attrs.pop("hp_decoder")) == "per_step"
     write_back(old, variables, attrs, path)
-    defaults = dict(LSTMForecaster.__init__.__kwdefaults__, decoder="direct")
-    monkeypatch.setattr(LSTMForecaster.__init__, "__kwdefaults__", defaults)
     assert LSTMForecaster().decoder == "direct"
     loaded = load(old)
     assert loaded.decoder == "per_step"

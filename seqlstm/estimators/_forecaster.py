@@ -76,7 +76,7 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
     horizon : int, default 1
         Steps forecast at once (leads ``1 .. horizon``); :meth:`forecast` goes further
         recursively.
-    decoder : {"per_step", "direct"}, default "per_step"
+    decoder : {"per_step", "direct"}, default "direct"
         How the horizon is forecast.  "per_step": the network reads the lookback, then one
         step per lead (its future covariates, static attributes and a forecast-step flag; the
         targets unknown), and its head gives each lead's forecast from its state at that lead's
@@ -91,10 +91,10 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         "per_step" does) and forecasts from its state after the last lead, so the covariates
         of every lead reach every forecast.  Window normalisation, losses, intervals and
         :meth:`forecast`'s recursion beyond the horizon work alike in both.  The default,
-        "per_step", was chosen with `window_norm` by rolling-origin validation inside the
-        development series' training periods (``benchmarks/FORECAST_DEFAULTS.md``; "direct"
-        came a close second).  Model files written before this parameter existed load as
-        "per_step".
+        "direct", was chosen with `window_norm` by rolling-origin validation inside the
+        development series' training periods (``benchmarks/FORECAST_DEFAULTS.md``: with
+        "seasonal" first on five of six sets against "per_step").  Model files written before
+        this parameter existed load as "per_step".
     season_length : int, optional
         The seasonal period in steps (12 for monthly data with a yearly cycle).  None: inferred
         from a datetime time coordinate's step (hourly 24, daily 7, weekly 52, monthly 12,
@@ -113,7 +113,7 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         "mask", kept with NaN set to the variable's mean (to the window's location with
         `window_norm`) and an indicator feature per variable.
         NaN targets are always left out of the loss; NaN is never turned into a number silently.
-    window_norm : {None, "last", "seasonal", "standard", "robust"}, default "last"
+    window_norm : {None, "last", "seasonal", "standard", "robust"}, default "seasonal"
         Normalise every window by its own lookback, after the global standardisation (Notes):
         per time-varying input column (targets, past and future covariates), with a location
         and a scale from the lookback steps only, NaN ignored; the horizon's targets (and
@@ -127,16 +127,18 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
         (``seasonal_targets_``: the lag-`season_length_` autocorrelation of the first
         differences positive and significant at 90% in at least half the series, see
         :func:`seqlstm.windowing.seasonal_targets`); the other targets, and every target when
-        ``season_length_`` is 1 or longer than the lookback, as "last".  A network output of 0
+        ``season_length_`` is 1 or longer than the lookback, as "last" (NumPy input and
+        integer time have no season unless `season_length` is given).  A network output of 0
         forecasts seasonal naive.  "robust": its median and ``1.4826 * MAD``
         (the standard deviation where the MAD is 0).  Records that leave the fitted range
         (trends, level shifts) or series of very different scales in one model need one of
         the last three.  Degenerate windows (constant, nothing observed) and the scale floor:
-        :mod:`seqlstm.windowing`.  The default, "last", was chosen with `decoder` by
+        :mod:`seqlstm.windowing`.  The default, "seasonal", was chosen with `decoder` by
         rolling-origin validation inside the development series' training periods at the
-        current training defaults (``benchmarks/FORECAST_DEFAULTS.md``: best mean rank over
-        six sets; "robust", and "standard" in an earlier run, won on the panel of series of
-        very different scales, where "last", which does not rescale, does not).
+        current training defaults (``benchmarks/FORECAST_DEFAULTS.md``: against "last" it
+        cut the validation MASE of the two monthly series by a quarter; on the panel of
+        series of very different scales ``scaling="series"``, "robust" and "standard" did
+        better, as "last" and "seasonal" do not rescale).
     window_stride : int, default 1
         Use every ``window_stride``-th window start for training (long records).
     start_padding : bool, default True
@@ -343,9 +345,10 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         **SCHEDULE_AND_STOPPING_CONSTRAINTS,
     }
 
-    def __init__(self, lookback=32, horizon=1, *, decoder="per_step", season_length=None,
+    def __init__(self, lookback=32, horizon=1, *, decoder="direct", season_length=None,
                  target=None,
-                 future_covariates=None, nan_inputs="skip", window_norm="last", window_stride=1,
+                 future_covariates=None, nan_inputs="skip", window_norm="seasonal",
+                 window_stride=1,
                  start_padding=True, scaling="global", loss="mse",
                  quantiles=DEFAULT_QUANTILES, hidden_size=32, num_layers=1, cell="lstm",
                  dropout=0.0, solver="adam", learning_rate="cosine", learning_rate_init=3e-3,
