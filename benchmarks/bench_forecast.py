@@ -25,9 +25,10 @@ Parts (``--parts``, all by default):
   seasonal-naive forecast on the training part, season 1 for yearly data), sMAPE (panels),
   averaged over a panel's series; the 80% interval coverage of seqlstm when it has a
   probabilistic loss (a row "seqlstm quantile": the defaults with ``loss="quantile"``, levels
-  0.1, 0.5, 0.9, 5 seeds, its median the point forecast; not ranked); fit seconds (statsforecast: all series of a set; seqlstm and
-  NeuralForecast: one fit of the set).  The statsforecast figures are checked against the
-  data README's, and the issue's targets are computed from the figures as pass/fail lines.
+  0.1, 0.5, 0.9, 5 seeds, its median the point forecast; not ranked); fit seconds
+  (statsforecast: all series of a set; seqlstm and NeuralForecast: one fit of the set).  The
+  statsforecast figures are checked against the data README's, and the issue's targets are
+  computed from the figures as pass/fail lines.
 - ``mg`` -- Mackey-Glass (tau = 17): train on 2000 steps, test on the next 1000; one Gaussian
   forecaster per lead (1, 10, 50) with horizon = lead; RMSE at that lead against persistence's,
   and the coverage of the 80% intervals.
