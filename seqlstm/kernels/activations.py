@@ -1,15 +1,35 @@
-"""Overflow-free sigmoid and tanh, specialised by dtype at compile time.
+"""Overflow-free sigmoid and tanh, specialised by dtype at compile time, in forms LLVM vectorises.
+
+``math.tanh``/``math.exp`` called element by element cannot be vectorised (no vector math
+library is assumed) and made the gate loops several times slower.
 
 float32 uses a clamped rational approximation of tanh (the form used by Eigen and XNNPACK,
-accurate to a few float32 ulps) that LLVM can vectorise; ``math.tanh``/``math.exp`` called element
-by element cannot be vectorised and made inference several times slower.  float64 uses the exact
-library functions so that the kernels agree with the NumPy reference to ~1e-15.
+accurate to a few float32 ulps); ``sigmoid(x) = 0.5 + 0.5 * tanh(x / 2)``.
 
-``sigmoid(x) = 0.5 + 0.5 * tanh(x / 2)`` never overflows for any finite or infinite ``x``.
+float64 builds both from ``exp_nonpositive``, an exp of arguments <= 0 written without branches
+or library calls: Cody-Waite reduction ``x = k ln2 + r`` (|r| <= ln2/2, ln 2 split in two as in
+fdlibm), a degree-13 Taylor polynomial for ``exp(r)``, and ``2**k`` built from the exponent bits
+(``k`` read from the mantissa of ``x / ln2 + 1.5 * 2**52``, the power assembled by an LLVM
+bitcast, in two halves so that subnormal results round once, correctly).  ``sigmoid(x) =
+(1 or e) / (1 + e)`` with ``e = exp(-|x|)``; ``tanh`` uses Cephes' rational form
+``x + x z P(z) / Q(z)`` for ``|x| < 0.625`` (no cancellation near 0) and
+``1 - 2e / (1 + e)`` with ``e = exp(-2|x|)`` beyond, the sign copied from ``x``.  Only
+exponentials of non-positive arguments are taken, so nothing overflows: the results saturate
+to exactly 0/1 (sigmoid) and -1/1 (tanh), +-inf give the limits, NaN propagates, and
+``tanh(-0.0) = -0.0``.  Measured against extended-precision references over [-800, 800], tiny
+values (1e-300..1e-8) and signed zeros (``tests/test_activations.py``, x86-64 with FMA): at most
+0.97 ulp for exp, 2.03 ulp for sigmoid and 1.40 ulp for tanh (relative, also near 0); against
+``math.exp``/``math.tanh`` themselves at most 1 and 2 ulp.  Applied element by element
+to a 4096-element array (AVX-512, under load) sigmoid took 1.0 ns and tanh 1.5 ns per element
+against 5.1 and 10.4 ns with the library functions; ``RecurrentNetwork.forward`` in float64 went
+from 10.0x / 8.9x / 3.8x the float32 time to 2.4x / 2.4x / 2.0x at (batch, T, inputs, hidden) =
+(32, 50, 4, 32) / (64, 100, 8, 64) / (128, 365, 32, 256), and ``loss_and_grad`` from 5.2x / 4.6x
+to 1.9x / 2.3x at the first two (one thread, minima of many repeats, shared 2-core machine under
+load: ratios only).
 
 These are plain Python functions with Numba overloads: call them from kernels only.  Numba's
 cache is not invalidated when this file changes (numba#1833); the kernel modules import it, so
-clear ``__pycache__`` after editing it.
+clear ``__pycache__`` after editing it (and any cached function of the tests that calls them).
 """
 
 import math
