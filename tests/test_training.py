@@ -866,13 +866,15 @@ def test_estimators_share_the_training_defaults():
     """The forecaster's training parameters default to LSTMRegressor's (the classifier's
     ``learning_rate_init`` of 1e-2 was chosen on classification sets), but for
     ``chrono_t_max``: "auto" for the sequence estimators (issue 19, measured on sequence tasks),
-    None for the forecaster (not measured on forecasting)."""
+    None for the forecaster (not measured on forecasting); and ``max_iter``: 50 epochs for the
+    forecaster, 200 for the sequence estimators (each chosen by validation on its own tasks,
+    benchmarks/FORECAST_DEFAULTS.md and ACCURACY.md)."""
     from seqlstm import LSTMForecaster, LSTMRegressor
 
     regressor, forecaster = LSTMRegressor().get_params(), LSTMForecaster().get_params()
     shared = ("solver", "learning_rate", "learning_rate_init", "warmup", "plateau_patience",
-              "plateau_factor", "momentum", "alpha", "clip_norm", "batch_size", "max_iter",
-              "tol", "shuffle", "early_stopping", "validation_fraction", "n_iter_no_change",
+              "plateau_factor", "momentum", "alpha", "clip_norm", "batch_size", "tol", "shuffle", "early_stopping", "validation_fraction", "n_iter_no_change",
               "dropout", "hidden_size", "num_layers", "cell", "dtype")
     assert {k: forecaster[k] for k in shared} == {k: regressor[k] for k in shared}
     assert (regressor["chrono_t_max"], forecaster["chrono_t_max"]) == ("auto", None)
+    assert (regressor["max_iter"], forecaster["max_iter"]) == (200, 50)

@@ -217,8 +217,13 @@ class LSTMForecaster(_Trained, ModelFile, BaseEstimator):
     batch_size : int or "auto", default "auto"
         Windows per minibatch; "auto" as in :class:`~seqlstm.LSTMRegressor` over the number
         of training windows.
-    max_iter : int, default 200
-        Most epochs (the length of the "cosine" schedule).
+    max_iter : int, default 50
+        Most epochs (the length of the "cosine" schedule).  The default, fewer than
+        :class:`~seqlstm.LSTMRegressor`'s 200, was chosen by rolling-origin validation inside
+        the development series' training periods among 50, 100 and 200 epochs, hidden sizes,
+        L2 penalties and base rates (``benchmarks/FORECAST_DEFAULTS.md``, stage 3: first on
+        three of six sets, better than 200 on five; the panel of series of very different
+        scales did better with 200).
     tol : float, default 1e-4
         Smallest improvement that counts, for the stopping tests.
     shuffle : bool, default True
@@ -354,7 +359,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                  dropout=0.0, solver="adam", learning_rate="cosine", learning_rate_init=3e-3,
                  warmup=0, plateau_patience=5, plateau_factor=0.5, momentum=0.9, alpha=0.0,
                  clip_norm=1.0,
-                 batch_size="auto", max_iter=200, tol=1e-4, shuffle=True, early_stopping=False,
+                 batch_size="auto", max_iter=50, tol=1e-4, shuffle=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, random_state=None, verbose=0,
                  dtype="float32", time_dim="time", feature_dim="feature", n_jobs=None,
                  chrono_t_max=None):
