@@ -874,7 +874,8 @@ def test_estimators_share_the_training_defaults():
     regressor, forecaster = LSTMRegressor().get_params(), LSTMForecaster().get_params()
     shared = ("solver", "learning_rate", "learning_rate_init", "warmup", "plateau_patience",
               "plateau_factor", "momentum", "alpha", "clip_norm", "batch_size", "tol",
-              "shuffle", "early_stopping", "validation_fraction", "n_iter_no_change", "dropout", "hidden_size", "num_layers", "cell", "dtype")
+              "shuffle", "early_stopping", "validation_fraction", "n_iter_no_change", "dropout",
+              "hidden_size", "num_layers", "cell", "dtype")
     assert {k: forecaster[k] for k in shared} == {k: regressor[k] for k in shared}
     assert (regressor["chrono_t_max"], forecaster["chrono_t_max"]) == ("auto", None)
     assert (regressor["max_iter"], forecaster["max_iter"]) == (200, 50)
