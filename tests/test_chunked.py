@@ -35,7 +35,7 @@ def _weights_equal(a, b):
 
 @pytest.mark.parametrize("stride", [1, 2])
 def test_fit_on_dask_equals_in_memory_fit_when_the_buffer_holds_the_store(stride):
-    """With a buffer that holds every chunk (the default, 256 MB), a fit on a dask-backed
+    """With a buffer that holds every chunk (the default, 64 MiB), a fit on a dask-backed
     DataArray (5 chunks of samples) is the in-memory fit bit for bit: the same statistics,
     the same epoch orders (rng.permutation), the same minibatches, the same weights."""
     X, y = _data()
