@@ -13,9 +13,9 @@ batch_size=256, max_iter=1)`` (frames "auto"), ``random_state=0``.
 (b) out-of-core ``fit`` on a zarr store of ``--store-gb`` GB written by this script into a
     temporary directory (chunks of ``--chunk`` sequences; removed at the end, also on error),
     opened with ``xarray.open_zarr``: peak RSS, the one-epoch fit's wall time (including the
-    check pass and the two statistics passes over the store) and one more epoch's, against an in-memory fit on the
-    first ``--subset-gb`` GB of the same store, loaded with ``.values``.  Speed is compared per
-    sequence (sequences per second of fit).
+    check pass and the two statistics passes over the store) and one more epoch's, against an
+    in-memory fit on the first ``--subset-gb`` GB of the same store, loaded with ``.values``.
+    Speed is compared per sequence (sequences per second of fit).
 (c) prediction of the same store (a model fitted on 512 of its sequences) on a LocalCluster of 1
     and 2 single-threaded worker processes (``memory_limit=--worker-memory`` each, smaller than
     the store), against in-process prediction of the same dask-backed input with dask's
@@ -33,7 +33,11 @@ of free disk in the temporary directory; about 8 minutes on a quiet 2-core machi
 
     python benchmarks/bench_scale.py [--inmem-gb 0.25 0.5 1 2] [--store-gb 4] [--subset-gb 0.5]
                                      [--predict-gb 2] [--worker-memory 1GiB] [--tmpdir DIR]
-                                     [--out benchmarks/SCALE.md]
+                                     [--parts abc] [--out benchmarks/SCALE.md]
+
+``--parts b`` runs only the out-of-core part (b) (it writes the store, fits from it and the
+in-memory subset, removes the store) and prints its figures; a subset of the parts writes a
+file only when ``--out`` is given (the full run writes ``benchmarks/SCALE.md``).
 """
 
 import argparse
@@ -241,14 +245,20 @@ def main():
     p.add_argument("--worker-memory", default="1GiB")
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--tmpdir", default=None)
-    p.add_argument("--out", default=str(HERE / "SCALE.md"))
+    p.add_argument("--parts", default="abc",
+                   help="which parts to run (e.g. 'b'); a subset only prints its figures "
+                        "unless --out is given")
+    p.add_argument("--out", default=None, help="default benchmarks/SCALE.md (all parts)")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.out is None and set("abc") <= set(a.parts):
+        a.out = str(HERE / "SCALE.md")
     if a.child:
         print(json.dumps(CHILDREN[a.child[0]](json.loads(a.child[1]))))
         return
 
     from _machine import commit, machine
+    from seqlstm.data.chunked import BUFFER_BYTES
 
     load0 = os.getloadavg()
     head = (f"Machine: {machine()}; {commit('')}; "
@@ -262,16 +272,18 @@ def main():
 
     # (a) ------------------------------------------------------------------------------------
     A = []
-    for gb in a.inmem_gb:
+    for gb in (a.inmem_gb if "a" in a.parts else []):
         A.append((gb, run_child("inmem", n=n_seq(gb), store=None)))
-    lines += ["## (a) In-memory fit against the data size", "",
-              "`LSTMRegressor(hidden_size=16, batch_size=256, max_iter=1)`, frames \"auto\", "
-              "float32 NumPy data. Times: the whole one-epoch `fit` (checks and statistics "
-              "included), and one more epoch (2-epoch fit − 1-epoch fit). Target: peak ≤ 1.5 × data + the model's work arrays.", "",
-              "| data (GB) | sequences | data (GiB) | RSS before fit | peak RSS | peak − before "
-              "| (peak − before) / data | s, 1-epoch fit | s, one more epoch | sequences/s "
-              "(one more epoch) |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    if "a" in a.parts:
+        lines += ["## (a) In-memory fit against the data size", "",
+                  "`LSTMRegressor(hidden_size=16, batch_size=256, max_iter=1)`, frames \"auto\", "
+                  "float32 NumPy data. Times: the whole one-epoch `fit` (checks and statistics "
+                  "included), and one more epoch (2-epoch fit − 1-epoch fit). Target: peak ≤ "
+                  "1.5 × data + the model's work arrays.", "",
+                  "| data (GB) | sequences | data (GiB) | RSS before fit | peak RSS | peak − "
+                  "before | (peak − before) / data | s, 1-epoch fit | s, one more epoch | "
+                  "sequences/s (one more epoch) |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
     for gb, r in A:
         if "error" in r:
             lines.append(f"| {gb} | {n_seq(gb)} | — | error: {r['error']} |||||")
@@ -286,62 +298,69 @@ def main():
     tmp = tempfile.mkdtemp(prefix="seqlstm_scale_", dir=a.tmpdir)
     store = os.path.join(tmp, "store.zarr")
     try:
-        n_store = n_seq(max(a.store_gb, a.predict_gb))
+        n_store = n_seq(max(a.store_gb if "b" in a.parts else 0,
+                            a.predict_gb if "c" in a.parts else 0))
         W = run_child("write", n=n_store, chunk=a.chunk, store=store)
         if "error" in W:
             raise RuntimeError(f"writing the store failed: {W['error']}")
-        O = run_child("ooc", store=store)
-        S = run_child("inmem", n=n_seq(a.subset_gb), store=store)
-        P = {}
-        for mode, workers, n_jobs in PREDICT_RUNS:
-            P[(mode, workers, n_jobs)] = run_child("predict", store=store,
-                                           n=n_seq(a.predict_gb), n_jobs=n_jobs,
-                                           mode=mode, workers=workers, chunk=a.chunk,
-                                           worker_memory=a.worker_memory, repeats=a.repeats)
+        O = S = {"error": "not run (--parts)"}
+        if "b" in a.parts:
+            O = run_child("ooc", store=store)
+            S = run_child("inmem", n=n_seq(a.subset_gb), store=store)
+        P = {key: {"error": "not run (--parts)"} for key in PREDICT_RUNS}
+        for mode, workers, n_jobs in (PREDICT_RUNS if "c" in a.parts else ()):
+            P[(mode, workers, n_jobs)] = run_child(
+                "predict", store=store, n=n_seq(a.predict_gb), n_jobs=n_jobs, mode=mode,
+                workers=workers, chunk=a.chunk, worker_memory=a.worker_memory,
+                repeats=a.repeats)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"  removed {tmp}", flush=True)
 
-    lines += ["## (b) Out-of-core fit from a zarr store", "",
-              f"Store: {W['n']} sequences ({W['n'] * SEQ_BYTES / 1e9:.2f} GB of float32 X; "
-              f"{W['disk_gib']:.2f} GiB on disk, zarr default compression), chunks of "
-              f"{a.chunk} sequences ({a.chunk * SEQ_BYTES / 2 ** 20:.0f} MiB), written in "
-              f"{W['seconds']:.0f} s, opened with `xarray.open_zarr`; `BUFFER_BYTES` default "
-              "(256 MiB). The in-memory fit reads the store's first sequences with `.values`.",
-              ""]
+    lines_b = ["## (b) Out-of-core fit from a zarr store", "",
+               f"Store: {W['n']} sequences ({W['n'] * SEQ_BYTES / 1e9:.2f} GB of float32 X; "
+               f"{W['disk_gib']:.2f} GiB on disk, zarr default compression), chunks of "
+               f"{a.chunk} sequences ({a.chunk * SEQ_BYTES / 2 ** 20:.0f} MiB), written in "
+               f"{W['seconds']:.0f} s, opened with `xarray.open_zarr`; `BUFFER_BYTES` default "
+               f"({BUFFER_BYTES / 2 ** 20:.0f} MiB). The in-memory fit reads the store's first "
+               "sequences with `.values`.",
+               ""]
     if a.store_gb < 4:
-        lines += [f"Not the issue's ≥ 4 GB store: {a.store_gb} GB so that the run finishes in "
-                  "the time this run had. For 4 GB: `python benchmarks/bench_scale.py` (the "
-                  "default `--store-gb 4`; about 3.5 GiB of free disk in the temporary "
-                  "directory, `--tmpdir` to choose it).", ""]
-    lines += ["| fit | sequences | data (GiB) | RSS before fit | peak RSS | s, 1-epoch fit "
-              "| s, one more epoch | sequences/s (one more epoch) | sequences/s (1-epoch fit) |",
-              "|---|---|---|---|---|---|---|---|---|"]
+        lines_b += [f"Not the issue's ≥ 4 GB store: {a.store_gb} GB so that the run finishes in "
+                    "the time this run had. For 4 GB: `python benchmarks/bench_scale.py` (the "
+                    "default `--store-gb 4`; about 3.5 GiB of free disk in the temporary "
+                    "directory, `--tmpdir` to choose it).", ""]
+    lines_b += ["| fit | sequences | data (GiB) | RSS before fit | peak RSS | s, 1-epoch fit "
+                "| s, one more epoch | sequences/s (one more epoch) | sequences/s (1-epoch fit) |",
+                "|---|---|---|---|---|---|---|---|---|"]
     for name, r in (("out-of-core (`open_zarr`)", O), ("in memory (subset)", S)):
         if "error" in r:
-            lines.append(f"| {name} | error: {r['error']} ||||||")
+            lines_b.append(f"| {name} | error: {r['error']} ||||||")
         else:
-            lines.append(f"| {name} | {r['n']} | {r['data_gib']:.2f} | "
-                         f"{r['rss_before']:.2f} GiB | {r['peak']:.2f} GiB | "
-                         f"{r['seconds']:.1f} | {r['epoch']:.1f} | {r['n'] / r['epoch']:.0f} | "
-                         f"{r['n'] / r['seconds']:.0f} |")
+            lines_b.append(f"| {name} | {r['n']} | {r['data_gib']:.2f} | "
+                           f"{r['rss_before']:.2f} GiB | {r['peak']:.2f} GiB | "
+                           f"{r['seconds']:.1f} | {r['epoch']:.1f} | {r['n'] / r['epoch']:.0f} | "
+                           f"{r['n'] / r['seconds']:.0f} |")
     ratio = None
     if "error" not in O and "error" not in S:
         ratio = (O["n"] / O["epoch"]) / (S["n"] / S["epoch"])
         ratio1 = (O["n"] / O["seconds"]) / (S["n"] / S["seconds"])
-        lines += ["", f"Out-of-core speed per sequence = {ratio:.2f} × the in-memory fit's per "
-                  f"epoch (one more epoch), {ratio1:.2f} × for the whole one-epoch fit (the "
-                  "out-of-core fit reads the store three more times: checks, mean, centred "
-                  "squares)."]
-    lines.append("")
+        lines_b += ["", f"Out-of-core speed per sequence = {ratio:.2f} × the in-memory fit's per "
+                    f"epoch (one more epoch), {ratio1:.2f} × for the whole one-epoch fit (the "
+                    "out-of-core fit reads the store three more times: checks, mean, centred "
+                    "squares)."]
+    lines_b.append("")
+    if "b" in a.parts:
+        lines += lines_b
 
-    lines += ["## (c) Prediction throughput on dask-backed input", "",
-              f"`model.predict(X).compute()` on {P[('threads', 0, None)].get('n', '?')} sequences of "
-              f"the store ({n_seq(a.predict_gb) * SEQ_BYTES / 1e9:.2f} GB; chunks of {a.chunk} "
-              f"sequences); LocalCluster workers single-threaded processes with "
-              f"`memory_limit={a.worker_memory}` each (less than the data). Best of "
-              f"{a.repeats}.", "",
-              "| where | seconds | sequences/s | worker RSS at end (GiB) |", "|---|---|---|---|"]
+    lines_c = ["## (c) Prediction throughput on dask-backed input", "",
+               f"`model.predict(X).compute()` on {P[('threads', 0, None)].get('n', '?')} "
+               "sequences of "
+               f"the store ({n_seq(a.predict_gb) * SEQ_BYTES / 1e9:.2f} GB; chunks of {a.chunk} "
+               f"sequences); LocalCluster workers single-threaded processes with "
+               f"`memory_limit={a.worker_memory}` each (less than the data). Best of "
+               f"{a.repeats}.", "",
+               "| where | seconds | sequences/s | worker RSS at end (GiB) |", "|---|---|---|---|"]
     names = {("synchronous", 0, 1): "in process, synchronous scheduler, `n_jobs=1` (1 thread)",
              ("synchronous", 0, None): "in process, synchronous scheduler, `n_jobs=None` "
                                        "(Numba's threads: 2 cores)",
@@ -351,11 +370,13 @@ def main():
     for key, name in names.items():
         r = P[key]
         if "error" in r:
-            lines.append(f"| {name} | error: {r['error']} |||")
+            lines_c.append(f"| {name} | error: {r['error']} |||")
         else:
             w = ", ".join(f"{v:.2f}" for v in r.get("worker_rss_gib_end", [])) or "—"
-            lines.append(f"| {name} | {r['seconds']:.1f} | {r['seq_per_s']:.0f} | {w} |")
-    lines.append("")
+            lines_c.append(f"| {name} | {r['seconds']:.1f} | {r['seq_per_s']:.0f} | {w} |")
+    lines_c.append("")
+    if "c" in a.parts:
+        lines += lines_c
 
     # targets ---------------------------------------------------------------------------------
     lines += ["## Against the issue's targets", ""]
@@ -398,7 +419,8 @@ def main():
               f"{load0[2]:.2f}; after: {load1[0]:.2f}, {load1[1]:.2f}, {load1[2]:.2f}.", ""]
     text = "\n".join(lines)
     print(text)
-    pathlib.Path(a.out).write_text(text)
+    if a.out:
+        pathlib.Path(a.out).write_text(text)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def _weights_equal(a, b):
 
 @pytest.mark.parametrize("stride", [1, 2])
 def test_fit_on_dask_equals_in_memory_fit_when_the_buffer_holds_the_store(stride):
-    """With a buffer that holds every chunk (the default, 256 MB), a fit on a dask-backed
+    """With a buffer that holds every chunk (the default, 64 MiB), a fit on a dask-backed
     DataArray (5 chunks of samples) is the in-memory fit bit for bit: the same statistics,
     the same epoch orders (rng.permutation), the same minibatches, the same weights."""
     X, y = _data()
@@ -265,3 +265,81 @@ def test_statistics_read_every_chunk_once_per_pass_and_equal_in_memory(
         memory = scaling_statistics(X, lengths, rows=rows)
         assert all(np.array_equal(a, b) for a, b in zip(lazy, memory))
         assert sorted(calls) == [0, 0, 1, 1, 2, 2]
+
+
+def _chunks_of(n_chunks, rows=100, n_time=100, n_features=16):
+    """A dask array of `n_chunks` chunks of ``rows * n_time * n_features`` float32 values
+    (640 kB by default), over a NumPy array made before any measurement."""
+    X = np.random.default_rng(0).standard_normal((n_chunks * rows, n_time, n_features),
+                                                 dtype=np.float32)
+    return da.from_array(X, chunks=(rows, -1, -1))
+
+
+def _traced_peak(fn):
+    """NumPy/Python allocations of ``fn()`` at their peak, over those before it (bytes)."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def test_loading_a_group_standardises_each_chunk_straight_into_the_buffer(monkeypatch):
+    """Loading a group of two chunks of 640 kB (float32, standardised into float32) allocates
+    the group's buffer, what reading one chunk takes (measured alone: the chunk and the
+    reader's own temporaries) and the float64 temporaries of one ``CHUNK_BYTES`` piece (64 kB
+    here): its peak stays under buffer + one chunk's read + 4 pieces + 200 kB, which a second
+    chunk-sized copy per chunk (a standardised copy then copied into the buffer) would exceed
+    by 440 kB.  The buffer holds the standardised values."""
+    import dask
+
+    from seqlstm.data import batches
+
+    monkeypatch.setattr(batches, "CHUNK_BYTES", 2 ** 16)
+    values = _chunks_of(4)
+    per_chunk = 100 * 100 * 16 * 4
+    mean, scale = np.full(16, 0.5), np.full(16, 2.0)
+    source = ChunkedBatches(values, np.full(400, 100), 1, mean, scale, np.float32,
+                            buffer_bytes=2 * per_chunk)
+    assert source.buffer_chunks == 2
+    with dask.config.set(scheduler="synchronous"):
+        source._load(0)           # the minibatch machinery and dask's code warmed up
+        source._block = source._block_key = None
+        read = _traced_peak(lambda: np.asarray(values[200:300]))
+        peak = _traced_peak(lambda: source._load(0))
+        expected = (np.asarray(values[:200], dtype=np.float64) - mean) / scale
+    assert np.array_equal(source._block, expected.astype(np.float32))
+    bound = 2 * per_chunk + read + 4 * 2 ** 16 + 200e3
+    assert peak < bound, (peak, read, bound)
+
+
+def test_statistics_passes_hold_one_store_chunk_at_a_time(monkeypatch):
+    """The scaling statistics read through a RowReader over six chunks of 640 kB (3.84 MB):
+    the allocations peak under what reading one chunk takes (measured alone) + 6
+    ``CHUNK_BYTES`` pieces (64 kB) of float64 temporaries + 200 kB, never two chunks at once,
+    and the statistics equal the in-memory ones bit for bit."""
+    import dask
+
+    from seqlstm.data import batches
+    from seqlstm.data.chunked import RowReader
+    from seqlstm.preprocessing import scaling_statistics
+
+    monkeypatch.setattr(batches, "CHUNK_BYTES", 2 ** 16)
+    values = _chunks_of(6)
+    lengths = np.full(600, 100)
+    with dask.config.set(scheduler="synchronous"):
+        scaling_statistics(RowReader(values[:100]), lengths[:100])    # warmed up
+        read = _traced_peak(lambda: np.asarray(values[200:300]))
+        result = []
+        peak = _traced_peak(lambda: result.append(scaling_statistics(RowReader(values),
+                                                                     lengths)))
+        memory = scaling_statistics(np.asarray(values), lengths)
+    assert all(np.array_equal(a, b) for a, b in zip(result[0], memory))
+    bound = read + 6 * 2 ** 16 + 200e3
+    assert peak < bound, (peak, read, bound)

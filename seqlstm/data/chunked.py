@@ -45,8 +45,18 @@ __all__ = ["BUFFER_BYTES", "ChunkedBatches", "RowReader", "chunk_ranges", "chunk
 
 #: Bytes of standardised values (in the compute dtype) the training buffer of
 #: :class:`ChunkedBatches` holds by default: ``buffer_chunks = max(1, BUFFER_BYTES // bytes of
-#: the largest sample chunk)``; read when ``fit`` builds its source.
-BUFFER_BYTES = 2 ** 28
+#: the largest sample chunk)``; read when ``fit`` builds its source (set
+#: ``seqlstm.data.chunked.BUFFER_BYTES`` before ``fit`` to change it).
+#:
+#: 64 MiB, for a fit from a store to stay within 1 GB of RSS: on a 4 GB zarr store (chunks of
+#: 24 MiB, minibatches of 256 sequences in frames of 7 steps, ``benchmarks/SCALE.md``) a
+#: one-epoch fit peaked at 0.93 GB with 64 MiB, 1.01 GB with 128 MiB and 1.11 GB with 256 MiB.
+#: The buffer is only part of that memory (see :class:`ChunkedBatches`, Notes).  The trade-off
+#: is shuffling: a minibatch draws its rows from the ``buffer_chunks`` chunks of one group
+#: (2 of those chunks at 64 MiB, 10 at 256 MiB), so a small buffer gives minibatches more
+#: correlated by chunk.  Raise it when memory allows, or write the store with smaller chunks,
+#: which mix better in the same bytes.
+BUFFER_BYTES = 2 ** 26
 
 
 def chunk_ranges(values):
@@ -186,8 +196,22 @@ class ChunkedBatches:
 
     Notes
     -----
-    Memory: one group of ``buffer_chunks`` standardised chunks, one raw chunk being read (and
-    its float64 temporaries while it is standardised) and one minibatch.  ``source[idx]``
+    Memory: one group of ``buffer_chunks`` standardised chunks, one raw chunk being read
+    (standardised straight into the group's block through float64 pieces of
+    :data:`~seqlstm.data.batches.CHUNK_BYTES`) and one minibatch.  Besides this source, a fit
+    holds the network's work arrays (for ``loss_and_grad``: about three minibatches, its
+    time-major copy of the minibatch and the per-thread pieces of it) and what the store's
+    reader keeps: zarr holds the compressed and the decoded chunk while it reads one (about
+    3 chunks, in its I/O threads), and glibc's allocator keeps up to about two chunks of
+    that freed memory per such thread for reuse (its per-thread arenas; ``malloc_trim`` does
+    not return it).  Measured on a 4 GB zarr store with chunks of 24 MiB, minibatches of
+    256 x 58 frames x 896 inputs (51 MiB, float32) and a buffer of 256 MiB (10 chunks):
+    over the 0.42 GiB of the process before ``fit``, the block 244 MiB, the minibatch
+    51 MiB, the network's work arrays 154 MiB at their peak and the allocator's kept memory
+    about 190-240 MiB.  Setting ``MALLOC_TRIM_THRESHOLD_=65536`` in the environment before
+    Python starts (what dask.distributed does for its workers) returns that memory to the
+    system, at the cost of more page faults (the statistics passes ran several times
+    slower in one measurement).  ``source[idx]``
     reads the groups of the epoch's plan (:meth:`epoch_order`; without it, consecutive chunks
     in groups of ``buffer_chunks``), loading a group when a minibatch reaches it: rows in an
     arbitrary order are read correctly but may load groups many times.
