@@ -602,8 +602,16 @@ def mackey_glass(leads, epochs, n_train=2000, n_test=1000):
 
 
 # ---------------------------------------------------------------------------- memory
-_MEMORY_CHILD = """
-import json, resource, sys, time, tracemalloc, warnings
+#: The child's own peak resident memory in KiB: VmHWM of /proc/self/status (ru_maxrss is not
+#: used: Linux carries it across exec, so a child of a large process reported its parent's).
+_HWM = """
+def hwm():
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
+"""
+
+_MEMORY_CHILD = _HWM + """
+import json, sys, time, tracemalloc, warnings
 import numpy as np
 from seqlstm import LSTMForecaster
 warnings.simplefilter("ignore")
@@ -613,22 +621,22 @@ y = np.sin(2 * np.pi * t / 365.25) + 0.1 * np.random.default_rng(0).standard_nor
 model = LSTMForecaster(lookback=365, horizon=7, window_stride=50, hidden_size=16, max_iter=1,
                        batch_size=64, random_state=0)
 model.fit(y[:1000])                  # compile and warm up outside the measurement
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = hwm()
 tracemalloc.start()
 start = time.perf_counter()
 model.fit(y)
 seconds = time.perf_counter() - start
 traced = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = hwm()
 print(json.dumps({"steps": n, "windows": model.n_windows_, "before_mib": before / 1024,
                   "peak_mib": peak / 1024, "traced_mib": traced / 2**20,
                   "data_mib": y.nbytes / 2**20, "seconds": seconds}))
 """
 
 
-_STATEFUL_CHILD = """
-import json, resource, sys, time, tracemalloc, warnings
+_STATEFUL_CHILD = _HWM + """
+import json, sys, time, tracemalloc, warnings
 import numpy as np
 from seqlstm import LSTMRegressor
 warnings.simplefilter("ignore")
@@ -639,14 +647,14 @@ y = np.cumsum(X[:, :, :1], axis=1) * 0.01
 model = LSTMRegressor(hidden_size=32, return_sequences=True, tbptt=(50, 100), max_iter=1,
                       random_state=0)
 model.fit(X[:, :1000], y[:, :1000])   # compile and warm up outside the measurement
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = hwm()
 tracemalloc.start()
 start = time.perf_counter()
 model.fit(X, y)
 seconds = time.perf_counter() - start
 traced = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = hwm()
 print(json.dumps({"steps": n, "windows": n // 50, "before_mib": before / 1024,
                   "peak_mib": peak / 1024, "traced_mib": traced / 2**20,
                   "data_mib": (X.nbytes + y.nbytes) / 2**20, "seconds": seconds,
@@ -806,7 +814,7 @@ def memory_lines(mem):
     lines = ["## Memory of fit on one long record", "",
              "Lookback 365, horizon 7, window stride 50, hidden 16, batch 64, one epoch, after a "
              "warm-up fit that compiles the kernels.  Peak resident memory of the process "
-             "(ru_maxrss: a high-water mark that includes Numba's compilation, hence equal "
+             "(VmHWM: a high-water mark that includes Numba's compilation, hence equal "
              "before and after when fit stays below it) and the peak of the memory allocated "
              "during fit as traced by tracemalloc (NumPy arrays: the scaled record copy, "
              "window lists, minibatch buffers, network workspaces).", "",
