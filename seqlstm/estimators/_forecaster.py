@@ -504,11 +504,11 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         return data, static
 
     def _window_set(self, data, static, series, starts, cols=None, lookback=None,
-                    pad_before=None, padding_input=None, seasonal=None):
+                    pad_before=None, padding_input=None, fitted=None):
         """Windows of scaled records; `padding_input`: whether the network reads a padding
-        indicator (default: the fitted ``padding_input_``); `seasonal`: the fit in progress
-        whose ``season_length_`` and ``seasonal_targets_`` to use (default: the fitted
-        ones)."""
+        indicator (default: the fitted ``padding_input_``); `fitted`: the fit in progress
+        whose ``season_length_`` and ``seasonal_targets_`` to use (default: this model's)."""
+        f = self if fitted is None else fitted
         padding_input = self.padding_input_ if padding_input is None else padding_input
         mask = self.nan_inputs == "mask"
         # cols given: a fit (today's NaN rule); else the fitted model's (an older file's rule)
@@ -518,8 +518,8 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
         return WindowSet(data, static, series, starts,
                          self.lookback_ if lookback is None else lookback, self.horizon,
                          cols, mask, self.window_norm,
-                         season=(seasonal or self).season_length_ or 1,
-                         seasonal=(seasonal or self).seasonal_targets_, legacy_nan=legacy,
+                         season=f.season_length_ or 1, seasonal=f.seasonal_targets_,
+                         legacy_nan=legacy,
                          pad_before=pad_before, pad_flag=padding_input, pad_zero=not mask,
                          # a direct network reads the horizon steps only for future covariates
                          direct=direct, read_horizon=not direct or len(cols[2]) > 0)
@@ -694,7 +694,7 @@ loss_, best_loss_, best_validation_score_, best_validation_loss_, stop_reason_, 
                 f"{L + self.horizon} steps without NaN inputs; found none "
                 f"({int(skipped.sum())} windows skipped for NaN).")
         return self._window_set(data_s, static_s, series, starts, fitted._cols, L,
-                                padding_input=fitted.padding_input_, seasonal=fitted)
+                                padding_input=fitted.padding_input_, fitted=fitted)
 
     # ------------------------------------------------------------------ prediction
     def _value_shape(self):
