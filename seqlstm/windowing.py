@@ -209,21 +209,20 @@ def seasonal_targets(values, target_cols, season):
     if m < 2:
         return out
     for j, c in enumerate(target_cols):
-        passed = tested = 0
-        for series in np.asarray(values, dtype=np.float64)[:, :, c]:
-            d = np.diff(series)
-            seen = ~np.isnan(d)
-            n = int(seen.sum())
-            if n < 3 * m:
-                continue
-            dev = np.where(seen, d - d[seen].mean(), 0.0)
-            var = float(np.dot(dev, dev))
-            if var == 0:
-                continue
-            r = np.array([np.dot(dev[k:], dev[:-k]) / var for k in range(1, m + 1)])
-            tested += 1
-            passed += r[-1] > SEASONAL_Z * np.sqrt((1 + 2 * np.sum(r[:-1] ** 2)) / n)
-        out[j] = tested > 0 and 2 * passed >= tested
+        d = np.diff(np.asarray(values[:, :, c], dtype=np.float64), axis=1)   # (series, time)
+        seen = ~np.isnan(d)
+        n = seen.sum(axis=1)
+        mean = np.where(seen, d, 0.0).sum(axis=1) / np.maximum(n, 1)
+        dev = np.where(seen, d - mean[:, None], 0.0)       # NaN pairs contribute nothing
+        var = np.einsum("st,st->s", dev, dev)
+        tested = (n >= 3 * m) & (var > 0)
+        if not tested.any():
+            continue
+        dev, var, n = dev[tested], var[tested], n[tested]
+        r = np.stack([np.einsum("st,st->s", dev[:, k:], dev[:, :-k]) for k in range(1, m + 1)],
+                     axis=1) / var[:, None]                 # (series, lag)
+        passed = r[:, -1] > SEASONAL_Z * np.sqrt((1 + 2 * np.sum(r[:, :-1] ** 2, axis=1)) / n)
+        out[j] = 2 * passed.sum() >= passed.size
     return out
 
 
